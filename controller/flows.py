@@ -1,0 +1,149 @@
+"""The OpenFlow vocabulary the compilers speak: flows, groups and actions as plain data.
+
+Compilers (underlay.py, later overlay.py) return these; the Ryu-API app renders them into
+OpenFlow messages, the lab renders them into `ovs-ofctl` text to compare with what a switch holds,
+and the tracer executes them on a packet. One model, three readers, so they cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Union
+
+ETH_IP, ETH_ARP = 0x0800, 0x0806
+ARP_REQUEST, ARP_REPLY = 1, 2
+IN_PORT = "in_port"  # Output(IN_PORT): send back where it came from
+
+MatchValue = Union[int, str, IPv4Network]
+# Field widths in bits, for Move; names follow OpenFlow OXM (and os-ken).
+FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48,
+              "arp_spa": 32, "arp_tpa": 32, "reg0": 32}
+_ETH_NAMES = {ETH_IP: "ip", ETH_ARP: "arp"}
+_OFCTL_FIELD = {"ipv4_dst": "nw_dst", "ipv4_src": "nw_src"}
+
+
+@dataclass(frozen=True)
+class Output:
+    port: int | str
+
+
+@dataclass(frozen=True)
+class Group:
+    group_id: int
+
+
+@dataclass(frozen=True)
+class SetField:
+    field: str
+    value: int | str
+
+
+@dataclass(frozen=True)
+class Move:
+    """Copy one header field into another (a Nicira extension; ARP responders need it)."""
+
+    src: str
+    dst: str
+
+
+@dataclass(frozen=True)
+class DecTtl:
+    pass
+
+
+Action = Union[Output, Group, SetField, Move, DecTtl]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One flow entry; no actions means drop. `note` says why it exists (for tables and traces)."""
+
+    priority: int
+    match: tuple[tuple[str, MatchValue], ...]
+    actions: tuple[Action, ...] = ()
+    table: int = 0
+    note: str = field(default="", compare=False)
+
+    @property
+    def fields(self) -> dict[str, MatchValue]:
+        return dict(self.match)
+
+
+@dataclass(frozen=True)
+class SelectGroup:
+    """An ECMP group: each bucket outputs to one port."""
+
+    group_id: int
+    ports: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Everything one datapath should hold."""
+
+    name: str
+    dpid: int
+    flows: tuple[Flow, ...]
+    groups: tuple[SelectGroup, ...] = ()
+
+
+def match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:
+    """Build a match; eth_type first, so rendering reads like ovs-ofctl's own output."""
+    return tuple(sorted(fields.items(), key=lambda kv: (kv[0] != "eth_type", kv[0])))
+
+
+def _ofctl_value(value: MatchValue) -> str:
+    if isinstance(value, IPv4Network) and value.prefixlen == 32:
+        return str(value.network_address)
+    return str(value)
+
+
+def ofctl_match(flow: Flow) -> str:
+    parts = [f"table={flow.table}", f"priority={flow.priority}"]
+    for name, value in flow.match:
+        if name == "eth_type" and value in _ETH_NAMES:
+            parts.append(_ETH_NAMES[value])  # type: ignore[index]
+        else:
+            parts.append(f"{_OFCTL_FIELD.get(name, name)}={_ofctl_value(value)}")
+    return ",".join(parts)
+
+
+def ofctl_action(action: Action) -> str:
+    if isinstance(action, Output):
+        return "IN_PORT" if action.port == IN_PORT else f"output:{action.port}"
+    if isinstance(action, Group):
+        return f"group:{action.group_id}"
+    if isinstance(action, SetField):
+        return f"set_field:{action.value}->{action.field}"
+    if isinstance(action, Move):
+        return f"move:{action.src}->{action.dst}"
+    return "dec_ttl"
+
+
+def ofctl_flow(flow: Flow) -> str:
+    """The flow in `ovs-ofctl add-flow` syntax, so OVS itself can compare it with a switch."""
+    actions = ",".join(ofctl_action(a) for a in flow.actions) or "drop"
+    return f"{ofctl_match(flow)} actions={actions}"
+
+
+def ofctl_group(group: SelectGroup) -> str:
+    buckets = ",".join(f"bucket=actions=output:{p}" for p in group.ports)
+    return f"group_id={group.group_id},type=select,{buckets}"
+
+
+def matches(flow: Flow, packet: dict[str, object]) -> bool:
+    """Does the packet (header field -> value) match the flow? Prefixes match by containment."""
+    for name, want in flow.match:
+        have = packet.get(name)
+        if isinstance(want, IPv4Network):
+            if not isinstance(have, IPv4Address) or have not in want:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def lookup(tables: Tables, packet: dict[str, object], table: int = 0) -> Flow | None:
+    """The highest-priority flow of `table` that matches, as the switch would pick it."""
+    candidates = [f for f in tables.flows if f.table == table and matches(f, packet)]
+    return max(candidates, key=lambda f: f.priority, default=None)

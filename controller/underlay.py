@@ -1,0 +1,80 @@
+"""Underlay routes for every fat-tree switch, computed from the topology alone.
+
+Aggregated, hierarchical routing as in the lecture: an edge switch knows its own servers and sends
+everything else up an ECMP group; an aggregation switch knows its pod's racks (one /24 each) and
+sends the rest up; a core switch knows one /16 per pod. No table grows with anything but k, and no
+VM address ever appears here. Servers' ARP is answered by their edge switch, so none crosses the
+fabric.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from controller.flows import (ARP_REPLY, ARP_REQUEST, ETH_ARP, ETH_IP, IN_PORT, DecTtl, Flow, Group,
+                              Move, Output, SelectGroup, SetField, Tables, match)
+from topologies.fattree import AGG, CORE, FatTree, Switch, mac_of, pod_net, rack_net, gateway_of
+
+PRIO_ARP, PRIO_ROUTE, PRIO_BLACKHOLE, PRIO_UP, PRIO_MISS = 300, 200, 100, 10, 0
+UPLINK_GROUP = 1
+
+
+def compile_underlay(fabric: FatTree) -> dict[str, Tables]:
+    """Desired tables for every underlay switch, by switch name."""
+    return {s.name: switch_tables(fabric, s) for s in fabric.switches}
+
+
+def switch_tables(fabric: FatTree, switch: Switch) -> Tables:
+    if switch.role == CORE:
+        flows = _core(fabric)
+    elif switch.role == AGG:
+        flows = _agg(fabric, switch)
+    else:
+        flows = _edge(fabric, switch)
+    uplinks = fabric.uplinks(switch)
+    groups = (SelectGroup(UPLINK_GROUP, uplinks),) if uplinks else ()
+    miss = Flow(PRIO_MISS, match(), note="anything else: drop, never flood")
+    return Tables(switch.name, switch.dpid, (*flows, miss), groups)
+
+
+def _route(prefix: IPv4Network, port: int, note: str, *rewrite: SetField) -> Flow:
+    return Flow(PRIO_ROUTE, match(eth_type=ETH_IP, ipv4_dst=prefix),
+                (DecTtl(), *rewrite, Output(port)), note=note)
+
+
+def _up_and_blackhole(own: IPv4Network, scope: str) -> tuple[Flow, Flow]:
+    """Send unknown destinations up, except inside our own prefix: those have nowhere to go."""
+    return (Flow(PRIO_BLACKHOLE, match(eth_type=ETH_IP, ipv4_dst=own),
+                 note=f"no such server in this {scope}: drop rather than bounce it back up"),
+            Flow(PRIO_UP, match(eth_type=ETH_IP), (DecTtl(), Group(UPLINK_GROUP)),
+                 note="other destinations: up, spread over the ECMP group"))
+
+
+def _edge(fabric: FatTree, switch: Switch) -> list[Flow]:
+    pod, edge = switch.pod or 0, switch.index
+    router = mac_of(gateway_of(pod, edge))
+    servers = [s for s in fabric.servers if (s.pod, s.edge) == (pod, edge)]
+    hosts = [_route(IPv4Network(f"{s.ip}/32"), s.host + 1, f"server {s.name}",
+                    SetField("eth_src", router), SetField("eth_dst", s.mac)) for s in servers]
+    return [_arp_responder(rack_net(pod, edge), router), *hosts,
+            *_up_and_blackhole(rack_net(pod, edge), "rack")]
+
+
+def _arp_responder(rack: IPv4Network, router: str) -> Flow:
+    """Answer every server's ARP request for a rack address with the router's MAC (proxy ARP)."""
+    actions = (Move("eth_src", "eth_dst"), SetField("eth_src", router),
+               SetField("arp_op", ARP_REPLY),
+               Move("arp_sha", "arp_tha"), SetField("arp_sha", router),
+               Move("arp_tpa", "reg0"), Move("arp_spa", "arp_tpa"), Move("reg0", "arp_spa"),
+               Output(IN_PORT))
+    return Flow(PRIO_ARP, match(eth_type=ETH_ARP, arp_op=ARP_REQUEST, arp_tpa=rack), actions,
+                note="ARP for the rack: answered here with the router MAC, never flooded")
+
+
+def _agg(fabric: FatTree, switch: Switch) -> list[Flow]:
+    pod = switch.pod or 0
+    racks = [_route(rack_net(pod, e), e + 1, f"rack p{pod}e{e}") for e in range(fabric.half)]
+    return [*racks, *_up_and_blackhole(pod_net(pod), "pod")]
+
+
+def _core(fabric: FatTree) -> list[Flow]:
+    return [_route(pod_net(p), p + 1, f"pod {p}") for p in range(fabric.k)]
