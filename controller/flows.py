@@ -147,3 +147,31 @@ def lookup(tables: Tables, packet: dict[str, object], table: int = 0) -> Flow | 
     """The highest-priority flow of `table` that matches, as the switch would pick it."""
     candidates = [f for f in tables.flows if f.table == table and matches(f, packet)]
     return max(candidates, key=lambda f: f.priority, default=None)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What turns one datapath's tables into another's: the only messages worth sending."""
+
+    remove_flows: tuple[Flow, ...] = ()
+    add_flows: tuple[Flow, ...] = ()
+    remove_groups: tuple[SelectGroup, ...] = ()
+    add_groups: tuple[SelectGroup, ...] = ()
+    modify_groups: tuple[SelectGroup, ...] = ()
+
+    def __bool__(self) -> bool:
+        return any((self.remove_flows, self.add_flows, self.remove_groups, self.add_groups,
+                    self.modify_groups))
+
+
+def diff(old: Tables | None, new: Tables) -> Delta:
+    """The difference from `old` (None: an empty switch) to `new`, as OVN pushes only what changed."""
+    old_flows = set(old.flows) if old else set()
+    old_groups = {g.group_id: g for g in old.groups} if old else {}
+    new_groups = {g.group_id: g for g in new.groups}
+    return Delta(
+        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in set(new.flows)),
+        add_flows=tuple(f for f in new.flows if f not in old_flows),
+        remove_groups=tuple(g for i, g in old_groups.items() if i not in new_groups),
+        add_groups=tuple(g for i, g in new_groups.items() if i not in old_groups),
+        modify_groups=tuple(g for i, g in new_groups.items() if i in old_groups and old_groups[i] != g))

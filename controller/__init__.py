@@ -1,0 +1,1 @@
+"""Flow compilation (pure) and the Ryu-API controller app that pushes it."""

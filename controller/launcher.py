@@ -1,0 +1,31 @@
+"""Start the controller app on os-ken (which no longer ships osken-manager): `python -m controller.launcher`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from controller.app import K_ENV, SCENARIO_ENV
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: the lab's own)")
+    parser.add_argument("--port", type=int, required=True, help="OpenFlow TCP port")
+    parser.add_argument("--scenario", help="scenario file (default: the bundled underlay)")
+    parser.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    args = parser.parse_args(argv)
+    os.environ[SCENARIO_ENV] = args.scenario or ""
+    os.environ[K_ENV] = str(args.k or "")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+    from os_ken.lib import hub
+    hub.patch(thread=False)
+    from os_ken import cfg
+    from os_ken.base.app_manager import AppManager
+    cfg.CONF(args=["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)], project="os_ken")
+    AppManager.run_apps(["controller.app"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The glue: builds a lab from a scenario, runs the `overlaylab` command and its CLI."""

@@ -1,0 +1,95 @@
+"""The `overlaylab` command: up, check, clean (see DESIGN.md's command contract)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from overlaylab.errors import LabError
+from topologies.scenario import ScenarioError, load
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="overlaylab", description="A datacenter virtualization lab: "
+                                     "fat-tree underlay, virtual switches, tenant overlays.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("up", "build the lab and open its CLI; tear down on exit"),
+                       ("check", "build the lab, verify it, tear it down; exit 0 only if all holds")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled underlay)")
+        cmd.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+        if name == "check":
+            cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    from overlaylab.lab import Phases, running_lab
+    from overlaylab.labcli import LabCLI
+    scenario = load(args.scenario, args.k)
+    with running_lab(scenario, args.scenario, Phases(), "up") as lab:
+        print(f"overlaylab: lab is up: {scenario.description or scenario.source}\n"
+              f"overlaylab: try `addresses`, `trace p0e0h0 {scenario.fabric.servers[-1].name}`, "
+              f"`flows p0e0`, `pingall`, `help`; `exit` tears it down", flush=True)
+        LabCLI(lab)
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from overlaylab.check import Report, run_checks
+    from overlaylab.lab import Phases, running_lab
+    from overlaylab.report import print_summary, write_json
+    scenario = load(args.scenario, args.k)
+    phases = Phases()
+    report = Report(timings=phases.timings)
+    with running_lab(scenario, args.scenario, phases, "check") as lab:
+        run_checks(lab, report)
+    print_summary(report, sys.stdout)
+    if args.json:
+        write_json(report, args.json)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _clean(_args: argparse.Namespace) -> int:
+    from overlaylab.clean import sweep
+    from overlaylab.preflight import require_ovs, require_root
+    from overlaylab.state import LabLock, forget_state, load_state
+    require_root("clean")
+    require_ovs()
+    lock = LabLock()
+    lock.acquire()  # refuses while a live lab holds it
+    try:
+        swept = sweep(load_state())
+        forget_state()
+    finally:
+        lock.release()
+    print(f"overlaylab: removed {swept}" if swept else "overlaylab: nothing to clean")
+    return EXIT_OK
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGHUP end the lab like Ctrl-C does: through its teardown."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    commands = {"up": _up, "check": _check, "clean": _clean}
+    try:
+        return commands[args.command](args)
+    except (LabError, ScenarioError) as exc:
+        print(f"overlaylab: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\noverlaylab: interrupted; everything the lab built was removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

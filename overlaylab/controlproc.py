@@ -1,0 +1,55 @@
+"""The controller as a child process: started before the switches, stopped after them, logged to a file."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from overlaylab.errors import LabError
+from overlaylab.system import die_with_parent, free_port, listening, wait_until
+
+HOST = "127.0.0.1"
+
+
+class ControllerProcess:
+    """os-ken running controller.app on a free loopback port."""
+
+    def __init__(self, scenario: str, k: int, log: Path) -> None:
+        self.scenario, self.k, self.log = scenario, k, log
+        self.port = free_port(HOST)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        cmd = [sys.executable, "-m", "controller.launcher", "--host", HOST, "--port", str(self.port),
+               "--scenario", self.scenario, "--k", str(self.k)]
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True, preexec_fn=die_with_parent)
+        wait_until(self._ready, timeout, f"the controller to listen on {HOST}:{self.port}", self.tail)
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise LabError(f"the controller exited with status {self.proc.returncode}: {self.tail()}")
+        return listening(HOST, self.port)
+
+    def tail(self, lines: int = 3) -> str:
+        """The end of the controller's log, folded into one line for an error message."""
+        try:
+            text = self.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:]) + f" (full log: {self.log})"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def stop(self, timeout: float = 5) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

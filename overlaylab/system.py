@@ -1,0 +1,82 @@
+"""Small side-effect helpers: running commands, waiting on conditions, tying children to our life."""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from typing import Callable, TypeVar
+
+from overlaylab.errors import LabError
+
+T = TypeVar("T")
+PR_SET_PDEATHSIG = 1
+
+
+def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing its output; a failure becomes a LabError quoting its stderr."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise LabError(f"{cmd[0]} is not installed: run `sudo make install`") from None
+    except subprocess.TimeoutExpired:
+        raise LabError(f"`{' '.join(cmd)}` did not finish in {timeout:.0f} s") from None
+    if check and done.returncode != 0:
+        raise LabError(f"`{' '.join(cmd)}` failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel kills this child if the lab dies, so a killed lab leaves fewer orphans."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str,
+               detail: Callable[[], str] | None = None) -> T:
+    """Poll `condition` until it returns something truthy; on timeout say what we waited for and why."""
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            why = f": {detail()}" if detail else ""
+            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}{why}")
+        time.sleep(pause)  # a poll interval between checks of the condition, not a wait for it
+        pause = min(pause * 2, 0.2)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now, for the lab's controller."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cmdline(pid: int) -> list[str]:
+    """A process's argv, or [] if it is gone: how `clean` makes sure a recorded pid is still ours."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []

@@ -1,0 +1,56 @@
+"""Compare what each switch really holds with what the compiler says it should (OVS itself compares)."""
+from __future__ import annotations
+
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable
+
+from controller.flows import Tables, ofctl_flow, ofctl_group
+from overlaylab.system import run
+
+OFCTL = ("ovs-ofctl", "-O", "OpenFlow13")
+_BUCKET_EXTRAS = re.compile(r"(bucket_id:\d+,|weight:\d+,)")
+
+
+def flow_lines(bridge: str) -> list[str]:
+    """The bridge's flows as ovs-ofctl prints them, without counters."""
+    out = run(*OFCTL, "dump-flows", bridge, "--no-stats").stdout
+    return [line.strip() for line in out.splitlines() if line.strip() and "reply" not in line]
+
+
+def group_lines(bridge: str) -> set[str]:
+    out = run(*OFCTL, "dump-groups", bridge).stdout
+    return {_BUCKET_EXTRAS.sub("", line.strip()) for line in out.splitlines() if "group_id=" in line}
+
+
+def mismatch(bridge: str, tables: Tables) -> str | None:
+    """None when the bridge holds exactly the compiled flows and groups; else what differs."""
+    with tempfile.NamedTemporaryFile("w", prefix="overlaylab-flows-", suffix=".txt") as f:
+        f.write("".join(ofctl_flow(flow) + "\n" for flow in tables.flows))
+        f.flush()
+        diff = run(*OFCTL, "diff-flows", bridge, f.name, check=False)
+    if diff.returncode not in (0, 2):
+        return f"{bridge}: cannot read its flows ({diff.stderr.strip()})"
+    problems = [line for line in diff.stdout.splitlines() if line[:1] in "+-"]
+    groups = {ofctl_group(g) for g in tables.groups} ^ group_lines(bridge)
+    if problems or groups:
+        extra = sum(1 for p in problems if p.startswith("-"))
+        return (f"{bridge}: {len(problems) - extra} flows missing, {extra} unexpected, "
+                f"{len(groups)} group lines differ")
+    return None
+
+
+def mismatches(compiled: dict[str, Tables], bridges: Iterable[str] | None = None) -> list[str]:
+    """Every switch whose tables differ from the compiled ones (checked in parallel)."""
+    names = list(bridges if bridges is not None else compiled)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = pool.map(lambda name: mismatch(name, compiled[name]), names)
+    return [m for m in found if m]
+
+
+def flow_counts(bridges: Iterable[str]) -> dict[str, int]:
+    """How many flows each bridge holds right now (the report's `tables`)."""
+    names = list(bridges)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(names, pool.map(lambda name: len(flow_lines(name)), names)))

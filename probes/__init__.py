@@ -1,0 +1,1 @@
+"""Probes that prove delivery, isolation and what is on the wire."""

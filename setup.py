@@ -1,0 +1,20 @@
+"""overlaylab: a datacenter virtualization lab on Mininet, Open vSwitch, os-ken and scapy."""
+from setuptools import setup
+
+setup(
+    name="overlaylab",
+    version="0.1.0",
+    description="See datacenter virtualization work: a fat-tree underlay, per-server virtual switches, "
+                "tenant overlays (VXLAN, GENEVE, GRE) and probes that prove delivery and isolation.",
+    python_requires=">=3.10",
+    packages=["topologies", "controller", "vswitch", "probes", "overlaylab"],
+    package_data={"topologies": ["*.yaml"]},
+    install_requires=[
+        "os-ken>=4.2,<5",
+        "scapy>=2.5,<3",
+        "pyroute2>=0.7,<0.10",
+        "PyYAML>=6.0,<7",
+    ],
+    extras_require={"test": ["pytest>=7,<10"]},
+    entry_points={"console_scripts": ["overlaylab=overlaylab.cli:main"]},
+)

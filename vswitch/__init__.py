@@ -1,0 +1,1 @@
+"""The per-server virtual switch and the VM node (Mininet classes)."""
