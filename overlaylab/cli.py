@@ -32,7 +32,9 @@ def _up(args: argparse.Namespace) -> int:
     from overlaylab.labcli import LabCLI
     scenario = load(args.scenario, args.k)
     with running_lab(scenario, args.scenario, Phases(), "up") as lab:
-        print(f"overlaylab: lab is up: {scenario.description or scenario.source}\n"
+        fabric = scenario.fabric
+        print(f"overlaylab: lab is up: k={fabric.k} fat-tree, {len(fabric.switches)} switches, "
+              f"{len(fabric.servers)} servers ({scenario.source}: {scenario.description})\n"
               f"overlaylab: try `addresses`, `trace p0e0h0 {scenario.fabric.servers[-1].name}`, "
               f"`flows p0e0`, `pingall`, `help`; `exit` tears it down", flush=True)
         LabCLI(lab)

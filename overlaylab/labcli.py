@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 from typing import IO
 
 from mininet.cli import CLI
-from mininet.log import output
+from mininet.log import lg, output
 
 from controller.trace import describe, ip_packet, trace
 from overlaylab.lab import Lab
@@ -17,8 +17,22 @@ class LabCLI(CLI):
     prompt = "overlaylab> "
 
     def __init__(self, lab: Lab, stdin: IO[str] = sys.stdin) -> None:
+        """Run the CLI until exit or end of input; piped commands are echoed instead of prompted."""
         self.lab = lab
-        super().__init__(lab.net, stdin=stdin)
+        self.scripted = not stdin.isatty()
+        if self.scripted:
+            self.prompt = ""
+        streams = [h.setStream(sys.stdout) for h in lg.handlers]  # command output is stdout, not stderr
+        try:
+            super().__init__(lab.net, stdin=stdin)
+        finally:
+            for handler, stream in zip(lg.handlers, streams):
+                handler.setStream(stream)
+
+    def precmd(self, line: str) -> str:
+        if self.scripted and line.strip() and line != "EOF":
+            output(f"overlaylab> {line.strip()}\n")
+        return super().precmd(line)
 
     def do_addresses(self, _line: str) -> None:
         """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""

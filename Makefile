@@ -1,0 +1,23 @@
+# The README's two commands are `sudo make demo` and `sudo make test`; each installs what is missing first.
+VENV := .venv
+PYTEST := $(VENV)/bin/python -m pytest
+
+.PHONY: install demo test unit integration clean
+
+install:
+	scripts/install.sh
+
+demo: install
+	$(VENV)/bin/overlaylab up
+
+test: install
+	$(PYTEST) tests
+
+unit: install
+	$(PYTEST) tests/unit
+
+integration: install
+	$(PYTEST) tests/integration
+
+clean:
+	$(VENV)/bin/overlaylab clean

@@ -1,0 +1,136 @@
+"""Scenario files: valid ones load as dataclasses, each kind of mistake is one precise line."""
+import textwrap
+from ipaddress import IPv4Interface
+
+import pytest
+
+from topologies.scenario import DEFAULT_SCENARIO, ScenarioError, derived_mac, load
+
+GOOD = """
+fabric: {type: fattree, k: 4}
+tenants:
+  pepsi:
+    vni: 5001
+    encap: vxlan
+    vms:
+      web: {ip: 192.0.2.2/24, server: p0e0h0}
+      db:  {ip: 192.0.2.3/24, server: p2e1h1}
+  coke:
+    vni: 5002
+    encap: geneve
+    vms:
+      web: {ip: 192.0.2.2/24, server: p1e0h0, mac: "02:aa:00:00:00:01"}
+"""
+
+
+def write(tmp_path, text, name="s.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path, text, k=None):
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as caught:
+        load(path, k)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:") and "\n" not in message
+    return message
+
+
+def test_good_scenario_loads(tmp_path):
+    s = load(write(tmp_path, GOOD))
+    assert s.fabric.k == 4 and [t.name for t in s.tenants] == ["pepsi", "coke"]
+    pepsi, coke = s.tenants
+    assert (pepsi.vni, pepsi.encap, coke.encap) == (5001, "vxlan", "geneve")
+    assert [vm.label for vm in s.vms] == ["pepsi/web", "pepsi/db", "coke/web"]
+    assert pepsi.vms[0].ip == coke.vms[0].ip == IPv4Interface("192.0.2.2/24")  # overlapping: allowed
+    assert pepsi.vms[0].mac == "02:00:13:89:02:02" == derived_mac(5001, pepsi.vms[0].ip.ip)
+    assert coke.vms[0].mac == "02:aa:00:00:00:01"
+
+
+def test_k_override_and_default(tmp_path):
+    assert load(write(tmp_path, "fabric: {k: 4}\n"), k=6).fabric.k == 6
+    default = load()
+    assert default.fabric.k == 4 and default.tenants == () and default.source == DEFAULT_SCENARIO.name
+    assert load(write(tmp_path, "{}\n")).fabric.k == 4
+
+
+ERRORS = {
+    "unknown top-level key": ("tenant: {}\n", "tenant: unknown key; allowed here: description, fabric, tenants"),
+    "top level is a list": ("- 1\n", "expected a mapping"),
+    "unknown fabric key": ("fabric: {k: 4, size: 3}\n", "fabric.size: unknown key"),
+    "unknown fabric type": ("fabric: {type: torus}\n", "fabric.type: unknown fabric type 'torus'; use fattree"),
+    "odd k": ("fabric: {k: 3}\n", "fabric.k: k=3 is not an even number"),
+    "too small k": ("fabric: {k: 0}\n", "fabric.k: k=0 is not an even number >= 2"),
+    "too large k": ("fabric: {k: 18}\n", "fabric.k: k=18 would build 1458 servers"),
+    "k not a number": ("fabric: {k: four}\n", "fabric.k: k must be a whole number"),
+    "unknown tenant key": ("tenants: {a: {vni: 1, vlan: 3}}\n", "tenants.a.vlan: unknown key"),
+    "bad tenant name": ("tenants: {'pep si': {vni: 1}}\n", "tenants.pep si: 'pep si' is not a valid tenant name"),
+    "tenant name with a slash": ("tenants: {'a/b': {vni: 1}}\n", "not a valid tenant name"),
+    "missing vni": ("tenants: {a: {encap: gre}}\n", "tenants.a.vni: None is out of range; use a whole number in 1..16777215"),
+    "vni zero": ("tenants: {a: {vni: 0}}\n", "tenants.a.vni: 0 is out of range"),
+    "vni too big": ("tenants: {a: {vni: 16777216}}\n", "tenants.a.vni: 16777216 is out of range"),
+    "vni reused": ("tenants: {a: {vni: 7}, b: {vni: 7}}\n", "tenants.b.vni: 7 is already the VNI of tenant a"),
+    "unknown encapsulation": ("tenants: {a: {vni: 1, encap: mpls}}\n",
+                              "tenants.a.encap: unknown encapsulation 'mpls'; use vxlan, geneve, gre"),
+    "unknown VM key": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, cpu: 2}}}}\n",
+                       "tenants.a.vms.w.cpu: unknown key; allowed here: ip, server, mac, vtep"),
+    "bad VM name": ("tenants: {a: {vni: 1, vms: {-w: {ip: 10.0.0.2/24, server: p0e0h0}}}}\n",
+                    "tenants.a.vms.-w: '-w' is not a valid VM name"),
+    "IP without prefix": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2, server: p0e0h0}}}}\n",
+                          "tenants.a.vms.w.ip: '10.0.0.2' is not an address with a prefix; write it like 192.0.2.2/24"),
+    "malformed IP": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.300/24, server: p0e0h0}}}}\n",
+                     "tenants.a.vms.w.ip: '10.0.0.300/24' is not a valid IPv4 address/prefix"),
+    "network address": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.0/24, server: p0e0h0}}}}\n",
+                        "is the subnet's network or broadcast address"),
+    "duplicate IP in a tenant": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0}, "
+                                 "v: {ip: 10.0.0.2/24, server: p0e0h1}}}}\n",
+                                 "tenants.a.vms.v.ip: 10.0.0.2 is already w's address in this tenant"),
+    "two subnets in a tenant": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0}, "
+                                "v: {ip: 10.0.1.2/24, server: p0e0h1}}}}\n",
+                                "tenants.a.vms.v.ip: 10.0.1.2/24 is outside the tenant's subnet 10.0.0.0/24"),
+    "unknown server": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p9e0h0}}}}\n",
+                       "tenants.a.vms.w.server: no server 'p9e0h0' in a k=4 fat-tree; use one of p0e0h0 .. p3e1h1"),
+    "missing server": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24}}}}\n", "tenants.a.vms.w.server: no server None"),
+    "multicast MAC": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, mac: '01:00:00:00:00:01'}}}}\n",
+                      "tenants.a.vms.w.mac: '01:00:00:00:00:01' is not a unicast MAC"),
+    "malformed MAC": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, mac: 'zz'}}}}\n",
+                      "tenants.a.vms.w.mac: 'zz' is not a unicast MAC"),
+    "duplicate MAC in a tenant": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, mac: '02:00:00:00:00:01'}, "
+                                  "v: {ip: 10.0.0.3/24, server: p0e0h1, mac: '02:00:00:00:00:01'}}}}\n",
+                                  "tenants.a.vms.v.mac: 02:00:00:00:00:01 is already w's MAC in this tenant"),
+    "unknown VTEP": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, vtep: dpdk}}}}\n",
+                     "tenants.a.vms.w.vtep: unknown VTEP 'dpdk'; use kernel"),
+    "kernel VTEP on GENEVE": ("tenants: {a: {vni: 1, encap: geneve, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, vtep: kernel}}}}\n",
+                              "tenants.a.encap: geneve cannot reach a `vtep: kernel` member; kernel VTEPs speak VXLAN only"),
+    "bare-metal server hosting a VM": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, vtep: kernel}}}, "
+                                       "b: {vni: 2, vms: {x: {ip: 10.0.0.2/24, server: p0e0h0}}}}\n",
+                                       "tenants.a.vms.w.server: p0e0h0 is bare metal (vtep: kernel) but also hosts b/x"),
+    "duplicate VM name": ("tenants:\n  a:\n    vni: 1\n    vms:\n      w: {ip: 10.0.0.2/24, server: p0e0h0}\n"
+                          "      w: {ip: 10.0.0.3/24, server: p0e0h1}\n",
+                          ":6:7: duplicate key 'w'; every tenant and VM name must be unique"),
+    "duplicate tenant name": ("tenants:\n  a: {vni: 1}\n  a: {vni: 2}\n", ":3:3: duplicate key 'a'"),
+    "YAML syntax": ("tenants: {a: [\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("text,expected", ERRORS.values(), ids=ERRORS.keys())
+def test_each_mistake_is_one_precise_line(tmp_path, text, expected):
+    assert expected in error_of(tmp_path, text)
+
+
+def test_bad_k_on_the_command_line_names_the_flag(tmp_path):
+    assert "--k: k=5 is not an even number" in error_of(tmp_path, "fabric: {k: 4}\n", k=5)
+
+
+def test_missing_file_lists_the_bundled_scenarios(tmp_path):
+    with pytest.raises(ScenarioError, match=r"nope.yaml: cannot read it \(No such file or directory\); "
+                                            r"bundled scenarios: .*underlay.yaml"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_k_changes_which_servers_exist(tmp_path):
+    text = "tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p5e2h2}}}}\n"
+    assert load(write(tmp_path, text), k=6).vms[0].server == "p5e2h2"
+    assert "no server 'p5e2h2' in a k=4 fat-tree" in error_of(tmp_path, text)
