@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     hub.patch(thread=False)
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
+
+    import controller.app  # noqa: F401 - imports Mininet (for the topology), which ...
+    logging.setLoggerClass(logging.Logger)  # ... makes every later logger a quiet MininetLogger: undo
     cfg.CONF(args=["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)], project="os_ken")
     AppManager.run_apps(["controller.app"])
 
