@@ -6,6 +6,7 @@ import re
 import signal
 from dataclasses import dataclass
 
+from overlaylab.network import delete_tagged_links
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import LabState
 from overlaylab.system import cmdline, pid_alive, run
@@ -66,6 +67,7 @@ def sweep(state: LabState | None) -> Swept:
     swept = Swept()
     if state:
         swept.processes = kill_processes(state)
+    swept.interfaces = delete_tagged_links()
     swept.bridges = delete_bridges()
-    swept.interfaces = delete_interfaces(state.nodes if state else [])
+    swept.interfaces += delete_interfaces(state.nodes if state else [])
     return swept

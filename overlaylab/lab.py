@@ -17,7 +17,7 @@ from controller.underlay import compile_underlay
 from overlaylab import clean, tables
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
-from overlaylab.network import build_network
+from overlaylab.network import build_network, stop_network, tag_links
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
@@ -73,6 +73,7 @@ class Lab:
                                           f"switches, {len(fabric.servers)} servers"):
             self.net = build_network(self.scenario, self.controller.port)
             self.net.build()
+            tag_links(self.net)
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
             self.state.save()
             self.net.start()
@@ -90,7 +91,7 @@ class Lab:
         try:
             with self.phases.phase("teardown", "tearing the lab down"):
                 if self.net is not None:
-                    self.net.stop()
+                    stop_network(self.net)
                 self.controller.stop()
                 leftovers = clean.sweep(self.state)
                 forget_state()

@@ -14,6 +14,7 @@ RUN_DIR = Path(os.environ.get("OVERLAYLAB_RUN_DIR", "/run/overlaylab"))
 LOCK_FILE = RUN_DIR / "lock"
 STATE_FILE = RUN_DIR / "state.json"
 BRIDGE_MARK = "overlaylab"  # external_ids key on every bridge the lab creates
+LINK_GROUP = 0x0A1B  # Linux interface group of every switch port the lab creates in the root namespace
 
 
 @dataclass
