@@ -19,7 +19,8 @@ MatchValue = Union[int, str, IPv4Network]
 FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48,
               "arp_spa": 32, "arp_tpa": 32, "reg0": 32}
 _ETH_NAMES = {ETH_IP: "ip", ETH_ARP: "arp"}
-_OFCTL_FIELD = {"ipv4_dst": "nw_dst", "ipv4_src": "nw_src"}
+_OFCTL_FIELD = {"ipv4_dst": "nw_dst", "ipv4_src": "nw_src", "tunnel_id": "tun_id",
+                "tun_ipv4_src": "tun_src", "tun_ipv4_dst": "tun_dst"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Group:
 @dataclass(frozen=True)
 class SetField:
     field: str
-    value: int | str
+    value: int | str | IPv4Address
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,15 @@ Action = Union[Output, Group, SetField, Move, DecTtl]
 
 @dataclass(frozen=True)
 class Flow:
-    """One flow entry; no actions means drop. `note` says why it exists (for tables and traces)."""
+    """One flow entry: apply `actions`, then write `metadata` and go to table `goto`, if given;
+    nothing at all means drop. `note` says why it exists (for tables and traces)."""
 
     priority: int
     match: tuple[tuple[str, MatchValue], ...]
     actions: tuple[Action, ...] = ()
     table: int = 0
+    metadata: int | None = None
+    goto: int | None = None
     note: str = field(default="", compare=False)
 
     @property
@@ -114,7 +118,7 @@ def ofctl_action(action: Action) -> str:
     if isinstance(action, Group):
         return f"group:{action.group_id}"
     if isinstance(action, SetField):
-        return f"set_field:{action.value}->{action.field}"
+        return f"set_field:{action.value}->{_OFCTL_FIELD.get(action.field, action.field)}"
     if isinstance(action, Move):
         return f"move:{action.src}->{action.dst}"
     return "dec_ttl"
@@ -122,8 +126,12 @@ def ofctl_action(action: Action) -> str:
 
 def ofctl_flow(flow: Flow) -> str:
     """The flow in `ovs-ofctl add-flow` syntax, so OVS itself can compare it with a switch."""
-    actions = ",".join(ofctl_action(a) for a in flow.actions) or "drop"
-    return f"{ofctl_match(flow)} actions={actions}"
+    parts = [ofctl_action(a) for a in flow.actions]
+    if flow.metadata is not None:
+        parts.append(f"write_metadata:{flow.metadata:#x}")
+    if flow.goto is not None:
+        parts.append(f"goto_table:{flow.goto}")
+    return f"{ofctl_match(flow)} actions={','.join(parts) or 'drop'}"
 
 
 def ofctl_group(group: SelectGroup) -> str:

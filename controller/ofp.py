@@ -1,11 +1,14 @@
 """Render the flow model into OpenFlow 1.3 messages for one datapath (Ryu API, so os-ken or Ryu)."""
 from __future__ import annotations
 
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from controller.flows import (FIELD_BITS, IN_PORT, Action, DecTtl, Flow, Group, MatchValue, Move, Output,
                               SelectGroup, SetField)
+
+
+METADATA_MASK = 2 ** 64 - 1
 
 
 def _match_value(value: MatchValue) -> Any:
@@ -23,7 +26,8 @@ def action(dp: Any, act: Action) -> Any:
     if isinstance(act, Group):
         return parser.OFPActionGroup(act.group_id)
     if isinstance(act, SetField):
-        return parser.OFPActionSetField(**{act.field: act.value})
+        value = str(act.value) if isinstance(act.value, IPv4Address) else act.value
+        return parser.OFPActionSetField(**{act.field: value})
     if isinstance(act, Move):
         return parser.NXActionRegMove(src_field=act.src, dst_field=act.dst, n_bits=FIELD_BITS[act.src],
                                       src_ofs=0, dst_ofs=0)
@@ -35,6 +39,10 @@ def flow_mod(dp: Any, flow: Flow) -> Any:
     ofp, parser = dp.ofproto, dp.ofproto_parser
     actions = [action(dp, a) for a in flow.actions]
     instructions = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)] if actions else []
+    if flow.metadata is not None:
+        instructions.append(parser.OFPInstructionWriteMetadata(flow.metadata, METADATA_MASK))
+    if flow.goto is not None:
+        instructions.append(parser.OFPInstructionGotoTable(flow.goto))
     match = parser.OFPMatch(**{name: _match_value(v) for name, v in flow.match})
     return parser.OFPFlowMod(dp, table_id=flow.table, priority=flow.priority, match=match,
                              command=ofp.OFPFC_ADD, instructions=instructions)

@@ -1,19 +1,29 @@
 """Walk a packet through compiled tables, offline, as `ovn-trace` does: every ECMP branch, every hop.
 
-The tests use it to prove the compiled routes deliver every server pair; the lab CLI's `trace`
-uses it to explain a path to a class before the same packet is sent for real.
+A VM's packet is followed through its server's virtual switch, into a tunnel (the walk then carries
+the outer packet across the underlay, from server to server), and through the receiving virtual
+switch to the VM it is delivered to, if any. The tests use it to prove the compiled tables right;
+the lab CLI's `trace` uses it to explain a path before the same packet is sent for real.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
+from typing import Protocol
 
 from controller.flows import (ETH_ARP, ETH_IP, ARP_REQUEST, IN_PORT, DecTtl, Flow, Group, Move, Output,
                               SetField, Tables, lookup, ofctl_flow)
+from controller.overlay import BRIDGE, TUNNEL_PORTS, vm_port
 from topologies.fattree import FatTree, Server, mac_of
+from topologies.scenario import VM, Scenario
 
 Packet = dict[str, object]
-MAX_HOPS = 16
+MAX_HOPS = 32
+TUNNEL = "tunnel:"  # endpoints named tunnel:<encap> are a vswitch's tunnel ports
+
+
+class Cabling(Protocol):
+    def peer(self, node: str, port: int) -> tuple[str, int] | None: ...
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ class Hop:
 
 @dataclass(frozen=True)
 class Path:
-    """One way the packet went; `delivered_to` names the server it reached, if any."""
+    """One way the packet went; `delivered_to` names the server or VM it reached, if any."""
 
     hops: tuple[Hop, ...]
     packet: Packet
@@ -39,23 +49,28 @@ def ip_packet(src: Server, dst: IPv4Address, ttl: int = 64) -> Packet:
             "ipv4_src": src.ip, "ipv4_dst": dst, "ttl": ttl}
 
 
-def arp_request(src: Server, target: IPv4Address) -> Packet:
-    return {"eth_type": ETH_ARP, "eth_src": src.mac, "eth_dst": "ff:ff:ff:ff:ff:ff",
-            "arp_op": ARP_REQUEST, "arp_sha": src.mac, "arp_spa": src.ip,
+def arp_request(src_mac: str, src_ip: IPv4Address, target: IPv4Address) -> Packet:
+    return {"eth_type": ETH_ARP, "eth_src": src_mac, "eth_dst": "ff:ff:ff:ff:ff:ff",
+            "arp_op": ARP_REQUEST, "arp_sha": src_mac, "arp_spa": src_ip,
             "arp_tha": "00:00:00:00:00:00", "arp_tpa": target}
 
 
+def vm_packet(src: VM, dst: VM) -> Packet:
+    """What VM `src` sends to `dst` once the virtual switch has answered its ARP."""
+    return {"eth_type": ETH_IP, "eth_src": src.mac, "eth_dst": dst.mac,
+            "ipv4_src": src.ip.ip, "ipv4_dst": dst.ip.ip, "ttl": 64}
+
+
 def trace(fabric: FatTree, tables: dict[str, Tables], src: str, packet: Packet) -> list[Path]:
-    """Every path the packet takes when server `src` sends it."""
-    switch, port = fabric.peer(src, 0) or (None, 0)
-    if switch is None:
-        return [Path((), packet, None, f"{src} is not cabled")]
-    return _at_switch(fabric, tables, switch, port, dict(packet), ())
+    """Every path the packet takes through the underlay when server `src` sends it."""
+    switch, port = fabric.peer(src, 0) or ("", 0)
+    return walk(fabric, tables, switch, port, packet)
 
 
-def _at_switch(fabric: FatTree, tables: dict[str, Tables], node: str, in_port: int, packet: Packet,
-               hops: tuple[Hop, ...]) -> list[Path]:
-    flow = lookup(tables[node], {**packet, "in_port": in_port})
+def walk(cabling: Cabling, tables: dict[str, Tables], node: str, in_port: int, packet: Packet,
+         hops: tuple[Hop, ...] = (), table: int = 0) -> list[Path]:
+    """Every path from `packet` arriving at switch `node` on `in_port`."""
+    flow = lookup(tables[node], {**packet, "in_port": in_port}, table)
     hops = (*hops, Hop(node, in_port, flow))
     if flow is None:
         return [Path(hops, packet, None, f"dropped at {node}: no flow matches")]
@@ -74,26 +89,72 @@ def _at_switch(fabric: FatTree, tables: dict[str, Tables], node: str, in_port: i
             out[action.dst] = out.get(action.src)
         elif isinstance(action, Output):
             port = in_port if action.port == IN_PORT else int(action.port)
-            paths += _leave(fabric, tables, node, port, dict(out), hops)
+            paths += _leave(cabling, tables, node, port, dict(out), hops)
         elif isinstance(action, Group):
-            for port in _group_ports(tables[node], action.group_id):
-                paths += _leave(fabric, tables, node, port, dict(out), hops)
+            for port in next((g.ports for g in tables[node].groups if g.group_id == action.group_id), ()):
+                paths += _leave(cabling, tables, node, port, dict(out), hops)
+    if flow.metadata is not None:
+        out["metadata"] = flow.metadata
+    if flow.goto is not None:
+        paths += walk(cabling, tables, node, in_port, out, hops, flow.goto)
     return paths or [Path(hops, out, None, f"dropped at {node}: {flow.note or 'drop flow'}")]
 
 
-def _group_ports(tables: Tables, group_id: int) -> tuple[int, ...]:
-    return next((g.ports for g in tables.groups if g.group_id == group_id), ())
-
-
-def _leave(fabric: FatTree, tables: dict[str, Tables], node: str, port: int, packet: Packet,
+def _leave(cabling: Cabling, tables: dict[str, Tables], node: str, port: int, packet: Packet,
            hops: tuple[Hop, ...]) -> list[Path]:
-    peer = fabric.peer(node, port)
+    peer = cabling.peer(node, port)
     if peer is None:
         return [Path(hops, packet, None, f"dropped at {node}: port {port} is not cabled")]
     name, peer_port = peer
     if name in tables:
-        return _at_switch(fabric, tables, name, peer_port, packet, hops)
+        return walk(cabling, tables, name, peer_port, packet, hops)
     return [Path(hops, packet, name, f"delivered to {name}")]
+
+
+class LabCabling:
+    """The fat-tree's cables plus each virtual switch's VM and tunnel ports."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.fabric = scenario.fabric
+        self.ports: dict[tuple[str, int], tuple[str, int]] = {}
+        for vm in scenario.vms:
+            if vm.vtep == "ovs":
+                self.ports[(f"{vm.server}/{BRIDGE}", vm_port(scenario, vm))] = (vm.label, 0)
+        for server in {vm.server for vm in scenario.vms}:
+            for encap, port in TUNNEL_PORTS.items():
+                self.ports[(f"{server}/{BRIDGE}", port)] = (TUNNEL + encap, 0)
+
+    def peer(self, node: str, port: int) -> tuple[str, int] | None:
+        return self.ports.get((node, port)) or self.fabric.peer(node, port)
+
+
+def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Packet) -> list[Path]:
+    """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch."""
+    cabling = LabCabling(scenario)
+    paths = walk(cabling, tables, f"{src.server}/{BRIDGE}", vm_port(scenario, src), packet)
+    return [p for path in paths for p in _through_tunnel(scenario, cabling, tables, src, path)]
+
+
+def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, Tables], src: VM,
+                    path: Path) -> list[Path]:
+    """Encapsulate, cross the underlay between the two servers, decapsulate at the far end."""
+    if not (path.delivered_to or "").startswith(TUNNEL):
+        return [path]
+    encap = (path.delivered_to or "")[len(TUNNEL):]
+    inner = path.packet
+    src_server = scenario.fabric.server(src.server)
+    assert src_server is not None
+    outer = trace(scenario.fabric, tables, src_server.name, ip_packet(src_server, IPv4Address(str(inner["tun_ipv4_dst"]))))
+    result = []
+    for crossing in outer:
+        hops = path.hops + crossing.hops
+        if crossing.delivered_to is None or f"{crossing.delivered_to}/{BRIDGE}" not in tables:
+            result.append(replace(crossing, hops=hops, verdict=f"{encap}: {crossing.verdict}"))
+            continue
+        arriving = {k: v for k, v in inner.items() if k not in ("metadata", "tun_ipv4_dst")}
+        arriving["tun_ipv4_src"] = src_server.ip
+        result += walk(cabling, tables, f"{crossing.delivered_to}/{BRIDGE}", TUNNEL_PORTS[encap], arriving, hops)
+    return result
 
 
 def describe(path: Path) -> str:
@@ -103,3 +164,4 @@ def describe(path: Path) -> str:
              + (f"  # {hop.flow.note}" if hop.flow and hop.flow.note else "")
              for hop in path.hops]
     return "\n".join([*lines, f"  => {path.verdict}"])
+

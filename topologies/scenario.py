@@ -38,6 +38,7 @@ class VM:
     """A tenant's virtual machine (or, with vtep 'kernel', a bare-metal member) on a physical server."""
 
     tenant: str
+    vni: int
     name: str
     ip: IPv4Interface
     server: str
@@ -204,7 +205,7 @@ def _vm(check: _Checker, tenant: str, vni: int, name: Any, body: Any, fabric: Fa
     vtep = spec.get("vtep", "ovs")
     if vtep not in VTEPS:
         raise check.fail(f"{path}.vtep", f"unknown VTEP {vtep!r}; use kernel (or leave it out for a VM)")
-    return VM(tenant, name, ip, str(server), mac, vtep)
+    return VM(tenant, vni, name, ip, str(server), mac, vtep)
 
 
 def _interface(check: _Checker, value: Any, path: str) -> IPv4Interface:

@@ -62,7 +62,7 @@ def test_edge_answers_arp_for_its_rack_without_flooding():
     tables = compile_underlay(fabric)
     src = fabric.server("p1e0h0")
     for target in (src.gateway, fabric.server("p1e0h1").ip):
-        (path,) = trace(fabric, tables, src.name, arp_request(src, target))
+        (path,) = trace(fabric, tables, src.name, arp_request(src.mac, src.ip, target))
         assert path.delivered_to == src.name and len(path.hops) == 1
         reply = path.packet
         assert reply["arp_op"] == 2 and reply["arp_spa"] == target and reply["arp_tpa"] == src.ip
@@ -74,7 +74,7 @@ def test_arp_for_other_racks_and_unknown_addresses_are_dropped():
     fabric = FatTree(4)
     tables = compile_underlay(fabric)
     src = fabric.server("p0e0h0")
-    (path,) = trace(fabric, tables, src.name, arp_request(src, IPv4Address("10.2.0.2")))
+    (path,) = trace(fabric, tables, src.name, arp_request(src.mac, src.ip, IPv4Address("10.2.0.2")))
     assert path.delivered_to is None and "drop" in path.verdict
     unknown_in_rack = trace(fabric, tables, src.name, ip_packet(src, IPv4Address("10.2.1.77")))
     assert len(unknown_in_rack) == 4  # every ECMP path reaches the rack's edge and stops there

@@ -1,0 +1,114 @@
+"""The virtual switch on each physical server: encapsulation, decapsulation, ARP, port security.
+
+This is the lecture's "Forwarding Tables with Encapsulation", one br-int per virtualized server:
+
+  table 0  classify   a VM may send only from its own MAC and IP (port security); a tunnel packet is
+                      accepted only with a VNI of a tenant that lives here, from a server that hosts
+                      that tenant. Either way the tenant is written into the metadata.
+  table 1  arp        ARP is answered here, from the controller's knowledge: no ARP crosses the underlay.
+  table 2  forward    to a peer VM of the same tenant: out of its port if it is local, else encapsulated
+                      with the tenant's VNI towards the peer's physical server.
+  table 3  deliver    decapsulated packets go only to a local VM of the VNI's tenant.
+
+Everything else is dropped. A vswitch holds entries only for tenants that have VMs on it.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from controller.flows import (ARP_REPLY, ARP_REQUEST, ETH_ARP, ETH_IP, IN_PORT, Flow, Move, Output, SetField,
+                              Tables, match)
+from topologies.fattree import Server
+from topologies.scenario import VM, Scenario, Tenant
+
+T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
+TUNNEL_PORTS = {"vxlan": 100, "geneve": 101, "gre": 102}
+BRIDGE = "br-int"
+PRIO, PRIO_MISS = 100, 0
+
+
+def vswitch_dpid(server: Server) -> int:
+    """Readable in hex: 0x4_pp_ee_hh is the virtual switch of server p<pp>e<ee>h<hh>."""
+    return (4 << 24) | (server.pod << 16) | (server.edge << 8) | server.host
+
+
+def virtualized(scenario: Scenario) -> list[Server]:
+    """Servers that host at least one VM on an OVS virtual switch, in fabric order."""
+    used = {vm.server for vm in scenario.vms if vm.vtep == "ovs"}
+    return [s for s in scenario.fabric.servers if s.name in used]
+
+
+def local_vms(scenario: Scenario, server: str) -> list[VM]:
+    """The server's VMs in scenario order; the i-th is on br-int port i+1."""
+    return [vm for vm in scenario.vms if vm.server == server and vm.vtep == "ovs"]
+
+
+def vm_port(scenario: Scenario, vm: VM) -> int:
+    return local_vms(scenario, vm.server).index(vm) + 1
+
+
+def compile_overlay(scenario: Scenario) -> dict[str, Tables]:
+    """Desired br-int tables for every virtualized server, by `server/br-int`."""
+    return {f"{s.name}/{BRIDGE}": vswitch_tables(scenario, s) for s in virtualized(scenario)}
+
+
+def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
+    here = local_vms(scenario, server.name)
+    ports = {vm: i + 1 for i, vm in enumerate(here)}
+    tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
+    flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
+             *(f for t in tenants for f in _accept_tunnels(scenario, t, server)),
+             *(_arp_reply(t, peer) for t in tenants for peer in t.vms),
+             *(_forward(scenario, t, peer, ports) for t in tenants for peer in t.vms),
+             *(_deliver(vm, ports[vm]) for vm in here)]
+    misses = [Flow(PRIO_MISS, match(), table=t, note=note) for t, note in (
+        (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
+        (T_ARP, "ARP for an address the tenant does not have: no answer"),
+        (T_FORWARD, "not a peer of this tenant (broadcast, multicast, unknown): drop"),
+        (T_DELIVER, "no local VM of this tenant has that MAC: drop"))]
+    return Tables(f"{server.name}/{BRIDGE}", vswitch_dpid(server), (*flows, *misses))
+
+
+def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
+    ip = IPv4Network(f"{vm.ip.ip}/32")
+    return (Flow(PRIO, match(in_port=port, eth_type=ETH_IP, eth_src=vm.mac, ipv4_src=ip), table=T_CLASSIFY,
+                 metadata=vm.vni, goto=T_FORWARD, note=f"from {vm.label} with its own MAC and IP"),
+            Flow(PRIO, match(in_port=port, eth_type=ETH_ARP, eth_src=vm.mac, arp_sha=vm.mac, arp_spa=ip),
+                 table=T_CLASSIFY, metadata=vm.vni, goto=T_ARP, note=f"ARP from {vm.label}, not spoofed"))
+
+
+def _accept_tunnels(scenario: Scenario, tenant: Tenant, here: Server) -> list[Flow]:
+    """Decapsulate the tenant's VNI, on its tunnel type, from each other server that hosts it."""
+    fabric = scenario.fabric
+    remote = sorted({vm.server for vm in tenant.vms if vm.server != here.name})
+    return [Flow(PRIO, match(in_port=TUNNEL_PORTS[tenant.encap], tunnel_id=tenant.vni,
+                             tun_ipv4_src=IPv4Network(f"{fabric.server(s).ip}/32")),  # type: ignore[union-attr]
+                 table=T_CLASSIFY, metadata=tenant.vni, goto=T_DELIVER,
+                 note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s}")
+            for s in remote]
+
+
+def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
+    actions = (Move("eth_src", "eth_dst"), SetField("eth_src", peer.mac), SetField("arp_op", ARP_REPLY),
+               Move("arp_sha", "arp_tha"), SetField("arp_sha", peer.mac),
+               Move("arp_spa", "arp_tpa"), SetField("arp_spa", peer.ip.ip), Output(IN_PORT))
+    return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST,
+                            arp_tpa=IPv4Network(f"{peer.ip.ip}/32")),
+                actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC")
+
+
+def _forward(scenario: Scenario, tenant: Tenant, peer: VM, ports: dict[VM, int]) -> Flow:
+    where = match(metadata=tenant.vni, eth_dst=peer.mac)
+    if peer in ports:
+        return Flow(PRIO, where, (Output(ports[peer]),), table=T_FORWARD, note=f"to {peer.label}, on this server")
+    server = scenario.fabric.server(peer.server)
+    assert server is not None
+    encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip),
+             Output(TUNNEL_PORTS[tenant.encap]))
+    return Flow(PRIO, where, encap, table=T_FORWARD,
+                note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}")
+
+
+def _deliver(vm: VM, port: int) -> Flow:
+    return Flow(PRIO, match(metadata=vm.vni, eth_dst=vm.mac), (Output(port),), table=T_DELIVER,
+                note=f"decapsulated for {vm.label}")
