@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - plain Ryu
 
 from controller import ofp
 from controller.flows import Tables, diff
+from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
 from topologies import scenario
 
@@ -33,7 +34,8 @@ def desired_tables() -> dict[int, Tables]:
     """Compile the lab's scenario (named by the environment the launcher sets) into tables by DPID."""
     k = os.environ.get(K_ENV)
     lab = scenario.load(os.environ.get(SCENARIO_ENV) or None, int(k) if k else None)
-    return {t.dpid: t for t in compile_underlay(lab.fabric).values()}
+    compiled = {**compile_underlay(lab.fabric), **compile_overlay(lab)}
+    return {t.dpid: t for t in compiled.values()}
 
 
 class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]

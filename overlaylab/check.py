@@ -6,6 +6,7 @@ from typing import Any
 
 from overlaylab import tables
 from overlaylab.lab import Lab
+from probes.matrix import DELIVER, Endpoint, run_matrix
 from probes.reach import reachability
 
 
@@ -24,36 +25,50 @@ class Report:
     tables: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     server_pairs: dict[str, Any] = field(default_factory=dict)
+    pairs: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [vars(c) for c in self.checks], "tables": self.tables,
-                "timings": self.timings, "server_pairs": self.server_pairs}
+        report = {"ok": self.ok, "checks": [vars(c) for c in self.checks], "tables": self.tables,
+                  "timings": self.timings, "server_pairs": self.server_pairs}
+        return report if self.pairs is None else {**report, "pairs": self.pairs}
 
 
 def underlay_tables(lab: Lab, report: Report) -> Check:
-    """Every underlay switch holds exactly the compiled flows and groups, and no more than 2k+10 flows."""
-    problems = tables.mismatches(lab.compiled)
-    report.tables = tables.flow_counts(lab.compiled)
+    """Every underlay switch holds exactly what the fabric alone compiles to (so no tenant changed it)
+    and no more than 2k+10 flows."""
+    problems = tables.mismatches(lab.underlay, lab.targets)
+    report.tables = tables.flow_counts(lab.targets)
+    counts = {name: report.tables[name] for name in lab.underlay}
     k = lab.scenario.fabric.k
-    biggest = max(report.tables, key=report.tables.get)  # type: ignore[arg-type]
-    size = report.tables[biggest]
+    biggest = max(counts, key=counts.__getitem__)
     if problems:
         return Check("underlay tables", False, "; ".join(problems))
-    if size > 2 * k + 10:
-        return Check("underlay tables", False, f"{biggest} holds {size} flows, more than 2k+10 = {2 * k + 10}")
-    total = sum(report.tables.values())
-    return Check("underlay tables", True, f"{len(report.tables)} switches hold exactly the compiled {total} "
-                                          f"flows; largest table {size} flows ({biggest}), bound 2k+10 = {2 * k + 10}")
+    if counts[biggest] > 2 * k + 10:
+        return Check("underlay tables", False, f"{biggest} holds {counts[biggest]} flows, more than 2k+10 = {2 * k + 10}")
+    return Check("underlay tables", True, f"{len(counts)} switches hold exactly the {sum(counts.values())} flows "
+                                          f"compiled from the fabric alone, whatever the tenants; largest table "
+                                          f"{counts[biggest]} flows ({biggest}), bound 2k+10 = {2 * k + 10}")
+
+
+def vswitch_tables(lab: Lab, report: Report) -> Check:
+    """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows."""
+    overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay}
+    problems = tables.mismatches(overlay, lab.targets)
+    if problems:
+        return Check("virtual switch tables", False, "; ".join(problems))
+    sizes = [report.tables[name] for name in overlay]
+    return Check("virtual switch tables", True, f"{len(overlay)} virtual switches hold exactly their compiled "
+                                                f"{sum(sizes)} flows ({min(sizes)}..{max(sizes)} each)")
 
 
 def server_reachability(lab: Lab, report: Report) -> Check:
     """Every physical server reaches every other across the fabric (ICMP, from inside the servers)."""
     assert lab.net is not None
-    reached = reachability(lab.net.hosts)
+    reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
     failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.items() if not ok)
     report.server_pairs = {"total": len(reached), "reachable": len(reached) - len(failed), "unreachable": failed}
     detail = f"{len(reached) - len(failed)}/{len(reached)} ordered server pairs reachable"
@@ -64,9 +79,31 @@ def server_reachability(lab: Lab, report: Report) -> Check:
 
 CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
           ("pinging every ordered server pair", "reachability", server_reachability))
+def tenant_pairs(lab: Lab, report: Report) -> Check:
+    """Every ordered VM pair: delivered inside a tenant, isolated across tenants (ICMP probes)."""
+    assert lab.net is not None
+    endpoints = []
+    for vm in lab.scenario.vms:
+        node = lab.net[lab.vm_nodes[vm.label]]
+        endpoints.append(Endpoint(vm.label, vm.tenant, vm.mac, vm.ip.ip, node.pid, node.defaultIntf().name))
+    results = run_matrix(endpoints)
+    report.pairs = [r.as_json() for r in results]
+    wrong = [r for r in results if not r.ok]
+    delivered = sum(r.expected == DELIVER for r in results)
+    detail = (f"{len(results) - len(wrong)}/{len(results)} ordered VM pairs as expected "
+              f"({delivered} to deliver within a tenant, {len(results) - delivered} to isolate across tenants)")
+    if wrong:
+        detail += "; unexpected: " + ", ".join(
+            f"{r.src}->{r.dst} {r.proto} {r.observed}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
+            for r in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
+    return Check("tenant delivery and isolation", not wrong, detail)
+
+
+TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),
+                 ("probing every ordered VM pair", "pairs", tenant_pairs))
 
 
 def run_checks(lab: Lab, report: Report) -> None:
-    for message, key, check in CHECKS:
+    for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ())):
         with lab.phases.phase(key, message):
             report.checks.append(check(lab, report))

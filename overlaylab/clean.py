@@ -6,6 +6,7 @@ import re
 import signal
 from dataclasses import dataclass
 
+from overlaylab import mgmt, vswitches
 from overlaylab.network import delete_tagged_links
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import LabState
@@ -52,8 +53,8 @@ def delete_bridges() -> int:
 
 
 def delete_interfaces(nodes: list[str]) -> int:
-    """Root-namespace veth ends named after our nodes (`p0e0-eth1`), if a crash left any."""
-    pattern = re.compile(rf"^({'|'.join(map(re.escape, nodes))})-eth\d+$") if nodes else None
+    """Root-namespace interfaces named after our nodes (`p0e0-eth1`), or our management bridge."""
+    pattern = re.compile(rf"^({'|'.join(map(re.escape, nodes))})(-eth\d+)?$") if nodes else None
     out = run("ip", "-o", "link", "show").stdout
     names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
     doomed = [n for n in names if pattern and pattern.match(n)]
@@ -64,10 +65,10 @@ def delete_interfaces(nodes: list[str]) -> int:
 
 def sweep(state: LabState | None) -> Swept:
     """Kill recorded processes, then delete the lab's bridges and interfaces."""
-    swept = Swept()
+    swept = Swept(processes=vswitches.stop_all())
     if state:
-        swept.processes = kill_processes(state)
+        swept.processes += kill_processes(state)
     swept.interfaces = delete_tagged_links()
     swept.bridges = delete_bridges()
-    swept.interfaces += delete_interfaces(state.nodes if state else [])
+    swept.interfaces += delete_interfaces([*(state.nodes if state else []), mgmt.BRIDGE])
     return swept

@@ -8,29 +8,29 @@ from pathlib import Path
 from overlaylab.errors import LabError
 from overlaylab.system import die_with_parent, free_port, listening, wait_until
 
-HOST = "127.0.0.1"
 
 
 class ControllerProcess:
-    """os-ken running controller.app on a free loopback port."""
+    """os-ken running controller.app on a free port of the management address."""
 
-    def __init__(self, scenario: str, k: int, log: Path) -> None:
-        self.scenario, self.k, self.log = scenario, k, log
-        self.port = free_port(HOST)
+    def __init__(self, host: str, scenario: str, k: int, log: Path) -> None:
+        self.host, self.scenario, self.k, self.log = host, scenario, k, log
+        self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
-        cmd = [sys.executable, "-m", "controller.launcher", "--host", HOST, "--port", str(self.port),
+        self.port = free_port(self.host)
+        cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
                "--scenario", self.scenario, "--k", str(self.k)]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, preexec_fn=die_with_parent)
-        wait_until(self._ready, timeout, f"the controller to listen on {HOST}:{self.port}", self.tail)
+        wait_until(self._ready, timeout, f"the controller to listen on {self.host}:{self.port}", self.tail)
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise LabError(f"the controller exited with status {self.proc.returncode}: {self.tail()}")
-        return listening(HOST, self.port)
+        return listening(self.host, self.port)
 
     def tail(self, lines: int = 3) -> str:
         """The end of the controller's log, folded into one line for an error message."""

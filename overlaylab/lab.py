@@ -1,4 +1,5 @@
-"""A lab's life: preflight, controller, network, flows confirmed on the switches, and teardown."""
+"""A lab's life: preflight, controller, network, virtual switches, flows confirmed on every datapath,
+and a teardown that leaves nothing behind."""
 from __future__ import annotations
 
 import os
@@ -13,11 +14,11 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from controller.flows import Tables
+from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
-from overlaylab import clean, tables
+from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
-from overlaylab.errors import LabError
-from overlaylab.network import build_network, stop_network, tag_links
+from overlaylab.network import build_network, stop_network, tag_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
@@ -54,42 +55,59 @@ class Lab:
     def __init__(self, scenario: Scenario, path: Path | None, phases: Phases) -> None:
         self.scenario = scenario
         self.phases = phases
-        self.compiled: dict[str, Tables] = compile_underlay(scenario.fabric)
         fabric = scenario.fabric
-        self.state = LabState(pid=os.getpid(), scenario=str(path or DEFAULT_SCENARIO),
+        self.underlay: dict[str, Tables] = compile_underlay(fabric)
+        self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
+        self.targets = {name: name for name in self.underlay}
+        self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
+                             for s in virtualized(scenario)})
+        self.vm_nodes = {vm.label: vm_node(i) for i, vm in enumerate(scenario.vms)}
+        self.state = LabState(pid=os.getpid(), scenario=str(Path(path or DEFAULT_SCENARIO).resolve()),
                               bridges=[s.name for s in fabric.switches],
                               nodes=[n.name for n in (*fabric.switches, *fabric.servers)])
-        self.controller = ControllerProcess(self.state.scenario, fabric.k, RUN_DIR / "controller.log")
+        self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
+                                            RUN_DIR / "controller.log")
         self.net: Mininet | None = None
 
     def start(self) -> None:
         fabric = self.scenario.fabric
         self.state.save()
-        with self.phases.phase("controller", "starting the controller (os-ken)"):
+        with self.phases.phase("controller", "starting the controller (os-ken) on the management network"):
+            mgmt.create()
             self.controller.start()
             self.state.controller_pid = self.controller.pid
             self.state.save()
-        with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} "
-                                          f"switches, {len(fabric.servers)} servers"):
-            self.net = build_network(self.scenario, self.controller.port)
+        with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches, "
+                                          f"{len(fabric.servers)} servers, {len(self.vm_nodes)} VMs"):
+            self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port)
             self.net.build()
             tag_links(self.net)
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
             self.state.save()
             self.net.start()
-        with self.phases.phase("flows", "waiting until every switch holds its compiled flows"):
-            wait_until(lambda: not tables.mismatches(self.compiled), FLOWS_TIMEOUT,
+        servers = virtualized(self.scenario)
+        if servers:
+            with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"):
+                vswitches.start(self.net, self.scenario, self.controller.port)
+        with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows"):
+            wait_until(lambda: not tables.mismatches(self.compiled, self.targets), FLOWS_TIMEOUT,
                        "the controller's flows", self._flows_problem)
 
     def _flows_problem(self) -> str:
-        problems = tables.mismatches(self.compiled)
-        return f"{problems[0]} ({len(problems)} switches differ); controller log: {self.controller.tail()}"
+        problems = tables.mismatches(self.compiled, self.targets)
+        return f"{problems[0]} ({len(problems)} datapaths differ); controller log: {self.controller.tail()}"
+
+    def vm(self, label: str) -> object:
+        """The Mininet node of VM `tenant/vm`."""
+        assert self.net is not None
+        return self.net[self.vm_nodes[label]]
 
     def stop(self) -> None:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             with self.phases.phase("teardown", "tearing the lab down"):
+                vswitches.stop_all()
                 if self.net is not None:
                     stop_network(self.net)
                 self.controller.stop()

@@ -8,9 +8,10 @@ from typing import IO
 from mininet.cli import CLI
 from mininet.log import lg, output
 
-from controller.trace import describe, ip_packet, trace
+from controller.trace import Path, describe, ip_packet, trace, trace_vm, vm_packet
 from overlaylab.lab import Lab
 from overlaylab.system import run
+from topologies.scenario import VM
 
 
 class LabCLI(CLI):
@@ -19,6 +20,7 @@ class LabCLI(CLI):
     def __init__(self, lab: Lab, stdin: IO[str] = sys.stdin) -> None:
         """Run the CLI until exit or end of input; piped commands are echoed instead of prompted."""
         self.lab = lab
+        self.vms = {vm.label: vm for vm in lab.scenario.vms}
         self.scripted = not stdin.isatty()
         if self.scripted:
             self.prompt = ""
@@ -30,8 +32,14 @@ class LabCLI(CLI):
                 handler.setStream(stream)
 
     def precmd(self, line: str) -> str:
+        """Echo piped commands; `tenant/vm CMD` runs CMD in that VM, where other `tenant/vm` words
+        stand for their IP addresses (`pepsi/web ping pepsi/db`)."""
         if self.scripted and line.strip() and line != "EOF":
             output(f"overlaylab> {line.strip()}\n")
+        words = line.split()
+        if words and words[0] in self.vms:
+            rest = [str(self.vms[w].ip.ip) if w in self.vms else w for w in words[1:]]
+            line = " ".join([self.lab.vm_nodes[words[0]], *rest])
         return super().precmd(line)
 
     def do_addresses(self, _line: str) -> None:
@@ -40,33 +48,52 @@ class LabCLI(CLI):
         for s in self.lab.scenario.fabric.servers:
             output(f"{s.name:<10} {str(s.ip):<12} {str(s.gateway):<12} {s.mac}\n")
 
+    def do_vms(self, _line: str) -> None:
+        """vms: every tenant VM: its virtual network ID, encapsulation, overlay address, MAC and server."""
+        encap = {t.name: t.encap for t in self.lab.scenario.tenants}
+        output(f"{'vm':<20} {'vni':>8} {'encap':<7} {'address':<18} {'mac':<18} server\n")
+        for vm in self.lab.scenario.vms:
+            output(f"{vm.label:<20} {vm.vni:>8} {encap[vm.tenant]:<7} {str(vm.ip):<18} {vm.mac:<18} {vm.server}\n")
+
     def do_flows(self, line: str) -> None:
-        """flows SWITCH: the flows SWITCH holds right now, with packet counters (e.g. `flows p0e0`)."""
+        """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch
+        (`flows p0e0h0/br-int`) holds right now, with packet counters."""
         name = line.strip()
-        if name not in self.lab.compiled:
-            output(f"usage: flows SWITCH, one of {', '.join(sorted(self.lab.compiled))}\n")
+        if name not in self.lab.targets:
+            output(f"usage: flows DATAPATH, one of {', '.join(sorted(self.lab.targets))}\n")
             return
-        output(run("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", name).stdout)
+        output(run("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", self.lab.targets[name]).stdout)
 
     def do_trace(self, line: str) -> None:
-        """trace SRC DST: walk a packet from server SRC to DST (a server or an address) through the
-        compiled tables, every ECMP path, with the flow matched at each switch."""
-        fabric = self.lab.scenario.fabric
+        """trace SRC DST: walk a packet through the compiled tables, every ECMP path, with the flow
+        matched at each hop: between servers (`trace p0e0h0 p3e1h1`, or DST an address) or between
+        VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch)."""
         args = line.split()
-        src = fabric.server(args[0]) if len(args) == 2 else None
-        dst = self._address(args[1]) if src else None
-        if src is None or dst is None:
-            output("usage: trace SRC DST, e.g. `trace p0e0h0 p3e1h1` or `trace p0e0h0 10.3.1.3`\n")
+        paths = self._trace(*args) if len(args) == 2 else None
+        if paths is None:
+            output("usage: trace SRC DST, e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
+                   "or `trace pepsi/web pepsi/db`\n")
             return
-        paths = trace(fabric, self.lab.compiled, src.name, ip_packet(src, dst))
         for number, path in enumerate(paths, 1):
             output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
 
-    def _address(self, word: str) -> IPv4Address | None:
-        server = self.lab.scenario.fabric.server(word)
-        if server:
-            return server.ip
+    def _trace(self, src: str, dst: str) -> list[Path] | None:
+        if src in self.vms:
+            target = self._vm_target(self.vms[src], dst)
+            return trace_vm(self.lab.scenario, self.lab.compiled, self.vms[src],
+                            vm_packet(self.vms[src], target)) if target else None
+        fabric = self.lab.scenario.fabric
+        server, target_server = fabric.server(src), fabric.server(dst)
+        if server is None:
+            return None
         try:
-            return IPv4Address(word)
+            address = target_server.ip if target_server else IPv4Address(dst)
         except ValueError:
             return None
+        return trace(fabric, self.lab.underlay, server.name, ip_packet(server, address))
+
+    def _vm_target(self, src: VM, dst: str) -> VM | None:
+        """A VM label, or an address looked up in the source's own tenant (as ARP would)."""
+        if dst in self.vms:
+            return self.vms[dst]
+        return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and str(vm.ip.ip) == dst), None)

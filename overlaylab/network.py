@@ -1,28 +1,22 @@
-"""The emulated fabric: Mininet switches and servers made from the scenario's fat-tree."""
+"""The emulated datacenter: Mininet switches, servers and VMs made from the scenario."""
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
-import subprocess
-
 from mininet.net import Mininet
-from mininet.node import Host, OVSSwitch, RemoteController
+from mininet.node import OVSSwitch, RemoteController
 
+from controller.overlay import vm_port
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
-from overlaylab.system import die_with_parent
 from topologies.fattree import FatTreeTopo
 from topologies.scenario import Scenario
+from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
+
+INNER_MTU = {"vxlan": 1450, "geneve": 1450, "gre": 1458}  # 1500 less the outer headers
 
 
-class _Orphanless:
-    """Node shells die with the lab, so even a SIGKILLed lab takes its namespaces with it."""
-
-    def _popen(self, cmd: list[str], **params: Any) -> Any:
-        params.setdefault("preexec_fn", die_with_parent)
-        return super()._popen(cmd, **params)  # type: ignore[misc]
-
-
-class UnderlaySwitch(_Orphanless, OVSSwitch):
+class UnderlaySwitch(Orphanless, OVSSwitch):
     """An underlay switch: userspace OVS, OpenFlow 1.3 only, no forwarding without the controller."""
 
     def __init__(self, name: str, **params: Any) -> None:
@@ -34,16 +28,7 @@ class UnderlaySwitch(_Orphanless, OVSSwitch):
         return super().bridgeOpts() + f" external_ids:{BRIDGE_MARK}=underlay"
 
 
-class Server(_Orphanless, Host):
-    """A physical server. TCP through userspace OVS needs tx checksum offload off (DESIGN.md)."""
-
-    def config(self, **params: Any) -> Any:
-        result = super().config(**params)
-        self.cmd(f"ethtool -K {self.defaultIntf()} tx off >/dev/null 2>&1")
-        return result
-
-
-class Controller(_Orphanless, RemoteController):
+class Controller(Orphanless, RemoteController):
     """Mininet's handle on the lab's os-ken process (named `ctl`: `c0` is a core switch here)."""
 
     def stop(self, *_args: Any, **_kwargs: Any) -> None:
@@ -51,10 +36,28 @@ class Controller(_Orphanless, RemoteController):
         self.terminate()
 
 
-def build_network(scenario: Scenario, controller_port: int) -> Mininet:
-    """An unbuilt Mininet for the scenario's fabric; the caller builds and starts it, and must stop it."""
-    controller = Controller("ctl", ip="127.0.0.1", port=controller_port)
-    return Mininet(topo=FatTreeTopo(scenario.fabric.k), switch=UnderlaySwitch, host=Server,
+def vm_node(index: int) -> str:
+    """A VM's Mininet name: short whatever the tenant and VM are called (v<index in the scenario>)."""
+    return f"v{index}"
+
+
+class LabTopo(FatTreeTopo):
+    """The fat-tree plus every VM, cabled to its server (server port n is br-int port n)."""
+
+    def build(self, scenario: Scenario) -> None:  # type: ignore[override]
+        super().build(scenario.fabric.k)
+        encap = {t.name: t.encap for t in scenario.tenants}
+        for index, vm in enumerate(scenario.vms):
+            if vm.vtep == "ovs":
+                self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac,
+                             mtu=INNER_MTU[encap[vm.tenant]])
+                self.addLink(vm_node(index), vm.server, port1=0, port2=vm_port(scenario, vm))
+
+
+def build_network(scenario: Scenario, controller_ip: str, controller_port: int) -> Mininet:
+    """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
+    controller = Controller("ctl", ip=controller_ip, port=controller_port)
+    return Mininet(topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
                    controller=controller, autoSetMacs=False, build=False, waitConnected=False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 
+from overlaylab import mgmt
 from overlaylab.errors import LabError
 from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import run
@@ -43,6 +44,9 @@ def existing_bridges() -> dict[str, str]:
 
 def require_no_leftovers(bridges: list[str]) -> None:
     """A bridge with one of our names would be replaced by Mininet: refuse instead."""
+    if mgmt.exists():
+        raise LabError(f"the management bridge {mgmt.BRIDGE} was left by an earlier lab: "
+                       f"run `sudo .venv/bin/overlaylab clean`")
     present = existing_bridges()
     clashes = [b for b in bridges if b in present]
     if not clashes:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import socket
 import subprocess
@@ -64,13 +63,13 @@ def listening(host: str, port: int) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
+    """Is the process running? A zombie (exited, not yet reaped: PID 1 here may never reap) is not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
+    return state != "Z"
 
 
 def cmdline(pid: int) -> list[str]:

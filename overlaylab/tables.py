@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable
 
 from controller.flows import Tables, ofctl_flow, ofctl_group
 from overlaylab.system import run
@@ -24,33 +23,32 @@ def group_lines(bridge: str) -> set[str]:
     return {_BUCKET_EXTRAS.sub("", line.strip()) for line in out.splitlines() if "group_id=" in line}
 
 
-def mismatch(bridge: str, tables: Tables) -> str | None:
+def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
     """None when the bridge holds exactly the compiled flows and groups; else what differs."""
     with tempfile.NamedTemporaryFile("w", prefix="overlaylab-flows-", suffix=".txt") as f:
         f.write("".join(ofctl_flow(flow) + "\n" for flow in tables.flows))
         f.flush()
         diff = run(*OFCTL, "diff-flows", bridge, f.name, check=False)
     if diff.returncode not in (0, 2):
-        return f"{bridge}: cannot read its flows ({diff.stderr.strip()})"
+        return f"{name}: cannot read its flows ({diff.stderr.strip()})"
     problems = [line for line in diff.stdout.splitlines() if line[:1] in "+-"]
     groups = {ofctl_group(g) for g in tables.groups} ^ group_lines(bridge)
     if problems or groups:
         extra = sum(1 for p in problems if p.startswith("-"))
-        return (f"{bridge}: {len(problems) - extra} flows missing, {extra} unexpected, "
+        return (f"{name}: {len(problems) - extra} flows missing, {extra} unexpected, "
                 f"{len(groups)} group lines differ")
     return None
 
 
-def mismatches(compiled: dict[str, Tables], bridges: Iterable[str] | None = None) -> list[str]:
-    """Every switch whose tables differ from the compiled ones (checked in parallel)."""
-    names = list(bridges if bridges is not None else compiled)
+def mismatches(compiled: dict[str, Tables], targets: dict[str, str]) -> list[str]:
+    """Every datapath whose tables differ from the compiled ones (checked in parallel).
+    `targets` says where ovs-ofctl finds each one: a bridge name, or a vswitch's unix socket."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        found = pool.map(lambda name: mismatch(name, compiled[name]), names)
+        found = pool.map(lambda name: mismatch(name, targets[name], compiled[name]), compiled)
     return [m for m in found if m]
 
 
-def flow_counts(bridges: Iterable[str]) -> dict[str, int]:
-    """How many flows each bridge holds right now (the report's `tables`)."""
-    names = list(bridges)
+def flow_counts(targets: dict[str, str]) -> dict[str, int]:
+    """How many flows each datapath holds right now (the report's `tables`)."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(names, pool.map(lambda name: len(flow_lines(name)), names)))
+        return dict(zip(targets, pool.map(lambda target: len(flow_lines(target)), targets.values())))

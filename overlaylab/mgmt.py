@@ -1,0 +1,46 @@
+"""The management network: how each server's virtual switch reaches the controller.
+
+The only thing the lab puts in the root namespace besides the underlay's switch ports: a Linux bridge
+holding the controller's address, and one veth per virtualized server. Its addresses come from
+198.18.0.0/15, reserved for network benchmarking (RFC 2544), so they are never anyone's real network.
+"""
+from __future__ import annotations
+
+import subprocess
+from ipaddress import IPv4Address, IPv4Interface
+
+from overlaylab.errors import LabError
+from overlaylab.state import LINK_GROUP
+from overlaylab.system import run
+
+BRIDGE = "olab-mgmt"
+CONTROLLER = IPv4Interface("198.18.0.1/16")
+SERVER_SIDE = "mgmt0"
+
+
+def server_address(index: int) -> IPv4Interface:
+    """The management address of the index-th server of the fabric."""
+    return IPv4Interface(f"{CONTROLLER.ip + 16 + index}/{CONTROLLER.network.prefixlen}")
+
+
+def controller_ip() -> IPv4Address:
+    return CONTROLLER.ip
+
+
+def create() -> None:
+    run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "link", "set", BRIDGE, "group", str(LINK_GROUP), "up")
+    run("ip", "addr", "add", str(CONTROLLER), "dev", BRIDGE)
+
+
+def exists() -> bool:
+    return subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0
+
+
+def attach(servers: dict[int, int]) -> None:
+    """Cable each server (fabric index -> shell pid) to the bridge: `olm<index>` here, mgmt0 there."""
+    lines = [f"link add olm{i} type veth peer name {SERVER_SIDE} netns {pid}\n"
+             f"link set olm{i} group {LINK_GROUP} master {BRIDGE} up\n" for i, pid in servers.items()]
+    done = subprocess.run(["ip", "-batch", "-"], input="".join(lines), text=True, capture_output=True)
+    if done.returncode:
+        raise LabError(f"cannot cable the management network: {done.stderr.strip()}")

@@ -1,0 +1,82 @@
+"""Bring every virtualized server's own Open vSwitch up (in parallel) and down again."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from mininet.net import Mininet
+
+from controller.overlay import local_vms, virtualized, vm_port, vswitch_dpid
+from overlaylab import mgmt
+from overlaylab.errors import LabError
+from overlaylab.state import RUN_DIR
+from overlaylab.system import cmdline, pid_alive, wait_until
+from topologies.scenario import Scenario
+from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
+
+SERVERS_DIR = RUN_DIR / "servers"
+
+
+def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
+    index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
+    target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
+    return [VswitchPlan(server=s, rundir=SERVERS_DIR / s.name, uplink=f"{s.name}-eth0",
+                        vm_ports=tuple((f"{s.name}-eth{vm_port(scenario, vm)}", vm_port(scenario, vm))
+                                       for vm in local_vms(scenario, s.name)),
+                        controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
+                        rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s))
+            for s in virtualized(scenario)]
+
+
+def start(net: Mininet, scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
+    """Cable the management network, then start every server's vswitch at once and wait for all."""
+    todo = plans(scenario, controller_port)
+    index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
+    mgmt.attach({index[p.server.name]: net[p.server.name].pid for p in todo})
+    for plan in todo:
+        net[plan.server.name].sendCmd(start_script(plan))
+    failed = [plan for plan in todo if START_OK not in net[plan.server.name].waitOutput()]
+    if failed:
+        raise LabError(f"the virtual switch of {failed[0].server.name} did not start "
+                       f"({len(failed)} failed): {_last_line(start_log(failed[0]))}")
+    return todo
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return f"no log at {path}"
+    return f"{lines[-1] if lines else '(empty log)'} (see {path})"
+
+
+def _daemons() -> dict[int, Path]:
+    """Every per-server OVS daemon still running, by pid (from the pidfiles, checked against /proc)."""
+    found = {}
+    for pidfile in SERVERS_DIR.glob("*/*.pid"):
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if pid_alive(pid) and any(str(pidfile.parent) in arg for arg in cmdline(pid)):
+            found[pid] = pidfile.parent
+    return found
+
+
+def stop_all(timeout: float = 10) -> int:
+    """Stop every per-server ovs-vswitchd and ovsdb-server and remove their directories; returns how
+    many daemons there were."""
+    daemons = _daemons()
+    for pid in daemons:
+        os.kill(pid, signal.SIGTERM)
+    try:
+        wait_until(lambda: not any(pid_alive(p) for p in daemons), timeout, "the per-server OVS daemons to exit")
+    except LabError:
+        for pid in daemons:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(SERVERS_DIR, ignore_errors=True)
+    return len(daemons)
+

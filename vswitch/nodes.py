@@ -1,0 +1,43 @@
+"""Mininet node classes for what runs on the emulated hardware: physical servers and tenant VMs."""
+from __future__ import annotations
+
+from typing import Any
+
+from mininet.node import Host
+
+from overlaylab.system import die_with_parent
+
+NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
+
+
+class Orphanless:
+    """Node shells die with the lab, so even a SIGKILLed lab takes its namespaces with it."""
+
+    def _popen(self, cmd: list[str], **params: Any) -> Any:
+        params.setdefault("preexec_fn", die_with_parent)
+        return super()._popen(cmd, **params)  # type: ignore[misc]
+
+
+class _Quiet(Orphanless, Host):
+    """A host without IPv6 chatter, whose veth computes its own checksums: TCP through userspace OVS
+    needs tx checksum offload off (DESIGN.md)."""
+
+    def config(self, **params: Any) -> Any:
+        result = super().config(**params)
+        self.cmd(f"{NO_IPV6}; ethtool -K {self.defaultIntf()} tx off >/dev/null 2>&1")
+        return result
+
+
+class PhysicalServer(_Quiet):
+    """A physical server: its own namespace, one uplink to its edge switch (eth0), and, once
+    virtualized, its own virtual switch (see vswitch.ovs)."""
+
+
+class VirtualMachine(_Quiet):
+    """A tenant VM: a namespace behind a veth into its server's br-int, with an MTU that leaves room
+    for its tenant's outer headers."""
+
+    def config(self, mtu: int = 1500, **params: Any) -> Any:
+        result = super().config(**params)
+        self.cmd(f"ip link set dev {self.defaultIntf()} mtu {mtu}")
+        return result

@@ -1,0 +1,113 @@
+"""The shell commands that give one physical server its own Open vSwitch (pure: strings, no side effects).
+
+Each server runs its own ovsdb-server and ovs-vswitchd inside its namespace, with its own run, db and
+log directory and its own control sockets (so the instances never clobber each other's, nor the host's).
+Two bridges, both on the userspace datapath:
+
+  br-phy  the uplink port, with the server's underlay address on the bridge's internal port: OVS's
+          native tunneling routes and resolves outer headers from here;
+  br-int  the VM ports and one tunnel port per encapsulation (remote_ip=flow, key=flow), managed by
+          the lab's controller over the management network.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from controller.overlay import BRIDGE, TUNNEL_PORTS
+from topologies.fattree import Server, mac_of
+
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+PHY = "br-phy"
+DAEMONS = ("ovsdb-server", "ovs-vswitchd")
+START_OK = "START-OK"
+
+
+@dataclass(frozen=True)
+class VswitchPlan:
+    """Everything needed to bring one server's virtual switch up."""
+
+    server: Server
+    rundir: Path
+    uplink: str  # the server's interface towards its edge switch
+    vm_ports: tuple[tuple[str, int], ...]  # (interface, OpenFlow port) of each local VM
+    controller: str  # e.g. tcp:198.18.0.1:6653
+    dpid: int
+    mgmt: str  # the server's management address, e.g. 198.18.0.17/16
+    rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
+    mgmt_intf: str = "mgmt0"
+
+    @property
+    def db(self) -> str:
+        return f"unix:{self.rundir}/db.sock"
+
+    def ctl(self, daemon: str) -> str:
+        """The daemon's own unixctl socket, for ovs-appctl -t."""
+        return f"{self.rundir}/{daemon}.ctl"
+
+    def pidfile(self, daemon: str) -> Path:
+        return self.rundir / f"{daemon}.pid"
+
+
+def _env(plan: VswitchPlan) -> str:
+    d = plan.rundir
+    return f"OVS_RUNDIR={d} OVS_DBDIR={d} OVS_LOGDIR={d} OVS_SYSCONFDIR={d}"
+
+
+def _daemon(plan: VswitchPlan, daemon: str, target: str) -> str:
+    d = plan.rundir
+    return (f"{_env(plan)} {daemon} {target} --pidfile={plan.pidfile(daemon)} --unixctl={plan.ctl(daemon)} "
+            f"--log-file={d}/{daemon}.log --detach --no-chdir")
+
+
+def vsctl(plan: VswitchPlan, *args: str) -> str:
+    return f"ovs-vsctl --db={plan.db} --timeout=30 " + " ".join(args)
+
+
+def _bridges(plan: VswitchPlan) -> list[str]:
+    s = plan.server
+    args = ["--", "add-br", PHY, "--", "set", "bridge", PHY, "datapath_type=netdev", "fail_mode=standalone",
+            f"other_config:hwaddr={s.mac}",
+            "--", "add-port", PHY, plan.uplink,
+            "--", "add-br", BRIDGE, "--", "set", "bridge", BRIDGE, "datapath_type=netdev", "fail_mode=secure",
+            "protocols=OpenFlow13", f"other_config:datapath-id={plan.dpid:016x}",
+            "other_config:disable-in-band=true",
+            "--", "set-controller", BRIDGE, plan.controller]
+    for encap, port in TUNNEL_PORTS.items():
+        args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
+                 "options:remote_ip=flow", "options:key=flow", f"ofport_request={port}"]
+    for intf, port in plan.vm_ports:
+        args += ["--", "add-port", BRIDGE, intf, "--", "set", "interface", intf, f"ofport_request={port}"]
+    return args
+
+
+def start_script(plan: VswitchPlan) -> str:
+    """One shell line, run inside the server's namespace; prints START-OK only if every step worked."""
+    s = plan.server
+    steps = [
+        f"ip addr add {plan.mgmt} dev {plan.mgmt_intf}",
+        f"ip link set {plan.mgmt_intf} up",
+        *(f"ethtool -K {intf} tx off" for intf, _ in plan.vm_ports),
+        f"ovsdb-tool create {plan.rundir}/conf.db {SCHEMA}",
+        _daemon(plan, "ovsdb-server", f"{plan.rundir}/conf.db --remote=punix:{plan.rundir}/db.sock"),
+        vsctl(plan, "--no-wait", "init"),
+        _daemon(plan, "ovs-vswitchd", plan.db),
+        vsctl(plan, *(shlex.quote(a) for a in _bridges(plan))),
+        # The underlay address moves from the uplink to br-phy, where OVS's tunnels look for it.
+        f"ip addr flush dev {plan.uplink}",
+        f"ip addr add {s.ip}/{s.rack.prefixlen} dev {PHY}",
+        f"ip link set {PHY} up",
+        f"ip route replace default via {s.gateway} dev {PHY}",
+        # Every next hop answers with the edge switch's MAC (its proxy ARP): seed OVS's tunnel neighbour
+        # table with it, so no first packet is lost while OVS resolves one.
+        *(f"ovs-appctl -t {plan.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
+          for hop in (s.gateway, *plan.rack_peers)),
+    ]
+    return (f"mkdir -p {plan.rundir} && ( set -e; {'; '.join(steps)} ) >{start_log(plan)} 2>&1 "
+            f"&& echo {START_OK} || echo START-FAILED")
+
+
+def start_log(plan: VswitchPlan) -> Path:
+    return plan.rundir / "start.log"
