@@ -7,7 +7,7 @@ import signal
 from dataclasses import dataclass
 
 from overlaylab import mgmt, vswitches
-from overlaylab.network import delete_tagged_links
+from overlaylab.network import delete_tagged_links, kill_namespace_processes
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import LabState
 from overlaylab.system import cmdline, pid_alive, run
@@ -68,6 +68,7 @@ def sweep(state: LabState | None) -> Swept:
     swept = Swept(processes=vswitches.stop_all())
     if state:
         swept.processes += kill_processes(state)
+        swept.processes += kill_namespace_processes(set(state.namespaces))
     swept.interfaces = delete_tagged_links()
     swept.bridges = delete_bridges()
     swept.interfaces += delete_interfaces([*(state.nodes if state else []), mgmt.BRIDGE])

@@ -18,7 +18,7 @@ from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
 from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
-from overlaylab.network import build_network, stop_network, tag_links, vm_node
+from overlaylab.network import build_network, host_namespaces, stop_network, tag_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
@@ -83,6 +83,7 @@ class Lab:
             self.net.build()
             tag_links(self.net)
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
+            self.state.namespaces = sorted(host_namespaces(self.net))
             self.state.save()
             self.net.start()
         servers = virtualized(self.scenario)

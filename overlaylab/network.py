@@ -1,6 +1,8 @@
 """The emulated datacenter: Mininet switches, servers and VMs made from the scenario."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from typing import Any
 
@@ -9,6 +11,8 @@ from mininet.node import OVSSwitch, RemoteController
 
 from controller.overlay import vm_port
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
+from overlaylab.system import processes_in
+from probes.netns import namespace_id
 from topologies.fattree import FatTreeTopo
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
@@ -85,8 +89,26 @@ def delete_tagged_links() -> int:
     return count
 
 
+def host_namespaces(net: Mininet) -> set[str]:
+    """The network namespaces of the servers and VMs (never the root one, where the switches live)."""
+    return {namespace_id(h.pid) for h in net.hosts} - {namespace_id(os.getpid()), None}  # type: ignore[return-value]
+
+
+def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    """What users started in a server or VM (`pepsi/web iperf3 -s -D`) outlives its shell; find such
+    processes by the namespace they live in, never by name, and kill them."""
+    doomed = [pid for pid in processes_in(namespaces) if pid not in spare]
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(doomed)
+
+
 def stop_network(net: Mininet) -> None:
     """Stop faster than Mininet's stop(): veths in one batch, bridges in one ovs-vsctl, then the shells."""
+    kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
     delete_tagged_links()
     bridges = [arg for s in net.switches for arg in ("--", "--if-exists", "del-br", s.name)]
     if bridges:

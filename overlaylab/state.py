@@ -27,6 +27,7 @@ class LabState:
     bridges: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     node_pids: dict[str, int] = field(default_factory=dict)
+    namespaces: list[str] = field(default_factory=list)
 
     def save(self) -> None:
         tmp = STATE_FILE.with_suffix(".tmp")

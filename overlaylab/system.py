@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import time
 from typing import Callable, TypeVar
 
 from overlaylab.errors import LabError
+from probes.netns import namespace_id
 
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
@@ -79,3 +81,12 @@ def cmdline(pid: int) -> list[str]:
             return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
     except OSError:
         return []
+
+
+def processes_in(namespaces: set[str]) -> list[int]:
+    """Every process living in one of these network namespaces (identities as `namespace_id` gives)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and namespace_id(int(entry)) in namespaces:
+            found.append(int(entry))
+    return found

@@ -17,7 +17,7 @@ from topologies import strictyaml
 from topologies.fattree import FatTree, k_problem
 
 BUNDLED = Path(__file__).resolve().parent
-DEFAULT_SCENARIO = BUNDLED / "underlay.yaml"
+DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
 ENCAPS = ("vxlan", "geneve", "gre")
 VTEPS = ("ovs", "kernel")
 VNI_MAX = 2 ** 24 - 1

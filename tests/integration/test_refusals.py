@@ -6,6 +6,9 @@ import sys
 
 from overlaylab.state import LabLock
 from tests.integration.conftest import REPO, leftovers, overlaylab
+from topologies.scenario import BUNDLED
+
+UNDERLAY = str(BUNDLED / "underlay.yaml")
 
 
 def error_line(done):
@@ -23,14 +26,14 @@ def test_bad_scenario_is_refused_before_anything_is_built(clean_machine, tmp_pat
 
 def test_not_root_is_refused():
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           sys.executable, "-m", "overlaylab.cli", "check", "--k", "2"],
+                           sys.executable, "-m", "overlaylab.cli", "check", UNDERLAY, "--k", "2"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "must run as root: try `sudo" in error_line(done)
 
 
 def test_ovs_not_running_is_refused(clean_machine, tmp_path):
     env = {**os.environ, "OVS_RUNDIR": str(tmp_path)}  # where no ovsdb socket listens
-    done = subprocess.run([sys.executable, "-m", "overlaylab.cli", "check", "--k", "2"], env=env,
+    done = subprocess.run([sys.executable, "-m", "overlaylab.cli", "check", UNDERLAY, "--k", "2"], env=env,
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "Open vSwitch is not running: start it with `sudo /usr/share/openvswitch/scripts/ovs-ctl start`" \
         in error_line(done)
@@ -40,7 +43,7 @@ def test_second_lab_is_refused(clean_machine):
     lock = LabLock()
     lock.acquire()
     try:
-        line = error_line(overlaylab("check", "--k", "2"))
+        line = error_line(overlaylab("check", UNDERLAY, "--k", "2"))
         assert f"a lab is already running (pid {os.getpid()})" in line
         assert "a lab is already running" in error_line(overlaylab("clean"))
     finally:
@@ -51,7 +54,7 @@ def test_leftover_bridge_is_refused_until_cleaned(clean_machine):
     subprocess.run(["ovs-vsctl", "add-br", "c0", "--", "set", "bridge", "c0", "datapath_type=netdev",
                     "external_ids:overlaylab=underlay"], check=True)
     assert "bridge c0 (and 0 more) was left by an earlier lab: run `sudo .venv/bin/overlaylab clean`" \
-        in error_line(overlaylab("check", "--k", "2"))
+        in error_line(overlaylab("check", UNDERLAY, "--k", "2"))
     done = overlaylab("clean")
     assert done.returncode == 0 and "removed 0 processes, 1 OVS bridges, 0 interfaces" in done.stdout
     assert overlaylab("clean").stdout.strip() == "overlaylab: nothing to clean"
@@ -60,7 +63,7 @@ def test_leftover_bridge_is_refused_until_cleaned(clean_machine):
 def test_foreign_bridge_is_neither_replaced_nor_cleaned(clean_machine):
     subprocess.run(["ovs-vsctl", "add-br", "c0", "--", "set", "bridge", "c0", "datapath_type=netdev"], check=True)
     try:
-        assert "a bridge named c0 already exists and is not the lab's" in error_line(overlaylab("check", "--k", "2"))
+        assert "a bridge named c0 already exists and is not the lab's" in error_line(overlaylab("check", UNDERLAY, "--k", "2"))
         assert overlaylab("clean").stdout.strip() == "overlaylab: nothing to clean"
         assert subprocess.run(["ovs-vsctl", "br-exists", "c0"]).returncode == 0
     finally:
@@ -69,7 +72,7 @@ def test_foreign_bridge_is_neither_replaced_nor_cleaned(clean_machine):
 
 def _start_up(k="2"):
     """`overlaylab up` with its stdin held open, returned once the lab is up."""
-    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "up", "--k", k], cwd=REPO, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "up", UNDERLAY, "--k", k], cwd=REPO, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for line in proc.stdout:
         if "lab is up" in line:

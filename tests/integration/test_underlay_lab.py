@@ -10,14 +10,16 @@ from overlaylab.lab import Phases, running_lab
 from overlaylab.system import run
 from probes.reach import reachability
 from tests.integration.conftest import REPO, leftovers, overlaylab
-from topologies.scenario import load
+from topologies.scenario import BUNDLED, load
+
+UNDERLAY = BUNDLED / "underlay.yaml"
 
 
 def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
-    scenario = load(k=4)
-    with running_lab(scenario, None, Phases(open(tmp_path / "progress", "w")), "check") as lab:
-        assert tables.mismatches(lab.compiled) == []
-        counts = tables.flow_counts(lab.compiled)
+    scenario = load(UNDERLAY, k=4)
+    with running_lab(scenario, UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        counts = tables.flow_counts(lab.targets)
         assert counts == {name: len(t.flows) for name, t in lab.compiled.items()}
         assert max(counts.values()) <= 2 * 4 + 10
         reached = reachability(lab.net.hosts)
@@ -32,16 +34,16 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
 
 
 def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
-    with running_lab(load(k=2), None, Phases(open(tmp_path / "progress", "w")), "check") as lab:
+    with running_lab(load(UNDERLAY, k=2), UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
         run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "ip,nw_dst=10.1.0.2,priority=200")
-        assert tables.mismatches(lab.compiled) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
+        assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
         reached = reachability(lab.net.hosts)
         assert reached == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): False}
 
 
 def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
     report = tmp_path / "r.json"
-    done = overlaylab("check", "--k", "2", "--json", str(report))
+    done = overlaylab("check", str(UNDERLAY), "--k", "2", "--json", str(report))
     assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     assert data["ok"] is True
@@ -54,7 +56,7 @@ def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
 
 
 def test_up_runs_piped_commands_then_tears_down(clean_machine):
-    done = overlaylab("up", "--k", "2", stdin="p0e0h0 ping -c1 -W2 p1e0h0\ntrace p0e0h0 p1e0h0\naddresses\n")
+    done = overlaylab("up", str(UNDERLAY), "--k", "2", stdin="p0e0h0 ping -c1 -W2 p1e0h0\ntrace p0e0h0 p1e0h0\naddresses\n")
     assert done.returncode == 0, done.stderr
     assert "1 received" in done.stdout
     assert "=> delivered to p1e0h0" in done.stdout
@@ -65,7 +67,7 @@ def test_up_runs_piped_commands_then_tears_down(clean_machine):
 @pytest.mark.parametrize("k", [4, 6])
 def test_check_proves_every_server_pair_at_k(clean_machine, tmp_path, k):
     report = tmp_path / "r.json"
-    done = overlaylab("check", "--k", str(k), "--json", str(report))
+    done = overlaylab("check", str(UNDERLAY), "--k", str(k), "--json", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
     servers = k ** 3 // 4

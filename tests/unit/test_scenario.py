@@ -52,7 +52,8 @@ def test_good_scenario_loads(tmp_path):
 def test_k_override_and_default(tmp_path):
     assert load(write(tmp_path, "fabric: {k: 4}\n"), k=6).fabric.k == 6
     default = load()
-    assert default.fabric.k == 4 and default.tenants == () and default.source == DEFAULT_SCENARIO.name
+    assert default.source == DEFAULT_SCENARIO.name == "lecture.yaml"
+    assert [t.name for t in default.tenants] == ["pepsi", "coke"] and default.fabric.k == 4
     assert load(write(tmp_path, "{}\n")).fabric.k == 4
 
 
