@@ -6,7 +6,7 @@ from typing import Any
 
 from overlaylab import tables
 from overlaylab.lab import Lab
-from probes.matrix import DELIVER, Endpoint, run_matrix
+from probes.matrix import DELIVER, run_matrix
 from probes.reach import reachability
 
 
@@ -81,12 +81,7 @@ CHECKS = (("checking underlay tables against the compiler", "tables", underlay_t
           ("pinging every ordered server pair", "reachability", server_reachability))
 def tenant_pairs(lab: Lab, report: Report) -> Check:
     """Every ordered VM pair: delivered inside a tenant, isolated across tenants (ICMP probes)."""
-    assert lab.net is not None
-    endpoints = []
-    for vm in lab.scenario.vms:
-        node = lab.net[lab.vm_nodes[vm.label]]
-        endpoints.append(Endpoint(vm.label, vm.tenant, vm.mac, vm.ip.ip, node.pid, node.defaultIntf().name))
-    results = run_matrix(endpoints)
+    results = run_matrix(lab.endpoints())
     report.pairs = [r.as_json() for r in results]
     wrong = [r for r in results if not r.ok]
     delivered = sum(r.expected == DELIVER for r in results)

@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from mininet.log import setLogLevel
 from mininet.net import Mininet
@@ -22,6 +22,7 @@ from overlaylab.network import build_network, host_namespaces, stop_network, tag
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
+from probes.matrix import Endpoint
 from topologies.scenario import DEFAULT_SCENARIO, Scenario
 
 FLOWS_TIMEOUT = 60.0
@@ -98,10 +99,15 @@ class Lab:
         problems = tables.mismatches(self.compiled, self.targets)
         return f"{problems[0]} ({len(problems)} datapaths differ); controller log: {self.controller.tail()}"
 
-    def vm(self, label: str) -> object:
+    def vm(self, label: str) -> Any:
         """The Mininet node of VM `tenant/vm`."""
         assert self.net is not None
         return self.net[self.vm_nodes[label]]
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every VM as the probes address it."""
+        return [Endpoint(vm.label, vm.tenant, vm.mac, vm.ip.ip, self.vm(vm.label).pid,
+                         self.vm(vm.label).defaultIntf().name) for vm in self.scenario.vms]
 
     def stop(self) -> None:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""

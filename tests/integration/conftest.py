@@ -5,12 +5,17 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.preflight import existing_bridges
+from topologies.scenario import load
 from overlaylab.state import STATE_FILE
+from overlaylab.vswitches import SERVERS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,13 +44,17 @@ def leftovers() -> list[str]:
     """Everything a finished lab must not leave: bridges, veths, netns, state, node shells."""
     found = [f"bridge {b}" for b, mark in existing_bridges().items() if mark]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    found += [f"interface {line.split(':')[1].strip()}" for line in links.splitlines() if "-eth" in line]
+    names = [line.split(":")[1].strip().split("@")[0] for line in links.splitlines()]
+    found += [f"interface {n}" for n in names if "-eth" in n or n.startswith(("olm", "olab-"))]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     found += [f"netns {n}" for n in netns]
     if STATE_FILE.exists():
         found.append(f"state file {STATE_FILE}")
     ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    found += [f"process {p}" for p in ps.splitlines() if "mininet:" in p or "controller.launcher" in p]
+    found += [f"process {p}" for p in ps.splitlines()
+              if "mininet:" in p or "controller.launcher" in p or str(SERVERS_DIR) in p]
+    if SERVERS_DIR.exists():
+        found.append(f"directory {SERVERS_DIR}")
     return found
 
 
@@ -61,3 +70,19 @@ def clean_machine():
     assert leftovers() == [], "an earlier lab left things behind"
     yield
     assert leftovers() == []
+
+
+@contextmanager
+def lab_of(scenario_path: Path, k: int | None = None) -> Iterator[Lab]:
+    """A running lab for tests, quiet; asserts it leaves nothing behind once torn down."""
+    scenario = load(scenario_path, k)
+    with open(os.devnull, "w") as quiet:
+        with running_lab(scenario, scenario_path, Phases(quiet), "check") as lab:
+            yield lab
+    assert leftovers() == []
+
+
+def write_scenario(tmp: Path, text: str) -> Path:
+    path = tmp / "scenario.yaml"
+    path.write_text(text)
+    return path
