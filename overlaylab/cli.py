@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from overlaylab.errors import LabError
-from topologies.scenario import ScenarioError, load
+from topologies.scenario import Scenario, ScenarioError, load
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -32,13 +32,28 @@ def _up(args: argparse.Namespace) -> int:
     from overlaylab.labcli import LabCLI
     scenario = load(args.scenario, args.k)
     with running_lab(scenario, args.scenario, Phases(), "up") as lab:
-        fabric = scenario.fabric
-        print(f"overlaylab: lab is up: k={fabric.k} fat-tree, {len(fabric.switches)} switches, "
-              f"{len(fabric.servers)} servers ({scenario.source}: {scenario.description})\n"
-              f"overlaylab: try `addresses`, `trace p0e0h0 {scenario.fabric.servers[-1].name}`, "
-              f"`flows p0e0`, `pingall`, `help`; `exit` tears it down", flush=True)
+        print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
+              f"`help` lists every command, `exit` tears the lab down", flush=True)
         LabCLI(lab)
     return EXIT_OK
+
+
+def _summary(scenario: Scenario) -> str:
+    fabric = scenario.fabric
+    return (f"k={fabric.k} fat-tree, {len(fabric.switches)} switches, {len(fabric.servers)} servers, "
+            f"{len(scenario.tenants)} tenants, {len(scenario.vms)} VMs ({scenario.source}: {scenario.description})")
+
+
+def _hints(scenario: Scenario) -> str:
+    """Commands worth typing first, with names from this very scenario."""
+    last = scenario.fabric.servers[-1].name
+    hints = ["`addresses`", f"`trace p0e0h0 {last}`", "`flows p0e0`"]
+    peers = next(((a, b) for t in scenario.tenants for a in t.vms for b in t.vms if a is not b), None)
+    if peers:
+        a, b = peers
+        hints = ["`vms`", f"`{a.label} ping -c3 {b.label}`", f"`trace {a.label} {b.label}`",
+                 f"`flows {a.server}/br-int`", *hints]
+    return ", ".join(hints)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
 from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
+from overlaylab.errors import LabError
 from overlaylab.network import build_network, host_namespaces, stop_network, tag_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
@@ -129,6 +130,10 @@ class Lab:
 @contextmanager
 def running_lab(scenario: Scenario, path: Path | None, phases: Phases, command: str) -> Iterator[Lab]:
     """Bring a lab up, hand it over, and take it down again whatever happens."""
+    bare_metal = [vm.label for vm in scenario.vms if vm.vtep == "kernel"]
+    if bare_metal:
+        raise LabError(f"{scenario.source}: {bare_metal[0]} is a bare-metal member (vtep: kernel), which this "
+                       f"version validates but cannot build yet; remove `vtep: kernel` to make it a VM")
     preflight(command, [s.name for s in scenario.fabric.switches])
     setLogLevel("output")
     lock = LabLock()

@@ -21,6 +21,7 @@ DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
 ENCAPS = ("vxlan", "geneve", "gre")
 VTEPS = ("ovs", "kernel")
 VNI_MAX = 2 ** 24 - 1
+MAX_VMS_PER_SERVER = 99  # br-int ports 1..99; the tunnel ports start at 100
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 TOP_KEYS = ("description", "fabric", "tenants")
@@ -113,7 +114,7 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None) -> Scenar
     top = check.mapping(data, "", TOP_KEYS)
     fabric = _fabric(check, top.get("fabric"), k)
     tenants = _tenants(check, top.get("tenants"), fabric)
-    _check_kernel_vteps(check, tenants)
+    _check_servers(check, tenants)
     description = top.get("description") or ""
     return Scenario(source, str(description).strip(), fabric, tenants)
 
@@ -238,12 +239,18 @@ def _check_unique(check: _Checker, path: str, vms: tuple[VM, ...]) -> None:
         ips[vm.ip.ip], macs[vm.mac] = vm.name, vm.name
 
 
-def _check_kernel_vteps(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
-    """A bare-metal (kernel VTEP) server is not virtualized, so it hosts nothing else."""
+def _check_servers(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
+    """A server's virtual switch has ports for at most MAX_VMS_PER_SERVER VMs; a bare-metal (kernel
+    VTEP) server is not virtualized, so it hosts nothing else."""
     by_server: dict[str, list[VM]] = {}
     for vm in (vm for t in tenants for vm in t.vms):
         by_server.setdefault(vm.server, []).append(vm)
     for server, vms in by_server.items():
+        if len(vms) > MAX_VMS_PER_SERVER:
+            last = vms[MAX_VMS_PER_SERVER]
+            raise check.fail(f"tenants.{last.tenant}.vms.{last.name}.server",
+                             f"{server} already hosts {MAX_VMS_PER_SERVER} VMs, the most one server takes; "
+                             f"place this VM on another server")
         kernel = [vm for vm in vms if vm.vtep == "kernel"]
         if kernel and len(vms) > 1:
             other = next(vm for vm in vms if vm is not kernel[0])

@@ -131,6 +131,11 @@ def test_missing_file_lists_the_bundled_scenarios(tmp_path):
         load(tmp_path / "nope.yaml")
 
 
+def test_a_server_takes_at_most_99_vms(tmp_path):
+    vms = ", ".join(f"w{i}: {{ip: 10.0.{i // 200}.{i % 200 + 2}/16, server: p0e0h0}}" for i in range(100))
+    assert "tenants.a.vms.w99.server: p0e0h0 already hosts 99 VMs" in error_of(tmp_path, f"tenants: {{a: {{vni: 1, vms: {{{vms}}}}}}}\n")
+
+
 def test_k_changes_which_servers_exist(tmp_path):
     text = "tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p5e2h2}}}}\n"
     assert load(write(tmp_path, text), k=6).vms[0].server == "p5e2h2"

@@ -1,0 +1,44 @@
+"""The per-server Open vSwitch start-up script: private sockets, the right bridges and ports."""
+from pathlib import Path
+
+from controller.overlay import TUNNEL_PORTS
+from topologies.fattree import FatTree
+from vswitch.ovs import START_OK, VswitchPlan, start_script
+
+SERVER = FatTree(4).server("p1e0h1")
+PLAN = VswitchPlan(server=SERVER, rundir=Path("/run/overlaylab/servers/p1e0h1"), uplink="p1e0h1-eth0",
+                   vm_ports=(("p1e0h1-eth1", 1), ("p1e0h1-eth2", 2)), controller="tcp:198.18.0.1:6653",
+                   dpid=0x4010001, mgmt="198.18.0.23/16", rack_peers=(FatTree(4).server("p1e0h0").ip,))
+SCRIPT = start_script(PLAN)
+
+
+def test_every_daemon_uses_its_own_directory_and_sockets():
+    for daemon in ("ovsdb-server", "ovs-vswitchd"):
+        assert f"--pidfile=/run/overlaylab/servers/p1e0h1/{daemon}.pid" in SCRIPT
+        assert f"--unixctl=/run/overlaylab/servers/p1e0h1/{daemon}.ctl" in SCRIPT
+    assert "OVS_RUNDIR=/run/overlaylab/servers/p1e0h1" in SCRIPT
+    assert "/var/run/openvswitch" not in SCRIPT
+
+
+def test_bridges_ports_and_controller():
+    assert "add-br br-phy" in SCRIPT and "add-port br-phy p1e0h1-eth0" in SCRIPT
+    assert "other_config:hwaddr=02:00:0a:01:00:03" in SCRIPT
+    assert "set-controller br-int tcp:198.18.0.1:6653" in SCRIPT
+    assert "other_config:datapath-id=0000000004010001" in SCRIPT
+    for encap, port in TUNNEL_PORTS.items():
+        assert f"type={encap} options:remote_ip=flow options:key=flow ofport_request={port}" in SCRIPT
+    assert "add-port br-int p1e0h1-eth2 -- set interface p1e0h1-eth2 ofport_request=2" in SCRIPT
+    assert SCRIPT.count("datapath_type=netdev") == 2
+
+
+def test_underlay_address_moves_to_br_phy_and_next_hops_are_seeded():
+    assert "ip addr add 10.1.0.3/24 dev br-phy" in SCRIPT
+    assert "ip route replace default via 10.1.0.1 dev br-phy" in SCRIPT
+    assert "tnl/neigh/set br-phy 10.1.0.1 02:00:0a:01:00:01" in SCRIPT
+    assert "tnl/neigh/set br-phy 10.1.0.2 02:00:0a:01:00:01" in SCRIPT
+    assert "ethtool -K p1e0h1-eth1 tx off" in SCRIPT
+
+
+def test_success_is_reported_only_when_every_step_worked():
+    assert SCRIPT.startswith("mkdir -p /run/overlaylab/servers/p1e0h1 && ( set -e;")
+    assert SCRIPT.endswith(f"&& echo {START_OK} || echo START-FAILED")
