@@ -32,15 +32,23 @@ class LabCLI(CLI):
                 handler.setStream(stream)
 
     def precmd(self, line: str) -> str:
-        """Echo piped commands; `tenant/vm CMD` runs CMD in that VM, where other `tenant/vm` words
-        stand for their IP addresses (`pepsi/web ping pepsi/db`)."""
+        """Echo piped commands. `tenant/vm CMD` runs CMD in that VM; in a command run on a VM or a
+        server, `tenant/vm` and server names stand for their addresses (`pepsi/web ping pepsi/db`,
+        `p0e0h0 ping p3e1h1`: a virtualized server's address lives on br-phy, where Mininet's own
+        substitution would not find it)."""
         if self.scripted and line.strip() and line != "EOF":
             output(f"overlaylab> {line.strip()}\n")
         words = line.split()
-        if words and words[0] in self.vms:
-            rest = [str(self.vms[w].ip.ip) if w in self.vms else w for w in words[1:]]
-            line = " ".join([self.lab.vm_nodes[words[0]], *rest])
+        if words and (words[0] in self.vms or words[0] in self.mn):
+            node = self.lab.vm_nodes.get(words[0], words[0])
+            line = " ".join([node, *(self._address(w) for w in words[1:])])
         return super().precmd(line)
+
+    def _address(self, word: str) -> str:
+        server = self.lab.scenario.fabric.server(word)
+        if server:
+            return str(server.ip)
+        return str(self.vms[word].ip.ip) if word in self.vms else word
 
     def do_addresses(self, _line: str) -> None:
         """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""
