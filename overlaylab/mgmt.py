@@ -23,6 +23,11 @@ def server_address(index: int) -> IPv4Interface:
     return IPv4Interface(f"{CONTROLLER.ip + 16 + index}/{CONTROLLER.network.prefixlen}")
 
 
+def root_end(index: int) -> str:
+    """The root namespace's end of the index-th server's management veth."""
+    return f"olm{index}"
+
+
 def controller_ip() -> IPv4Address:
     return CONTROLLER.ip
 
@@ -37,10 +42,11 @@ def exists() -> bool:
     return subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0
 
 
-def attach(servers: dict[int, int]) -> None:
-    """Cable each server (fabric index -> shell pid) to the bridge: `olm<index>` here, mgmt0 there."""
-    lines = [f"link add olm{i} type veth peer name {SERVER_SIDE} netns {pid}\n"
-             f"link set olm{i} group {LINK_GROUP} master {BRIDGE} up\n" for i, pid in servers.items()]
+def attach(servers: dict[str, int]) -> None:
+    """Cable each server to the bridge: {root end (`olm<index>`): the server's shell pid}; the
+    server's end is mgmt0."""
+    lines = [f"link add {end} type veth peer name {SERVER_SIDE} netns {pid}\n"
+             f"link set {end} group {LINK_GROUP} master {BRIDGE} up\n" for end, pid in servers.items()]
     done = subprocess.run(["ip", "-batch", "-"], input="".join(lines), text=True, capture_output=True)
     if done.returncode:
         raise LabError(f"cannot cable the management network: {done.stderr.strip()}")

@@ -26,6 +26,7 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
                         vm_ports=tuple((f"{s.name}-eth{vm_port(scenario, vm)}", vm_port(scenario, vm))
                                        for vm in local_vms(scenario, s.name)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
+                        mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,
                         rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s))
             for s in virtualized(scenario)]
 
@@ -33,8 +34,7 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
 def start(net: Mininet, scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     """Cable the management network, then start every server's vswitch at once and wait for all."""
     todo = plans(scenario, controller_port)
-    index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
-    mgmt.attach({index[p.server.name]: net[p.server.name].pid for p in todo})
+    mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
     for plan in todo:
         net[plan.server.name].sendCmd(start_script(plan))
     failed = [plan for plan in todo if START_OK not in net[plan.server.name].waitOutput()]

@@ -36,8 +36,9 @@ class VswitchPlan:
     controller: str  # e.g. tcp:198.18.0.1:6653
     dpid: int
     mgmt: str  # the server's management address, e.g. 198.18.0.17/16
+    mgmt_link: str  # the root namespace's end of its management veth
+    mgmt_intf: str  # the server's end of it
     rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
-    mgmt_intf: str = "mgmt0"
 
     @property
     def db(self) -> str:

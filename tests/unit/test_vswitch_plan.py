@@ -8,7 +8,7 @@ from vswitch.ovs import START_OK, VswitchPlan, start_script
 SERVER = FatTree(4).server("p1e0h1")
 PLAN = VswitchPlan(server=SERVER, rundir=Path("/run/overlaylab/servers/p1e0h1"), uplink="p1e0h1-eth0",
                    vm_ports=(("p1e0h1-eth1", 1), ("p1e0h1-eth2", 2)), controller="tcp:198.18.0.1:6653",
-                   dpid=0x4010001, mgmt="198.18.0.23/16", rack_peers=(FatTree(4).server("p1e0h0").ip,))
+                   dpid=0x4010001, mgmt="198.18.0.23/16", mgmt_link="olm7", mgmt_intf="mgmt0", rack_peers=(FatTree(4).server("p1e0h0").ip,))
 SCRIPT = start_script(PLAN)
 
 
