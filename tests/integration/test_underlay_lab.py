@@ -4,7 +4,6 @@ import subprocess
 
 import pytest
 
-from controller.flows import ofctl_flow
 from overlaylab import tables
 from overlaylab.lab import Phases, running_lab
 from overlaylab.system import run
@@ -27,15 +26,15 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
         edge = lab.compiled["p0e0"]
         installed = tables.flow_lines("p0e0")
         assert len(installed) == len(edge.flows)
-        assert any("nw_dst=10.0.0.2" in line for line in installed)
-        assert ofctl_flow(edge.flows[1]).startswith("table=0,priority=200,ip,nw_dst=10.0.0.2")
+        assert any(line.startswith("table=1, priority=200,ip,nw_dst=10.0.0.2") for line in installed)
+        assert any(line.startswith("priority=100,ip,in_port=1,nw_src=10.0.0.2") for line in installed)
         assert leftovers() != []  # the lab really is there while it runs
     assert leftovers() == []
 
 
 def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
     with running_lab(load(UNDERLAY, k=2), UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
-        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "ip,nw_dst=10.1.0.2,priority=200")
+        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
         assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
         reached = reachability(lab.net.hosts)
         assert reached == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): False}
@@ -49,7 +48,7 @@ def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
     assert data["ok"] is True
     assert {c["name"] for c in data["checks"]} == {"underlay tables", "server reachability"}
     assert all(set(c) == {"name", "ok", "detail"} for c in data["checks"])
-    assert data["tables"] == {"c0": 3, "p0a0": 4, "p1a0": 4, "p0e0": 5, "p1e0": 5}
+    assert data["tables"] == {"c0": 3, "p0a0": 4, "p1a0": 4, "p0e0": 8, "p1e0": 8}
     assert set(data["timings"]) >= {"controller", "network", "flows", "teardown"}
     assert data["server_pairs"] == {"total": 2, "reachable": 2, "unreachable": []}
     assert "PASS  server reachability  2/2 ordered server pairs reachable" in done.stdout
