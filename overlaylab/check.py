@@ -6,7 +6,7 @@ from typing import Any
 
 from overlaylab import tables
 from overlaylab.lab import Lab
-from probes.matrix import DELIVER, run_matrix
+from overlaylab.probing import probe_tenants
 from probes.reach import reachability
 
 
@@ -26,6 +26,8 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     server_pairs: dict[str, Any] = field(default_factory=dict)
     pairs: list[dict[str, Any]] | None = None
+    attacks: list[dict[str, Any]] = field(default_factory=list)
+    probes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -34,7 +36,9 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         report = {"ok": self.ok, "checks": [vars(c) for c in self.checks], "tables": self.tables,
                   "timings": self.timings, "server_pairs": self.server_pairs}
-        return report if self.pairs is None else {**report, "pairs": self.pairs}
+        if self.pairs is None:
+            return report
+        return {**report, "pairs": self.pairs, "attacks": self.attacks, "probes_sent": self.probes}
 
 
 def underlay_tables(lab: Lab, report: Report) -> Check:
@@ -79,26 +83,21 @@ def server_reachability(lab: Lab, report: Report) -> Check:
 
 CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
           ("pinging every ordered server pair", "reachability", server_reachability))
-def tenant_pairs(lab: Lab, report: Report) -> Check:
-    """Every ordered VM pair: delivered inside a tenant, isolated across tenants (ICMP probes)."""
-    results = run_matrix(lab.endpoints())
-    report.pairs = [r.as_json() for r in results]
-    wrong = [r for r in results if not r.ok]
-    delivered = sum(r.expected == DELIVER for r in results)
-    detail = (f"{len(results) - len(wrong)}/{len(results)} ordered VM pairs as expected "
-              f"({delivered} to deliver within a tenant, {len(results) - delivered} to isolate across tenants)")
-    if wrong:
-        detail += "; unexpected: " + ", ".join(
-            f"{r.src}->{r.dst} {r.proto} {r.observed}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
-            for r in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
-    return Check("tenant delivery and isolation", not wrong, detail)
+def tenant_probes(lab: Lab, report: Report) -> list[Check]:
+    """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
+    verdicts = probe_tenants(lab)
+    report.pairs, report.attacks = verdicts.pairs, verdicts.attacks
+    report.probes = verdicts.probes_sent
+    return [Check(*c) for c in verdicts.checks]
 
 
 TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),
-                 ("probing every ordered VM pair", "pairs", tenant_pairs))
+                 ("probing every VM pair (ICMP, UDP, TCP), ARP and attacks, tapping the underlay", "probes",
+                  tenant_probes))
 
 
 def run_checks(lab: Lab, report: Report) -> None:
     for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ())):
         with lab.phases.phase(key, message):
-            report.checks.append(check(lab, report))
+            found = check(lab, report)
+            report.checks += found if isinstance(found, list) else [found]

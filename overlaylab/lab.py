@@ -19,7 +19,7 @@ from controller.underlay import compile_underlay
 from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
-from overlaylab.network import build_network, host_namespaces, stop_network, tag_links, vm_node
+from overlaylab.network import build_network, host_namespaces, stop_network, adopt_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
@@ -83,7 +83,7 @@ class Lab:
                                           f"{len(fabric.servers)} servers, {len(self.vm_nodes)} VMs"):
             self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port)
             self.net.build()
-            tag_links(self.net)
+            adopt_links(self.net)
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
             self.state.namespaces = sorted(host_namespaces(self.net))
             self.state.save()
@@ -107,8 +107,11 @@ class Lab:
 
     def endpoints(self) -> list[Endpoint]:
         """Every VM as the probes address it."""
-        return [Endpoint(vm.label, vm.tenant, vm.mac, vm.ip.ip, self.vm(vm.label).pid,
-                         self.vm(vm.label).defaultIntf().name) for vm in self.scenario.vms]
+        encap = {t.name: t.encap for t in self.scenario.tenants}
+        return [Endpoint(vm.label, vm.tenant, vm.vni, encap[vm.tenant], vm.mac, vm.ip.ip,
+                         self.scenario.fabric.server(vm.server).ip,  # type: ignore[union-attr]
+                         self.vm(vm.label).pid, self.vm(vm.label).defaultIntf().name)
+                for vm in self.scenario.vms]
 
     def stop(self) -> None:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from overlaylab.errors import LabError
 from overlaylab.state import LINK_GROUP
-from overlaylab.system import run
+from overlaylab.system import run, silence_ipv6
 
 BRIDGE = "olab-mgmt"
 CONTROLLER = IPv4Interface("198.18.0.1/16")
@@ -34,6 +34,7 @@ def controller_ip() -> IPv4Address:
 
 def create() -> None:
     run("ip", "link", "add", BRIDGE, "type", "bridge")
+    silence_ipv6([BRIDGE])
     run("ip", "link", "set", BRIDGE, "group", str(LINK_GROUP), "up")
     run("ip", "addr", "add", str(CONTROLLER), "dev", BRIDGE)
 
@@ -50,3 +51,4 @@ def attach(servers: dict[str, int]) -> None:
     done = subprocess.run(["ip", "-batch", "-"], input="".join(lines), text=True, capture_output=True)
     if done.returncode:
         raise LabError(f"cannot cable the management network: {done.stderr.strip()}")
+    silence_ipv6(list(servers))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from ipaddress import IPv4Interface
 from typing import Any
 
 from mininet.net import Mininet
@@ -11,13 +12,15 @@ from mininet.node import OVSSwitch, RemoteController
 
 from controller.overlay import vm_port
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
-from overlaylab.system import processes_in
+from overlaylab.system import processes_in, silence_ipv6
 from probes.netns import namespace_id
-from topologies.fattree import FatTreeTopo
+from topologies.fattree import FatTreeTopo, mac_of
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
 
 INNER_MTU = {"vxlan": 1450, "geneve": 1450, "gre": 1458}  # 1500 less the outer headers
+ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
+ROGUE_IP = "10.0.0.250/24"
 
 
 class UnderlaySwitch(Orphanless, OVSSwitch):
@@ -46,10 +49,13 @@ def vm_node(index: int) -> str:
 
 
 class LabTopo(FatTreeTopo):
-    """The fat-tree plus every VM, cabled to its server (server port n is br-int port n)."""
+    """The fat-tree plus every VM, cabled to its server (server port n is br-int port n), plus a
+    rogue host on edge p0e0's spare port k+1."""
 
     def build(self, scenario: Scenario) -> None:  # type: ignore[override]
         super().build(scenario.fabric.k)
+        self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip))
+        self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
         encap = {t.name: t.encap for t in scenario.tenants}
         for index, vm in enumerate(scenario.vms):
             if vm.vtep == "ovs":
@@ -69,9 +75,13 @@ def _switch_ports(net: Mininet) -> list[str]:
     return [intf.name for s in net.switches for intf in s.intfList() if intf.name != "lo"]
 
 
-def tag_links(net: Mininet) -> None:
-    """Put every switch port into the lab's interface group, so one call can delete them all."""
-    _ip_batch("".join(f"link set dev {name} group {LINK_GROUP}\n" for name in _switch_ports(net)))
+def adopt_links(net: Mininet) -> None:
+    """Put every switch port into the lab's interface group, so one call can delete them all, and
+    silence the root namespace's IPv6 on them: the underlay carries servers' traffic, nothing else."""
+    ports = _switch_ports(net)
+    _ip_batch("".join(f"link set dev {name} group {LINK_GROUP}\n" for name in ports))
+    silence_ipv6(ports)
+
 
 
 def _ip_batch(commands: str) -> None:

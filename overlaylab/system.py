@@ -90,3 +90,10 @@ def processes_in(namespaces: set[str]) -> list[int]:
         if entry.isdigit() and namespace_id(int(entry)) in namespaces:
             found.append(int(entry))
     return found
+
+
+def silence_ipv6(interfaces: list[str]) -> None:
+    """No router solicitations or MLD reports from the root namespace's ends of the lab's links."""
+    for name in interfaces:
+        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as knob:
+            knob.write("1")

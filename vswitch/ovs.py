@@ -98,6 +98,10 @@ def start_script(plan: VswitchPlan) -> str:
         vsctl(plan, *(shlex.quote(a) for a in _bridges(plan))),
         # The underlay address moves from the uplink to br-phy, where OVS's tunnels look for it.
         f"ip addr flush dev {plan.uplink}",
+        # OVS reads the uplink through a packet socket, but the kernel still sees every frame too and
+        # would answer tunnel packets with ICMP port-unreachable: let its own stack ignore the uplink.
+        "ip rule add pref 100 lookup local", "ip rule del pref 0",
+        f"ip rule add pref 10 iif {plan.uplink} blackhole",
         f"ip addr add {s.ip}/{s.rack.prefixlen} dev {PHY}",
         f"ip link set {PHY} up",
         f"ip route replace default via {s.gateway} dev {PHY}",

@@ -1,0 +1,111 @@
+"""What a hostile tenant, or a rogue host plugged into the fabric, might try; each must be isolated.
+
+  IP spoofing      a VM sends to its peer from an address that is not its own
+  MAC spoofing     ... from a MAC that is not its own
+  ARP spoofing     a VM claims a tenant peer's address in a gratuitous ARP reply
+  broadcast        a VM broadcasts / multicasts: never beyond its own tenant
+  tunnel forgery   a VM hand-makes a VXLAN or GENEVE packet with another tenant's VNI, addressed to
+                   the victim's physical server
+  rogue host       a host on a spare edge port injects the victim tenant's VNI, from its own address
+                   and from a real server's address
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from probes.matrix import Endpoint
+from probes.packets import BROADCAST, Host, arp, encapsulated, probe
+from probes.session import Outcome, Probe, Tokens
+
+MULTICAST = Host("01:00:5e:00:00:fb", IPv4Address("224.0.0.251"))
+EVERYONE = Host(BROADCAST, IPv4Address("255.255.255.255"))
+
+
+@dataclass(frozen=True)
+class Rogue:
+    """The rogue host: its socket's name, who it is, and the MAC of its edge switch's router."""
+
+    name: str
+    host: Host
+    gateway_mac: str
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    detail: str
+    probe: Probe
+
+    def as_json(self, outcome: Outcome) -> dict[str, object]:
+        leaked = sorted(outcome.reached(self.probe) - self.probe.allowed)
+        return {"name": self.name, "detail": self.detail, "expected": "isolate",
+                "observed": f"reached {', '.join(leaked)}" if leaked else "isolate", "ok": not leaked}
+
+
+def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> list[Attack]:
+    """The attacks this scenario allows (each needs the VMs it names: a peer, another tenant)."""
+    pair = next(((a, b) for a in endpoints for b in endpoints
+                 if a.tenant == b.tenant and a.server_ip != b.server_ip), None)
+    if pair is None:
+        return []
+    a, b = pair
+    tenant = frozenset(ep.label for ep in endpoints if ep.tenant == a.tenant) - {a.label}
+    found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens)]
+    victim = next((ep for ep in endpoints if ep.tenant != a.tenant), None)
+    if victim:
+        found += _forgery(a, b, victim, tokens)
+        if rogue:
+            found += _rogue(rogue, victim, endpoints, tokens)
+    return found
+
+
+def _attack(name: str, detail: str, sender: str, frame_of: callable, tokens: Tokens,
+            allowed: frozenset[str] = frozenset()) -> Attack:
+    token = tokens()
+    return Attack(name, detail, Probe(token, sender, frame_of(token), None, allowed))
+
+
+def _spoofing(a: Endpoint, b: Endpoint, tokens: Tokens) -> list[Attack]:
+    forged_ip = Host(a.mac, b.ip + 1 if b.ip + 1 != a.ip else b.ip + 2)
+    forged_mac = Host(b.mac, a.ip)
+    return [
+        _attack("IP spoofing", f"{a.label} -> {b.label} from {forged_ip.ip}, not its own {a.ip}", a.label,
+                lambda t: probe("udp", forged_ip, b.host, t), tokens),
+        _attack("MAC spoofing", f"{a.label} -> {b.label} from MAC {b.mac}, not its own {a.mac}", a.label,
+                lambda t: probe("udp", forged_mac, b.host, t), tokens),
+        _attack("ARP spoofing", f"{a.label} tells everyone {b.ip} (of {b.label}) is at its own {a.mac}", a.label,
+                lambda t: arp("is-at", Host(a.mac, b.ip), b.ip, BROADCAST, BROADCAST, t), tokens),
+    ]
+
+
+def _flooding(a: Endpoint, tenant: frozenset[str], tokens: Tokens) -> list[Attack]:
+    return [
+        _attack("broadcast", f"{a.label} broadcasts to {EVERYONE.ip}: its own tenant at most", a.label,
+                lambda t: probe("udp", a.host, EVERYONE, t), tokens, tenant),
+        _attack("multicast", f"{a.label} multicasts to {MULTICAST.ip}: its own tenant at most", a.label,
+                lambda t: probe("udp", a.host, MULTICAST, t), tokens, tenant),
+    ]
+
+
+def _forgery(a: Endpoint, b: Endpoint, victim: Endpoint, tokens: Tokens) -> list[Attack]:
+    """Wrapped by hand, sent via a peer's MAC (the only way out of its virtual switch)."""
+    inner = Host("02:00:00:00:00:66", victim.ip + 1)
+    return [_attack("tunnel forgery", f"{a.label} hand-makes {encap.upper()} with VNI {victim.vni} "
+                                      f"({victim.label}'s tenant) to its server {victim.server_ip}", a.label,
+                    lambda t, e=encap: encapsulated(e, a.host, b.mac, victim.server_ip, victim.vni,
+                                                    probe("udp", inner, victim.host, t)), tokens)
+            for encap in ("vxlan", "geneve")]
+
+
+def _rogue(rogue: Rogue, victim: Endpoint, endpoints: list[Endpoint], tokens: Tokens) -> list[Attack]:
+    inner = Host("02:00:00:00:00:66", victim.ip + 1)
+    spoofed = next((ep.server_ip for ep in endpoints
+                    if ep.tenant == victim.tenant and ep.server_ip != victim.server_ip), None)
+    sources = [("its own address", rogue.host.ip)] + ([("a real server's address", spoofed)] if spoofed else [])
+    return [_attack("rogue host", f"a host on a spare edge port injects {victim.encap.upper()} VNI {victim.vni} "
+                                  f"for {victim.label} from {what} {ip}", rogue.name,
+                    lambda t, src=ip: encapsulated(victim.encap, Host(rogue.host.mac, src), rogue.gateway_mac,
+                                                   victim.server_ip, victim.vni, probe("udp", inner, victim.host, t)),
+                    tokens)
+            for what, ip in sources]

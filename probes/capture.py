@@ -1,0 +1,65 @@
+"""Many raw sockets, in many namespaces, read together: a sniffer in every VM and taps on underlay
+links, all in the one process that also sends the probes."""
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from collections import defaultdict
+from typing import Callable
+
+from probes.netns import PACKET_OUTGOING, packet_socket
+
+
+class Capture:
+    """Named sockets: `listen` records frames a host receives, `tap` every frame a link carries."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, socket.socket] = {}
+        self.taps: set[str] = set()
+        self.frames: dict[str, list[bytes]] = defaultdict(list)
+        self.selector = selectors.DefaultSelector()
+
+    def listen(self, name: str, pid: int, iface: str) -> None:
+        self._open(name, pid, iface)
+
+    def tap(self, name: str, pid: int, iface: str) -> None:
+        self._open(name, pid, iface)
+        self.taps.add(name)
+
+    def _open(self, name: str, pid: int, iface: str) -> None:
+        sock = packet_socket(pid, iface)
+        self.sockets[name] = sock
+        self.selector.register(sock, selectors.EVENT_READ, name)
+
+    def send(self, name: str, frame: bytes) -> None:
+        self.sockets[name].send(frame)
+
+    def run(self, done: Callable[[], bool], timeout: float, settle: float,
+            on_frame: Callable[[str, bytes], None] = lambda name, frame: None) -> None:
+        """Record frames until `done()` (or `timeout`), then `settle` seconds more: the window in
+        which anything that should not arrive would have to show itself."""
+        deadline = time.monotonic() + timeout
+        quiet_until: float | None = None
+        while quiet_until is None or time.monotonic() < quiet_until:
+            if quiet_until is None and (done() or time.monotonic() > deadline):
+                quiet_until = time.monotonic() + settle
+            for key, _ in self.selector.select(timeout=0.02):
+                self._drain(key.data, on_frame)
+
+    def _drain(self, name: str, on_frame: Callable[[str, bytes], None]) -> None:
+        sock = self.sockets[name]
+        while True:
+            try:
+                frame, address = sock.recvfrom(65535)
+            except BlockingIOError:
+                return
+            if name in self.taps or address[2] != PACKET_OUTGOING:
+                self.frames[name].append(frame)
+                on_frame(name, frame)
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            self.selector.unregister(sock)
+            sock.close()
+        self.selector.close()

@@ -1,0 +1,121 @@
+"""Probe packets, crafted and dissected with scapy: what a VM (or a rogue host) puts on the wire,
+and what the underlay carries.
+
+Every probe carries a token (MAGIC + 6 bytes) right after its transport header, so wherever it turns
+up, in a VM or inside a tunnel on an underlay link, it is known for what it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from scapy.contrib.geneve import GENEVE
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.l2 import ARP, GRE, Ether
+from scapy.layers.vxlan import VXLAN
+from scapy.packet import Packet, Raw
+
+MAGIC = b"OLAB"
+TOKEN_LEN = 10
+PROTOS = ("icmp", "udp", "tcp")
+UDP_PORT, TCP_PORT = 7777, 80
+ENCAP_PORTS = {4789: "vxlan", 6081: "geneve"}
+GRE_PROTO, TEB = 47, 0x6558  # GRE carrying Ethernet (transparent Ethernet bridging)
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+
+@dataclass(frozen=True)
+class Host:
+    """Who sends: a MAC and an IP (a VM, or a host pretending to be one)."""
+
+    mac: str
+    ip: IPv4Address
+
+
+def probe(proto: str, src: Host, dst: Host, token: bytes, flow: int = 0) -> bytes:
+    """An ICMP echo request, a UDP datagram or a TCP SYN from src to dst carrying `token`; `flow`
+    picks the source port (or ICMP id), so each probe is a flow of its own."""
+    l4 = {"icmp": ICMP(type=8, id=flow & 0xFFFF, seq=1),
+          "udp": UDP(sport=20000 + flow % 40000, dport=UDP_PORT),
+          "tcp": TCP(sport=20000 + flow % 40000, dport=TCP_PORT, flags="S", seq=flow)}[proto]
+    return bytes(Ether(src=src.mac, dst=dst.mac) / IP(src=str(src.ip), dst=str(dst.ip)) / l4 / Raw(token))
+
+
+def arp(op: str, sender: Host, target_ip: IPv4Address, target_mac: str = "00:00:00:00:00:00",
+        eth_dst: str = BROADCAST, token: bytes = b"") -> bytes:
+    """An ARP request ("who-has") or reply ("is-at"); the token rides in the frame's padding."""
+    frame = Ether(src=sender.mac, dst=eth_dst) / ARP(op=op, hwsrc=sender.mac, psrc=str(sender.ip),
+                                                     hwdst=target_mac, pdst=str(target_ip))
+    return bytes(frame / Raw(token))
+
+
+def encapsulated(encap: str, outer_src: Host, outer_dst_mac: str, outer_dst_ip: IPv4Address, vni: int,
+                 inner: bytes) -> bytes:
+    """A hand-made tunnel packet: `inner` wrapped in VXLAN, GENEVE or GRE with `vni`."""
+    ip = Ether(src=outer_src.mac, dst=outer_dst_mac) / IP(src=str(outer_src.ip), dst=str(outer_dst_ip))
+    if encap == "vxlan":
+        wrapped = ip / UDP(sport=49152, dport=4789) / VXLAN(vni=vni)
+    elif encap == "geneve":
+        wrapped = ip / UDP(sport=49152, dport=6081) / GENEVE(vni=vni, proto=TEB)
+    else:
+        wrapped = ip / GRE(key_present=1, key=vni, proto=TEB)
+    return bytes(wrapped / Raw(inner))
+
+
+def token_in(frame: bytes) -> bytes | None:
+    """The token of a probe that arrived as sent: an echo request, a datagram to UDP_PORT, a SYN, or
+    an ARP frame; None for anything else (replies, ICMP errors quoting a probe, tunnels)."""
+    if MAGIC not in frame:
+        return None
+    pkt = Ether(frame)
+    if ARP in pkt:
+        return _token(bytes(pkt[ARP].payload))
+    if IP not in pkt:
+        return None
+    l4 = pkt[IP].payload
+    wanted = ((isinstance(l4, ICMP) and l4.type == 8) or (isinstance(l4, UDP) and l4.dport == UDP_PORT)
+              or (isinstance(l4, TCP) and l4.flags == "S"))
+    return _token(bytes(l4.payload)) if wanted else None
+
+
+def _token(payload: bytes) -> bytes | None:
+    return payload[:TOKEN_LEN] if payload.startswith(MAGIC) else None
+
+
+def arp_answer(frame: bytes) -> tuple[IPv4Address, str] | None:
+    """(the address asked about, the MAC given) if the frame is an ARP reply."""
+    pkt = Ether(frame)
+    if ARP not in pkt or pkt[ARP].op != 2:
+        return None
+    return IPv4Address(pkt[ARP].psrc), pkt[ARP].hwsrc
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One frame seen on an underlay link, taken apart."""
+
+    kind: str  # vxlan | geneve | gre | arp | ip (unencapsulated IP) | other
+    src: IPv4Address | None = None  # outer addresses (ARP: sender and target)
+    dst: IPv4Address | None = None
+    sport: int | None = None
+    vni: int | None = None
+    inner: bytes = b""
+
+
+def dissect(frame: bytes) -> Wire:
+    pkt = Ether(frame)
+    if ARP in pkt:
+        return Wire("arp", IPv4Address(pkt[ARP].psrc), IPv4Address(pkt[ARP].pdst))
+    if IP not in pkt:
+        return Wire("other")
+    ip = pkt[IP]
+    src, dst = IPv4Address(ip.src), IPv4Address(ip.dst)
+    if isinstance(ip.payload, UDP) and ip.payload.dport in ENCAP_PORTS:
+        udp = ip.payload
+        header: Packet = udp.payload
+        return Wire(ENCAP_PORTS[udp.dport], src, dst, udp.sport, getattr(header, "vni", None),
+                    bytes(header.payload))
+    if ip.proto == GRE_PROTO and isinstance(ip.payload, GRE):
+        gre = ip.payload
+        return Wire("gre", src, dst, None, gre.key if gre.key_present else None, bytes(gre.payload))
+    return Wire("ip", src, dst, inner=bytes(ip))
