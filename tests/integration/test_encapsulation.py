@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from probes.matrix import DELIVER, run_matrix
+from overlaylab.probing import probe_tenants
+from probes.matrix import DELIVER
 from probes.netns import packet_socket
 from tests.integration.conftest import leftovers, lab_of, write_scenario
 
@@ -70,9 +71,11 @@ def test_overlapping_addresses_reach_only_their_own_tenant(encaps_lab):
         assert "1 received" in b.cmd("ping -c 1 -W 2 10.9.0.2")
         own_mac = next(vm.mac for vm in encaps_lab.scenario.vms if vm.label == f"{tenant}/a")
         assert own_mac in b.cmd("ip neigh show 10.9.0.2")
-    results = run_matrix(encaps_lab.endpoints())
-    assert len(results) == 30 and all(r.ok for r in results)
-    assert sum(r.expected == DELIVER for r in results) == 6
+    verdicts = probe_tenants(encaps_lab)
+    pairs = verdicts.pairs
+    assert len(pairs) == 90 and all(p["ok"] for p in pairs)
+    assert sum(p["expected"] == DELIVER for p in pairs) == 18
+    assert all(ok for _, ok, _ in verdicts.checks), verdicts.checks
 
 
 RECEIVE = """

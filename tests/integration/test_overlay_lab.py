@@ -4,7 +4,8 @@ import json
 
 from overlaylab import tables
 from overlaylab.system import run
-from probes.matrix import ISOLATE, run_matrix
+from overlaylab.probing import probe_tenants
+from probes.matrix import DELIVER, ISOLATE
 from tests.integration.conftest import leftovers, lab_of, overlaylab
 from topologies.scenario import BUNDLED
 
@@ -15,9 +16,13 @@ def test_lecture_check_reports_every_pair(tmp_path):
     done = overlaylab("check", str(BUNDLED / "lecture.yaml"), "--json", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
-    assert data["ok"] and len(data["pairs"]) == 12
+    assert data["ok"] and len(data["pairs"]) == 36
     assert all(set(p) >= {"src", "dst", "expected", "observed", "proto"} for p in data["pairs"])
-    assert {(p["src"], p["dst"]): p["observed"] for p in data["pairs"]}[("pepsi/db", "coke/web")] == ISOLATE
+    observed = {(p["src"], p["dst"], p["proto"]): p["observed"] for p in data["pairs"]}
+    assert {observed[("pepsi/db", "coke/web", proto)] for proto in ("icmp", "udp", "tcp")} == {ISOLATE}
+    assert {observed[("pepsi/db", "pepsi/web", proto)] for proto in ("icmp", "udp", "tcp")} == {DELIVER}
+    assert len(data["attacks"]) == 9 and all(a["ok"] for a in data["attacks"])
+    assert {c["name"] for c in data["checks"]} >= {"wire: encapsulation", "attacks", "ARP answered by the virtual switch"}
     assert {"p0e0h0/br-int", "p0e0h1/br-int", "p3e1h1/br-int"} <= set(data["tables"])
     assert leftovers() == []
 
@@ -32,8 +37,8 @@ def test_underlay_is_identical_with_0_and_32_vms():
     with lab_of(BUNDLED / "datacenter.yaml") as busy:
         assert len(busy.scenario.vms) == 32
         assert snapshot(busy) == empty
-        results = run_matrix(busy.endpoints())
-        assert len(results) == 992 and [r for r in results if not r.ok] == []
+        pairs = probe_tenants(busy).pairs
+        assert len(pairs) == 992 * 3 and [p for p in pairs if not p["ok"]] == []
 
 
 def test_a_missing_decapsulation_flow_is_caught_and_named():
@@ -43,8 +48,8 @@ def test_a_missing_decapsulation_flow_is_caught_and_named():
             f"table=3,priority=100,metadata={web.vni},dl_dst={web.mac}")
         assert tables.mismatches(lab.compiled, lab.targets) == [
             "p0e0h0/br-int: 1 flows missing, 0 unexpected, 0 group lines differ"]
-        wrong = [(r.src, r.dst) for r in run_matrix(lab.endpoints()) if not r.ok]
-        assert wrong == [("coke/db", "coke/web")]
+        wrong = [(p["src"], p["dst"], p["proto"]) for p in probe_tenants(lab).pairs if not p["ok"]]
+        assert wrong == [("coke/db", "coke/web", proto) for proto in ("icmp", "udp", "tcp")]
 
 
 def test_piped_vm_commands_use_tenant_names():

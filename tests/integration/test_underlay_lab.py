@@ -21,7 +21,7 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
         counts = tables.flow_counts(lab.targets)
         assert counts == {name: len(t.flows) for name, t in lab.compiled.items()}
         assert max(counts.values()) <= 2 * 4 + 10
-        reached = reachability(lab.net.hosts)
+        reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
         assert len(reached) == 240 and all(reached.values())
         edge = lab.compiled["p0e0"]
         installed = tables.flow_lines("p0e0")
@@ -36,7 +36,7 @@ def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
     with running_lab(load(UNDERLAY, k=2), UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
         run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
         assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
-        reached = reachability(lab.net.hosts)
+        reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
         assert reached == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): False}
 
 
