@@ -116,6 +116,7 @@ class LabCabling:
 
     def __init__(self, scenario: Scenario) -> None:
         self.fabric = scenario.fabric
+        self.kernel = {(vm.server, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.vtep == "kernel"}
         self.ports: dict[tuple[str, int], tuple[str, int]] = {}
         for vm in scenario.vms:
             if vm.vtep == "ovs":
@@ -129,7 +130,8 @@ class LabCabling:
 
 
 def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Packet) -> list[Path]:
-    """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch."""
+    """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch (or a
+    bare-metal member's kernel VTEP). A bare-metal member's own sending is the kernel's: not traced."""
     cabling = LabCabling(scenario)
     paths = walk(cabling, tables, f"{src.server}/{BRIDGE}", vm_port(scenario, src), packet)
     return [p for path in paths for p in _through_tunnel(scenario, cabling, tables, src, path)]
@@ -145,15 +147,19 @@ def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, T
     src_server = scenario.fabric.server(src.server)
     assert src_server is not None
     outer = trace(scenario.fabric, tables, src_server.name, ip_packet(src_server, IPv4Address(str(inner["tun_ipv4_dst"]))))
+    arriving = {k: v for k, v in inner.items() if k not in ("metadata", "tun_ipv4_dst")}
+    arriving["tun_ipv4_src"] = src_server.ip
     result = []
     for crossing in outer:
         hops = path.hops + crossing.hops
-        if crossing.delivered_to is None or f"{crossing.delivered_to}/{BRIDGE}" not in tables:
-            result.append(replace(crossing, hops=hops, verdict=f"{encap}: {crossing.verdict}"))
-            continue
-        arriving = {k: v for k, v in inner.items() if k not in ("metadata", "tun_ipv4_dst")}
-        arriving["tun_ipv4_src"] = src_server.ip
-        result += walk(cabling, tables, f"{crossing.delivered_to}/{BRIDGE}", TUNNEL_PORTS[encap], arriving, hops)
+        member = cabling.kernel.get((crossing.delivered_to, inner.get("tunnel_id"), inner.get("eth_dst")))
+        if member and encap == "vxlan":
+            result.append(Path(hops, arriving, member, f"decapsulated by {crossing.delivered_to}'s kernel VXLAN "
+                                                       f"device: delivered to {member}"))
+        elif crossing.delivered_to is None or f"{crossing.delivered_to}/{BRIDGE}" not in tables:
+            result.append(replace(crossing, hops=hops, delivered_to=None, verdict=f"{encap}: {crossing.verdict}"))
+        else:
+            result += walk(cabling, tables, f"{crossing.delivered_to}/{BRIDGE}", TUNNEL_PORTS[encap], arriving, hops)
     return result
 
 

@@ -18,12 +18,12 @@ from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
 from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
-from overlaylab.errors import LabError
 from overlaylab.network import build_network, host_namespaces, stop_network, adopt_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import wait_until
 from probes.matrix import Endpoint
+from vswitch import kernel
 from topologies.scenario import DEFAULT_SCENARIO, Scenario
 
 FLOWS_TIMEOUT = 60.0
@@ -63,7 +63,7 @@ class Lab:
         self.targets = {name: name for name in self.underlay}
         self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
                              for s in virtualized(scenario)})
-        self.vm_nodes = {vm.label: vm_node(i) for i, vm in enumerate(scenario.vms)}
+        self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server for i, vm in enumerate(scenario.vms)}
         self.state = LabState(pid=os.getpid(), scenario=str(Path(path or DEFAULT_SCENARIO).resolve()),
                               bridges=[s.name for s in fabric.switches],
                               nodes=[n.name for n in (*fabric.switches, *fabric.servers)])
@@ -89,9 +89,12 @@ class Lab:
             self.state.save()
             self.net.start()
         servers = virtualized(self.scenario)
-        if servers:
-            with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"):
+        bare_metal = [vm for vm in self.scenario.vms if vm.vtep == "kernel"]
+        if servers or bare_metal:
+            with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
+                                                f" and {len(bare_metal)} kernel VTEPs"):
                 vswitches.start(self.net, self.scenario, self.controller.port)
+                vswitches.start_kernel_vteps(self.net, self.scenario)
         with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows"):
             wait_until(lambda: not tables.mismatches(self.compiled, self.targets), FLOWS_TIMEOUT,
                        "the controller's flows", self._flows_problem)
@@ -110,7 +113,8 @@ class Lab:
         encap = {t.name: t.encap for t in self.scenario.tenants}
         return [Endpoint(vm.label, vm.tenant, vm.vni, encap[vm.tenant], vm.mac, vm.ip.ip,
                          self.scenario.fabric.server(vm.server).ip,  # type: ignore[union-attr]
-                         self.vm(vm.label).pid, self.vm(vm.label).defaultIntf().name)
+                         self.vm(vm.label).pid,
+                         self.vm(vm.label).defaultIntf().name if vm.vtep == "ovs" else kernel.device(vm), vm.vtep)
                 for vm in self.scenario.vms]
 
     def stop(self) -> None:
@@ -133,10 +137,6 @@ class Lab:
 @contextmanager
 def running_lab(scenario: Scenario, path: Path | None, phases: Phases, command: str) -> Iterator[Lab]:
     """Bring a lab up, hand it over, and take it down again whatever happens."""
-    bare_metal = [vm.label for vm in scenario.vms if vm.vtep == "kernel"]
-    if bare_metal:
-        raise LabError(f"{scenario.source}: {bare_metal[0]} is a bare-metal member (vtep: kernel), which this "
-                       f"version validates but cannot build yet; remove `vtep: kernel` to make it a VM")
     preflight(command, [s.name for s in scenario.fabric.switches])
     setLogLevel("output")
     lock = LabLock()

@@ -61,7 +61,9 @@ def probe_tenants(lab: Lab) -> Verdicts:
     finally:
         capture.close()
     verdicts = Verdicts(probes_sent=len(pairs) + len(questions) + len(tried))
-    _matrix_verdict(verdicts, [matrix.result(p, outcome) for p in pairs])
+    results = [matrix.result(p, outcome) for p in pairs]
+    _matrix_verdict(verdicts, results)
+    _interop_verdict(verdicts, [ep for ep in endpoints if ep.vtep == "kernel"], results)
     _arp_verdict(verdicts, questions, outcome)
     _attack_verdict(verdicts, tried, outcome)
     underlay = wire.Underlay({s.ip: s.name for s in lab.scenario.fabric.servers},
@@ -84,6 +86,21 @@ def _matrix_verdict(verdicts: Verdicts, results: list[matrix.PairResult]) -> Non
             f"{r.src}->{r.dst} {r.proto} {r.observed}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
             for r in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
     verdicts.checks.append(("tenant delivery and isolation", not wrong, detail))
+
+
+def _interop_verdict(verdicts: Verdicts, members: list[matrix.Endpoint], results: list[matrix.PairResult]) -> None:
+    """Bare-metal members (kernel VXLAN VTEPs) against OVS: their share of the matrix, told apart."""
+    if not members:
+        return
+    parts, all_ok = [], True
+    for member in members:
+        mine = [r for r in results if member.label in (r.src, r.dst)]
+        wrong = [r for r in mine if not r.ok]
+        peers = sorted({r.dst for r in mine if r.src == member.label and r.observed == matrix.DELIVER})
+        all_ok &= not wrong
+        parts.append(f"{member.label} (kernel VXLAN VTEP): {len(mine) - len(wrong)}/{len(mine)} probes as "
+                     f"expected, reaching {', '.join(peers) or 'nobody'}")
+    verdicts.checks.append(("bare-metal interop", all_ok, "; ".join(parts)))
 
 
 def _arp_verdict(verdicts: Verdicts, questions: list[Question], outcome: Outcome) -> None:

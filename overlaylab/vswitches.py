@@ -1,4 +1,5 @@
-"""Bring every virtualized server's own Open vSwitch up (in parallel) and down again."""
+"""Bring every virtualized server's own Open vSwitch up (in parallel) and down again, and give each
+bare-metal member its kernel VXLAN VTEP."""
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ from overlaylab.errors import LabError
 from overlaylab.state import RUN_DIR
 from overlaylab.system import cmdline, pid_alive, wait_until
 from topologies.scenario import Scenario
+from vswitch import kernel
 from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
 
 SERVERS_DIR = RUN_DIR / "servers"
@@ -42,6 +44,19 @@ def start(net: Mininet, scenario: Scenario, controller_port: int) -> list[Vswitc
         raise LabError(f"the virtual switch of {failed[0].server.name} did not start "
                        f"({len(failed)} failed): {_last_line(start_log(failed[0]))}")
     return todo
+
+
+def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:
+    """Each bare-metal member's server gets a kernel VXLAN device that knows the member's peers."""
+    for member in (vm for vm in scenario.vms if vm.vtep == "kernel"):
+        server = scenario.fabric.server(member.server)
+        assert server is not None
+        peers = [kernel.Peer(vm.mac, vm.ip.ip, scenario.fabric.server(vm.server).ip)  # type: ignore[union-attr]
+                 for vm in scenario.vms if vm.tenant == member.tenant and vm is not member]
+        out = net[member.server].cmd(kernel.vtep_script(member, server.ip, peers))
+        if "VTEP-OK" not in out:
+            raise LabError(f"the kernel VTEP of {member.label} on {member.server} did not start: "
+                           f"{out.strip().splitlines()[-1] if out.strip() else 'no output'}")
 
 
 def _last_line(path: Path) -> str:

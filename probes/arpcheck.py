@@ -1,6 +1,6 @@
 """ARP, asked of every VM's virtual switch: each address of the tenant must be answered with the
 right MAC, and an address the tenant does not have must get no answer at all, even when another
-tenant owns it."""
+tenant owns it. (Bare-metal members have no virtual switch to ask: their neighbours are set up.)"""
 from __future__ import annotations
 
 from probes.matrix import Endpoint
@@ -12,7 +12,7 @@ def questions(endpoints: list[Endpoint]) -> list[Question]:
     """From every VM, a question for every address any VM of the scenario has (but its own)."""
     everywhere = sorted({ep.ip for ep in endpoints})
     asked = []
-    for asker in endpoints:
+    for asker in (ep for ep in endpoints if ep.vtep == "ovs"):
         owners = {ep.ip: ep.mac for ep in endpoints if ep.tenant == asker.tenant}
         asked += [Question(asker.label, ip, arp("who-has", asker.host, ip), owners.get(ip))
                   for ip in everywhere if ip != asker.ip]

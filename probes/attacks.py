@@ -44,9 +44,10 @@ class Attack:
 
 
 def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> list[Attack]:
-    """The attacks this scenario allows (each needs the VMs it names: a peer, another tenant)."""
+    """The attacks this scenario allows (each needs the VMs it names: a peer, another tenant). The
+    attacker is a VM: a bare-metal member is outside any virtual switch's control by definition."""
     pair = next(((a, b) for a in endpoints for b in endpoints
-                 if a.tenant == b.tenant and a.server_ip != b.server_ip), None)
+                 if a.tenant == b.tenant and a.server_ip != b.server_ip and a.vtep == "ovs"), None)
     if pair is None:
         return []
     a, b = pair

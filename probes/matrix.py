@@ -29,6 +29,7 @@ class Endpoint:
     server_ip: IPv4Address  # the physical server it lives on
     pid: int
     iface: str
+    vtep: str = "ovs"  # or "kernel": a bare-metal member, behind the kernel's VXLAN device
 
     @property
     def host(self) -> Host:

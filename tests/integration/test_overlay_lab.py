@@ -2,7 +2,7 @@
 underlay that never changes, a deliberate break that is caught, and a teardown that leaves nothing."""
 import json
 
-from overlaylab import tables
+from overlaylab import tables, vswitches
 from overlaylab.system import run
 from overlaylab.probing import probe_tenants
 from probes.matrix import DELIVER, ISOLATE
@@ -16,7 +16,7 @@ def test_lecture_check_reports_every_pair(tmp_path):
     done = overlaylab("check", str(BUNDLED / "lecture.yaml"), "--json", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
-    assert data["ok"] and len(data["pairs"]) == 36
+    assert data["ok"] and len(data["pairs"]) == 5 * 4 * 3
     assert all(set(p) >= {"src", "dst", "expected", "observed", "proto"} for p in data["pairs"])
     observed = {(p["src"], p["dst"], p["proto"]): p["observed"] for p in data["pairs"]}
     assert {observed[("pepsi/db", "coke/web", proto)] for proto in ("icmp", "udp", "tcp")} == {ISOLATE}
@@ -59,3 +59,19 @@ def test_piped_vm_commands_use_tenant_names():
     assert done.stdout.count("1 received") == 2
     assert "coke/web                 5002 geneve  192.0.2.2/24" in done.stdout
     assert leftovers() == []
+
+
+def test_a_bare_metal_member_interoperates_with_its_tenant_only():
+    """pepsi/legacy: p2e0h0 is not virtualized; the Linux kernel's VXLAN device is its VTEP."""
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        legacy = lab.vm("pepsi/legacy")
+        assert "vxlan id 5001" in legacy.cmd("ip -d link show vx5001")
+        assert "tx-checksumming: off" in legacy.cmd("ethtool -k p2e0h0-eth0")
+        assert not (vswitches.SERVERS_DIR / "p2e0h0").exists()  # no Open vSwitch on bare metal
+        assert "1 received" in legacy.cmd("ping -c1 -W2 192.0.2.2")  # pepsi/web, through OVS
+        assert "1 received" in lab.vm("pepsi/db").cmd("ping -c1 -W2 192.0.2.4")
+        verdicts = probe_tenants(lab)
+    mine = [p for p in verdicts.pairs if "pepsi/legacy" in (p["src"], p["dst"])]
+    assert len(mine) == 2 * 4 * 3 and all(p["ok"] for p in mine)
+    assert {p["dst"] for p in mine if p["src"] == "pepsi/legacy" and p["observed"] == DELIVER} == {"pepsi/web", "pepsi/db"}
+    assert all(ok for _, ok, _ in verdicts.checks), verdicts.checks

@@ -96,8 +96,3 @@ def test_a_killed_lab_is_cleaned_up(clean_machine):
     done = overlaylab("clean")
     assert done.returncode == 0 and "5 OVS bridges" in done.stdout, done
 
-
-def test_bare_metal_members_are_refused_until_they_can_be_built(clean_machine, tmp_path):
-    scenario = tmp_path / "metal.yaml"
-    scenario.write_text("tenants: {a: {vni: 1, vms: {m: {ip: 10.0.0.2/24, server: p0e0h0, vtep: kernel}}}}\n")
-    assert "a/m is a bare-metal member (vtep: kernel)" in error_line(overlaylab("check", str(scenario)))

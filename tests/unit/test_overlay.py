@@ -23,7 +23,8 @@ def vm(scenario, label):
 
 def test_every_same_tenant_pair_is_delivered_and_every_other_pair_isolated(lab):
     scenario, tables = lab
-    for src in scenario.vms:
+    assert any(v.vtep == "kernel" for v in scenario.vms)  # bare metal is reached like any peer
+    for src in (v for v in scenario.vms if v.vtep == "ovs"):
         for dst in scenario.vms:
             if src is dst:
                 continue
@@ -39,7 +40,7 @@ def test_every_same_tenant_pair_is_delivered_and_every_other_pair_isolated(lab):
 def test_remote_peers_are_reached_through_a_tunnel_over_every_ecmp_path(lab):
     scenario, tables = lab
     fabric = scenario.fabric
-    for src in scenario.vms:
+    for src in (v for v in scenario.vms if v.vtep == "ovs"):
         for dst in (v for v in scenario.vms if v.tenant == src.tenant and v.server != src.server):
             paths = trace_vm(scenario, tables, src, vm_packet(src, dst))
             a, b = fabric.server(src.server), fabric.server(dst.server)
@@ -47,7 +48,8 @@ def test_remote_peers_are_reached_through_a_tunnel_over_every_ecmp_path(lab):
             assert len(paths) == expected
             for path in paths:
                 nodes = [h.node for h in path.hops]
-                assert nodes[0] == f"{src.server}/br-int" and nodes[-1] == f"{dst.server}/br-int"
+                last = f"{dst.server}/br-int" if dst.vtep == "ovs" else f"p{b.pod}e{b.edge}"
+                assert nodes[0] == f"{src.server}/br-int" and nodes[-1] == last
                 assert path.packet["tunnel_id"] == vm(scenario, src.label).vni
                 assert path.packet["tun_ipv4_src"] == a.ip
 
@@ -115,7 +117,7 @@ def test_vswitches_hold_only_their_tenants_and_decap_scales_with_local_vms(lab):
     assert set(compiled) == {f"{s.name}/br-int" for s in virtualized(scenario)}
     for server in virtualized(scenario):
         tables = compiled[f"{server.name}/br-int"]
-        here = [v for v in scenario.vms if v.server == server.name]
+        here = [v for v in scenario.vms if v.server == server.name and v.vtep == "ovs"]
         vnis = {v.vni for v in here}
         assert {f.fields["metadata"] for f in tables.flows if "metadata" in f.fields} == vnis
         assert {f.metadata for f in tables.flows if f.metadata is not None} == vnis
