@@ -2,7 +2,7 @@
 VENV := .venv
 PYTEST := $(VENV)/bin/python -m pytest
 
-.PHONY: install demo test unit integration clean
+.PHONY: install demo test unit integration bench clean
 
 install:
 	scripts/install.sh
@@ -18,6 +18,9 @@ unit: install
 
 integration: install
 	$(PYTEST) tests/integration
+
+bench: install
+	$(VENV)/bin/overlaylab bench
 
 clean:
 	$(VENV)/bin/overlaylab clean

@@ -88,6 +88,7 @@ def tenant_probes(lab: Lab, report: Report) -> list[Check]:
     verdicts = probe_tenants(lab)
     report.pairs, report.attacks = verdicts.pairs, verdicts.attacks
     report.probes = verdicts.probes_sent
+    report.timings.update({f"probes: {k}": v for k, v in verdicts.timings.items()})
     return [Check(*c) for c in verdicts.checks]
 
 

@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
+    bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
+                           description="build the lab (default: the datacenter scenario), time the probing "
+                                       "session, report memory; exit 0 only within the speed target")
+    bench.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: topologies/datacenter.yaml)")
+    bench.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    bench.add_argument("--repeat", type=int, default=3, help="probing sessions to time (default 3)")
     return parser
 
 
@@ -31,7 +37,7 @@ def _up(args: argparse.Namespace) -> int:
     from overlaylab.lab import Phases, running_lab
     from overlaylab.labcli import LabCLI
     scenario = load(args.scenario, args.k)
-    with running_lab(scenario, args.scenario, Phases(), "up") as lab:
+    with running_lab(scenario, Phases(), "up") as lab:
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
         LabCLI(lab)
@@ -63,7 +69,7 @@ def _check(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.k)
     phases = Phases()
     report = Report(timings=phases.timings)
-    with running_lab(scenario, args.scenario, phases, "check") as lab:
+    with running_lab(scenario, phases, "check") as lab:
         run_checks(lab, report)
     print_summary(report, sys.stdout)
     if args.json:
@@ -88,6 +94,11 @@ def _clean(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from overlaylab.bench import bench
+    return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout) else EXIT_FAILED
+
+
 def _terminate(signum: int, _frame: object) -> None:
     """SIGTERM/SIGHUP end the lab like Ctrl-C does: through its teardown."""
     raise SystemExit(128 + signum)
@@ -97,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    commands = {"up": _up, "check": _check, "clean": _clean}
+    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

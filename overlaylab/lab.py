@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any, Iterator
 
 from mininet.log import setLogLevel
@@ -18,43 +16,42 @@ from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
 from overlaylab import clean, mgmt, tables, vswitches
 from overlaylab.controlproc import ControllerProcess
+from overlaylab.errors import LabError
 from overlaylab.network import build_network, host_namespaces, stop_network, adopt_links, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
-from overlaylab.system import wait_until
+from overlaylab.system import Stopwatch, wait_until
 from probes.matrix import Endpoint
 from vswitch import kernel
-from topologies.scenario import DEFAULT_SCENARIO, Scenario
+from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
 
 
-class Phases:
+class Phases(Stopwatch):
     """Times each phase (for the report's `timings`) and tells the user what is happening."""
 
     def __init__(self, out: IO[str] = sys.stderr) -> None:
+        super().__init__()
         self.out = out
-        self.timings: dict[str, float] = {}
 
     @contextmanager
     def phase(self, key: str, message: str) -> Iterator[None]:
         self.out.write(f"overlaylab: {message} ...")
         self.out.flush()
-        start = time.monotonic()
         try:
-            yield
+            with self.timed(key):
+                yield
         except BaseException:
             self.out.write(" failed\n")
             raise
-        finally:
-            self.timings[key] = round(self.timings.get(key, 0) + time.monotonic() - start, 3)
         self.out.write(f" {self.timings[key]:.1f} s\n")
 
 
 class Lab:
     """A running lab; made by `running_lab`, which guarantees its teardown."""
 
-    def __init__(self, scenario: Scenario, path: Path | None, phases: Phases) -> None:
+    def __init__(self, scenario: Scenario, phases: Phases) -> None:
         self.scenario = scenario
         self.phases = phases
         fabric = scenario.fabric
@@ -64,7 +61,10 @@ class Lab:
         self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
                              for s in virtualized(scenario)})
         self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server for i, vm in enumerate(scenario.vms)}
-        self.state = LabState(pid=os.getpid(), scenario=str(Path(path or DEFAULT_SCENARIO).resolve()),
+        if scenario.path is None:
+            raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
+                           "controller reads the very same one")
+        self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
                               bridges=[s.name for s in fabric.switches],
                               nodes=[n.name for n in (*fabric.switches, *fabric.servers)])
         self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
@@ -135,13 +135,13 @@ class Lab:
 
 
 @contextmanager
-def running_lab(scenario: Scenario, path: Path | None, phases: Phases, command: str) -> Iterator[Lab]:
+def running_lab(scenario: Scenario, phases: Phases, command: str) -> Iterator[Lab]:
     """Bring a lab up, hand it over, and take it down again whatever happens."""
     preflight(command, [s.name for s in scenario.fabric.switches])
     setLogLevel("output")
     lock = LabLock()
     lock.acquire()
-    lab = Lab(scenario, path, phases)
+    lab = Lab(scenario, phases)
     try:
         lab.start()
         yield lab

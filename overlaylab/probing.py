@@ -10,6 +10,7 @@ from typing import Any
 
 from overlaylab.lab import Lab
 from overlaylab.network import ROGUE
+from overlaylab.system import Stopwatch
 from probes import arpcheck, attacks, matrix, wire
 from probes.capture import Capture
 from probes.packets import Host
@@ -25,6 +26,8 @@ class Verdicts:
     pairs: list[dict[str, Any]] = field(default_factory=list)
     attacks: list[dict[str, Any]] = field(default_factory=list)
     probes_sent: int = 0
+    frames_seen: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def underlay_taps(lab: Lab) -> list[str]:
@@ -44,32 +47,38 @@ def _rogue(lab: Lab) -> attacks.Rogue:
 
 def probe_tenants(lab: Lab) -> Verdicts:
     endpoints = lab.endpoints()
+    watch = Stopwatch()
     capture = Capture()
     try:
-        for ep in endpoints:
-            capture.listen(ep.label, ep.pid, ep.iface)
-        rogue = lab.net[ROGUE]  # type: ignore[index]
-        capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
-        for link in underlay_taps(lab):
-            capture.tap(link, os.getpid(), link)
-        tokens = Tokens()
-        pairs = matrix.matrix(endpoints, tokens)
-        questions = arpcheck.questions(endpoints)
-        tried = attacks.attacks(endpoints, tokens, _rogue(lab))
-        outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions)
+        with watch.timed("craft"):
+            for ep in endpoints:
+                capture.listen(ep.label, ep.pid, ep.iface)
+            rogue = lab.net[ROGUE]  # type: ignore[index]
+            capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
+            for link in underlay_taps(lab):
+                capture.tap(link, os.getpid(), link)
+            tokens = Tokens()
+            pairs = matrix.matrix(endpoints, tokens)
+            questions = arpcheck.questions(endpoints)
+            tried = attacks.attacks(endpoints, tokens, _rogue(lab))
+        with watch.timed("send and listen"):
+            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions)
         frames = [f for name in capture.taps for f in capture.frames[name]]
     finally:
         capture.close()
-    verdicts = Verdicts(probes_sent=len(pairs) + len(questions) + len(tried))
-    results = [matrix.result(p, outcome) for p in pairs]
-    _matrix_verdict(verdicts, results)
-    _interop_verdict(verdicts, [ep for ep in endpoints if ep.vtep == "kernel"], results)
-    _arp_verdict(verdicts, questions, outcome)
-    _attack_verdict(verdicts, tried, outcome)
-    underlay = wire.Underlay({s.ip: s.name for s in lab.scenario.fabric.servers},
-                             frozenset(s.gateway for s in lab.scenario.fabric.servers), tuple(endpoints),
-                             {p.probe.token: p.probe.frame for p in pairs})
-    verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in wire.analyze(frames, underlay)]
+    verdicts = Verdicts(probes_sent=len(pairs) + len(questions) + len(tried), timings=watch.timings)
+    with watch.timed("verdicts"):
+        results = [matrix.result(p, outcome) for p in pairs]
+        _matrix_verdict(verdicts, results)
+        _interop_verdict(verdicts, [ep for ep in endpoints if ep.vtep == "kernel"], results)
+        _arp_verdict(verdicts, questions, outcome)
+        _attack_verdict(verdicts, tried, outcome)
+    with watch.timed("wire checks"):
+        underlay = wire.Underlay({s.ip: s.name for s in lab.scenario.fabric.servers},
+                                 frozenset(s.gateway for s in lab.scenario.fabric.servers), tuple(endpoints),
+                                 {p.probe.token: p.probe.frame for p in pairs})
+        verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in wire.analyze(frames, underlay)]
+        verdicts.frames_seen = len(frames)
     return verdicts
 
 

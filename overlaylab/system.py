@@ -7,13 +7,29 @@ import signal
 import socket
 import subprocess
 import time
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 from overlaylab.errors import LabError
 from probes.netns import namespace_id
 
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
+
+
+class Stopwatch:
+    """Seconds spent per named phase (the report's `timings`)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[key] = round(self.timings.get(key, 0) + time.monotonic() - start, 3)
 
 
 def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:

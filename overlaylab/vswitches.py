@@ -67,7 +67,7 @@ def _last_line(path: Path) -> str:
     return f"{lines[-1] if lines else '(empty log)'} (see {path})"
 
 
-def _daemons() -> dict[int, Path]:
+def daemon_pids() -> dict[int, Path]:
     """Every per-server OVS daemon still running, by pid (from the pidfiles, checked against /proc)."""
     found = {}
     for pidfile in SERVERS_DIR.glob("*/*.pid"):
@@ -83,7 +83,7 @@ def _daemons() -> dict[int, Path]:
 def stop_all(timeout: float = 10) -> int:
     """Stop every per-server ovs-vswitchd and ovsdb-server and remove their directories; returns how
     many daemons there were."""
-    daemons = _daemons()
+    daemons = daemon_pids()
     for pid in daemons:
         os.kill(pid, signal.SIGTERM)
     try:

@@ -65,9 +65,11 @@ def encapsulated(encap: str, outer_src: Host, outer_dst_mac: str, outer_dst_ip: 
 def token_in(frame: bytes) -> bytes | None:
     """The token of a probe that arrived as sent: an echo request, a datagram to UDP_PORT, a SYN, or
     an ARP frame; None for anything else (replies, ICMP errors quoting a probe, tunnels)."""
-    if MAGIC not in frame:
-        return None
-    pkt = Ether(frame)
+    return token_of(Ether(frame)) if MAGIC in frame else None
+
+
+def token_of(pkt: Packet) -> bytes | None:
+    """token_in, for a frame scapy has already taken apart."""
     if ARP in pkt:
         return _token(bytes(pkt[ARP].payload))
     if IP not in pkt:
@@ -91,6 +93,17 @@ def arp_answer(frame: bytes) -> tuple[IPv4Address, str] | None:
 
 
 @dataclass(frozen=True)
+class Inner:
+    """The frame a tunnel carries, as far as the wire checks need it."""
+
+    raw: bytes
+    mac: str  # source MAC
+    ip: IPv4Address | None  # source IP
+    flow: tuple[object, ...]  # its 5-tuple (addresses, protocol, ports or ICMP id)
+    token: bytes | None
+
+
+@dataclass(frozen=True)
 class Wire:
     """One frame seen on an underlay link, taken apart."""
 
@@ -99,7 +112,17 @@ class Wire:
     dst: IPv4Address | None = None
     sport: int | None = None
     vni: int | None = None
-    inner: bytes = b""
+    inner: Inner | None = None
+
+
+def _inner(pkt: Packet) -> Inner:
+    raw = bytes(pkt)
+    if not isinstance(pkt, Ether) or IP not in pkt:
+        return Inner(raw, getattr(pkt, "src", ""), None, (), None)
+    ip = pkt[IP]
+    l4 = ip.payload
+    flow = (ip.src, ip.dst, ip.proto, getattr(l4, "sport", None), getattr(l4, "dport", None), getattr(l4, "id", None))
+    return Inner(raw, pkt.src, IPv4Address(ip.src), flow, token_of(pkt))
 
 
 def dissect(frame: bytes) -> Wire:
@@ -113,9 +136,8 @@ def dissect(frame: bytes) -> Wire:
     if isinstance(ip.payload, UDP) and ip.payload.dport in ENCAP_PORTS:
         udp = ip.payload
         header: Packet = udp.payload
-        return Wire(ENCAP_PORTS[udp.dport], src, dst, udp.sport, getattr(header, "vni", None),
-                    bytes(header.payload))
+        return Wire(ENCAP_PORTS[udp.dport], src, dst, udp.sport, getattr(header, "vni", None), _inner(header.payload))
     if ip.proto == GRE_PROTO and isinstance(ip.payload, GRE):
         gre = ip.payload
-        return Wire("gre", src, dst, None, gre.key if gre.key_present else None, bytes(gre.payload))
-    return Wire("ip", src, dst, inner=bytes(ip))
+        return Wire("gre", src, dst, None, gre.key if gre.key_present else None, _inner(gre.payload))
+    return Wire("ip", src, dst)

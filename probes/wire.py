@@ -17,11 +17,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Iterable
 
-from scapy.layers.inet import IP
-from scapy.layers.l2 import Ether
-
 from probes.matrix import Endpoint
-from probes.packets import MAGIC, Wire, dissect, token_in
+from probes.packets import MAGIC, Inner, Wire, dissect
 
 ENCAPS = ("vxlan", "geneve", "gre")
 SHOW = 3  # examples quoted per failed check
@@ -67,16 +64,15 @@ def _outer(wires: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
                  f"all {len(wires)} distinct frames were between physical servers (ARP: servers and gateways)")
 
 
-def _sender(inner: bytes, lab: Underlay) -> Endpoint | None:
-    pkt = Ether(inner)
-    src_ip = IPv4Address(pkt[IP].src) if IP in pkt else None
-    return next((ep for ep in lab.endpoints if ep.mac == pkt.src and (src_ip is None or ep.ip == src_ip)), None)
+def _sender(inner: Inner, lab: Underlay) -> Endpoint | None:
+    return next((ep for ep in lab.endpoints if ep.mac == inner.mac and inner.ip in (None, ep.ip)), None)
 
 
 def _encapsulation(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
     problems = []
     counts: dict[str, int] = defaultdict(int)
     for _, w in tunnels:
+        assert w.inner is not None
         sender = _sender(w.inner, lab)
         counts[w.kind] += 1
         if sender is None:
@@ -92,12 +88,12 @@ def _encapsulation(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
 def _intact(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
     compared, problems = 0, []
     for _, w in tunnels:
-        token = token_in(w.inner)
+        token = w.inner.token if w.inner else None
         sent = lab.sent.get(token) if token else None
-        if sent is None:
+        if w.inner is None or sent is None:
             continue
         compared += 1
-        if w.inner[:len(sent)] != sent or w.inner[len(sent):].strip(b"\0"):
+        if w.inner.raw[:len(sent)] != sent or w.inner.raw[len(sent):].strip(b"\0"):
             problems.append(f"probe {token.hex() if token else ''} changed inside the {w.kind} tunnel")
     return _fail("inner packets intact", problems,
                  f"{compared} decapsulated probes were byte for byte what the VMs sent")
@@ -116,10 +112,10 @@ def source_ports(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
     flows: dict[tuple, set] = defaultdict(set)
     ports: dict[tuple, set] = defaultdict(set)
     for _, w in tunnels:
-        if w.sport is None:
+        if w.sport is None or w.inner is None:
             continue
         key = (w.src, w.dst, w.kind)
-        flows[key].add(_five_tuple(w.inner))
+        flows[key].add(w.inner.flow)
         ports[key].add(w.sport)
     busy = [k for k in flows if len(flows[k]) >= 3]
     narrow = [f"{lab.servers[k[0]]}->{lab.servers[k[1]]} {k[2]}: {len(flows[k])} flows, 1 port"
@@ -131,11 +127,3 @@ def source_ports(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
     return _fail("outer source ports", narrow, f"{len(busy)} server pairs carried 3+ inner flows, each on several "
                                                f"source ports ({total} in all); e.g. {spread}")
 
-
-def _five_tuple(inner: bytes) -> tuple:
-    pkt = Ether(inner)
-    if IP not in pkt:
-        return (pkt.src, pkt.dst)
-    ip = pkt[IP]
-    return (ip.src, ip.dst, ip.proto, getattr(ip.payload, "sport", None), getattr(ip.payload, "dport", None),
-            getattr(ip.payload, "id", None))

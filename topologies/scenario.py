@@ -6,7 +6,7 @@ Every problem is one `ScenarioError` line naming the file, the key and the fix, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any, Mapping
@@ -62,10 +62,11 @@ class Tenant:
 
 @dataclass(frozen=True)
 class Scenario:
-    source: str
+    source: str  # how errors and reports name the file
     description: str
     fabric: FatTree
     tenants: tuple[Tenant, ...]
+    path: Path | None = None  # the file itself, for whoever must read the very same scenario
 
     @property
     def vms(self) -> tuple[VM, ...]:
@@ -132,7 +133,7 @@ def load(path: str | Path | None = None, k: int | None = None) -> Scenario:
         data = strictyaml.load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(_yaml_problem(source, exc)) from None
-    return parse(data, source, k)
+    return replace(parse(data, source, k), path=path.resolve())
 
 
 def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:

@@ -77,7 +77,7 @@ def lab_of(scenario_path: Path, k: int | None = None) -> Iterator[Lab]:
     """A running lab for tests, quiet; asserts it leaves nothing behind once torn down."""
     scenario = load(scenario_path, k)
     with open(os.devnull, "w") as quiet:
-        with running_lab(scenario, scenario_path, Phases(quiet), "check") as lab:
+        with running_lab(scenario, Phases(quiet), "check") as lab:
             yield lab
     assert leftovers() == []
 

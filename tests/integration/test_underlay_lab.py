@@ -16,7 +16,7 @@ UNDERLAY = BUNDLED / "underlay.yaml"
 
 def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
     scenario = load(UNDERLAY, k=4)
-    with running_lab(scenario, UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
+    with running_lab(scenario, Phases(open(tmp_path / "progress", "w")), "check") as lab:
         assert tables.mismatches(lab.compiled, lab.targets) == []
         counts = tables.flow_counts(lab.targets)
         assert counts == {name: len(t.flows) for name, t in lab.compiled.items()}
@@ -33,7 +33,7 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
 
 
 def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
-    with running_lab(load(UNDERLAY, k=2), UNDERLAY, Phases(open(tmp_path / "progress", "w")), "check") as lab:
+    with running_lab(load(UNDERLAY, k=2), Phases(open(tmp_path / "progress", "w")), "check") as lab:
         run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
         assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
         reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])

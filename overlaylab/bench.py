@@ -1,0 +1,68 @@
+"""`overlaylab bench`: speed and memory targets, measured on a real lab rather than asserted in tests.
+
+Target (issue 4): the full probing session for the larger bundled scenario (every ordered VM pair
+in ICMP, UDP and TCP, ARP, attacks, wire checks) completes in at most 60 s on a 2-core machine.
+"""
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+from typing import IO
+
+from overlaylab.lab import Lab, Phases, running_lab
+from overlaylab.probing import probe_tenants
+from overlaylab.vswitches import daemon_pids
+from topologies.scenario import BUNDLED, load
+
+DEFAULT = BUNDLED / "datacenter.yaml"
+TARGET_SECONDS = 60.0
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, in MiB (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return kib / 1024
+
+
+def measure(lab: Lab, repeat: int, out: IO[str]) -> float:
+    """Run the probing session `repeat` times; print each run's phases; return the slowest total."""
+    slowest = 0.0
+    for run in range(1, repeat + 1):
+        verdicts = probe_tenants(lab)
+        total = sum(verdicts.timings.values())
+        slowest = max(slowest, total)
+        failed = [name for name, ok, _ in verdicts.checks if not ok]
+        phases = ", ".join(f"{k} {v:.2f} s" for k, v in verdicts.timings.items())
+        out.write(f"  run {run}: {verdicts.probes_sent} probes sent, {verdicts.frames_seen} underlay frames "
+                  f"tapped: {phases}; total {total:.2f} s" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+                  + "\n")
+    return slowest
+
+
+def memory(lab: Lab, out: IO[str]) -> None:
+    daemons = daemon_pids()
+    vswitch = sum(rss_mib(pid) for pid in daemons)
+    controller = rss_mib(lab.controller.pid or 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.write(f"  memory: {len(daemons)} per-server OVS daemons {vswitch:.0f} MiB RSS in all, controller "
+              f"{controller:.0f} MiB, this process peak {peak:.0f} MiB\n")
+
+
+def bench(path: Path | None, k: int | None, repeat: int, out: IO[str]) -> bool:
+    """Build the lab, time the probing session, report memory; True if within the target."""
+    scenario = load(path or DEFAULT, k)
+    phases = Phases()
+    with running_lab(scenario, phases, "bench") as lab:
+        out.write(f"overlaylab bench: {scenario.source}: {len(scenario.vms)} VMs, "
+                  f"{len(scenario.fabric.servers)} servers\n")
+        slowest = measure(lab, repeat, out)
+        memory(lab, out)
+    bring_up = ", ".join(f"{k} {v:.1f} s" for k, v in phases.timings.items())
+    verdict = "within" if slowest <= TARGET_SECONDS else "OVER"
+    out.write(f"  lab phases: {bring_up}\n  slowest probing session {slowest:.1f} s: {verdict} the "
+              f"{TARGET_SECONDS:.0f} s target\n")
+    return slowest <= TARGET_SECONDS
