@@ -54,7 +54,7 @@ class LabTopo(FatTreeTopo):
 
     def build(self, scenario: Scenario) -> None:  # type: ignore[override]
         super().build(scenario.fabric.k)
-        self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip))
+        self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
         encap = {t.name: t.encap for t in scenario.tenants}
         for index, vm in enumerate(scenario.vms):
