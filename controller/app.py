@@ -26,7 +26,7 @@ from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
 from topologies import scenario
 
-BaseApp = getattr(app_manager, "OSKenApp", None) or getattr(app_manager, "RyuApp")
+BaseApp = getattr(app_manager, "OSKenApp", None) or app_manager.RyuApp
 SCENARIO_ENV, K_ENV = "OVERLAYLAB_SCENARIO", "OVERLAYLAB_K"
 
 

@@ -116,7 +116,8 @@ class LabCabling:
 
     def __init__(self, scenario: Scenario) -> None:
         self.fabric = scenario.fabric
-        self.kernel = {(vm.server, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.vtep == "kernel"}
+        self.kernel: dict[tuple[str, object, object], str] = {
+            (vm.server, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.vtep == "kernel"}
         self.ports: dict[tuple[str, int], tuple[str, int]] = {}
         for vm in scenario.vms:
             if vm.vtep == "ovs":
@@ -152,7 +153,7 @@ def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, T
     result = []
     for crossing in outer:
         hops = path.hops + crossing.hops
-        member = cabling.kernel.get((crossing.delivered_to, inner.get("tunnel_id"), inner.get("eth_dst")))
+        member = cabling.kernel.get((str(crossing.delivered_to), inner.get("tunnel_id"), inner.get("eth_dst")))
         if member and encap == "vxlan":
             result.append(Path(hops, arriving, member, f"decapsulated by {crossing.delivered_to}'s kernel VXLAN "
                                                        f"device: delivered to {member}"))

@@ -66,7 +66,7 @@ class Lab:
                            "controller reads the very same one")
         self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
                               bridges=[s.name for s in fabric.switches],
-                              nodes=[n.name for n in (*fabric.switches, *fabric.servers)])
+                              nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
         self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
                                             RUN_DIR / "controller.log")
         self.net: Mininet | None = None

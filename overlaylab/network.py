@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from contextlib import suppress
 from ipaddress import IPv4Interface
 from typing import Any
 
@@ -109,10 +110,8 @@ def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()
     processes by the namespace they live in, never by name, and kill them."""
     doomed = [pid for pid in processes_in(namespaces) if pid not in spare]
     for pid in doomed:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return len(doomed)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Callable
 
 from probes.matrix import Endpoint
 from probes.packets import BROADCAST, Host, arp, encapsulated, probe
@@ -61,7 +62,7 @@ def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> l
     return found
 
 
-def _attack(name: str, detail: str, sender: str, frame_of: callable, tokens: Tokens,
+def _attack(name: str, detail: str, sender: str, frame_of: Callable[[bytes], bytes], tokens: Tokens,
             allowed: frozenset[str] = frozenset()) -> Attack:
     token = tokens()
     return Attack(name, detail, Probe(token, sender, frame_of(token), None, allowed))

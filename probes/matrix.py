@@ -66,7 +66,7 @@ class PairResult:
 
 def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = PROTOS) -> list[PairProbe]:
     """One probe per ordered pair and protocol; each its own flow (source port or ICMP id)."""
-    planned = []
+    planned: list[PairProbe] = []
     for src in endpoints:
         for dst in endpoints:
             if src is dst:

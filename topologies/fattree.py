@@ -147,7 +147,7 @@ class FatTree:
         down = [Link(s.name, 0, f"p{s.pod}e{s.edge}", s.host + 1) for s in self.servers]
         pod = [Link(f"p{e.pod}e{e.index}", h + 1 + a, f"p{e.pod}a{a}", e.index + 1)
                for e in self.edges for a in range(h)]
-        up = [Link(f"p{a.pod}a{a.index}", h + 1 + i, f"c{a.index * h + i}", a.pod + 1)
+        up = [Link(f"p{a.pod}a{a.index}", h + 1 + i, f"c{a.index * h + i}", (a.pod or 0) + 1)
               for a in self.aggs for i in range(h)]
         return tuple(down + pod + up)
 
