@@ -81,8 +81,6 @@ def server_reachability(lab: Lab, report: Report) -> Check:
     return Check("server reachability", not failed, detail)
 
 
-CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
-          ("pinging every ordered server pair", "reachability", server_reachability))
 def tenant_probes(lab: Lab, report: Report) -> list[Check]:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
     verdicts = probe_tenants(lab)
@@ -92,12 +90,15 @@ def tenant_probes(lab: Lab, report: Report) -> list[Check]:
     return [Check(*c) for c in verdicts.checks]
 
 
+CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
+          ("pinging every ordered server pair", "reachability", server_reachability))
 TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),
                  ("probing every VM pair (ICMP, UDP, TCP), ARP and attacks, tapping the underlay", "probes",
                   tenant_probes))
 
 
 def run_checks(lab: Lab, report: Report) -> None:
+    """Every check that applies, each a timed phase; a check yields one verdict or several."""
     for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ())):
         with lab.phases.phase(key, message):
             found = check(lab, report)

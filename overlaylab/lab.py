@@ -65,7 +65,6 @@ class Lab:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
                            "controller reads the very same one")
         self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
-                              bridges=[s.name for s in fabric.switches],
                               nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
         self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
                                             RUN_DIR / "controller.log")

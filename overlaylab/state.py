@@ -24,7 +24,6 @@ class LabState:
     pid: int
     scenario: str = ""
     controller_pid: int | None = None
-    bridges: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     node_pids: dict[str, int] = field(default_factory=dict)
     namespaces: list[str] = field(default_factory=list)

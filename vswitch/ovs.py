@@ -21,7 +21,6 @@ from topologies.fattree import Server, mac_of
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 PHY = "br-phy"
-DAEMONS = ("ovsdb-server", "ovs-vswitchd")
 START_OK = "START-OK"
 
 
