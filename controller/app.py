@@ -13,12 +13,12 @@ try:
     from os_ken.base import app_manager
     from os_ken.controller import ofp_event
     from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
-    from os_ken.ofproto import ofproto_v1_3
+    from os_ken.ofproto import ofproto_v1_3, ofproto_v1_5
 except ImportError:  # pragma: no cover - plain Ryu
     from ryu.base import app_manager  # type: ignore[no-redef]
     from ryu.controller import ofp_event  # type: ignore[no-redef]
     from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls  # type: ignore[no-redef]
-    from ryu.ofproto import ofproto_v1_3  # type: ignore[no-redef]
+    from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
 from controller import ofp
 from controller.flows import Tables, diff
@@ -39,7 +39,8 @@ def desired_tables() -> dict[int, Tables]:
 
 
 class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
-    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    # Underlay switches speak 1.5 (for ECMP by 5-tuple hash, see ofp.group_mod), virtual switches 1.3.
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION, ofproto_v1_5.OFP_VERSION]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

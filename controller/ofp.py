@@ -1,6 +1,7 @@
 """Render the flow model into OpenFlow 1.3 messages for one datapath (Ryu API, so os-ken or Ryu)."""
 from __future__ import annotations
 
+import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -9,6 +10,10 @@ from controller.flows import (FIELD_BITS, IN_PORT, Action, DecTtl, Flow, Group, 
 
 
 METADATA_MASK = 2 ** 64 - 1
+OF15 = 0x06
+NTR_VENDOR_ID, NTRT_SELECTION_METHOD = 0x0000154D, 1
+# OXM headers (class 0x8000, field << 9, length) of ipv4_src, ipv4_dst, tcp_src, tcp_dst, udp_src, udp_dst
+HASH_FIELDS = (0x80001604, 0x80001804, 0x80001A02, 0x80001C02, 0x80001E02, 0x80002002)
 
 
 def _match_value(value: MatchValue) -> Any:
@@ -28,6 +33,8 @@ def action(dp: Any, act: Action) -> Any:
     if isinstance(act, SetField):
         value = str(act.value) if isinstance(act.value, IPv4Address) else act.value
         return parser.OFPActionSetField(**{act.field: value})
+    if isinstance(act, Move) and ofp.OFP_VERSION >= OF15:  # copy_field is standard from 1.5 on
+        return parser.OFPActionCopyField(n_bits=FIELD_BITS[act.src], oxm_ids=[act.src, act.dst])
     if isinstance(act, Move):
         return parser.NXActionRegMove(src_field=act.src, dst_field=act.dst, n_bits=FIELD_BITS[act.src],
                                       src_ofs=0, dst_ofs=0)
@@ -56,10 +63,29 @@ def flow_delete_strict(dp: Any, flow: Flow) -> Any:
 
 
 def group_mod(dp: Any, group: SelectGroup, command: str = "add") -> Any:
+    """An ECMP group. In OpenFlow 1.5 it also asks OVS to pick buckets by a hash of the addresses and
+    ports, with this switch's DPID as the hash basis: in 1.3 OVS's default hash ignores the ports
+    (DESIGN.md), so all tunnels between two servers would share one path; and with one basis everywhere
+    an aggregation switch would repeat its edge's choice and send all it gets to one core."""
     ofp, parser = dp.ofproto, dp.ofproto_parser
-    buckets = [parser.OFPBucket(weight=1, actions=[parser.OFPActionOutput(p)]) for p in group.ports]
     cmd = {"add": ofp.OFPGC_ADD, "modify": ofp.OFPGC_MODIFY, "delete": ofp.OFPGC_DELETE}[command]
+    if ofp.OFP_VERSION >= OF15:
+        buckets = [parser.OFPBucket(bucket_id=i, actions=[parser.OFPActionOutput(p)])
+                   for i, p in enumerate(group.ports)]
+        return parser.OFPGroupMod(dp, cmd, ofp.OFPGT_SELECT, group.group_id, buckets=buckets,
+                                  properties=[_hash_selection(dp)])
+    buckets = [parser.OFPBucket(weight=1, actions=[parser.OFPActionOutput(p)]) for p in group.ports]
     return parser.OFPGroupMod(dp, cmd, ofp.OFPGT_SELECT, group.group_id, buckets)
+
+
+def _hash_selection(dp: Any) -> Any:
+    """OVS's group selection method, a Netronome experimenter property (os-ken has no class for it):
+    `hash` over HASH_FIELDS, each an OXM header with an all-ones mask, the switch's DPID as basis."""
+    fields = b"".join(struct.pack("!I", oxm) + b"\xff" * (oxm & 0xFF) for oxm in HASH_FIELDS)
+    body = bytes(4) + b"hash".ljust(16, b"\0") + struct.pack("!Q", dp.id) + fields  # pad, name, basis
+    return dp.ofproto_parser.OFPGroupPropExperimenter(
+        type_=dp.ofproto.OFPGPT_EXPERIMENTER, experimenter=NTR_VENDOR_ID, exp_type=NTRT_SELECTION_METHOD,
+        data=list(struct.unpack(f"!{len(body) // 4}I", body)))
 
 
 def wipe(dp: Any) -> list[Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from overlaylab import tables
 from overlaylab.lab import Lab
 from overlaylab.probing import probe_tenants
+from topologies.fattree import CORE
 from probes.reach import reachability
 
 
@@ -81,6 +82,24 @@ def server_reachability(lab: Lab, report: Report) -> Check:
     return Check("server reachability", not failed, detail)
 
 
+ECMP_MIN_PACKETS = 20
+
+
+def ecmp_spread(lab: Lab, report: Report) -> Check:
+    """Every edge and aggregation switch that sent enough traffic up spread it over all its uplinks
+    (OVS hashes addresses and ports, with a different basis on each switch; see controller.ofp)."""
+    uplinked = [s.name for s in lab.scenario.fabric.switches if s.role != CORE]
+    counts = tables.each(tables.bucket_packets, uplinked)
+    busy = {name: c for name, c in counts.items() if sum(c) >= ECMP_MIN_PACKETS}
+    narrow = [f"{name} {'/'.join(map(str, c))}" for name, c in busy.items() if min(c) == 0]
+    shown = ", ".join(f"{name} {'/'.join(map(str, c))}" for name, c in list(busy.items())[:4])
+    detail = (f"{len(busy) - len(narrow)}/{len(busy)} switches that sent {ECMP_MIN_PACKETS}+ packets up used "
+              f"every uplink (packets per uplink: {shown}{', ...' if len(busy) > 4 else ''})")
+    if narrow:
+        detail += f"; idle uplinks on: {', '.join(narrow)}"
+    return Check("ECMP spread", not narrow, detail)
+
+
 def tenant_probes(lab: Lab, report: Report) -> list[Check]:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
     verdicts = probe_tenants(lab)
@@ -92,6 +111,7 @@ def tenant_probes(lab: Lab, report: Report) -> list[Check]:
 
 CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
           ("pinging every ordered server pair", "reachability", server_reachability))
+LAST_CHECKS = (("reading the ECMP groups' counters", "ecmp", ecmp_spread),)
 TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),
                  ("probing every VM pair (ICMP, UDP, TCP), ARP and attacks, tapping the underlay", "probes",
                   tenant_probes))
@@ -99,7 +119,7 @@ TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitc
 
 def run_checks(lab: Lab, report: Report) -> None:
     """Every check that applies, each a timed phase; a check yields one verdict or several."""
-    for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ())):
+    for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ()), *LAST_CHECKS):
         with lab.phases.phase(key, message):
             found = check(lab, report)
             report.checks += found if isinstance(found, list) else [found]

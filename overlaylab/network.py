@@ -28,7 +28,7 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
     """An underlay switch: userspace OVS, OpenFlow 1.3 only, no forwarding without the controller."""
 
     def __init__(self, name: str, **params: Any) -> None:
-        params.update(datapath="user", protocols="OpenFlow13", failMode="secure", batch=True)
+        params.update(datapath="user", protocols="OpenFlow13,OpenFlow15", failMode="secure", batch=True)
         super().__init__(name, **params)
 
     def bridgeOpts(self) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
 
 from controller.flows import Tables, ofctl_flow, ofctl_group
 from overlaylab.system import run
 
 OFCTL = ("ovs-ofctl", "-O", "OpenFlow13")
+T = TypeVar("T")
 _BUCKET_EXTRAS = re.compile(r"(bucket_id:\d+,|weight:\d+,)")
 
 
@@ -21,6 +23,12 @@ def flow_lines(bridge: str) -> list[str]:
 def group_lines(bridge: str) -> set[str]:
     out = run(*OFCTL, "dump-groups", bridge).stdout
     return {_BUCKET_EXTRAS.sub("", line.strip()) for line in out.splitlines() if "group_id=" in line}
+
+
+def bucket_packets(bridge: str) -> list[int]:
+    """Packets each bucket of the bridge's ECMP group has carried so far."""
+    out = run(*OFCTL, "dump-group-stats", bridge).stdout
+    return [int(n) for n in re.findall(r"bucket\d+:packet_count=(\d+)", out)]
 
 
 def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
@@ -40,15 +48,20 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
     return None
 
 
-def mismatches(compiled: dict[str, Tables], targets: dict[str, str]) -> list[str]:
-    """Every datapath whose tables differ from the compiled ones (checked in parallel).
-    `targets` says where ovs-ofctl finds each one: a bridge name, or a vswitch's unix socket."""
+def each(ask: Callable[[str], T], names: Iterable[str]) -> dict[str, T]:
+    """Ask every datapath at once (each answer is an ovs-ofctl round trip)."""
+    names = list(names)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        found = pool.map(lambda name: mismatch(name, targets[name], compiled[name]), compiled)
-    return [m for m in found if m]
+        return dict(zip(names, pool.map(ask, names), strict=True))
+
+
+def mismatches(compiled: dict[str, Tables], targets: dict[str, str]) -> list[str]:
+    """Every datapath whose tables differ from the compiled ones. `targets` says where ovs-ofctl
+    finds each one: a bridge name, or a vswitch's unix socket."""
+    found = each(lambda name: mismatch(name, targets[name], compiled[name]), compiled)
+    return [m for m in found.values() if m]
 
 
 def flow_counts(targets: dict[str, str]) -> dict[str, int]:
     """How many flows each datapath holds right now (the report's `tables`)."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(targets, pool.map(lambda target: len(flow_lines(target)), targets.values())))
+    return each(lambda name: len(flow_lines(targets[name])), targets)

@@ -28,6 +28,9 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
         assert len(installed) == len(edge.flows)
         assert any(line.startswith("table=1, priority=200,ip,nw_dst=10.0.0.2") for line in installed)
         assert any(line.startswith("priority=100,ip,in_port=1,nw_src=10.0.0.2") for line in installed)
+        groups = run("ovs-ofctl", "-O", "OpenFlow15", "dump-groups", "p0a1").stdout
+        assert "selection_method=hash,selection_method_param=131073,fields(ip_src,ip_dst,tcp_src,tcp_dst," \
+               "udp_src,udp_dst)" in groups  # basis: the DPID 0x20001, so each switch hashes differently
         assert leftovers() != []  # the lab really is there while it runs
     assert leftovers() == []
 
@@ -46,7 +49,7 @@ def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     assert data["ok"] is True
-    assert {c["name"] for c in data["checks"]} == {"underlay tables", "server reachability"}
+    assert {c["name"] for c in data["checks"]} == {"underlay tables", "server reachability", "ECMP spread"}
     assert all(set(c) == {"name", "ok", "detail"} for c in data["checks"])
     assert data["tables"] == {"c0": 3, "p0a0": 4, "p1a0": 4, "p0e0": 8, "p1e0": 8}
     assert set(data["timings"]) >= {"controller", "network", "flows", "teardown"}

@@ -2,7 +2,7 @@
 from dataclasses import replace
 from types import SimpleNamespace
 
-from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
+from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_5, ofproto_v1_5_parser
 
 from controller import ofp
 from controller.flows import Flow, SelectGroup, Tables, diff, match
@@ -47,3 +47,18 @@ def test_every_compiled_message_serializes_as_openflow13():
     assert len(arp.instructions[0].actions) == 9
     door = ofp.flow_mod(dp, EDGE.flows[0])
     assert door.match["in_port"] == 1 and door.instructions[-1].table_id == 1
+
+
+def test_openflow15_carries_the_hash_selection_and_copies_fields():
+    """Underlay switches speak 1.5: the ECMP group names OVS's `hash` method, over addresses and
+    ports, with the DPID as basis; moves are standard copy_field actions."""
+    dp = SimpleNamespace(ofproto=ofproto_v1_5, ofproto_parser=ofproto_v1_5_parser, id=0x20001)
+    group = ofp.group_mod(dp, EDGE.groups[0])
+    group.serialize()
+    (prop,) = group.properties
+    body = b"".join(d.to_bytes(4, "big") for d in prop.data)
+    assert prop.experimenter == 0x154D and body[4:8] == b"hash" and int.from_bytes(body[20:28], "big") == 0x20001
+    assert len(body) == 28 + 2 * 8 + 4 * 6
+    arp = ofp.flow_mod(dp, next(f for f in EDGE.flows if f.priority == 300))
+    arp.serialize()
+    assert any(type(a).__name__ == "OFPActionCopyField" for a in arp.instructions[0].actions)
