@@ -57,7 +57,7 @@ def bench(path: Path | None, k: int | None, repeat: int, out: IO[str]) -> bool:
     scenario = load(path or DEFAULT, k)
     phases = Phases()
     with running_lab(scenario, phases, "bench") as lab:
-        out.write(f"overlaylab bench: {scenario.source}: {len(scenario.vms)} VMs, "
+        out.write(f"overlaylab bench: {scenario.source}: {len(scenario.vms)} tenant members, "
                   f"{len(scenario.fabric.servers)} servers\n")
         slowest = measure(lab, repeat, out)
         memory(lab, out)
