@@ -96,3 +96,19 @@ def test_a_killed_lab_is_cleaned_up(clean_machine):
     done = overlaylab("clean")
     assert done.returncode == 0 and "5 OVS bridges" in done.stdout, done
 
+
+
+def test_ctrl_c_during_bring_up_removes_everything(clean_machine):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the network is built."""
+    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "check", str(BUNDLED / "datacenter.yaml")],
+                            cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    seen = ""
+    while "building" not in seen:
+        char = proc.stderr.read(1)
+        assert char, f"the lab stopped before building: {seen}"
+        seen += char
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, seen + err
+    assert "interrupted; everything the lab built was removed" in err
