@@ -1,6 +1,7 @@
 """The Mininet CLI plus lab commands that show the lecture's ideas on the running lab."""
 from __future__ import annotations
 
+import os
 import sys
 from ipaddress import IPv4Address
 from typing import IO
@@ -9,6 +10,8 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import Path, describe, ip_packet, trace, trace_vm, vm_packet
+from probes.capture import Capture
+from probes.packets import describe_frame
 from overlaylab.lab import Lab
 from overlaylab.system import run
 from topologies.scenario import VM
@@ -85,6 +88,29 @@ class LabCLI(CLI):
             return
         for number, path in enumerate(paths, 1):
             output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
+
+    def do_wire(self, line: str) -> None:
+        """wire LINK CMD: run CMD (any lab command) while tapping underlay link LINK, then show what
+        crossed it: outer header, tunnel and VNI, and the VM's packet inside, e.g.
+        `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db` (LINK: a switch port such as p0e0-eth1 or c0-eth1)."""
+        link, _, command = line.strip().partition(" ")
+        if link not in self._links() or not command:
+            output("usage: wire LINK CMD, e.g. `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db`\n")
+            return
+        capture = Capture()
+        try:
+            capture.tap(link, os.getpid(), link)
+            self.onecmd(self.precmd(command))
+            capture.run(lambda: True, timeout=0, settle=0.2)
+        finally:
+            capture.close()
+        frames = capture.frames[link]
+        output(f"{len(frames)} frames crossed {link}:\n")
+        for frame in frames:
+            output(f"  {describe_frame(frame)}\n")
+
+    def _links(self) -> set[str]:
+        return {intf.name for s in self.mn.switches for intf in s.intfList() if intf.name != "lo"}
 
     def _trace(self, src: str, dst: str) -> list[Path] | None:
         if src in self.vms:

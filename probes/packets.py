@@ -125,6 +125,16 @@ def _inner(pkt: Packet) -> Inner:
     return Inner(raw, pkt.src, IPv4Address(ip.src), flow, token_of(pkt))
 
 
+def describe_frame(frame: bytes) -> str:
+    """One line for a frame on the underlay: the outer header, the tunnel and its VNI, what is inside."""
+    wire = dissect(frame)
+    if wire.kind in ("vxlan", "geneve", "gre"):
+        port = f" sport {wire.sport}" if wire.sport is not None else ""
+        inner = Ether(wire.inner.raw).summary() if wire.inner else "?"
+        return f"{wire.src} -> {wire.dst} {wire.kind.upper()}{port} VNI {wire.vni} | inside: {inner}"
+    return Ether(frame).summary()
+
+
 def dissect(frame: bytes) -> Wire:
     pkt = Ether(frame)
     if ARP in pkt:

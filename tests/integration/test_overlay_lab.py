@@ -54,9 +54,12 @@ def test_a_missing_decapsulation_flow_is_caught_and_named():
 
 def test_piped_vm_commands_use_tenant_names():
     done = overlaylab("up", str(BUNDLED / "lecture.yaml"),
-                      stdin="pepsi/web ping -c1 -W2 pepsi/db\ncoke/db ping -c1 -W2 coke/web\nvms\n")
+                      stdin="pepsi/web ping -c1 -W2 pepsi/db\ncoke/db ping -c1 -W2 coke/web\nvms\n"
+                            "wire p0e0-eth1 pepsi/web ping -c1 -W2 pepsi/db\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("1 received") == 2
+    assert done.stdout.count("1 received") == 3
+    assert "10.0.0.2 -> 10.0.0.3 VXLAN sport" in done.stdout
+    assert "VNI 5001 | inside: Ether / IP / ICMP 192.0.2.2 > 192.0.2.3 echo-request" in done.stdout
     assert "coke/web                 5002 geneve  192.0.2.2/24" in done.stdout
     assert leftovers() == []
 

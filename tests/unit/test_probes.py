@@ -4,7 +4,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from probes import arpcheck, attacks, matrix, wire
-from probes.packets import Host, arp, arp_answer, dissect, encapsulated, probe, token_in
+from probes.packets import Host, arp, arp_answer, describe_frame, dissect, encapsulated, probe, token_in
 from probes.session import Outcome, Probe, Tokens
 
 IP = IPv4Address
@@ -126,3 +126,10 @@ def test_outcome_allows_only_where_a_probe_may_go():
     assert outcome.ok(p)
     outcome.arrivals[p.token].add("coke/web")
     assert not outcome.ok(p)
+
+
+def test_a_tunnel_frame_is_described_outside_in():
+    inner = probe("icmp", WEB.host, DB.host, Tokens()())
+    line = describe_frame(tunnel("geneve", 5002, inner))
+    assert line.startswith("10.0.0.2 -> 10.3.1.3 GENEVE sport 49152 VNI 5002 | inside: Ether / IP / ICMP 192.0.2.2 > 192.0.2.3")
+    assert "ICMP" in describe_frame(inner)
