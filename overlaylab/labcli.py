@@ -10,10 +10,10 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import Path, describe, ip_packet, trace, trace_vm, vm_packet
-from probes.capture import Capture
-from probes.packets import describe_frame
 from overlaylab.lab import Lab
 from overlaylab.system import run
+from probes.capture import Capture
+from probes.packets import describe_frame
 from topologies.scenario import VM
 
 
