@@ -9,11 +9,12 @@ from probes.session import Question
 
 
 def questions(endpoints: list[Endpoint]) -> list[Question]:
-    """From every VM, a question for every address any VM of the scenario has (but its own)."""
-    everywhere = sorted({ep.ip for ep in endpoints})
+    """From every VM, a question for every address any VM of the scenario has (but its own), and for
+    its own physical server's address: the VM must not see the server it runs on."""
+    everywhere = {ep.ip for ep in endpoints}
     asked = []
     for asker in (ep for ep in endpoints if ep.vtep == "ovs"):
         owners = {ep.ip: ep.mac for ep in endpoints if ep.tenant == asker.tenant}
         asked += [Question(asker.label, ip, arp("who-has", asker.host, ip), owners.get(ip))
-                  for ip in everywhere if ip != asker.ip]
+                  for ip in sorted(everywhere | {asker.server_ip}) if ip != asker.ip]
     return asked

@@ -97,10 +97,13 @@ def start_script(plan: VswitchPlan) -> str:
         vsctl(plan, *(shlex.quote(a) for a in _bridges(plan))),
         # The underlay address moves from the uplink to br-phy, where OVS's tunnels look for it.
         f"ip addr flush dev {plan.uplink}",
-        # OVS reads the uplink through a packet socket, but the kernel still sees every frame too and
-        # would answer tunnel packets with ICMP port-unreachable: let its own stack ignore the uplink.
+        # OVS reads the uplink and the VM ports through packet sockets, but the server's own kernel sees
+        # every frame too: it would answer tunnel packets with ICMP port-unreachable, and a VM's ARP or
+        # IP for the server's address. Its own IP stack and ARP must ignore all of them.
         "ip rule add pref 100 lookup local", "ip rule del pref 0",
-        f"ip rule add pref 10 iif {plan.uplink} blackhole",
+        *(step for intf in (plan.uplink, *(i for i, _ in plan.vm_ports))
+          for step in (f"ip rule add pref 10 iif {intf} blackhole",
+                       f"sysctl -qw net.ipv4.conf.{intf}.arp_ignore=8")),
         f"ip addr add {s.ip}/{s.rack.prefixlen} dev {PHY}",
         f"ip link set {PHY} up",
         f"ip route replace default via {s.gateway} dev {PHY}",

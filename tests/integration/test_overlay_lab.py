@@ -78,3 +78,23 @@ def test_a_bare_metal_member_interoperates_with_its_tenant_only():
     assert len(mine) == 2 * 4 * 3 and all(p["ok"] for p in mine)
     assert {p["dst"] for p in mine if p["src"] == "pepsi/legacy" and p["observed"] == DELIVER} == {"pepsi/web", "pepsi/db"}
     assert all(ok for _, ok, _ in verdicts.checks), verdicts.checks
+
+
+
+def echoes_received(node):
+    """The kernel's count of ICMP echo requests it has received (Icmp InEchos in /proc/net/snmp)."""
+    header, values = [line.split() for line in node.cmd("grep ^Icmp: /proc/net/snmp").splitlines()[:2]]
+    return int(values[header.index("InEchos")])
+
+
+def test_a_vm_cannot_reach_the_server_it_runs_on():
+    """Even knowing the MAC of its port's far end, a VM gets nothing into its server's own IP stack."""
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        server, web = lab.net["p0e0h0"], lab.vm("pepsi/web")  # the server's address is 10.0.0.2
+        intf = web.defaultIntf()
+        web.cmd(f"ip route add 10.0.0.2/32 dev {intf}; ip neigh replace 10.0.0.2 "
+                f"lladdr {server.intf('p0e0h0-eth1').MAC()} dev {intf}")
+        before = echoes_received(server)
+        web.cmd("ping -c3 -i0.2 -W1 10.0.0.2")
+        assert echoes_received(server) == before
+        assert "1 received" in web.cmd("ping -c1 -W2 192.0.2.3")  # its tenant still works

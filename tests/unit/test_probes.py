@@ -59,6 +59,7 @@ def test_arp_questions_expect_the_tenants_own_mac_or_silence():
     asked = {(q.asker, q.ip): q.answer for q in arpcheck.questions(ENDPOINTS)}
     assert asked[("pepsi/db", IP("192.0.2.2"))] == WEB.mac  # not coke's, which owns the same address
     assert asked[("coke/web", IP("192.0.2.3"))] is None
+    assert asked[("coke/web", IP("10.0.0.2"))] is None  # its own server: never visible to a VM
     reply = arp("is-at", Host(WEB.mac, WEB.ip), DB.ip, DB.mac, DB.mac)
     assert arp_answer(reply) == (WEB.ip, WEB.mac)
 

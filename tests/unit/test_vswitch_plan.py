@@ -39,6 +39,12 @@ def test_underlay_address_moves_to_br_phy_and_next_hops_are_seeded():
     assert "ethtool -K p1e0h1-eth1 tx off" in SCRIPT
 
 
+def test_the_servers_own_stack_ignores_what_ovs_reads():
+    for intf in ("p1e0h1-eth0", "p1e0h1-eth1", "p1e0h1-eth2"):
+        assert f"ip rule add pref 10 iif {intf} blackhole" in SCRIPT
+        assert f"net.ipv4.conf.{intf}.arp_ignore=8" in SCRIPT
+
+
 def test_success_is_reported_only_when_every_step_worked():
     assert SCRIPT.startswith("mkdir -p /run/overlaylab/servers/p1e0h1 && ( set -e;")
     assert SCRIPT.endswith(f"&& echo {START_OK} || echo START-FAILED")
