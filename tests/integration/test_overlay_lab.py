@@ -98,3 +98,37 @@ def test_a_vm_cannot_reach_the_server_it_runs_on():
         web.cmd("ping -c3 -i0.2 -W1 10.0.0.2")
         assert echoes_received(server) == before
         assert "1 received" in web.cmd("ping -c1 -W2 192.0.2.3")  # its tenant still works
+
+
+ODD = """
+description: odd but valid
+fabric: {k: 4}
+tenants:
+  solo: {vni: 1, encap: gre, vms: {only: {ip: 10.0.0.2/8, server: p3e1h1}}}
+  empty: {vni: 2, encap: geneve, vms: {}}
+  crowd:
+    vni: 16777215
+    encap: vxlan
+    vms:
+      a: {ip: 172.31.255.1/30, server: p0e0h0}
+      b: {ip: 172.31.255.2/30, server: p0e0h0, mac: "0a:bc:de:f0:12:34"}
+  same-ip.as-servers:
+    vni: 77
+    encap: gre
+    vms:
+      x: {ip: 10.0.0.2/24, server: p0e0h0}
+      y: {ip: 10.0.0.3/24, server: p2e1h0}
+      z_2: {ip: 10.0.0.4/24, server: p2e1h0}
+"""
+
+
+def test_an_odd_but_valid_scenario_checks_clean(tmp_path):
+    """A lone VM, an empty tenant, /8 and /30 subnets, the largest VNI, a MAC given by hand, two VMs of
+    one tenant on one server, and VM addresses equal to servers' underlay addresses."""
+    assert leftovers() == []
+    scenario = tmp_path / "odd.yaml"
+    scenario.write_text(ODD)
+    done = overlaylab("check", str(scenario), "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["ok"]
+    assert leftovers() == []
