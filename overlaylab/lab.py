@@ -60,7 +60,8 @@ class Lab:
         self.targets = {name: name for name in self.underlay}
         self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
                              for s in virtualized(scenario)})
-        self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server for i, vm in enumerate(scenario.vms)}
+        self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server  # bare metal: the server itself
+                         for i, vm in enumerate(scenario.vms)}
         if scenario.path is None:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
                            "controller reads the very same one")
@@ -79,7 +80,8 @@ class Lab:
             self.state.controller_pid = self.controller.pid
             self.state.save()
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches, "
-                                          f"{len(fabric.servers)} servers, {len(self.vm_nodes)} VMs"):
+                                          f"{len(fabric.servers)} servers, "
+                                          f"{sum(vm.vtep == 'ovs' for vm in self.scenario.vms)} VMs"):
             self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port)
             self.net.build()
             adopt_links(self.net)
