@@ -174,11 +174,11 @@ class Delta:
 
 def diff(old: Tables | None, new: Tables) -> Delta:
     """The difference from `old` (None: an empty switch) to `new`, as OVN pushes only what changed."""
-    old_flows = set(old.flows) if old else set()
+    old_flows, new_flows = set(old.flows) if old else set(), set(new.flows)
     old_groups = {g.group_id: g for g in old.groups} if old else {}
     new_groups = {g.group_id: g for g in new.groups}
     return Delta(
-        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in set(new.flows)),
+        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in new_flows),
         add_flows=tuple(f for f in new.flows if f not in old_flows),
         remove_groups=tuple(g for i, g in old_groups.items() if i not in new_groups),
         add_groups=tuple(g for i, g in new_groups.items() if i not in old_groups),

@@ -10,9 +10,10 @@ from controller.app import K_ENV, SCENARIO_ENV
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: the lab's own)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (the lab passes its "
+                                                            "management address)")
     parser.add_argument("--port", type=int, required=True, help="OpenFlow TCP port")
-    parser.add_argument("--scenario", help="scenario file (default: the bundled underlay)")
+    parser.add_argument("--scenario", help="scenario file (default: the bundled lecture.yaml)")
     parser.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     args = parser.parse_args(argv)
     os.environ[SCENARIO_ENV] = args.scenario or ""

@@ -1,4 +1,5 @@
-"""Render the flow model into OpenFlow 1.3 messages for one datapath (Ryu API, so os-ken or Ryu)."""
+"""Render the flow model into OpenFlow messages for one datapath, in the version it negotiated (1.3 for
+virtual switches, 1.5 for the underlay); Ryu API, so os-ken or Ryu."""
 from __future__ import annotations
 
 import struct

@@ -3,9 +3,9 @@ sniffer in every VM and taps on the underlay's server uplinks and core links, th
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address
 from collections import Counter
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any
 
 from overlaylab.lab import Lab

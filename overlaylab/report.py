@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from overlaylab.check import Report
-
-PROTOS = ("icmp", "udp", "tcp")
+from probes.packets import PROTOS
 
 
 def write_json(report: Report, path: Path) -> None:

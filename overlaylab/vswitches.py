@@ -33,7 +33,7 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
             for s in virtualized(scenario)]
 
 
-def start(net: Mininet, scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
+def start(net: Mininet, scenario: Scenario, controller_port: int) -> None:
     """Cable the management network, then start every server's vswitch at once and wait for all."""
     todo = plans(scenario, controller_port)
     mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
@@ -43,7 +43,6 @@ def start(net: Mininet, scenario: Scenario, controller_port: int) -> list[Vswitc
     if failed:
         raise LabError(f"the virtual switch of {failed[0].server.name} did not start "
                        f"({len(failed)} failed): {_last_line(start_log(failed[0]))}")
-    return todo
 
 
 def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:
