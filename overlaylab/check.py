@@ -9,6 +9,7 @@ from overlaylab.lab import Lab
 from overlaylab.probing import probe_tenants
 from topologies.fattree import CORE
 from probes.reach import reachability
+from probes.session import Pacing, Progress
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Report:
         return {**report, "pairs": self.pairs, "attacks": self.attacks, "probes_sent": self.probes}
 
 
-def underlay_tables(lab: Lab, report: Report) -> Check:
+def underlay_tables(lab: Lab, report: Report, _progress: Progress) -> Check:
     """Every underlay switch holds exactly what the fabric alone compiles to (so no tenant changed it)
     and no more than 2k+10 flows."""
     problems = tables.mismatches(lab.underlay, lab.targets)
@@ -59,7 +60,7 @@ def underlay_tables(lab: Lab, report: Report) -> Check:
                                           f"{counts[biggest]} flows ({biggest}), bound 2k+10 = {2 * k + 10}")
 
 
-def vswitch_tables(lab: Lab, report: Report) -> Check:
+def vswitch_tables(lab: Lab, report: Report, _progress: Progress) -> Check:
     """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows."""
     overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay}
     problems = tables.mismatches(overlay, lab.targets)
@@ -70,22 +71,25 @@ def vswitch_tables(lab: Lab, report: Report) -> Check:
                                                 f"{sum(sizes)} flows ({min(sizes)}..{max(sizes)} each)")
 
 
-def server_reachability(lab: Lab, report: Report) -> Check:
-    """Every physical server reaches every other across the fabric (ICMP, from inside the servers)."""
-    assert lab.net is not None
-    reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
-    failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.items() if not ok)
-    report.server_pairs = {"total": len(reached), "reachable": len(reached) - len(failed), "unreachable": failed}
-    detail = f"{len(reached) - len(failed)}/{len(reached)} ordered server pairs reachable"
+def server_reachability(lab: Lab, report: Report, progress: Progress) -> Check:
+    """Every physical server reaches every other across the fabric (a probe from inside each server
+    to every other, re-sent until it arrives or is lost)."""
+    reached = reachability(lab.stations(), progress=progress)
+    failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items() if not ok)
+    total = len(reached.pairs)
+    report.server_pairs = {"total": total, "reachable": total - len(failed), "unreachable": failed,
+                           "resent": reached.outcome.resent}
+    detail = (f"{total - len(failed)}/{total} ordered server pairs reachable "
+              f"({reached.outcome.sent} probes, {reached.outcome.resent} re-sent)")
     if failed:
-        detail += f"; unreachable: {', '.join(failed[:10])}" + (" ..." if len(failed) > 10 else "")
+        detail += f"; unreachable after {Pacing().tries} tries: {', '.join(failed[:10])}" + (" ..." if len(failed) > 10 else "")
     return Check("server reachability", not failed, detail)
 
 
 ECMP_MIN_PACKETS = 20
 
 
-def ecmp_spread(lab: Lab, report: Report) -> Check:
+def ecmp_spread(lab: Lab, report: Report, _progress: Progress) -> Check:
     """Every edge and aggregation switch that sent enough traffic up spread it over all its uplinks
     (OVS hashes addresses and ports, with a different basis on each switch; see controller.ofp)."""
     uplinked = [s.name for s in lab.scenario.fabric.switches if s.role != CORE]
@@ -100,9 +104,9 @@ def ecmp_spread(lab: Lab, report: Report) -> Check:
     return Check("ECMP spread", not narrow, detail)
 
 
-def tenant_probes(lab: Lab, report: Report) -> list[Check]:
+def tenant_probes(lab: Lab, report: Report, progress: Progress) -> list[Check]:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
-    verdicts = probe_tenants(lab)
+    verdicts = probe_tenants(lab, progress)
     report.pairs, report.attacks = verdicts.pairs, verdicts.attacks
     report.probes = verdicts.probes_sent
     report.timings.update({f"probes: {k}": v for k, v in verdicts.timings.items()})
@@ -110,7 +114,7 @@ def tenant_probes(lab: Lab, report: Report) -> list[Check]:
 
 
 CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
-          ("pinging every ordered server pair", "reachability", server_reachability))
+          ("probing every ordered server pair", "reachability", server_reachability))
 LAST_CHECKS = (("reading the ECMP groups' counters", "ecmp", ecmp_spread),)
 TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),
                  ("probing every VM pair (ICMP, UDP, TCP), ARP and attacks, tapping the underlay", "probes",
@@ -120,6 +124,6 @@ TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitc
 def run_checks(lab: Lab, report: Report) -> None:
     """Every check that applies, each a timed phase; a check yields one verdict or several."""
     for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ()), *LAST_CHECKS):
-        with lab.phases.phase(key, message):
-            found = check(lab, report)
+        with lab.phases.phase(key, message) as progress:
+            found = check(lab, report, progress)
             report.checks += found if isinstance(found, list) else [found]

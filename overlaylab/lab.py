@@ -21,31 +21,50 @@ from overlaylab.network import build_network, host_namespaces, stop_network, ado
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, wait_until
-from probes.matrix import Endpoint
+from probes.endpoint import Endpoint
+from probes.packets import Host
+from probes.reach import Station
+from probes.session import Progress
+from topologies.fattree import mac_of
 from vswitch import kernel
+from vswitch.ovs import PHY
 from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
 
 
 class Phases(Stopwatch):
-    """Times each phase (for the report's `timings`) and tells the user what is happening."""
+    """Times each phase (for the report's `timings`) and tells the user what is happening: one line
+    per phase, kept up to date while it runs on a terminal, written once when it ends otherwise."""
 
     def __init__(self, out: IO[str] = sys.stderr) -> None:
         super().__init__()
         self.out = out
+        self.live = out.isatty()
 
     @contextmanager
-    def phase(self, key: str, message: str) -> Iterator[None]:
-        self.out.write(f"overlaylab: {message} ...")
+    def phase(self, key: str, message: str) -> Iterator[Progress]:
+        """Time the block; it may call the yielded function with a few words on how far it is."""
+        head = f"overlaylab: {message} ..."
+        latest = [""]
+
+        def progress(text: str) -> None:
+            latest[0] = text
+            if self.live:
+                self.out.write(f"\r\033[K{head} {text}")
+                self.out.flush()
+
+        self.out.write(head)
         self.out.flush()
         try:
             with self.timed(key):
-                yield
+                yield progress
         except BaseException:
             self.out.write(" failed\n")
             raise
-        self.out.write(f" {self.timings[key]:.1f} s\n")
+        restart = f"\r\033[K{head}" if self.live else ""
+        done = f"{latest[0]}, " if latest[0] else ""
+        self.out.write(f"{restart} {done}{self.timings[key]:.1f} s\n")
 
 
 class Lab:
@@ -117,6 +136,14 @@ class Lab:
                          self.vm(vm.label).pid,
                          self.vm(vm.label).defaultIntf().name if vm.vtep == "ovs" else kernel.device(vm), vm.vtep)
                 for vm in self.scenario.vms]
+
+    def stations(self) -> list[Station]:
+        """Every physical server as the reachability probes address it."""
+        assert self.net is not None
+        hosting = {s.name for s in virtualized(self.scenario)}
+        return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.net[s.name].pid,
+                        PHY if s.name in hosting else f"{s.name}-eth0")
+                for s in self.scenario.fabric.servers]
 
     def stop(self) -> None:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""

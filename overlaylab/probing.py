@@ -14,7 +14,8 @@ from overlaylab.system import Stopwatch
 from probes import arpcheck, attacks, matrix, wire
 from probes.capture import Capture
 from probes.packets import Host
-from probes.session import Outcome, Question, Tokens, run_session
+from probes.endpoint import Endpoint
+from probes.session import Outcome, Progress, Question, Tokens, run_session
 from topologies.fattree import mac_of
 
 
@@ -26,6 +27,7 @@ class Verdicts:
     pairs: list[dict[str, Any]] = field(default_factory=list)
     attacks: list[dict[str, Any]] = field(default_factory=list)
     probes_sent: int = 0
+    resent: int = 0
     frames_seen: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -45,28 +47,25 @@ def _rogue(lab: Lab) -> attacks.Rogue:
                          mac_of(lab.scenario.fabric.servers[0].gateway))
 
 
-def probe_tenants(lab: Lab) -> Verdicts:
+def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
+    """One session: the matrix, ARP and the attacks, with the wire checks reading the taps as they go."""
     endpoints = lab.endpoints()
     watch = Stopwatch()
     capture = Capture()
     try:
         with watch.timed("craft"):
-            for ep in endpoints:
-                capture.listen(ep.label, ep.pid, ep.iface)
-            rogue = lab.net[ROGUE]  # type: ignore[index]
-            capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
-            for link in underlay_taps(lab):
-                capture.tap(link, os.getpid(), link)
             tokens = Tokens()
             pairs = matrix.matrix(endpoints, tokens)
             questions = arpcheck.questions(endpoints)
             tried = attacks.attacks(endpoints, tokens, _rogue(lab))
+            checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
+            _open_sockets(lab, capture, endpoints, checks)
         with watch.timed("send and listen"):
-            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions)
-        frames = [f for name in capture.taps for f in capture.frames[name]]
+            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions,
+                                  progress=progress)
     finally:
         capture.close()
-    verdicts = Verdicts(probes_sent=len(pairs) + len(questions) + len(tried), timings=watch.timings)
+    verdicts = Verdicts(probes_sent=outcome.sent, resent=outcome.resent, timings=watch.timings)
     with watch.timed("verdicts"):
         results = [matrix.result(p, outcome) for p in pairs]
         _matrix_verdict(verdicts, results)
@@ -74,12 +73,25 @@ def probe_tenants(lab: Lab) -> Verdicts:
         _arp_verdict(verdicts, questions, outcome)
         _attack_verdict(verdicts, tried, outcome)
     with watch.timed("wire checks"):
-        underlay = wire.Underlay({s.ip: s.name for s in lab.scenario.fabric.servers},
-                                 frozenset(s.gateway for s in lab.scenario.fabric.servers), tuple(endpoints),
-                                 {p.probe.token: p.probe.frame for p in pairs})
-        verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in wire.analyze(frames, underlay)]
-        verdicts.frames_seen = len(frames)
+        verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in checks.findings()]
+        verdicts.frames_seen = checks.frames
     return verdicts
+
+
+def _underlay(lab: Lab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:
+    fabric = lab.scenario.fabric
+    return wire.Underlay({s.ip: s.name for s in fabric.servers}, frozenset(s.gateway for s in fabric.servers),
+                         tuple(endpoints), {p.probe.token: p.probe.frame for p in pairs})
+
+
+def _open_sockets(lab: Lab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
+    """A sniffer in every VM and the rogue host; a tap on every underlay link, feeding the wire checks."""
+    for ep in endpoints:
+        capture.listen(ep.label, ep.pid, ep.iface)
+    rogue = lab.net[ROGUE]  # type: ignore[index]
+    capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
+    for link in underlay_taps(lab):
+        capture.tap(link, os.getpid(), link, checks.feed)
 
 
 def _matrix_verdict(verdicts: Verdicts, results: list[matrix.PairResult]) -> None:
@@ -87,17 +99,18 @@ def _matrix_verdict(verdicts: Verdicts, results: list[matrix.PairResult]) -> Non
     wrong = [r for r in results if not r.ok]
     by_proto = Counter(r.proto for r in results)
     delivered = sum(r.expected == matrix.DELIVER for r in results)
+    resent = sum(r.tries - 1 for r in results)
     detail = (f"{len(results) - len(wrong)}/{len(results)} probes as expected "
               f"({', '.join(f'{n} {p}' for p, n in by_proto.items())}; {delivered} to deliver within a tenant, "
-              f"{len(results) - delivered} to isolate across tenants)")
+              f"{len(results) - delivered} to isolate across tenants; {resent} re-sends)")
     if wrong:
         detail += "; unexpected: " + ", ".join(
-            f"{r.src}->{r.dst} {r.proto} {r.observed}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
+ f"{r.src}->{r.dst} {r.proto} {r.verdict}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
             for r in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
     verdicts.checks.append(("tenant delivery and isolation", not wrong, detail))
 
 
-def _interop_verdict(verdicts: Verdicts, members: list[matrix.Endpoint], results: list[matrix.PairResult]) -> None:
+def _interop_verdict(verdicts: Verdicts, members: list[Endpoint], results: list[matrix.PairResult]) -> None:
     """Bare-metal members (kernel VXLAN VTEPs) against OVS: their share of the matrix, told apart."""
     if not members:
         return

@@ -35,7 +35,7 @@ def tenant_table(pairs: list[dict[str, Any]]) -> list[str]:
 
 def failures(report: Report) -> list[str]:
     """Every pair and attack that did not behave, one line each, in full."""
-    lines = [f"  FAIL  {p['src']} -> {p['dst']} {p['proto']}: expected {p['expected']}, observed {p['observed']}"
+    lines = [f"  FAIL  {p['src']} -> {p['dst']} {p['proto']}: expected {p['expected']}, observed {p.get('detail', p['observed'])}"
              + (f" (also reached {', '.join(p['elsewhere'])})" if p.get("elsewhere") else "")
              for p in report.pairs or [] if not p["ok"]]
     lines += [f"  FAIL  attack {a['name']}: {a['detail']}: {a['observed']}" for a in report.attacks if not a["ok"]]

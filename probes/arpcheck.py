@@ -3,8 +3,8 @@ right MAC, and an address the tenant does not have must get no answer at all, ev
 tenant owns it. (Bare-metal members have no virtual switch to ask: their neighbours are set up.)"""
 from __future__ import annotations
 
-from probes.matrix import Endpoint
-from probes.packets import arp
+from probes.endpoint import Endpoint
+from probes.stamp import stamp_arp_request
 from probes.session import Question
 
 
@@ -15,6 +15,6 @@ def questions(endpoints: list[Endpoint]) -> list[Question]:
     asked = []
     for asker in (ep for ep in endpoints if ep.vtep == "ovs"):
         owners = {ep.ip: ep.mac for ep in endpoints if ep.tenant == asker.tenant}
-        asked += [Question(asker.label, ip, arp("who-has", asker.host, ip), owners.get(ip))
+        asked += [Question(asker.label, ip, stamp_arp_request(asker.host, ip), owners.get(ip))
                   for ip in sorted(everywhere | {asker.server_ip}) if ip != asker.ip]
     return asked

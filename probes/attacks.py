@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Callable
 
-from probes.matrix import Endpoint
+from probes.endpoint import Endpoint
 from probes.packets import BROADCAST, Host, arp, encapsulated, probe
 from probes.session import Outcome, Probe, Tokens
 

@@ -10,22 +10,29 @@ from typing import Callable
 
 from probes.netns import PACKET_OUTGOING, packet_socket
 
+OnFrame = Callable[[str, bytes], None]
+Sink = Callable[[bytes], None]
+
 
 class Capture:
-    """Named sockets: `listen` records frames a host receives, `tap` every frame a link carries."""
+    """Named sockets: `listen` records frames a host receives, `tap` every frame a link carries
+    (kept in `frames`, or handed to a sink as it arrives, so a long capture need not be stored)."""
 
     def __init__(self) -> None:
         self.sockets: dict[str, socket.socket] = {}
         self.taps: set[str] = set()
+        self.sinks: dict[str, Sink] = {}
         self.frames: dict[str, list[bytes]] = defaultdict(list)
         self.selector = selectors.DefaultSelector()
 
     def listen(self, name: str, pid: int, iface: str) -> None:
         self._open(name, pid, iface)
 
-    def tap(self, name: str, pid: int, iface: str) -> None:
+    def tap(self, name: str, pid: int, iface: str, sink: Sink | None = None) -> None:
         self._open(name, pid, iface)
         self.taps.add(name)
+        if sink is not None:
+            self.sinks[name] = sink
 
     def _open(self, name: str, pid: int, iface: str) -> None:
         sock = packet_socket(pid, iface)
@@ -35,8 +42,13 @@ class Capture:
     def send(self, name: str, frame: bytes) -> None:
         self.sockets[name].send(frame)
 
+    def poll(self, timeout: float, on_frame: OnFrame) -> None:
+        """Wait up to `timeout` for frames, and take in all that are there."""
+        for key, _ in self.selector.select(timeout=timeout):
+            self._drain(key.data, on_frame)
+
     def run(self, done: Callable[[], bool], timeout: float, settle: float,
-            on_frame: Callable[[str, bytes], None] = lambda name, frame: None) -> None:
+            on_frame: OnFrame = lambda name, frame: None) -> None:
         """Record frames until `done()` (or `timeout`), then `settle` seconds more: the window in
         which anything that should not arrive would have to show itself."""
         deadline = time.monotonic() + timeout
@@ -44,18 +56,20 @@ class Capture:
         while quiet_until is None or time.monotonic() < quiet_until:
             if quiet_until is None and (done() or time.monotonic() > deadline):
                 quiet_until = time.monotonic() + settle
-            for key, _ in self.selector.select(timeout=0.02):
-                self._drain(key.data, on_frame)
+            self.poll(0.02, on_frame)
 
-    def _drain(self, name: str, on_frame: Callable[[str, bytes], None]) -> None:
+    def _drain(self, name: str, on_frame: OnFrame) -> None:
         sock = self.sockets[name]
+        tap = name in self.taps
+        sink = (self.sinks.get(name) or self.frames[name].append) if tap else None
         while True:
             try:
                 frame, address = sock.recvfrom(65535)
             except BlockingIOError:
                 return
-            if name in self.taps or address[2] != PACKET_OUTGOING:
-                self.frames[name].append(frame)
+            if sink is not None:
+                sink(frame)
+            elif address[2] != PACKET_OUTGOING:
                 on_frame(name, frame)
 
     def close(self) -> None:

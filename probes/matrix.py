@@ -8,35 +8,16 @@ tenant, and nowhere at all otherwise, even where another tenant owns the same IP
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 
-from probes.packets import PROTOS, Host, probe
+from probes.endpoint import Endpoint
+from probes.packets import PROTOS
 from probes.session import Outcome, Probe, Tokens
+from probes.stamp import stamp_probe
 
 DELIVER, ISOLATE = "deliver", "isolate"
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A VM as the probes see it: who it is, and where its socket lives."""
-
-    label: str
-    tenant: str
-    vni: int
-    encap: str
-    mac: str
-    ip: IPv4Address
-    server_ip: IPv4Address  # the physical server it lives on
-    pid: int
-    iface: str
-    vtep: str = "ovs"  # or "kernel": a bare-metal member, behind the kernel's VXLAN device
-
-    @property
-    def host(self) -> Host:
-        return Host(self.mac, self.ip)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairProbe:
     src: str
     dst: str
@@ -53,15 +34,28 @@ class PairResult:
     expected: str
     observed: str
     elsewhere: tuple[str, ...] = ()  # VMs the probe reached that it was not sent to
+    tries: int = 1  # sends it took (a probe to isolate is sent once)
 
     @property
     def ok(self) -> bool:
         return self.observed == self.expected and not self.elsewhere
 
+    @property
+    def lost(self) -> bool:
+        """Sent to a peer of its tenant and never seen there, however often re-sent: the datapath lost
+        it (not the tenant boundary, which is what isolation means)."""
+        return self.expected == DELIVER and self.observed == ISOLATE
+
+    @property
+    def verdict(self) -> str:
+        return f"lost after {self.tries} tries" if self.lost else self.observed
+
     def as_json(self) -> dict[str, object]:
-        extra = {"elsewhere": list(self.elsewhere)} if self.elsewhere else {}
+        extra: dict[str, object] = {"elsewhere": list(self.elsewhere)} if self.elsewhere else {}
+        if self.lost:
+            extra["detail"] = self.verdict
         return {"src": self.src, "dst": self.dst, "proto": self.proto, "expected": self.expected,
-                "observed": self.observed, "ok": self.ok, **extra}
+                "observed": self.observed, "ok": self.ok, "tries": self.tries, **extra}
 
 
 def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = PROTOS) -> list[PairProbe]:
@@ -74,7 +68,7 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
             expected = DELIVER if src.tenant == dst.tenant else ISOLATE
             for proto in protos:
                 token = tokens()
-                frame = probe(proto, src.host, dst.host, token, flow=len(planned))
+                frame = stamp_probe(proto, src.host, dst.host, token, flow=len(planned))
                 planned.append(PairProbe(src.label, dst.label, proto, expected,
                                          Probe(token, src.label, frame, dst.label if expected == DELIVER else None)))
     return planned
@@ -84,4 +78,4 @@ def result(pair: PairProbe, outcome: Outcome) -> PairResult:
     reached = outcome.reached(pair.probe)
     observed = DELIVER if pair.dst in reached else ISOLATE
     return PairResult(pair.src, pair.dst, pair.proto, pair.expected, observed,
-                      tuple(sorted(reached - {pair.dst})))
+                      tuple(sorted(reached - {pair.dst})), outcome.tries_of(pair.probe))

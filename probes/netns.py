@@ -11,6 +11,8 @@ from typing import Iterator
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33  # root may exceed net.core.rmem_max
+RCVBUF = 8 << 20
 
 
 def _setns(fd: int) -> None:
@@ -37,12 +39,14 @@ def entered(pid: int) -> Iterator[None]:
 
 def packet_socket(pid: int, iface: str) -> socket.socket:
     """A raw Ethernet socket on `iface` inside the namespace of `pid`: sends frames as if the host
-    sent them, and sees every frame the host receives."""
+    sent them, and sees every frame the host receives. It is made with protocol 0 (receiving nothing)
+    and given ETH_P_ALL only when bound: a socket made with ETH_P_ALL receives from every interface of
+    its namespace until bound (the root namespace's `lo` and management bridge included)."""
     with entered(pid):
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        sock.bind((iface, 0))
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        sock.bind((iface, ETH_P_ALL))  # CPython applies htons itself
     sock.setblocking(False)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     return sock
 
 

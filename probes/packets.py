@@ -22,6 +22,7 @@ UDP_PORT, TCP_PORT = 7777, 80
 ENCAP_PORTS = {4789: "vxlan", 6081: "geneve"}
 GRE_PROTO, TEB = 47, 0x6558  # GRE carrying Ethernet (transparent Ethernet bridging)
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+ECHO_TYPES = (0, 8)  # an ICMP echo's id is its flow; an ICMP error has none
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ def _inner(pkt: Packet) -> Inner:
         return Inner(raw, getattr(pkt, "src", ""), None, (), None)
     ip = pkt[IP]
     l4 = ip.payload
-    flow = (ip.src, ip.dst, ip.proto, getattr(l4, "sport", None), getattr(l4, "dport", None), getattr(l4, "id", None))
+    sport, dport = (l4.sport, l4.dport) if isinstance(l4, (TCP, UDP)) else (None, None)
+    icmp_id = l4.id if isinstance(l4, ICMP) and l4.type in ECHO_TYPES else None
+    flow = (ip.src, ip.dst, ip.proto, sport, dport, icmp_id)
     return Inner(raw, pkt.src, IPv4Address(ip.src), flow, token_of(pkt))
 
 

@@ -1,19 +1,56 @@
-"""Server-to-server reachability across the underlay: every server pings every other, all at once."""
+"""Server-to-server reachability across the underlay: every server sends a probe to every other,
+through the same paced, re-sending engine as the tenant probes (a probe must arrive, so it is re-sent
+until it does or is lost)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
 
-FPING = ("fping", "--alive", "--retry=1", "--timeout=500")
+from probes.capture import Capture
+from probes.packets import Host
+from probes.session import Outcome, Pacing, Probe, Progress, Tokens, run_session
+from probes.stamp import stamp_probe
 
 
-def reachability(servers: Sequence[Any], timeout: float = 60) -> dict[tuple[str, str], bool]:
-    """{(src, dst): reached} for every ordered pair of Mininet hosts, probing from inside each source."""
-    ip_of = {s.name: s.IP() for s in servers}
-    procs = {src.name: src.popen([*FPING, *(ip for name, ip in ip_of.items() if name != src.name)])
-             for src in servers}
-    result: dict[tuple[str, str], bool] = {}
-    for src, proc in procs.items():
-        out, _ = proc.communicate(timeout=timeout)
-        alive = set(out.decode().split())
-        result.update({(src, dst): ip in alive for dst, ip in ip_of.items() if dst != src})
-    return result
+@dataclass(frozen=True)
+class Station:
+    """A physical server as the probes see it: it sends to its gateway's MAC from its own addresses,
+    on the interface that holds its underlay address (br-phy once it runs a virtual switch)."""
+
+    name: str
+    host: Host
+    gateway_mac: str
+    pid: int
+    iface: str
+
+
+def plan(stations: list[Station], tokens: Tokens) -> list[Probe]:
+    """One UDP probe per ordered pair, each a flow of its own (so ECMP spreads them)."""
+    planned = []
+    for src in stations:
+        for dst in stations:
+            if dst is not src:
+                token = tokens()
+                frame = stamp_probe("udp", src.host, Host(src.gateway_mac, dst.host.ip), token, flow=len(planned))
+                planned.append(Probe(token, src.name, frame, dst.name))
+    return planned
+
+
+@dataclass(frozen=True)
+class Reachability:
+    pairs: dict[tuple[str, str], bool]
+    outcome: Outcome
+
+
+def reachability(stations: list[Station], pacing: Pacing = Pacing(), progress: Progress | None = None) -> Reachability:
+    """{(src, dst): reached} for every ordered pair of servers."""
+    capture = Capture()
+    try:
+        for station in stations:
+            capture.listen(station.name, station.pid, station.iface)
+        probes = plan(stations, Tokens())
+        outcome = run_session(capture, probes, [], pacing, progress)
+    finally:
+        capture.close()
+    pairs = {(p.sender, p.expect or ""): (p.expect in outcome.reached(p)) for p in probes}
+    return Reachability(pairs, outcome)
+

@@ -1,16 +1,38 @@
-"""One probing session: send every probe and ARP question at once, listen everywhere, and say
-where each one arrived. Matrix, ARP checks and attacks all run in the same session (one settle
-window for all of them)."""
+"""One probing session: every probe and ARP question sent, paced, listened for everywhere, and
+re-sent until it arrives where it must (or is declared lost after a few tries).
+
+Sending everything at once overflows socket and datapath queues on a large lab, and a probe lost in a
+queue would be reported as "isolated", the very thing the tenant boundary is supposed to do. So:
+
+  pacing     sends go round-robin over the senders at a rate that adapts to what the datapath
+             absorbs: it grows while probes arrive and is cut when one is lost (AIMD, as TCP does);
+             the probes and questions that must be answered are also bounded in flight, per sender
+             and in total, so no sender's queue runs deep.
+  re-sending a probe that must arrive, or an ARP question that must be answered, and is not within
+             `timeout` is sent again, same token, up to `tries` times; after that it is lost, and
+             reported as "lost after N tries".
+  never      a probe that must not arrive anywhere (isolation, attacks) is sent once: one arrival
+             is a leak, and a re-send could only hide one.
+
+One settle window after the last send catches late arrivals, leaks included.
+"""
 from __future__ import annotations
 
+import errno
+import heapq
 import os
 import struct
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from typing import Callable, Hashable
 
 from probes.capture import Capture
-from probes.packets import MAGIC, arp_answer, token_in
+from probes.fastparse import arp_answer, token_in
+from probes.packets import MAGIC
+
+Progress = Callable[[str], None]
 
 
 class Tokens:
@@ -24,7 +46,7 @@ class Tokens:
         return MAGIC + self.run + struct.pack("!I", self.count)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Probe:
     """A frame sent from `sender`; it must reach `expect` (None: nowhere) and nothing outside
     `allowed` (`expect` is always allowed)."""
@@ -36,7 +58,7 @@ class Probe:
     allowed: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Question:
     """An ARP request from `asker` for `ip`; `answer` is the MAC that must come back (None: silence)."""
 
@@ -46,10 +68,31 @@ class Question:
     answer: str | None
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How hard a session pushes the datapath; the defaults hold a k=8 lab with 256 VMs."""
+
+    rate: float = 8000.0  # sends per second to start with, across all senders
+    max_rate: float = 40000.0
+    min_rate: float = 500.0
+    per_sender: int = 8  # awaited sends in flight from one sender
+    window: int = 512  # awaited sends in flight in all
+    tries: int = 4
+    timeout: float = 1.0  # an awaited send not confirmed by then is tried again
+    settle: float = 0.5
+
+
 @dataclass
 class Outcome:
+    """Where every token arrived, every ARP answer heard, and how hard each confirmation was won."""
+
     arrivals: dict[bytes, set[str]] = field(default_factory=lambda: defaultdict(set))
     answers: dict[tuple[str, IPv4Address], set[str]] = field(default_factory=lambda: defaultdict(set))
+    tries: dict[Hashable, int] = field(default_factory=dict)  # sends per awaited probe or question
+    sent: int = 0
+    resent: int = 0
+    lost: int = 0
+    final_rate: float = 0.0
 
     def reached(self, probe: Probe) -> set[str]:
         return self.arrivals.get(probe.token, set())
@@ -57,6 +100,9 @@ class Outcome:
     def ok(self, probe: Probe) -> bool:
         reached = self.reached(probe)
         return (probe.expect is None or probe.expect in reached) and reached <= probe.allowed | {probe.expect}
+
+    def tries_of(self, probe: Probe) -> int:
+        return self.tries.get(probe_key(probe), 1)
 
     def answered(self, question: Question) -> set[str]:
         return self.answers.get((question.asker, question.ip), set())
@@ -66,13 +112,144 @@ class Outcome:
         return got == ({question.answer} if question.answer else set())
 
 
-def run_session(capture: Capture, probes: list[Probe], questions: list[Question], timeout: float = 15.0,
-                settle: float = 0.5) -> Outcome:
-    """Send everything, then record until every expected arrival and answer is in, plus `settle`."""
+def probe_key(probe: Probe) -> Hashable:
+    """What confirms an awaited probe: its token, seen at its destination."""
+    return probe.token, probe.expect
+
+
+def question_key(question: Question) -> Hashable:
+    return question.asker, question.ip
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    sender: str
+    frame: bytes
+    key: Hashable | None  # what confirms it; None: never confirmed, sent once
+
+
+class _Pacer:
+    """Sends items round-robin over their senders within the rate and the windows, re-sends the
+    awaited ones that time out, and is told by `confirm` what has arrived."""
+
+    def __init__(self, capture: Capture, items: list[_Item], pacing: Pacing) -> None:
+        self.capture, self.items, self.pacing = capture, items, pacing
+        self.queues: dict[str, deque[int]] = defaultdict(deque)
+        for index, item in enumerate(items):
+            self.queues[item.sender].append(index)
+        self.ready = deque(self.queues)
+        self.is_ready = set(self.queues)
+        self.waiting = {item.key: i for i, item in enumerate(items) if item.key is not None}
+        self.tries = [0] * len(items)
+        self.flying = [0] * len(items)  # the try in flight, 0 if none
+        self.in_flight: Counter[str] = Counter()
+        self.total_in_flight = 0
+        self.deadlines: list[tuple[float, int, int]] = []
+        self.rate, self.allowance, self.last = pacing.rate, 0.0, time.monotonic()
+        self.last_cut = 0.0
+        self.queued = len(items)
+        self.sent = self.resent = self.lost = self.confirmed = 0
+
+    def confirm(self, key: Hashable) -> None:
+        index = self.waiting.pop(key, None)
+        if index is None:
+            return
+        self.confirmed += 1
+        if self.flying[index]:
+            self._land(index)
+        self.rate = min(self.pacing.max_rate, self.rate + 2)
+
+    def _land(self, index: int) -> None:
+        sender = self.items[index].sender
+        self.flying[index] = 0
+        self.in_flight[sender] -= 1
+        self.total_in_flight -= 1
+        self._wake(sender)
+
+    def _wake(self, sender: str) -> None:
+        if sender not in self.is_ready and self.queues[sender] and self.in_flight[sender] < self.pacing.per_sender:
+            self.ready.append(sender)
+            self.is_ready.add(sender)
+
+    def expire(self, now: float) -> None:
+        while self.deadlines and self.deadlines[0][0] <= now:
+            _, index, attempt = heapq.heappop(self.deadlines)
+            if self.flying[index] != attempt:
+                continue  # confirmed meanwhile
+            self._land(index)
+            if self.tries[index] < self.pacing.tries:
+                self.queues[self.items[index].sender].appendleft(index)
+                self.queued += 1
+                self._wake(self.items[index].sender)
+                self.resent += 1
+            else:
+                del self.waiting[self.items[index].key]
+                self.lost += 1
+            if now - self.last_cut > self.pacing.timeout:  # one cut per round trip, as TCP does
+                self.rate, self.last_cut = max(self.pacing.min_rate, self.rate / 2), now
+
+    def send(self, now: float) -> None:
+        self.allowance = min(self.rate * 0.05, self.allowance + (now - self.last) * self.rate)
+        self.last = now
+        while self.allowance >= 1 and self.ready and self.total_in_flight < self.pacing.window:
+            sender = self.ready.popleft()
+            self.is_ready.discard(sender)
+            queue = self.queues[sender]
+            while queue and self.items[queue[0]].key is not None and self.items[queue[0]].key not in self.waiting:
+                queue.popleft()  # a re-send whose earlier try arrived meanwhile
+                self.queued -= 1
+            if not queue:
+                continue
+            index = queue[0]
+            if not self._transmit(index):
+                self.ready.appendleft(sender)
+                self.is_ready.add(sender)
+                return
+            queue.popleft()
+            self.queued -= 1
+            self.allowance -= 1
+            self._launched(index, now)
+            self._wake(sender)
+
+    def _transmit(self, index: int) -> bool:
+        item = self.items[index]
+        try:
+            self.capture.send(item.sender, item.frame)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ENOBUFS):
+                return False  # the socket's queue is full: the datapath is behind, come back later
+            raise
+        return True
+
+    def _launched(self, index: int, now: float) -> None:
+        item = self.items[index]
+        self.sent += 1
+        self.tries[index] += 1
+        if item.key is None:
+            return
+        self.flying[index] = self.tries[index]
+        self.in_flight[item.sender] += 1
+        self.total_in_flight += 1
+        heapq.heappush(self.deadlines, (now + self.pacing.timeout, index, self.tries[index]))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queued or self.deadlines)
+
+    def status(self) -> str:
+        awaited = sum(item.key is not None for item in self.items)
+        return (f"{self.sent:,} sent ({self.resent:,} re-sent), {self.confirmed:,}/{awaited:,} arrivals "
+                f"and answers confirmed, {self.lost:,} lost, {self.rate:,.0f}/s")
+
+
+def run_session(capture: Capture, probes: list[Probe], questions: list[Question], pacing: Pacing = Pacing(),
+                progress: Progress | None = None) -> Outcome:
+    """Send everything (paced, awaited ones re-sent), record where each token and answer arrives."""
     outcome = Outcome()
     listeners = set(capture.sockets) - capture.taps
-    pending = {(p.token, p.expect) for p in probes if p.expect}
-    pending_answers = {(q.asker, q.ip) for q in questions if q.answer}
+    items = [*(_Item(q.asker, q.frame, question_key(q) if q.answer else None) for q in questions),
+             *(_Item(p.sender, p.frame, probe_key(p) if p.expect else None) for p in probes)]
+    pacer = _Pacer(capture, items, pacing)
 
     def on_frame(name: str, frame: bytes) -> None:
         if name not in listeners:
@@ -80,15 +257,24 @@ def run_session(capture: Capture, probes: list[Probe], questions: list[Question]
         token = token_in(frame)
         if token:
             outcome.arrivals[token].add(name)
-            pending.discard((token, name))
+            pacer.confirm((token, name))
         answer = arp_answer(frame)
         if answer:
             outcome.answers[(name, answer[0])].add(answer[1])
-            pending_answers.discard((name, answer[0]))
+            pacer.confirm((name, answer[0]))
 
-    for question in questions:
-        capture.send(question.asker, question.frame)
-    for probe in probes:
-        capture.send(probe.sender, probe.frame)
-    capture.run(lambda: not pending and not pending_answers, timeout, settle, on_frame)
+    shown = time.monotonic()
+    while pacer.busy:
+        now = time.monotonic()
+        pacer.expire(now)
+        pacer.send(now)
+        capture.poll(0.002 if pacer.ready else 0.02, on_frame)
+        if progress and now - shown > 0.5:
+            progress(pacer.status())
+            shown = now
+    capture.run(lambda: True, 0, pacing.settle, on_frame)
+    outcome.tries = {item.key: pacer.tries[i] for i, item in enumerate(items) if item.key is not None}
+    outcome.sent, outcome.resent, outcome.lost, outcome.final_rate = pacer.sent, pacer.resent, pacer.lost, pacer.rate
+    if progress:
+        progress(pacer.status())
     return outcome

@@ -1,5 +1,5 @@
 """What the underlay carried, read from captures on its links (server uplinks, core links): the
-lecture's claims about encapsulation, checked frame by frame.
+lecture's claims about encapsulation, checked frame by frame while the capture runs.
 
   outer addresses    every packet on the underlay is between physical servers (ARP: servers and
                      their gateways)
@@ -9,19 +9,27 @@ lecture's claims about encapsulation, checked frame by frame.
   nothing bare       no tenant address, and no probe, ever crosses the underlay unencapsulated
   source ports       several inner flows between two servers use several outer UDP source ports
                      (the lecture's note on 5-tuples and load balancing)
+  dissection         the fast reader that takes every frame apart agrees with scapy on a sample
+
+Frames are fed one at a time as they are captured (`WireChecks.feed`), so a capture of a hundred
+thousand frames is analysed by the time it ends and never stored whole.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Iterable
 
-from probes.matrix import Endpoint
-from probes.packets import MAGIC, Inner, Wire, dissect
+from probes import packets
+from probes.endpoint import Endpoint
+from probes.fastparse import dissect
+from probes.packets import MAGIC, Wire
 
 ENCAPS = ("vxlan", "geneve", "gre")
 SHOW = 3  # examples quoted per failed check
+SAMPLE = 300  # frames cross-checked against scapy per capture
 
 
 @dataclass(frozen=True)
@@ -41,89 +49,150 @@ class Underlay:
     sent: dict[bytes, bytes]  # token -> the frame a VM sent
 
 
-def analyze(frames: Iterable[bytes], lab: Underlay) -> list[Finding]:
-    unique = set(frames)
-    wires = [(frame, dissect(frame)) for frame in unique]
-    tunnels = [(f, w) for f, w in wires if w.kind in ENCAPS]
-    return [_outer(wires, lab), _encapsulation(tunnels, lab), _intact(tunnels, lab), _bare(wires, lab),
-            source_ports(tunnels, lab)]
+@dataclass
+class _Problems:
+    """How many frames broke a rule, and the first few, quoted."""
+
+    count: int = 0
+    shown: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.count += 1
+        if len(self.shown) < SHOW:
+            self.shown.append(text)
+
+    def finding(self, name: str, passed: str) -> Finding:
+        if not self.count:
+            return Finding(name, True, passed)
+        more = f" (+{self.count - SHOW} more)" if self.count > SHOW else ""
+        return Finding(name, False, f"{self.count} frames wrong: {'; '.join(self.shown)}{more}")
 
 
-def _fail(name: str, problems: list[str], passed: str) -> Finding:
-    if problems:
-        shown = "; ".join(problems[:SHOW]) + (f" (+{len(problems) - SHOW} more)" if len(problems) > SHOW else "")
-        return Finding(name, False, f"{len(problems)} frames wrong: {shown}")
-    return Finding(name, True, passed)
+class WireChecks:
+    """The checks above, kept up to date frame by frame."""
 
+    def __init__(self, lab: Underlay, seed: int = 0) -> None:
+        self.lab = lab
+        self.known = set(lab.servers) | lab.gateways
+        self.tenant_ips = {ep.ip for ep in lab.endpoints} - set(lab.servers) - lab.gateways
+        self.by_mac: dict[str, list[Endpoint]] = defaultdict(list)
+        for ep in lab.endpoints:
+            self.by_mac[ep.mac].append(ep)
+        self.seen: set[bytes] = set()
+        self.frames = 0
+        self.problems: dict[str, _Problems] = defaultdict(_Problems)
+        self.kinds: Counter[str] = Counter()
+        self.compared = 0
+        self.flows: dict[tuple[object, ...], set[object]] = defaultdict(set)
+        self.ports: dict[tuple[object, ...], set[int]] = defaultdict(set)
+        self.sample: list[bytes] = []
+        self.random = random.Random(seed)
 
-def _outer(wires: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
-    known = set(lab.servers) | lab.gateways
-    problems = [f"{w.kind} {w.src} -> {w.dst}" for _, w in wires
-                if w.kind != "other" and not ({w.src, w.dst} <= (known if w.kind == "arp" else set(lab.servers)))]
-    return _fail("outer addresses", problems,
-                 f"all {len(wires)} distinct frames were between physical servers (ARP: servers and gateways)")
+    def feed(self, frame: bytes) -> None:
+        """Take one captured frame into account (a frame seen on several links counts once)."""
+        self.frames += 1
+        if frame in self.seen:
+            return
+        self.seen.add(frame)
+        self._keep_sample(frame)
+        wire = dissect(frame)
+        self._outer(wire)
+        if wire.kind in ENCAPS:
+            self.kinds[wire.kind] += 1
+            self._encapsulation(wire)
+            self._intact(wire)
+            self._source_port(wire)
+        elif wire.kind == "other" or {wire.src, wire.dst} & self.tenant_ips or MAGIC in frame:
+            self.problems["bare"].add(f"{wire.kind} frame {wire.src} -> {wire.dst}")
 
+    def _keep_sample(self, frame: bytes) -> None:
+        """A uniform sample of the distinct frames (reservoir sampling), for the scapy cross-check."""
+        if len(self.sample) < SAMPLE:
+            self.sample.append(frame)
+            return
+        slot = self.random.randrange(len(self.seen))
+        if slot < SAMPLE:
+            self.sample[slot] = frame
 
-def _sender(inner: Inner, lab: Underlay) -> Endpoint | None:
-    return next((ep for ep in lab.endpoints if ep.mac == inner.mac and inner.ip in (None, ep.ip)), None)
+    def _outer(self, w: Wire) -> None:
+        allowed = self.known if w.kind == "arp" else self.lab.servers
+        if w.kind != "other" and not (w.src in allowed and w.dst in allowed):
+            self.problems["outer"].add(f"{w.kind} {w.src} -> {w.dst}")
 
-
-def _encapsulation(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
-    problems = []
-    counts: dict[str, int] = defaultdict(int)
-    for _, w in tunnels:
+    def _sender(self, w: Wire) -> Endpoint | None:
         assert w.inner is not None
-        sender = _sender(w.inner, lab)
-        counts[w.kind] += 1
+        return next((ep for ep in self.by_mac.get(w.inner.mac, ()) if w.inner.ip in (None, ep.ip)), None)
+
+    def _encapsulation(self, w: Wire) -> None:
+        sender = self._sender(w)
         if sender is None:
-            problems.append(f"{w.kind} VNI {w.vni} from {w.src} carries a frame from no known VM")
+            self.problems["encapsulation"].add(f"{w.kind} VNI {w.vni} from {w.src} carries a frame from no known VM")
         elif (w.kind, w.vni, w.src) != (sender.encap, sender.vni, sender.server_ip):
-            problems.append(f"{sender.label}'s frame went as {w.kind} VNI {w.vni} from {w.src}, not "
-                            f"{sender.encap} VNI {sender.vni} from {sender.server_ip}")
-    seen = ", ".join(f"{counts[k]} {k}" for k in ENCAPS if counts[k]) or "none"
-    return _fail("encapsulation", problems, f"every tunnel frame ({seen}) carried its tenant's VNI in its "
-                                           f"tenant's encapsulation from the sender's server")
+            self.problems["encapsulation"].add(f"{sender.label}'s frame went as {w.kind} VNI {w.vni} from {w.src}, "
+                                               f"not {sender.encap} VNI {sender.vni} from {sender.server_ip}")
 
-
-def _intact(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
-    compared, problems = 0, []
-    for _, w in tunnels:
+    def _intact(self, w: Wire) -> None:
         token = w.inner.token if w.inner else None
-        sent = lab.sent.get(token) if token else None
+        sent = self.lab.sent.get(token) if token else None
         if w.inner is None or sent is None:
-            continue
-        compared += 1
+            return
+        self.compared += 1
         if w.inner.raw[:len(sent)] != sent or w.inner.raw[len(sent):].strip(b"\0"):
-            problems.append(f"probe {token.hex() if token else ''} changed inside the {w.kind} tunnel")
-    return _fail("inner packets intact", problems,
-                 f"{compared} decapsulated probes were byte for byte what the VMs sent")
+            self.problems["intact"].add(f"probe {token.hex() if token else ''} changed inside the {w.kind} tunnel")
 
-
-def _bare(wires: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
-    tenant_ips = {ep.ip for ep in lab.endpoints} - set(lab.servers) - lab.gateways
-    problems = [f"{w.kind} frame {w.src} -> {w.dst}" for frame, w in wires if w.kind not in ENCAPS and
-                (w.kind == "other" or {w.src, w.dst} & tenant_ips or MAGIC in frame)]
-    return _fail("nothing unencapsulated", problems,
-                 "no tenant address and no probe crossed the underlay outside a tunnel")
-
-
-def source_ports(tunnels: list[tuple[bytes, Wire]], lab: Underlay) -> Finding:
-    """Per server pair and UDP encapsulation: how many inner flows, how many outer source ports."""
-    flows: dict[tuple, set] = defaultdict(set)
-    ports: dict[tuple, set] = defaultdict(set)
-    for _, w in tunnels:
+    def _source_port(self, w: Wire) -> None:
         if w.sport is None or w.inner is None:
-            continue
+            return
         key = (w.src, w.dst, w.kind)
-        flows[key].add(w.inner.flow)
-        ports[key].add(w.sport)
-    busy = [k for k in flows if len(flows[k]) >= 3]
-    narrow = [f"{lab.servers[k[0]]}->{lab.servers[k[1]]} {k[2]}: {len(flows[k])} flows, 1 port"
-              for k in busy if len(ports[k]) < 2]
-    best = max(busy, key=lambda k: len(flows[k]), default=None)
-    spread = (f"{lab.servers[best[0]]}->{lab.servers[best[1]]} {best[2]}: {len(flows[best])} inner flows used "
-              f"{len(ports[best])} outer source ports" if best else "no server pair carried 3 or more inner flows")
-    total = sum(len(p) for p in ports.values())
-    return _fail("outer source ports", narrow, f"{len(busy)} server pairs carried 3+ inner flows, each on several "
-                                               f"source ports ({total} in all); e.g. {spread}")
+        self.flows[key].add(w.inner.flow)
+        self.ports[key].add(w.sport)
 
+    def findings(self) -> list[Finding]:
+        p = self.problems
+        seen = ", ".join(f"{self.kinds[k]} {k}" for k in ENCAPS if self.kinds[k]) or "none"
+        return [
+            p["outer"].finding("outer addresses", f"all {len(self.seen)} distinct frames were between physical "
+                                                  f"servers (ARP: servers and gateways)"),
+            p["encapsulation"].finding("encapsulation", f"every tunnel frame ({seen}) carried its tenant's VNI in "
+                                                        f"its tenant's encapsulation from the sender's server"),
+            p["intact"].finding("inner packets intact", f"{self.compared} decapsulated probes were byte for byte "
+                                                        f"what the VMs sent"),
+            p["bare"].finding("nothing unencapsulated", "no tenant address and no probe crossed the underlay "
+                                                        "outside a tunnel"),
+            self._source_ports(),
+            self._cross_check(),
+        ]
+
+    def _source_ports(self) -> Finding:
+        """Per server pair and UDP encapsulation: how many inner flows, how many outer source ports."""
+        names = self.lab.servers
+        busy = [k for k in self.flows if len(self.flows[k]) >= 3]
+        narrow = _Problems()
+        for k in busy:
+            if len(self.ports[k]) < 2:
+                narrow.add(f"{names.get(k[0], k[0])}->{names.get(k[1], k[1])} {k[2]}: "
+                           f"{len(self.flows[k])} flows, 1 port")
+        if not busy:
+            return Finding("outer source ports", True, "not applicable: no server pair carried 3 or more inner flows")
+        best = max(busy, key=lambda k: len(self.flows[k]))
+        total = sum(len(p) for p in self.ports.values())
+        return narrow.finding("outer source ports", f"{len(busy)} server pairs carried 3+ inner flows, each on several "
+                                                    f"source ports ({total} in all); e.g. {names.get(best[0])}->"
+                                                    f"{names.get(best[1])} {best[2]}: {len(self.flows[best])} inner "
+                                                    f"flows used {len(self.ports[best])} outer source ports")
+
+    def _cross_check(self) -> Finding:
+        wrong = _Problems()
+        for frame in self.sample:
+            if dissect(frame) != packets.dissect(frame):
+                wrong.add(f"{frame[:64].hex()}...")
+        return wrong.finding("fast dissection", f"the fast reader of all {len(self.seen)} distinct frames agreed "
+                                                f"with scapy on a sample of {len(self.sample)}")
+
+
+def analyze(frames: Iterable[bytes], lab: Underlay) -> list[Finding]:
+    """The wire checks over frames captured earlier."""
+    checks = WireChecks(lab)
+    for frame in frames:
+        checks.feed(frame)
+    return checks.findings()

@@ -4,6 +4,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from probes import arpcheck, attacks, matrix, wire
+from probes.endpoint import Endpoint
 from probes.packets import Host, arp, arp_answer, describe_frame, dissect, encapsulated, probe, token_in
 from probes.session import Outcome, Probe, Tokens
 
@@ -11,7 +12,7 @@ IP = IPv4Address
 
 
 def ep(label, tenant, vni, encap, mac, ip, server_ip):
-    return matrix.Endpoint(label, tenant, vni, encap, mac, IP(ip), IP(server_ip), 0, "eth0")
+    return Endpoint(label, tenant, vni, encap, mac, IP(ip), IP(server_ip), 0, "eth0")
 
 
 WEB = ep("pepsi/web", "pepsi", 5001, "vxlan", "02:00:13:89:02:02", "192.0.2.2", "10.0.0.2")

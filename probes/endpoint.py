@@ -1,0 +1,27 @@
+"""A tenant member as the probes see it: who it is, and where its socket lives."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from probes.packets import Host
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A VM (or bare-metal member) with its tenant, addresses, server and capture point."""
+
+    label: str
+    tenant: str
+    vni: int
+    encap: str
+    mac: str
+    ip: IPv4Address
+    server_ip: IPv4Address  # the physical server it lives on
+    pid: int
+    iface: str
+    vtep: str = "ovs"  # or "kernel": a bare-metal member, behind the kernel's VXLAN device
+
+    @property
+    def host(self) -> Host:
+        return Host(self.mac, self.ip)
