@@ -10,7 +10,7 @@ from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import run
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
-TOOLS = ("mnexec", "ovs-vsctl", "ovs-ofctl", "ethtool", "fping", "ip")
+TOOLS = ("mnexec", "ovs-vsctl", "ovs-ofctl", "ethtool", "ip")
 
 
 def require_root(command: str) -> None:

@@ -6,6 +6,7 @@ import selectors
 import socket
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from probes.netns import PACKET_OUTGOING, packet_socket
@@ -73,7 +74,10 @@ class Capture:
                 on_frame(name, frame)
 
     def close(self) -> None:
+        """Close every socket. Closing a bound packet socket waits for an RCU grace period (about
+        15 ms), so hundreds are closed side by side rather than one after another."""
         for sock in self.sockets.values():
             self.selector.unregister(sock)
-            sock.close()
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            list(pool.map(socket.socket.close, self.sockets.values()))
         self.selector.close()

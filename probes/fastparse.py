@@ -8,6 +8,7 @@ What is shown to people is still decoded by scapy.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from ipaddress import IPv4Address
 
 from probes.packets import ECHO_TYPES, ENCAP_PORTS, GRE_PROTO, MAGIC, TEB, TOKEN_LEN, TCP_PORT, UDP_PORT, Inner, Wire
@@ -19,8 +20,15 @@ _ETH = struct.Struct("!6s6sH")
 _MAC_FMT = ":".join(["{:02x}"] * 6)
 
 
+@lru_cache(maxsize=65536)
 def _mac(raw: bytes) -> str:
     return _MAC_FMT.format(*raw)
+
+
+@lru_cache(maxsize=65536)
+def _ip(raw: bytes) -> IPv4Address:
+    """A lab has a few thousand addresses and sees each one over and over: build each object once."""
+    return IPv4Address(raw)
 
 
 def _ip_header(frame: bytes, at: int) -> tuple[int, int, int] | None:
@@ -65,7 +73,7 @@ def arp_answer(frame: bytes) -> tuple[IPv4Address, str] | None:
         return None
     if struct.unpack_from("!H", frame, 20)[0] != 2:
         return None
-    return IPv4Address(frame[28:32]), _mac(frame[22:28])
+    return _ip(frame[28:32]), _mac(frame[22:28])
 
 
 def _inner(frame: bytes) -> Inner:
@@ -76,7 +84,7 @@ def _inner(frame: bytes) -> Inner:
     if header is None:
         return Inner(frame, src_mac, None, (), None)
     ihl, proto, _ = header
-    src, dst = IPv4Address(frame[26:30]), IPv4Address(frame[30:34])
+    src, dst = _ip(frame[26:30]), _ip(frame[30:34])
     l4 = 14 + ihl
     sport = dport = icmp_id = None
     if proto in (TCP, UDP) and len(frame) >= l4 + 4:
@@ -93,12 +101,12 @@ def dissect(frame: bytes) -> Wire:
         return Wire("other")
     kind = struct.unpack_from("!H", frame, 12)[0]
     if kind == ETH_ARP and len(frame) >= 42:
-        return Wire("arp", IPv4Address(frame[28:32]), IPv4Address(frame[38:42]))
+        return Wire("arp", _ip(frame[28:32]), _ip(frame[38:42]))
     header = _ip_header(frame, 14) if kind == ETH_IP else None
     if header is None:
         return Wire("other")
     ihl, proto, end = header
-    src, dst = IPv4Address(frame[26:30]), IPv4Address(frame[30:34])
+    src, dst = _ip(frame[26:30]), _ip(frame[30:34])
     l4 = 14 + ihl
     if proto == UDP and end >= l4 + 16:
         sport, dport = struct.unpack_from("!HH", frame, l4)

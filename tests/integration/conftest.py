@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _missing() -> str | None:
     if os.geteuid() != 0:
         return "needs root (run `sudo make test`)"
-    for tool in ("ovs-vsctl", "mnexec", "fping"):
+    for tool in ("ovs-vsctl", "mnexec"):
         if shutil.which(tool) is None:
             return f"needs {tool} (run `sudo make install`)"
     if subprocess.run(["ovs-vsctl", "--timeout=3", "show"], capture_output=True).returncode:

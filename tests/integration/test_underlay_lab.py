@@ -21,7 +21,7 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
         counts = tables.flow_counts(lab.targets)
         assert counts == {name: len(t.flows) for name, t in lab.compiled.items()}
         assert max(counts.values()) <= 2 * 4 + 10
-        reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
+        reached = reachability(lab.stations()).pairs
         assert len(reached) == 240 and all(reached.values())
         edge = lab.compiled["p0e0"]
         installed = tables.flow_lines("p0e0")
@@ -39,8 +39,9 @@ def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
     with running_lab(load(UNDERLAY, k=2), Phases(open(tmp_path / "progress", "w")), "check") as lab:
         run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", "p1e0", "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
         assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
-        reached = reachability([lab.net[s.name] for s in lab.scenario.fabric.servers])
-        assert reached == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): False}
+        reached = reachability(lab.stations())
+        assert reached.pairs == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): True}
+        assert reached.outcome.lost == 1 and reached.outcome.resent == 3  # tried 4 times before it is lost
 
 
 def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
@@ -53,7 +54,7 @@ def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
     assert all(set(c) == {"name", "ok", "detail"} for c in data["checks"])
     assert data["tables"] == {"c0": 3, "p0a0": 4, "p1a0": 4, "p0e0": 8, "p1e0": 8}
     assert set(data["timings"]) >= {"controller", "network", "flows", "teardown"}
-    assert data["server_pairs"] == {"total": 2, "reachable": 2, "unreachable": []}
+    assert data["server_pairs"] == {"total": 2, "reachable": 2, "unreachable": [], "resent": 0}
     assert "PASS  server reachability  2/2 ordered server pairs reachable" in done.stdout
 
 

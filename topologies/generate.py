@@ -1,0 +1,49 @@
+"""Scenarios for labs at scale, written as the YAML a user would write: `python -m topologies.generate
+--k 8 --vms-per-server 2 > my.yaml`. The bundled `scale.yaml` (k=8, 256 VMs) is this module's output.
+
+Tenants take turns over the servers, so every tenant spans every pod; encapsulations cycle through
+VXLAN, GENEVE and GRE; tenants 2i and 2i+1 share one subnet, so addresses overlap across tenants.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+
+from topologies.fattree import FatTree
+from topologies.scenario import ENCAPS
+
+DEFAULT_TENANTS = 8
+FIRST_VNI = 6000
+
+
+def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS) -> str:
+    """A scenario with `vms_per_server` VMs on every server of a k-ary fat-tree, dealt to `tenants`."""
+    fabric = FatTree(k)
+    members: dict[int, list[tuple[str, str]]] = defaultdict(list)  # tenant -> [(vm, server)]
+    slots = [server.name for server in fabric.servers for _ in range(vms_per_server)]
+    for index, server in enumerate(slots):
+        tenant = index % tenants
+        members[tenant].append((f"vm{len(members[tenant])}", server))
+    lines = [f"description: k={k} fat-tree, {len(slots)} VMs ({vms_per_server} per server) in {tenants} tenants; "
+             f"tenants 2i and 2i+1 share a subnet",
+             "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
+    for tenant in range(tenants):
+        subnet = f"172.16.{tenant // 2}"
+        lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}",
+                  "    vms:"]
+        lines += [f"      {vm}: {{ip: {subnet}.{10 + i}/24, server: {server}}}"
+                  for i, (vm, server) in enumerate(members[tenant])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--vms-per-server", type=int, default=2)
+    parser.add_argument("--tenants", type=int, default=DEFAULT_TENANTS)
+    args = parser.parse_args(argv)
+    print(scale_yaml(args.k, args.vms_per_server, args.tenants), end="")
+
+
+if __name__ == "__main__":
+    main()
