@@ -7,6 +7,7 @@ Loads under os-ken (the maintained fork) and under `ryu-manager` where Ryu still
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 try:
@@ -23,11 +24,12 @@ except ImportError:  # pragma: no cover - plain Ryu
 from controller import ofp
 from controller.flows import Tables, diff
 from controller.overlay import compile_overlay
+from controller.status import StatusFile
 from controller.underlay import compile_underlay
 from topologies import scenario
 
 BaseApp = getattr(app_manager, "OSKenApp", None) or app_manager.RyuApp
-SCENARIO_ENV, K_ENV = "OVERLAYLAB_SCENARIO", "OVERLAYLAB_K"
+SCENARIO_ENV, K_ENV, STATUS_ENV = "OVERLAYLAB_SCENARIO", "OVERLAYLAB_K", "OVERLAYLAB_STATUS"
 
 
 def desired_tables() -> dict[int, Tables]:
@@ -46,6 +48,9 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         super().__init__(*args, **kwargs)
         self.desired = desired_tables()
         self.installed: dict[int, Tables] = {}
+        self.barriers: dict[int, int] = {}  # dpid -> xid of the barrier that follows its last push
+        status = os.environ.get(STATUS_ENV)
+        self.status = StatusFile(Path(status)) if status else None
         self.logger.info("compiled tables for %d datapaths", len(self.desired))
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
@@ -71,14 +76,25 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
                     *(ofp.flow_mod(dp, f) for f in delta.add_flows)]
         for msg in messages:
             dp.send_msg(msg)
-        dp.send_msg(dp.ofproto_parser.OFPBarrierRequest(dp))
+        barrier = dp.ofproto_parser.OFPBarrierRequest(dp)
+        dp.send_msg(barrier)
+        self.barriers[dp.id] = barrier.xid
         self.installed[dp.id] = tables
         self.logger.info("%s (dpid %016x): +%d -%d flows, %d group changes", tables.name, dp.id,
                          len(delta.add_flows), len(delta.remove_flows),
                          len(delta.add_groups) + len(delta.modify_groups) + len(delta.remove_groups))
 
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def on_barrier(self, ev: Any) -> None:
+        """Everything pushed before the barrier is in place: tell the lab."""
+        dp = ev.msg.datapath
+        if self.status and self.barriers.get(dp.id) == ev.msg.xid:
+            self.status.synced(dp.id, self.desired[dp.id].name)
+
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev: Any) -> None:
         msg = ev.msg
-        self.logger.error("datapath %016x refused a message: type=%d code=%d data=%s",
-                          msg.datapath.id, msg.type, msg.code, msg.data[:64].hex())
+        text = f"refused a message: type={msg.type} code={msg.code} data={msg.data[:64].hex()}"
+        self.logger.error("datapath %016x %s", msg.datapath.id, text)
+        if self.status:
+            self.status.error(msg.datapath.id, text)

@@ -5,7 +5,7 @@ import argparse
 import logging
 import os
 
-from controller.app import K_ENV, SCENARIO_ENV
+from controller.app import K_ENV, SCENARIO_ENV, STATUS_ENV
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,9 +15,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True, help="OpenFlow TCP port")
     parser.add_argument("--scenario", help="scenario file (default: the bundled lecture.yaml)")
     parser.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    parser.add_argument("--status", help="file to report synced datapaths and errors in (controller.status)")
     args = parser.parse_args(argv)
     os.environ[SCENARIO_ENV] = args.scenario or ""
     os.environ[K_ENV] = str(args.k or "")
+    os.environ[STATUS_ENV] = args.status or ""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     from os_ken.lib import hub

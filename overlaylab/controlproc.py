@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from controller.status import Status, read_status
 from overlaylab.errors import LabError
 from overlaylab.system import die_with_parent, free_port, listening, wait_until
 
@@ -15,13 +16,14 @@ class ControllerProcess:
 
     def __init__(self, host: str, scenario: str, k: int, log: Path) -> None:
         self.host, self.scenario, self.k, self.log = host, scenario, k, log
+        self.status_file = log.with_name("controller.status")
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
         self.port = free_port(self.host)
         cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
-               "--scenario", self.scenario, "--k", str(self.k)]
+               "--scenario", self.scenario, "--k", str(self.k), "--status", str(self.status_file)]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, preexec_fn=die_with_parent)
@@ -39,6 +41,10 @@ class ControllerProcess:
         except OSError:
             return "(no log)"
         return " | ".join(text[-lines:]) + f" (full log: {self.log})"
+
+    def status(self) -> Status:
+        """What the controller has reported: datapaths in sync, messages refused."""
+        return read_status(self.status_file)
 
     @property
     def pid(self) -> int | None:

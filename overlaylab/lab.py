@@ -14,7 +14,8 @@ from mininet.net import Mininet
 from controller.flows import Tables
 from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
-from overlaylab import clean, mgmt, tables, vswitches
+from overlaylab import clean, mgmt, vswitches
+from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
 from overlaylab.network import build_network, host_namespaces, stop_network, adopt_links, vm_node
@@ -76,6 +77,7 @@ class Lab:
         fabric = scenario.fabric
         self.underlay: dict[str, Tables] = compile_underlay(fabric)
         self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
+        self.dpids = {t.dpid for t in self.compiled.values()}
         self.targets = {name: name for name in self.underlay}
         self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
                              for s in virtualized(scenario)})
@@ -115,13 +117,23 @@ class Lab:
                                                 f" and {len(bare_metal)} kernel VTEPs"):
                 vswitches.start(self.net, self.scenario, self.controller.port)
                 vswitches.start_kernel_vteps(self.net, self.scenario)
-        with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows"):
-            wait_until(lambda: not tables.mismatches(self.compiled, self.targets), FLOWS_TIMEOUT,
-                       "the controller's flows", self._flows_problem)
+        with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows") as progress:
+            wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT, "the controller's flows", self._flows_problem)
+
+    def _in_sync(self, progress: Progress) -> bool:
+        """Has every datapath answered the barrier after its push? (Refused messages fail the lab.)"""
+        status = self.controller.status()
+        if status.errors:
+            raise LabError(f"a switch refused the controller's flows: {status.errors[0]}; "
+                           f"controller log: {self.controller.tail()}")
+        progress(f"{len(status.synced)}/{len(self.dpids)} confirmed by barrier replies")
+        return self.dpids <= set(status.synced)
 
     def _flows_problem(self) -> str:
-        problems = tables.mismatches(self.compiled, self.targets)
-        return f"{problems[0]} ({len(problems)} datapaths differ); controller log: {self.controller.tail()}"
+        missing = sorted(self.dpids - set(self.controller.status().synced))
+        names = [name for name, t in self.compiled.items() if t.dpid in missing]
+        return (f"{len(names)} datapaths never confirmed their flows, e.g. {', '.join(names[:5])}; "
+                f"controller log: {self.controller.tail()}")
 
     def vm(self, label: str) -> Any:
         """The Mininet node of VM `tenant/vm`."""
@@ -166,6 +178,7 @@ class Lab:
 def running_lab(scenario: Scenario, phases: Phases, command: str) -> Iterator[Lab]:
     """Bring a lab up, hand it over, and take it down again whatever happens."""
     preflight(command, [s.name for s in scenario.fabric.switches])
+    require_capacity(scenario)
     setLogLevel("output")
     lock = LabLock()
     lock.acquire()

@@ -11,7 +11,7 @@ import struct
 from functools import lru_cache
 from ipaddress import IPv4Address
 
-from probes.packets import ECHO_TYPES, ENCAP_PORTS, GRE_PROTO, MAGIC, TEB, TOKEN_LEN, TCP_PORT, UDP_PORT, Inner, Wire
+from probes.packets import ECHO_TYPES, ENCAP_PORTS, GRE_PROTO, MAGIC, TEB, TOKEN_LEN, UDP_PORT, Inner, Wire
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 ICMP, TCP, UDP = 1, 6, 17

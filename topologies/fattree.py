@@ -21,9 +21,9 @@ def k_problem(k: object) -> str | None:
     if isinstance(k, bool) or not isinstance(k, int):
         return f"k must be a whole number, not {k!r}; use an even number such as 4"
     if k < MIN_K or k % 2:
-        return f"k={k} is not an even number >= {MIN_K}; use 2, 4, 6 or 8"
+        return f"k={k} is not an even number >= {MIN_K}; use an even number from {MIN_K} to {MAX_K}, such as 4 or 8"
     if k > MAX_K:
-        return f"k={k} would build {k ** 3 // 4} servers; the lab supports k up to {MAX_K}"
+        return f"k={k} would build {k ** 3 // 4} servers; the model goes up to k={MAX_K} ({MAX_K ** 3 // 4} servers)"
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from ipaddress import IPv4Network
 
 from topologies.fattree import FatTree
 from topologies.scenario import ENCAPS
@@ -28,10 +29,10 @@ def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS) 
              f"tenants 2i and 2i+1 share a subnet",
              "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
     for tenant in range(tenants):
-        subnet = f"172.16.{tenant // 2}"
+        subnet = IPv4Network(f"172.{16 + tenant // 2}.0.0/16")
         lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}",
                   "    vms:"]
-        lines += [f"      {vm}: {{ip: {subnet}.{10 + i}/24, server: {server}}}"
+        lines += [f"      {vm}: {{ip: {subnet[10 + i]}/{subnet.prefixlen}, server: {server}}}"
                   for i, (vm, server) in enumerate(members[tenant])]
     return "\n".join(lines) + "\n"
 

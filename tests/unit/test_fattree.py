@@ -6,7 +6,7 @@ import pytest
 
 from topologies.fattree import FatTree, FatTreeTopo, k_problem, mac_of
 
-KS = [2, 4, 6, 8]
+KS = list(range(2, 17, 2))
 
 
 @pytest.mark.parametrize("k", KS)
