@@ -3,10 +3,11 @@ sniffer in every VM and taps on the underlay's server uplinks and core links, th
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, Iterator
 
 from overlaylab.lab import Lab
 from overlaylab.network import ROGUE
@@ -60,7 +61,7 @@ def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
             tried = attacks.attacks(endpoints, tokens, _rogue(lab))
             checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
             _open_sockets(lab, capture, endpoints, checks)
-        with watch.timed("send and listen"):
+        with watch.timed("send and listen"), muted(lab, endpoints):
             outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions,
                                   progress=progress)
     finally:
@@ -76,6 +77,24 @@ def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
         verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in checks.findings()]
         verdicts.frames_seen = checks.frames
     return verdicts
+
+
+MUTE = "ip rule add pref 100 lookup local && ip rule del pref 0 && ip rule add pref 10 iif {iface} blackhole"
+UNMUTE = "ip rule add pref 0 lookup local; ip rule del pref 10; ip rule del pref 100"
+
+
+@contextmanager
+def muted(lab: Lab, endpoints: list[Endpoint]) -> Iterator[None]:
+    """While probed, a member's own IP stack ignores what arrives on its interface: the sniffer there
+    is the receiver, so no kernel answers a probe (echo replies, TCP resets, ICMP errors would double
+    what the fabric carries at scale, and none of it is evidence). ARP is untouched."""
+    for ep in endpoints:
+        lab.vm(ep.label).cmd(MUTE.format(iface=ep.iface))
+    try:
+        yield
+    finally:
+        for ep in endpoints:
+            lab.vm(ep.label).cmd(UNMUTE)
 
 
 def _underlay(lab: Lab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:

@@ -234,7 +234,7 @@ class _Pacer:
 
     @property
     def busy(self) -> bool:
-        return bool(self.queued or self.deadlines)
+        return bool(self.queued or self.total_in_flight)
 
     def status(self) -> str:
         awaited = sum(item.key is not None for item in self.items)
