@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
@@ -18,7 +19,8 @@ from overlaylab import clean, mgmt, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
-from overlaylab.network import build_network, host_namespaces, stop_network, adopt_links, vm_node
+from overlaylab.network import (adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug,
+                                vm_node)
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, wait_until
@@ -161,10 +163,14 @@ class Lab:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            with self.phases.phase("teardown", "tearing the lab down"):
+            with self.phases.phase("teardown", "tearing the lab down"), ThreadPoolExecutor(1) as beside:
+                if self.net is not None:
+                    unplug(self.net)
+                    bridges = beside.submit(delete_switches, self.net)
                 vswitches.stop_all()
                 if self.net is not None:
-                    stop_network(self.net)
+                    end_shells(self.net)
+                    bridges.result()
                 self.controller.stop()
                 leftovers = clean.sweep(self.state)
                 forget_state()
