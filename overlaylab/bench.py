@@ -18,14 +18,25 @@ DEFAULT = BUNDLED / "datacenter.yaml"
 TARGET_SECONDS = 60.0
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process, in MiB (0 if it is gone)."""
+def _proc_field(path: str, name: str) -> float:
+    """A `Name:   N kB` field of a /proc file, in MiB (0 if the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        with open(path) as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith(name))
     except (OSError, StopIteration):
         return 0.0
     return kib / 1024
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, in MiB."""
+    return _proc_field(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_mib(pid: int) -> float:
+    """A process's proportional share of memory, in MiB: shared pages count once over all the
+    processes that share them, so a sum over hundreds of shells is not inflated."""
+    return _proc_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def measure(lab: Lab, repeat: int, out: IO[str]) -> float:

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: topologies/datacenter.yaml)")
     bench.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     bench.add_argument("--repeat", type=int, default=3, help="probing sessions to time (default 3)")
+    bench.add_argument("--scale", action="store_true", help="instead: a full check at k=4, 6 and 8 with 2 VMs "
+                                                            "per server, then VM-to-VM TCP throughput")
     return parser
 
 
@@ -96,6 +98,9 @@ def _clean(_args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.scale:
+        from overlaylab.scalebench import bench_scale
+        return EXIT_OK if bench_scale(sys.stdout) else EXIT_FAILED
     from overlaylab.bench import bench
     return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout) else EXIT_FAILED
 

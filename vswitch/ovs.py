@@ -32,9 +32,9 @@ class VswitchPlan:
     rundir: Path
     uplink: str  # the server's interface towards its edge switch
     vm_ports: tuple[tuple[str, int], ...]  # (interface, OpenFlow port) of each local VM
-    controller: str  # e.g. tcp:198.18.0.1:6653
+    controller: str | None  # e.g. tcp:198.18.0.1:6653; None: flows are installed by hand (benchmarks)
     dpid: int
-    mgmt: str  # the server's management address, e.g. 198.18.0.17/16
+    mgmt: str | None  # the server's management address, e.g. 198.18.0.17/16; None: no management network
     mgmt_link: str  # the root namespace's end of its management veth
     mgmt_intf: str  # the server's end of it
     rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
@@ -73,8 +73,9 @@ def _bridges(plan: VswitchPlan) -> list[str]:
             "--", "add-port", PHY, plan.uplink,
             "--", "add-br", BRIDGE, "--", "set", "bridge", BRIDGE, "datapath_type=netdev", "fail_mode=secure",
             "protocols=OpenFlow13", f"other_config:datapath-id={plan.dpid:016x}",
-            "other_config:disable-in-band=true",
-            "--", "set-controller", BRIDGE, plan.controller]
+            "other_config:disable-in-band=true"]
+    if plan.controller:
+        args += ["--", "set-controller", BRIDGE, plan.controller]
     for encap, port in TUNNEL_PORTS.items():
         args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
                  "options:remote_ip=flow", "options:key=flow", f"ofport_request={port}"]
@@ -86,9 +87,9 @@ def _bridges(plan: VswitchPlan) -> list[str]:
 def start_script(plan: VswitchPlan) -> str:
     """One shell line, run inside the server's namespace; prints START-OK only if every step worked."""
     s = plan.server
+    management = [f"ip addr add {plan.mgmt} dev {plan.mgmt_intf}", f"ip link set {plan.mgmt_intf} up"]
     steps = [
-        f"ip addr add {plan.mgmt} dev {plan.mgmt_intf}",
-        f"ip link set {plan.mgmt_intf} up",
+        *(management if plan.mgmt else []),
         *(f"ethtool -K {intf} tx off" for intf, _ in plan.vm_ports),
         f"ovsdb-tool create {plan.rundir}/conf.db {SCHEMA}",
         _daemon(plan, "ovsdb-server", f"{plan.rundir}/conf.db --remote=punix:{plan.rundir}/db.sock"),
