@@ -21,7 +21,7 @@ def test_bad_scenario_is_refused_before_anything_is_built(clean_machine, tmp_pat
     bad = tmp_path / "bad.yaml"
     bad.write_text("fabric: {k: 3}\n")
     assert error_line(overlaylab("check", str(bad))) == \
-        f"overlaylab: error: {bad}: fabric.k: k=3 is not an even number >= 2; use 2, 4, 6 or 8"
+        f"overlaylab: error: {bad}: fabric.k: k=3 is not an even number >= 2; use an even number from 2 to 16, such as 4 or 8"
 
 
 def test_not_root_is_refused():
