@@ -1,0 +1,43 @@
+"""Phase lines: kept up to date on a terminal, one line per phase when piped to a file."""
+import io
+
+import pytest
+
+from overlaylab.lab import Phases
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_phase(out):
+    phases = Phases(out)
+    with phases.phase("probes", "probing") as progress:
+        progress("10 sent")
+        progress("20 sent")
+    return phases
+
+
+def test_piped_output_gets_only_the_final_line_of_each_phase():
+    out = io.StringIO()
+    run_phase(out)
+    text = out.getvalue()
+    assert text.startswith("overlaylab: probing ... 20 sent, ") and text.endswith(" s\n")
+    assert "10 sent" not in text and "\r" not in text and text.count("\n") == 1
+
+
+def test_a_terminal_sees_progress_rewritten_in_place():
+    out = Terminal()
+    run_phase(out)
+    text = out.getvalue()
+    assert "\r\033[Koverlaylab: probing ... 10 sent" in text
+    assert text.endswith("\r\033[Koverlaylab: probing ... 20 sent, 0.0 s\n")
+
+
+def test_a_failed_phase_says_so():
+    out = io.StringIO()
+    with pytest.raises(RuntimeError):
+        with Phases(out).phase("network", "building"):
+            raise RuntimeError("boom")
+    assert out.getvalue() == "overlaylab: building ... failed\n"
