@@ -11,7 +11,7 @@ from typing import IO
 
 from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.probing import probe_tenants
-from overlaylab.vswitches import daemon_pids
+from overlaylab.daemons import daemon_pids
 from topologies.scenario import BUNDLED, load
 
 DEFAULT = BUNDLED / "datacenter.yaml"

@@ -1,9 +1,9 @@
 """What a lab will cost this machine, estimated before anything is built, so a lab too large for it is
 refused up front (with the estimate) instead of swapping, or failing half built after minutes.
 
-The coefficients are fitted to labs measured on a 2-core, 24 GiB machine (see BENCHMARKS.md): the
-root Open vSwitch per underlay switch, a shell per Mininet node, an ovsdb-server + ovs-vswitchd pair
-per virtualized server.
+The coefficients are fitted to labs measured on a 2-core, 24 GiB machine (see BENCHMARKS.md): an
+underlay switch's bridge, a shell per Mininet node (servers, VMs, pods), an ovsdb-server +
+ovs-vswitchd pair per virtualized server and per pod.
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ class Estimate:
 def estimate(scenario: Scenario) -> Estimate:
     fabric = scenario.fabric
     switches = len(fabric.switches)
-    nodes = len(fabric.servers) + sum(vm.vtep == "ovs" for vm in scenario.vms)
-    vswitches = len(virtualized(scenario))
+    nodes = len(fabric.servers) + sum(vm.vtep == "ovs" for vm in scenario.vms) + fabric.k
+    vswitches = len(virtualized(scenario)) + fabric.k
     return Estimate(BASE_MIB + SWITCH_MIB * switches + NODE_MIB * nodes + VSWITCH_MIB * vswitches,
                     BASE_S + SWITCH_S * switches + NODE_S * nodes + VSWITCH_S * vswitches)
 

@@ -93,7 +93,7 @@ def ecmp_spread(lab: Lab, report: Report, _progress: Progress) -> Check:
     """Every edge and aggregation switch that sent enough traffic up spread it over all its uplinks
     (OVS hashes addresses and ports, with a different basis on each switch; see controller.ofp)."""
     uplinked = [s.name for s in lab.scenario.fabric.switches if s.role != CORE]
-    counts = tables.each(tables.bucket_packets, uplinked)
+    counts = tables.each(lambda name: tables.bucket_packets(lab.targets[name]), uplinked)
     busy = {name: c for name, c in counts.items() if sum(c) >= ECMP_MIN_PACKETS}
     narrow = [f"{name} {'/'.join(map(str, c))}" for name, c in busy.items() if min(c) == 0]
     shown = ", ".join(f"{name} {'/'.join(map(str, c))}" for name, c in list(busy.items())[:4])

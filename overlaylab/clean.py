@@ -6,7 +6,7 @@ import re
 import signal
 from dataclasses import dataclass
 
-from overlaylab import mgmt, vswitches
+from overlaylab import daemons, mgmt
 from overlaylab.network import delete_tagged_links, kill_namespace_processes
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import LabState
@@ -65,7 +65,7 @@ def delete_interfaces(nodes: list[str]) -> int:
 
 def sweep(state: LabState | None) -> Swept:
     """Kill recorded processes, then delete the lab's bridges and interfaces."""
-    swept = Swept(processes=vswitches.stop_all())
+    swept = Swept(processes=daemons.stop_all())
     if state:
         swept.processes += kill_processes(state)
         swept.processes += kill_namespace_processes(set(state.namespaces))

@@ -15,14 +15,14 @@ from mininet.net import Mininet
 from controller.flows import Tables
 from controller.overlay import BRIDGE, compile_overlay, virtualized
 from controller.underlay import compile_underlay
-from overlaylab import clean, mgmt, vswitches
+from overlaylab import clean, daemons, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
 from overlaylab.network import (adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug,
                                 vm_node)
 from overlaylab.preflight import preflight
-from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
+from overlaylab.state import RUN_DIR, SERVERS_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, wait_until
 from probes.endpoint import Endpoint
 from probes.packets import Host
@@ -30,7 +30,7 @@ from probes.reach import Station
 from probes.session import Progress
 from topologies.fattree import mac_of
 from vswitch import kernel
-from vswitch.ovs import PHY
+from vswitch.ovs import PHY, OvsInstance
 from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
@@ -80,8 +80,8 @@ class Lab:
         self.underlay: dict[str, Tables] = compile_underlay(fabric)
         self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
         self.dpids = {t.dpid for t in self.compiled.values()}
-        self.targets = {name: name for name in self.underlay}
-        self.targets.update({f"{s.name}/{BRIDGE}": f"unix:{vswitches.SERVERS_DIR}/{s.name}/{BRIDGE}.mgmt"
+        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
+        self.targets.update({f"{s.name}/{BRIDGE}": OvsInstance(SERVERS_DIR / s.name).bridge(BRIDGE)
                              for s in virtualized(scenario)})
         self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server  # bare metal: the server itself
                          for i, vm in enumerate(scenario.vms)}
@@ -102,7 +102,8 @@ class Lab:
             self.controller.start()
             self.state.controller_pid = self.controller.pid
             self.state.save()
-        with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches, "
+        with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
+                                          f"({fabric.k} pods, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
                                           f"{sum(vm.vtep == 'ovs' for vm in self.scenario.vms)} VMs"):
             self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port)
@@ -111,6 +112,7 @@ class Lab:
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
             self.state.namespaces = sorted(host_namespaces(self.net))
             self.state.save()
+            pods.start(self.net, fabric)
             self.net.start()
         servers = virtualized(self.scenario)
         bare_metal = [vm for vm in self.scenario.vms if vm.vtep == "kernel"]
@@ -151,6 +153,12 @@ class Lab:
                          self.vm(vm.label).defaultIntf().name if vm.vtep == "ovs" else kernel.device(vm), vm.vtep)
                 for vm in self.scenario.vms]
 
+    def port_pid(self, port: str) -> int:
+        """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: the machine's
+        for a core's, the pod's for an edge or aggregation switch's."""
+        assert self.net is not None
+        return int(self.net[port.rsplit("-eth", 1)[0]].pid)
+
     def stations(self) -> list[Station]:
         """Every physical server as the reachability probes address it."""
         assert self.net is not None
@@ -167,7 +175,7 @@ class Lab:
                 if self.net is not None:
                     unplug(self.net)
                     bridges = beside.submit(delete_switches, self.net)
-                vswitches.stop_all()
+                daemons.stop_all()
                 if self.net is not None:
                     end_shells(self.net)
                     bridges.result()

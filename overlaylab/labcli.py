@@ -1,7 +1,6 @@
 """The Mininet CLI plus lab commands that show the lecture's ideas on the running lab."""
 from __future__ import annotations
 
-import os
 import sys
 from ipaddress import IPv4Address
 from typing import IO
@@ -99,7 +98,7 @@ class LabCLI(CLI):
             return
         capture = Capture()
         try:
-            capture.tap(link, os.getpid(), link)
+            capture.tap(link, self.lab.port_pid(link), link)
             self.onecmd(self.precmd(command))
             capture.run(lambda: True, timeout=0, settle=0.2)
         finally:

@@ -28,6 +28,16 @@ def root_end(index: int) -> str:
     return f"olm{index}"
 
 
+def pod_address(pod: int) -> IPv4Interface:
+    """The management address of a pod's Open vSwitch (the top of the range; servers count up from the bottom)."""
+    return IPv4Interface(f"{CONTROLLER.network.broadcast_address - 1 - pod}/{CONTROLLER.network.prefixlen}")
+
+
+def pod_end(pod: int) -> str:
+    """The root namespace's end of a pod's management veth."""
+    return f"olp{pod}"
+
+
 def controller_ip() -> IPv4Address:
     return CONTROLLER.ip
 
@@ -44,8 +54,8 @@ def exists() -> bool:
 
 
 def attach(servers: dict[str, int]) -> None:
-    """Cable each server to the bridge: {root end (`olm<index>`): the server's shell pid}; the
-    server's end is mgmt0."""
+    """Cable each server (or pod) to the bridge: {root end (`olm<index>`): a shell pid in its namespace};
+    the far end is mgmt0."""
     lines = [f"link add {end} type veth peer name {SERVER_SIDE} netns {pid}\n"
              f"link set {end} group {LINK_GROUP} master {BRIDGE} up\n" for end, pid in servers.items()]
     done = subprocess.run(["ip", "-batch", "-"], input="".join(lines), text=True, capture_output=True)

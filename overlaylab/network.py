@@ -3,21 +3,27 @@ from __future__ import annotations
 
 import os
 import signal
+import shlex
 import subprocess
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from ipaddress import IPv4Interface
+from pathlib import Path
 from typing import Any
 
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 from controller.overlay import vm_port
+from overlaylab import pods
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
-from overlaylab.system import processes_in, silence_ipv6
+from overlaylab.system import processes_in, run, silence_ipv6
 from probes.netns import namespace_id
 from topologies.fattree import FatTreeTopo, mac_of
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
+from vswitch.ovs import OvsInstance
 
 INNER_MTU = {"vxlan": 1450, "geneve": 1450, "gre": 1458}  # 1500 less the outer headers
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
@@ -25,15 +31,54 @@ ROGUE_IP = "10.0.0.250/24"
 
 
 class UnderlaySwitch(Orphanless, OVSSwitch):
-    """An underlay switch: userspace OVS, OpenFlow 1.3 only, no forwarding without the controller."""
+    """An underlay switch: userspace OVS, OpenFlow 1.3 and 1.5, no forwarding without the controller;
+    a bridge of its pod's Open vSwitch (`ovs`), its shell and ports in the pod's namespace (that of
+    process `netns`; see overlaylab.pods), or a bridge of the machine's Open vSwitch (a core)."""
 
-    def __init__(self, name: str, **params: Any) -> None:
+    def __init__(self, name: str, ovs: str | None = None, netns: int | None = None, **params: Any) -> None:
         params.update(datapath="user", protocols="OpenFlow13,OpenFlow15", failMode="secure", batch=True)
+        self.ovs = OvsInstance(Path(ovs)) if ovs else None
+        self.netns = netns
         super().__init__(name, **params)
+
+    def startShell(self, mnopts: str | None = None) -> None:
+        """A pod's switch works from inside its pod's namespace (mnexec -a: attach to that process's)."""
+        super().startShell(f"-cda{self.netns}" if self.netns else mnopts)
 
     def bridgeOpts(self) -> str:
         """Mark the bridge as the lab's, so `overlaylab clean` removes it and nothing else."""
         return super().bridgeOpts() + f" external_ids:{BRIDGE_MARK}=underlay"
+
+    @property
+    def target(self) -> str:
+        """Where ovs-ofctl reaches this switch."""
+        return self.ovs.bridge(self.name) if self.ovs else self.name
+
+    def vsctl(self, *args: Any, **kwargs: Any) -> Any:
+        if self.batch or not self.ovs:
+            return super().vsctl(*args, **kwargs)
+        return self.cmd("ovs-vsctl", f"--db={self.ovs.db}", *args, **kwargs)
+
+    def dpctl(self, *args: Any) -> Any:
+        return self.cmd("ovs-ofctl", args[0], self.target, *args[1:])
+
+    @classmethod
+    def batchStartup(cls, switches: list[UnderlaySwitch], run: Any = None) -> list[UnderlaySwitch]:
+        """Each Open vSwitch gets its switches in one ovs-vsctl transaction; the pods' side by side."""
+        homes: dict[OvsInstance | None, list[UnderlaySwitch]] = defaultdict(list)
+        for switch in switches:
+            homes[switch.ovs].append(switch)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda home: _create_bridges(home, homes[home]), homes))
+        return switches
+
+
+def _create_bridges(home: OvsInstance | None, switches: list[UnderlaySwitch]) -> None:
+    db = [f"--db={home.db}"] if home else []
+    words = [word for s in switches for command in s.commands for word in shlex.split(command)]
+    run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
+    for switch in switches:
+        switch.commands, switch.batch = [], False
 
 
 class Controller(Orphanless, RemoteController):
@@ -55,6 +100,11 @@ class LabTopo(FatTreeTopo):
 
     def build(self, scenario: Scenario) -> None:  # type: ignore[override]
         super().build(scenario.fabric.k)
+        for pod in range(scenario.fabric.k):
+            self.addHost(pods.node(pod), cls=pods.Pod, ip=None)
+        for switch in scenario.fabric.switches:
+            if switch.pod is not None:
+                self.nodeInfo(switch.name).update(ovs=str(pods.instance(switch.pod).rundir), pod=pods.node(switch.pod))
         self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
         encap = {t.name: t.encap for t in scenario.tenants}
@@ -65,15 +115,31 @@ class LabTopo(FatTreeTopo):
                 self.addLink(vm_node(index), vm.server, port1=0, port2=vm_port(scenario, vm))
 
 
+class LabNet(Mininet):
+    """Mininet, where a switch given a `pod` lives in that pod node's namespace (pods are hosts, so
+    they exist before any switch)."""
+
+    def pingAll(self, timeout: Any = None) -> Any:
+        """Mininet's pingall, over servers and VMs (a pod node has no address to ping)."""
+        return self.ping([h for h in self.hosts if not isinstance(h, pods.Pod)], timeout=timeout)
+
+    def addSwitch(self, name: str, cls: Any = None, **params: Any) -> Any:
+        pod = params.pop("pod", None)
+        if pod:
+            params["netns"] = self[pod].pid
+        return super().addSwitch(name, cls=cls, **params)
+
+
 def build_network(scenario: Scenario, controller_ip: str, controller_port: int) -> Mininet:
     """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
     controller = Controller("ctl", ip=controller_ip, port=controller_port)
-    return Mininet(topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
+    return LabNet(topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
                    controller=controller, autoSetMacs=False, build=False, waitConnected=False)
 
 
 def _switch_ports(net: Mininet) -> list[str]:
-    return [intf.name for s in net.switches for intf in s.intfList() if intf.name != "lo"]
+    """The ports of the switches in the root namespace (the cores'; the pods' live in their pods)."""
+    return [intf.name for s in net.switches if not s.netns for intf in s.intfList() if intf.name != "lo"]
 
 
 def adopt_links(net: Mininet) -> None:
@@ -116,9 +182,10 @@ def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()
 
 
 def delete_switches(net: Mininet) -> None:
-    """Every underlay bridge in one ovs-vsctl transaction. Open vSwitch takes ~15 ms a port to remove
-    them from its userspace datapath (10 s at k=8), so the lab runs this beside the rest of its teardown."""
-    bridges = [arg for s in net.switches for arg in ("--", "--if-exists", "del-br", s.name)]
+    """The machine's Open vSwitch's bridges (the cores) in one ovs-vsctl transaction. Open vSwitch takes
+    ~15 ms a port to remove them from its userspace datapath, so the lab runs this beside the rest of
+    its teardown (the pods' bridges go with their daemons)."""
+    bridges = [arg for s in net.switches if not s.ovs for arg in ("--", "--if-exists", "del-br", s.name)]
     if bridges:
         subprocess.run(["ovs-vsctl", "--timeout=60", *bridges], capture_output=True, check=False)
 

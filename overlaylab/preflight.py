@@ -5,6 +5,7 @@ import os
 import shutil
 
 from overlaylab import mgmt
+from overlaylab.daemons import daemon_pids
 from overlaylab.errors import LabError
 from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import run
@@ -44,6 +45,9 @@ def existing_bridges() -> dict[str, str]:
 
 def require_no_leftovers(bridges: list[str]) -> None:
     """A bridge with one of our names would be replaced by Mininet: refuse instead."""
+    if daemon_pids():
+        raise LabError(f"Open vSwitch daemons of an earlier lab are still running ({len(daemon_pids())} of them): "
+                       f"run `sudo .venv/bin/overlaylab clean`")
     if mgmt.exists():
         raise LabError(f"the management bridge {mgmt.BRIDGE} was left by an earlier lab: "
                        f"run `sudo .venv/bin/overlaylab clean`")

@@ -2,7 +2,6 @@
 sniffer in every VM and taps on the underlay's server uplinks and core links, then the verdicts."""
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
@@ -110,7 +109,7 @@ def _open_sockets(lab: Lab, capture: Capture, endpoints: list[Endpoint], checks:
     rogue = lab.net[ROGUE]  # type: ignore[index]
     capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
     for link in underlay_taps(lab):
-        capture.tap(link, os.getpid(), link, checks.feed)
+        capture.tap(link, lab.port_pid(link), link, checks.feed)
 
 
 def _matrix_verdict(verdicts: Verdicts, results: list[matrix.PairResult]) -> None:

@@ -13,6 +13,8 @@ from overlaylab.errors import LabError
 RUN_DIR = Path(os.environ.get("OVERLAYLAB_RUN_DIR", "/run/overlaylab"))
 LOCK_FILE = RUN_DIR / "lock"
 STATE_FILE = RUN_DIR / "state.json"
+SERVERS_DIR = RUN_DIR / "servers"  # each virtualized server's own Open vSwitch
+PODS_DIR = RUN_DIR / "pods"  # each pod's Open vSwitch, holding its edge and aggregation switches
 BRIDGE_MARK = "overlaylab"  # external_ids key on every bridge the lab creates
 LINK_GROUP = 0x0A1B  # Linux interface group of every switch port the lab creates in the root namespace
 

@@ -23,10 +23,10 @@ from mininet.net import Mininet
 
 from controller.flows import ofctl_flow
 from controller.overlay import BRIDGE, compile_overlay, vswitch_dpid
-from overlaylab import vswitches
+from overlaylab import daemons
 from overlaylab.errors import LabError
 from overlaylab.lab import Phases, running_lab
-from overlaylab.state import LabLock
+from overlaylab.state import SERVERS_DIR, LabLock
 from overlaylab.system import run, wait_until
 from topologies.scenario import Scenario, load, parse
 from vswitch.nodes import PhysicalServer, VirtualMachine
@@ -59,7 +59,7 @@ def bare_net() -> Iterator[Mininet]:
     try:
         yield net
     finally:
-        vswitches.stop_all()
+        daemons.stop_all()
         for node in net.values():
             node.terminate()
 
@@ -86,7 +86,7 @@ def direct_vswitches() -> float:
         net.build()
         for s, tables in zip(scenario.fabric.servers[:2], compile_overlay(scenario).values(), strict=True):
             _start_vswitch(net, scenario, s.name)
-            flows = vswitches.SERVERS_DIR / s.name / "flows.txt"
+            flows = SERVERS_DIR / s.name / "flows.txt"
             flows.write_text("".join(ofctl_flow(f) + "\n" for f in tables.flows))
             run("ovs-ofctl", "-O", "OpenFlow13", "add-flows", f"unix:{flows.parent}/{BRIDGE}.mgmt", str(flows))
         return tcp_mbps(net["c"], net["a"], "192.0.2.12")
@@ -95,7 +95,7 @@ def direct_vswitches() -> float:
 def _start_vswitch(net: Mininet, scenario: Scenario, name: str) -> None:
     server = scenario.fabric.server(name)
     assert server is not None
-    plan = VswitchPlan(server=server, rundir=vswitches.SERVERS_DIR / name, uplink=f"{name}-eth0",
+    plan = VswitchPlan(server=server, rundir=SERVERS_DIR / name, uplink=f"{name}-eth0",
                        vm_ports=((f"{name}-eth1", 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
                        mgmt_link="", mgmt_intf="")
     if START_OK not in net[name].cmd(start_script(plan)):

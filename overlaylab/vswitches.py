@@ -2,9 +2,6 @@
 bare-metal member its kernel VXLAN VTEP."""
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 from pathlib import Path
 
 from mininet.net import Mininet
@@ -12,13 +9,11 @@ from mininet.net import Mininet
 from controller.overlay import local_vms, virtualized, vm_port, vswitch_dpid
 from overlaylab import mgmt
 from overlaylab.errors import LabError
-from overlaylab.state import RUN_DIR
-from overlaylab.system import cmdline, pid_alive, wait_until
+from overlaylab.state import SERVERS_DIR
 from topologies.scenario import Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
 
-SERVERS_DIR = RUN_DIR / "servers"
 
 
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
@@ -64,33 +59,3 @@ def _last_line(path: Path) -> str:
     except OSError:
         return f"no log at {path}"
     return f"{lines[-1] if lines else '(empty log)'} (see {path})"
-
-
-def daemon_pids() -> dict[int, Path]:
-    """Every per-server OVS daemon still running, by pid (from the pidfiles, checked against /proc)."""
-    found = {}
-    for pidfile in SERVERS_DIR.glob("*/*.pid"):
-        try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if pid_alive(pid) and any(str(pidfile.parent) in arg for arg in cmdline(pid)):
-            found[pid] = pidfile.parent
-    return found
-
-
-def stop_all(timeout: float = 10) -> int:
-    """Stop every per-server ovs-vswitchd and ovsdb-server and remove their directories; returns how
-    many daemons there were."""
-    daemons = daemon_pids()
-    for pid in daemons:
-        os.kill(pid, signal.SIGTERM)
-    try:
-        wait_until(lambda: not any(pid_alive(p) for p in daemons), timeout, "the per-server OVS daemons to exit")
-    except LabError:
-        for pid in daemons:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(SERVERS_DIR, ignore_errors=True)
-    return len(daemons)
-

@@ -25,6 +25,46 @@ START_OK = "START-OK"
 
 
 @dataclass(frozen=True)
+class OvsInstance:
+    """One private Open vSwitch: an ovsdb-server and an ovs-vswitchd with their own directory, database,
+    sockets, pidfiles and logs, started in whatever namespace runs its commands."""
+
+    rundir: Path
+
+    @property
+    def db(self) -> str:
+        return f"unix:{self.rundir}/db.sock"
+
+    def ctl(self, daemon: str) -> str:
+        """The daemon's own unixctl socket, for ovs-appctl -t."""
+        return f"{self.rundir}/{daemon}.ctl"
+
+    def pidfile(self, daemon: str) -> Path:
+        return self.rundir / f"{daemon}.pid"
+
+    def bridge(self, name: str) -> str:
+        """Where ovs-ofctl reaches one of its bridges."""
+        return f"unix:{self.rundir}/{name}.mgmt"
+
+    def vsctl(self, *args: str) -> str:
+        return f"ovs-vsctl --db={self.db} --timeout=30 " + " ".join(args)
+
+    def _daemon(self, daemon: str, target: str) -> str:
+        d = self.rundir
+        env = f"OVS_RUNDIR={d} OVS_DBDIR={d} OVS_LOGDIR={d} OVS_SYSCONFDIR={d}"
+        return (f"{env} {daemon} {target} --pidfile={self.pidfile(daemon)} --unixctl={self.ctl(daemon)} "
+                f"--log-file={d}/{daemon}.log --detach --no-chdir")
+
+    def start_steps(self) -> list[str]:
+        """Create the database, start both daemons (each detaches once it is ready)."""
+        d = self.rundir
+        return [f"ovsdb-tool create {d}/conf.db {SCHEMA}",
+                self._daemon("ovsdb-server", f"{d}/conf.db --remote=punix:{d}/db.sock"),
+                self.vsctl("--no-wait", "init"),
+                self._daemon("ovs-vswitchd", self.db)]
+
+
+@dataclass(frozen=True)
 class VswitchPlan:
     """Everything needed to bring one server's virtual switch up."""
 
@@ -40,30 +80,8 @@ class VswitchPlan:
     rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
 
     @property
-    def db(self) -> str:
-        return f"unix:{self.rundir}/db.sock"
-
-    def ctl(self, daemon: str) -> str:
-        """The daemon's own unixctl socket, for ovs-appctl -t."""
-        return f"{self.rundir}/{daemon}.ctl"
-
-    def pidfile(self, daemon: str) -> Path:
-        return self.rundir / f"{daemon}.pid"
-
-
-def _env(plan: VswitchPlan) -> str:
-    d = plan.rundir
-    return f"OVS_RUNDIR={d} OVS_DBDIR={d} OVS_LOGDIR={d} OVS_SYSCONFDIR={d}"
-
-
-def _daemon(plan: VswitchPlan, daemon: str, target: str) -> str:
-    d = plan.rundir
-    return (f"{_env(plan)} {daemon} {target} --pidfile={plan.pidfile(daemon)} --unixctl={plan.ctl(daemon)} "
-            f"--log-file={d}/{daemon}.log --detach --no-chdir")
-
-
-def vsctl(plan: VswitchPlan, *args: str) -> str:
-    return f"ovs-vsctl --db={plan.db} --timeout=30 " + " ".join(args)
+    def ovs(self) -> OvsInstance:
+        return OvsInstance(self.rundir)
 
 
 def _bridges(plan: VswitchPlan) -> list[str]:
@@ -91,11 +109,8 @@ def start_script(plan: VswitchPlan) -> str:
     steps = [
         *(management if plan.mgmt else []),
         *(f"ethtool -K {intf} tx off" for intf, _ in plan.vm_ports),
-        f"ovsdb-tool create {plan.rundir}/conf.db {SCHEMA}",
-        _daemon(plan, "ovsdb-server", f"{plan.rundir}/conf.db --remote=punix:{plan.rundir}/db.sock"),
-        vsctl(plan, "--no-wait", "init"),
-        _daemon(plan, "ovs-vswitchd", plan.db),
-        vsctl(plan, *(shlex.quote(a) for a in _bridges(plan))),
+        *plan.ovs.start_steps(),
+        plan.ovs.vsctl(*(shlex.quote(a) for a in _bridges(plan))),
         # The underlay address moves from the uplink to br-phy, where OVS's tunnels look for it.
         f"ip addr flush dev {plan.uplink}",
         # OVS reads the uplink and the VM ports through packet sockets, but the server's own kernel sees
@@ -110,7 +125,7 @@ def start_script(plan: VswitchPlan) -> str:
         f"ip route replace default via {s.gateway} dev {PHY}",
         # Every next hop answers with the edge switch's MAC (its proxy ARP): seed OVS's tunnel neighbour
         # table with it, so no first packet is lost while OVS resolves one.
-        *(f"ovs-appctl -t {plan.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
+        *(f"ovs-appctl -t {plan.ovs.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
           for hop in (s.gateway, *plan.rack_peers)),
     ]
     return (f"mkdir -p {plan.rundir} && ( set -e; {'; '.join(steps)} ) >{start_log(plan)} 2>&1 "

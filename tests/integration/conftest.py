@@ -15,7 +15,7 @@ from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.preflight import existing_bridges
 from topologies.scenario import load
 from overlaylab.state import STATE_FILE
-from overlaylab.vswitches import SERVERS_DIR
+from overlaylab.state import PODS_DIR, SERVERS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,9 +52,8 @@ def leftovers() -> list[str]:
         found.append(f"state file {STATE_FILE}")
     ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
     found += [f"process {p}" for p in ps.splitlines()
-              if "mininet:" in p or "controller.launcher" in p or str(SERVERS_DIR) in p]
-    if SERVERS_DIR.exists():
-        found.append(f"directory {SERVERS_DIR}")
+              if "mininet:" in p or "controller.launcher" in p or str(SERVERS_DIR) in p or str(PODS_DIR) in p]
+    found += [f"directory {d}" for d in (SERVERS_DIR, PODS_DIR) if d.exists()]
     return found
 
 

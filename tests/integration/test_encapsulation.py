@@ -29,10 +29,10 @@ def encaps_lab(tmp_path_factory):
         yield lab
 
 
-def outer_headers(iface, during):
-    """(IP protocol, UDP destination port, key/VNI) of the frames `iface` (a root-namespace switch
-    port) carries from the server while `during()` runs."""
-    sock = packet_socket(os.getpid(), iface)
+def outer_headers(lab, iface, during):
+    """(IP protocol, UDP destination port, key/VNI) of the frames `iface` (an underlay switch port)
+    carries from the server while `during()` runs."""
+    sock = packet_socket(lab.port_pid(iface), iface)
     seen = []
     try:
         during()
@@ -57,7 +57,7 @@ def outer_headers(iface, during):
 def test_each_encapsulation_carries_its_tenant_across_pods(encaps_lab, tenant):
     encap = {"red": "vxlan", "green": "geneve", "blue": "gre"}[tenant]
     a = encaps_lab.vm(f"{tenant}/a")
-    seen = outer_headers("p0e0-eth1", lambda: a.cmd("ping -c 3 -i 0.2 -W 2 10.9.0.3"))
+    seen = outer_headers(encaps_lab, "p0e0-eth1", lambda: a.cmd("ping -c 3 -i 0.2 -W 2 10.9.0.3"))
     assert "3 received" in a.cmd("ping -c 3 -i 0.2 -W 2 10.9.0.3")
     proto, port = OUTER[encap]
     vni = encaps_lab.scenario.tenants[["red", "green", "blue"].index(tenant)].vni

@@ -2,9 +2,10 @@
 underlay that never changes, a deliberate break that is caught, and a teardown that leaves nothing."""
 import json
 
-from overlaylab import tables, vswitches
+from overlaylab import tables
 from overlaylab.system import run
 from overlaylab.probing import probe_tenants
+from overlaylab.state import SERVERS_DIR
 from probes.matrix import DELIVER, ISOLATE
 from tests.integration.conftest import leftovers, lab_of, overlaylab
 from topologies.scenario import BUNDLED
@@ -28,7 +29,7 @@ def test_lecture_check_reports_every_pair(tmp_path):
 
 
 def snapshot(lab):
-    return {name: tables.flow_lines(name) for name in lab.underlay}
+    return {name: tables.flow_lines(lab.targets[name]) for name in lab.underlay}
 
 
 def test_underlay_is_identical_with_0_and_32_vms():
@@ -70,7 +71,7 @@ def test_a_bare_metal_member_interoperates_with_its_tenant_only():
         legacy = lab.vm("pepsi/legacy")
         assert "vxlan id 5001" in legacy.cmd("ip -d link show vx5001")
         assert "tx-checksumming: off" in legacy.cmd("ethtool -k p2e0h0-eth0")
-        assert not (vswitches.SERVERS_DIR / "p2e0h0").exists()  # no Open vSwitch on bare metal
+        assert not (SERVERS_DIR / "p2e0h0").exists()  # no Open vSwitch on bare metal
         assert "1 received" in legacy.cmd("ping -c1 -W2 192.0.2.2")  # pepsi/web, through OVS
         assert "1 received" in lab.vm("pepsi/db").cmd("ping -c1 -W2 192.0.2.4")
         verdicts = probe_tenants(lab)
