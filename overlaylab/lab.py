@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
@@ -34,6 +35,7 @@ from vswitch.ovs import PHY, OvsInstance
 from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
+PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
 
 
 class Phases(Stopwatch):
@@ -49,13 +51,14 @@ class Phases(Stopwatch):
     def phase(self, key: str, message: str) -> Iterator[Progress]:
         """Time the block; it may call the yielded function with a few words on how far it is."""
         head = f"overlaylab: {message} ..."
-        latest = [""]
+        latest, shown = [""], [0.0]
 
         def progress(text: str) -> None:
             latest[0] = text
-            if self.live:
+            if self.live and time.monotonic() - shown[0] > PROGRESS_EVERY:
                 self.out.write(f"\r\033[K{head} {text}")
                 self.out.flush()
+                shown[0] = time.monotonic()
 
         self.out.write(head)
         self.out.flush()
@@ -105,8 +108,8 @@ class Lab:
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
                                           f"({fabric.k} pods, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
-                                          f"{sum(vm.vtep == 'ovs' for vm in self.scenario.vms)} VMs"):
-            self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port)
+                                          f"{sum(vm.vtep == 'ovs' for vm in self.scenario.vms)} VMs") as progress:
+            self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port, progress)
             self.net.build()
             adopt_links(self.net)
             self.state.node_pids = {node.name: node.pid for node in self.net.values()}
@@ -118,8 +121,8 @@ class Lab:
         bare_metal = [vm for vm in self.scenario.vms if vm.vtep == "kernel"]
         if servers or bare_metal:
             with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
-                                                f" and {len(bare_metal)} kernel VTEPs"):
-                vswitches.start(self.net, self.scenario, self.controller.port)
+                                                f" and {len(bare_metal)} kernel VTEPs") as progress:
+                vswitches.start(self.net, self.scenario, self.controller.port, progress)
                 vswitches.start_kernel_vteps(self.net, self.scenario)
         with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows") as progress:
             wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT, "the controller's flows", self._flows_problem)

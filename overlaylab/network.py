@@ -20,10 +20,11 @@ from overlaylab import pods
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
 from overlaylab.system import processes_in, run, silence_ipv6
 from probes.netns import namespace_id
+from probes.session import Progress
 from topologies.fattree import FatTreeTopo, mac_of
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
-from vswitch.ovs import OvsInstance
+from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
 
 INNER_MTU = {"vxlan": 1450, "geneve": 1450, "gre": 1458}  # 1500 less the outer headers
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
@@ -76,6 +77,7 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
 def _create_bridges(home: OvsInstance | None, switches: list[UnderlaySwitch]) -> None:
     db = [f"--db={home.db}"] if home else []
     words = [word for s in switches for command in s.commands for word in shlex.split(command)]
+    words += [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
     run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
     for switch in switches:
         switch.commands, switch.batch = [], False
@@ -117,7 +119,19 @@ class LabTopo(FatTreeTopo):
 
 class LabNet(Mininet):
     """Mininet, where a switch given a `pod` lives in that pod node's namespace (pods are hosts, so
-    they exist before any switch)."""
+    they exist before any switch), and that says how far building has gone."""
+
+    def __init__(self, progress: Progress, **params: Any) -> None:
+        self.progress = progress
+        super().__init__(**params)
+
+    def addHost(self, name: str, cls: Any = None, **params: Any) -> Any:
+        self.progress(f"{len(self.hosts) + 1} hosts")
+        return super().addHost(name, cls=cls, **params)
+
+    def addLink(self, node1: Any, node2: Any, *args: Any, **params: Any) -> Any:
+        self.progress(f"{len(self.hosts)} hosts, {len(self.switches)} switches, {len(self.links) + 1} links")
+        return super().addLink(node1, node2, *args, **params)
 
     def pingAll(self, timeout: Any = None) -> Any:
         """Mininet's pingall, over servers and VMs (a pod node has no address to ping)."""
@@ -130,10 +144,10 @@ class LabNet(Mininet):
         return super().addSwitch(name, cls=cls, **params)
 
 
-def build_network(scenario: Scenario, controller_ip: str, controller_port: int) -> Mininet:
+def build_network(scenario: Scenario, controller_ip: str, controller_port: int, progress: Progress) -> Mininet:
     """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
     controller = Controller("ctl", ip=controller_ip, port=controller_port)
-    return LabNet(topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
+    return LabNet(progress, topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
                    controller=controller, autoSetMacs=False, build=False, waitConnected=False)
 
 

@@ -10,6 +10,7 @@ from controller.overlay import local_vms, virtualized, vm_port, vswitch_dpid
 from overlaylab import mgmt
 from overlaylab.errors import LabError
 from overlaylab.state import SERVERS_DIR
+from probes.session import Progress
 from topologies.scenario import Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
@@ -28,13 +29,17 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
             for s in virtualized(scenario)]
 
 
-def start(net: Mininet, scenario: Scenario, controller_port: int) -> None:
+def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Progress) -> None:
     """Cable the management network, then start every server's vswitch at once and wait for all."""
     todo = plans(scenario, controller_port)
     mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
     for plan in todo:
         net[plan.server.name].sendCmd(start_script(plan))
-    failed = [plan for plan in todo if START_OK not in net[plan.server.name].waitOutput()]
+    failed = []
+    for done, plan in enumerate(todo, 1):
+        if START_OK not in net[plan.server.name].waitOutput():
+            failed.append(plan)
+        progress(f"{done}/{len(todo)} up")
     if failed:
         raise LabError(f"the virtual switch of {failed[0].server.name} did not start "
                        f"({len(failed)} failed): {_last_line(start_log(failed[0]))}")

@@ -20,6 +20,10 @@ from controller.overlay import BRIDGE, TUNNEL_PORTS
 from topologies.fattree import Server, mac_of
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+# A busy 2-core lab can keep its controller from answering an echo request for longer than OVS's
+# default 5 s inactivity probe (seen at k=8: switches dropped their connection, then waited out an
+# 8 s reconnect backoff). The controller is local: probe rarely, reconnect quickly.
+CONTROLLER_OPTIONS = ("inactivity_probe=30000", "max_backoff=1000")
 PHY = "br-phy"
 START_OK = "START-OK"
 
@@ -93,7 +97,7 @@ def _bridges(plan: VswitchPlan) -> list[str]:
             "protocols=OpenFlow13", f"other_config:datapath-id={plan.dpid:016x}",
             "other_config:disable-in-band=true"]
     if plan.controller:
-        args += ["--", "set-controller", BRIDGE, plan.controller]
+        args += ["--", "set-controller", BRIDGE, plan.controller, "--", "set", "controller", BRIDGE, *CONTROLLER_OPTIONS]
     for encap, port in TUNNEL_PORTS.items():
         args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
                  "options:remote_ip=flow", "options:key=flow", f"ofport_request={port}"]
