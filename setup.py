@@ -15,6 +15,6 @@ setup(
         "pyroute2>=0.7,<0.10",
         "PyYAML>=6.0,<7",
     ],
-    extras_require={"test": ["pytest>=7,<10"]},
+    extras_require={"test": ["pytest>=7,<10", "hypothesis>=6,<7", "ruff", "mypy"]},
     entry_points={"console_scripts": ["overlaylab=overlaylab.cli:main"]},
 )

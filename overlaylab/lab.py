@@ -174,11 +174,11 @@ class Lab:
         """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            with self.phases.phase("teardown", "tearing the lab down"), ThreadPoolExecutor(1) as beside:
+            with self.phases.phase("teardown", "tearing the lab down") as progress, ThreadPoolExecutor(1) as beside:
                 if self.net is not None:
                     unplug(self.net)
                     bridges = beside.submit(delete_switches, self.net)
-                daemons.stop_all()
+                progress(f"{daemons.stop_all()} Open vSwitch daemons stopped")
                 if self.net is not None:
                     end_shells(self.net)
                     bridges.result()

@@ -6,6 +6,7 @@ Every problem is one `ScenarioError` line naming the file, the key and the fix, 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from topologies import strictyaml
 from topologies.fattree import FatTree, k_problem
+from topologies.quoting import quote
 
 BUNDLED = Path(__file__).resolve().parent
 DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
@@ -22,8 +24,10 @@ ENCAPS = ("vxlan", "geneve", "gre")
 VTEPS = ("ovs", "kernel")
 VNI_MAX = 2 ** 24 - 1
 MAX_VMS_PER_SERVER = 99  # br-int ports 1..99; the tunnel ports start at 100
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
+MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+MAX_BYTES = 1 << 20  # a scenario is a few kilobytes; anything near this is not one
+MAX_LINE = 300
 TOP_KEYS = ("description", "fabric", "tenants")
 FABRIC_KEYS = ("type", "k")
 TENANT_KEYS = ("vni", "encap", "vms")
@@ -32,6 +36,18 @@ VM_KEYS = ("ip", "server", "mac", "vtep")
 
 class ScenarioError(ValueError):
     """A scenario the lab refuses to build, with the one-line reason and fix."""
+
+
+def key_text(key: Any) -> str:
+    """A key in an error's path: as written when it is a plain name, quoted otherwise (newlines, NUL or
+    terminal escapes must not spill into the message)."""
+    return key if isinstance(key, str) and NAME_RE.fullmatch(key) else quote(key)
+
+
+def _refusal(message: str) -> ScenarioError:
+    """One printable line, however odd the file, its name or its keys."""
+    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    return ScenarioError(line if len(line) <= MAX_LINE else line[:MAX_LINE - 3] + "...")
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,7 @@ class _Checker:
 
     def fail(self, path: str, message: str) -> ScenarioError:
         where = f"{self.source}: {path}: " if path else f"{self.source}: "
-        return ScenarioError(where + message)
+        return _refusal(where + message)
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> Mapping[str, Any]:
         """The mapping at `path`; with `allowed`, any other key is an error."""
@@ -98,13 +114,13 @@ class _Checker:
                                   f"write it as `key: value` lines")
         for key in value:
             if allowed is not None and key not in allowed:
-                raise self.fail(f"{path}.{key}" if path else str(key),
+                raise self.fail(f"{path}.{key_text(key)}" if path else key_text(key),
                                 f"unknown key; allowed here: {', '.join(allowed)}")
         return value
 
     def name(self, value: Any, path: str, what: str) -> str:
-        if not isinstance(value, str) or not NAME_RE.match(value):
-            raise self.fail(path, f"{value!r} is not a valid {what} name; use letters, digits, '_', "
+        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+            raise self.fail(path, f"{quote(value)} is not a valid {what} name; use letters, digits, '_', "
                                   f"'.' or '-' (at most 63, starting with a letter or digit)")
         return value
 
@@ -112,28 +128,53 @@ class _Checker:
 def parse(data: Any, source: str = "<scenario>", k: int | None = None) -> Scenario:
     """Validate parsed YAML into a Scenario; `k` (from --k) overrides fabric.k."""
     check = _Checker(source)
+    if data is None:
+        raise check.fail("", "the file is empty (or only comments, or null); describe a lab, at least "
+                             "`fabric: {k: 4}`")
     top = check.mapping(data, "", TOP_KEYS)
     fabric = _fabric(check, top.get("fabric"), k)
     tenants = _tenants(check, top.get("tenants"), fabric)
     _check_servers(check, tenants)
     description = top.get("description") or ""
-    return Scenario(source, str(description).strip(), fabric, tenants)
+    if not isinstance(description, str):
+        raise check.fail("description", f"{quote(description)} is not text; write a sentence, in quotes if need be")
+    return Scenario(source, description.strip(), fabric, tenants)
 
 
 def load(path: str | Path | None = None, k: int | None = None) -> Scenario:
     """Read and validate a scenario file (the bundled default when path is None)."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = path.name if path.parent == BUNDLED else str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        bundled = ", ".join(sorted(p.name for p in BUNDLED.glob("*.yaml")))
-        raise ScenarioError(f"{source}: cannot read it ({exc.strerror}); bundled scenarios: {bundled}") from None
+    text = _read(path, source)
     try:
         data = strictyaml.load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(_yaml_problem(source, exc)) from None
+        raise _refusal(_yaml_problem(source, exc)) from None
+    except RecursionError:
+        raise _refusal(f"{source}: nested too deeply to read; a scenario needs a few levels of `key: value`") from None
     return replace(parse(data, source, k), path=path.resolve())
+
+
+def _read(path: Path, source: str) -> str:
+    """The file's text, if it is a regular file of a sane size in UTF-8 (never a FIFO, a device or a log)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise _refusal(f"{source}: not a regular file (a directory, FIFO or device?); give the path of a "
+                           f".yaml scenario")
+        if info.st_size > MAX_BYTES:
+            raise _refusal(f"{source}: {info.st_size} bytes is too large for a scenario (at most "
+                           f"{MAX_BYTES} bytes); is this the right file?")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        bundled = ", ".join(sorted(p.name for p in BUNDLED.glob("*.yaml")))
+        raise _refusal(f"{source}: cannot read it ({exc.strerror}); bundled scenarios: {bundled}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refusal(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                       f"save it as UTF-8") from None
 
 
 def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
@@ -142,6 +183,8 @@ def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, strictyaml.DuplicateKeyError):
         return f"{where}: {problem}; every tenant and VM name must be unique in its mapping"
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return f"{where}: {problem}"
     return f"{where}: not valid YAML ({problem}); check indentation and `key: value` syntax"
 
 
@@ -149,7 +192,7 @@ def _fabric(check: _Checker, value: Any, k: int | None) -> FatTree:
     fabric = check.mapping(value, "fabric", FABRIC_KEYS)
     kind = fabric.get("type", "fattree")
     if kind != "fattree":
-        raise check.fail("fabric.type", f"unknown fabric type {kind!r}; use fattree")
+        raise check.fail("fabric.type", f"unknown fabric type {quote(kind)}; use fattree")
     chosen = k if k is not None else fabric.get("k", 4)
     problem = k_problem(chosen)
     if problem:
@@ -172,15 +215,15 @@ def _tenants(check: _Checker, value: Any, fabric: FatTree) -> tuple[Tenant, ...]
 
 
 def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
-    path = f"tenants.{name}"
+    path = f"tenants.{key_text(name)}"
     check.name(name, path, "tenant")
     spec = check.mapping(body, path, TENANT_KEYS)
     vni = spec.get("vni")
     if isinstance(vni, bool) or not isinstance(vni, int) or not 1 <= vni <= VNI_MAX:
-        raise check.fail(f"{path}.vni", f"{vni!r} is out of range; use a whole number in 1..{VNI_MAX}")
+        raise check.fail(f"{path}.vni", f"{quote(vni)} is out of range; use a whole number in 1..{VNI_MAX}")
     encap = spec.get("encap", "vxlan")
     if encap not in ENCAPS:
-        raise check.fail(f"{path}.encap", f"unknown encapsulation {encap!r}; use {', '.join(ENCAPS)}")
+        raise check.fail(f"{path}.encap", f"unknown encapsulation {quote(encap)}; use {', '.join(ENCAPS)}")
     vms = check.mapping(spec.get("vms"), f"{path}.vms")
     built = tuple(_vm(check, name, vni, vm, body, fabric) for vm, body in vms.items())
     _check_unique(check, path, built)
@@ -191,35 +234,54 @@ def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
 
 
 def _vm(check: _Checker, tenant: str, vni: int, name: Any, body: Any, fabric: FatTree) -> VM:
-    path = f"tenants.{tenant}.vms.{name}"
+    path = f"tenants.{tenant}.vms.{key_text(name)}"
     check.name(name, path, "VM")
     spec = check.mapping(body, path, VM_KEYS)
     ip = _interface(check, spec.get("ip"), f"{path}.ip")
     server = spec.get("server")
-    if fabric.server(str(server)) is None:
+    if not isinstance(server, str) or fabric.server(server) is None:
         first, last = fabric.servers[0].name, fabric.servers[-1].name
-        raise check.fail(f"{path}.server", f"no server {server!r} in a k={fabric.k} fat-tree; "
+        raise check.fail(f"{path}.server", f"no server {quote(server)} in a k={fabric.k} fat-tree; "
                                            f"use one of {first} .. {last} (p<pod>e<edge>h<host>)")
-    mac = str(spec.get("mac") or derived_mac(vni, ip.ip)).lower()
-    if not MAC_RE.match(mac) or int(mac[:2], 16) & 1:
-        raise check.fail(f"{path}.mac", f"{spec.get('mac')!r} is not a unicast MAC; "
-                                        f"write six hex bytes with an even first byte, e.g. 02:00:00:00:00:01")
+    mac = _mac(check, spec["mac"], f"{path}.mac") if "mac" in spec else derived_mac(vni, ip.ip)
     vtep = spec.get("vtep", "ovs")
     if vtep not in VTEPS:
-        raise check.fail(f"{path}.vtep", f"unknown VTEP {vtep!r}; use kernel (or leave it out for a VM)")
-    return VM(tenant, vni, name, ip, str(server), mac, vtep)
+        raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(vtep)}; use kernel (or leave it out for a VM)")
+    return VM(tenant, vni, name, ip, server, mac, vtep)
+
+
+def _mac(check: _Checker, value: Any, path: str) -> str:
+    """A MAC written out: six hex bytes, unicast, not all zeros (leave `mac:` out to have one derived)."""
+    mac = value.lower() if isinstance(value, str) else ""
+    if not MAC_RE.fullmatch(mac) or int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
+        raise check.fail(path, f"{quote(value)} is not a unicast MAC; write six hex bytes with an even first "
+                               f"byte, e.g. 02:00:00:00:00:01, or leave mac: out to have one derived")
+    return mac
 
 
 def _interface(check: _Checker, value: Any, path: str) -> IPv4Interface:
     if not isinstance(value, str) or "/" not in value:
-        raise check.fail(path, f"{value!r} is not an address with a prefix; write it like 192.0.2.2/24")
+        raise check.fail(path, f"{quote(value)} is not an address with a prefix; write it like 192.0.2.2/24")
     try:
         ip = IPv4Interface(value)
     except ValueError:
-        raise check.fail(path, f"{value!r} is not a valid IPv4 address/prefix; write it like 192.0.2.2/24") from None
+        raise check.fail(path, f"{quote(value)} is not a valid IPv4 address/prefix; write it like 192.0.2.2/24") from None
+    kind = _unusable(ip)
+    if kind:
+        raise check.fail(path, f"{ip} is {kind}, which no VM can have; pick a unicast host address in a subnet "
+                               f"such as 192.0.2.0/24")
     if ip.network.prefixlen < 31 and ip.ip in (ip.network.network_address, ip.network.broadcast_address):
         raise check.fail(path, f"{value} is the subnet's network or broadcast address; pick a host address")
     return ip
+
+
+def _unusable(ip: IPv4Interface) -> str | None:
+    """What kind of address no host may own, or None."""
+    kinds = ((ip.network.prefixlen == 0, "a /0 prefix (every address at once)"),
+             (ip.ip.is_unspecified, "the unspecified address"), (ip.ip.is_loopback, "a loopback address"),
+             (ip.ip.is_multicast, "a multicast address"),
+             (ip.ip.is_reserved, "a reserved (class E or limited broadcast) address"))
+    return next((kind for bad, kind in kinds if bad), None)
 
 
 def _check_unique(check: _Checker, path: str, vms: tuple[VM, ...]) -> None:
