@@ -2,7 +2,7 @@
 VENV := .venv
 PYTEST := $(VENV)/bin/python -m pytest
 
-.PHONY: install demo test unit integration bench clean
+.PHONY: install demo test lint unit integration bench clean
 
 install:
 	scripts/install.sh
@@ -10,8 +10,12 @@ install:
 demo: install
 	$(VENV)/bin/overlaylab up
 
-test: install
+test: install lint
 	$(PYTEST) tests
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 unit: install
 	$(PYTEST) tests/unit

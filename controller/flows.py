@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
-from typing import Union
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 ARP_REQUEST, ARP_REPLY = 1, 2
 IN_PORT = "in_port"  # Output(IN_PORT): send back where it came from
 
-MatchValue = Union[int, str, IPv4Network]
+MatchValue = int | str | IPv4Network
 # Field widths in bits, for Move; names follow OpenFlow OXM (and os-ken).
 FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48,
               "arp_spa": 32, "arp_tpa": 32, "reg0": 32}
@@ -52,7 +51,7 @@ class DecTtl:
     pass
 
 
-Action = Union[Output, Group, SetField, Move, DecTtl]
+Action = Output | Group | SetField | Move | DecTtl
 
 
 @dataclass(frozen=True)

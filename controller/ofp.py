@@ -6,9 +6,19 @@ import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from controller.flows import (FIELD_BITS, IN_PORT, Action, DecTtl, Flow, Group, MatchValue, Move, Output,
-                              SelectGroup, SetField)
-
+from controller.flows import (
+    FIELD_BITS,
+    IN_PORT,
+    Action,
+    DecTtl,
+    Flow,
+    Group,
+    MatchValue,
+    Move,
+    Output,
+    SelectGroup,
+    SetField,
+)
 
 METADATA_MASK = 2 ** 64 - 1
 OF15 = 0x06

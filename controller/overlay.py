@@ -16,8 +16,19 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from controller.flows import (ARP_REPLY, ARP_REQUEST, ETH_ARP, ETH_IP, IN_PORT, Flow, Move, Output, SetField,
-                              Tables, match)
+from controller.flows import (
+    ARP_REPLY,
+    ARP_REQUEST,
+    ETH_ARP,
+    ETH_IP,
+    IN_PORT,
+    Flow,
+    Move,
+    Output,
+    SetField,
+    Tables,
+    match,
+)
 from topologies.fattree import Server
 from topologies.scenario import VM, Scenario, Tenant
 

@@ -11,8 +11,21 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from controller.flows import (ETH_ARP, ETH_IP, ARP_REQUEST, IN_PORT, DecTtl, Flow, Group, Move, Output,
-                              SetField, Tables, lookup, ofctl_flow)
+from controller.flows import (
+    ARP_REQUEST,
+    ETH_ARP,
+    ETH_IP,
+    IN_PORT,
+    DecTtl,
+    Flow,
+    Group,
+    Move,
+    Output,
+    SetField,
+    Tables,
+    lookup,
+    ofctl_flow,
+)
 from controller.overlay import BRIDGE, TUNNEL_PORTS, vm_port
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.scenario import VM, Scenario
@@ -147,7 +160,8 @@ def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, T
     inner = path.packet
     src_server = scenario.fabric.server(src.server)
     assert src_server is not None
-    outer = trace(scenario.fabric, tables, src_server.name, ip_packet(src_server, IPv4Address(str(inner["tun_ipv4_dst"]))))
+    remote = IPv4Address(str(inner["tun_ipv4_dst"]))
+    outer = trace(scenario.fabric, tables, src_server.name, ip_packet(src_server, remote))
     arriving = {k: v for k, v in inner.items() if k not in ("metadata", "tun_ipv4_dst")}
     arriving["tun_ipv4_src"] = src_server.ip
     result = []

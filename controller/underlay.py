@@ -14,8 +14,22 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from controller.flows import (ARP_REPLY, ARP_REQUEST, ETH_ARP, ETH_IP, IN_PORT, DecTtl, Flow, Group,
-                              Move, Output, SelectGroup, SetField, Tables, match)
+from controller.flows import (
+    ARP_REPLY,
+    ARP_REQUEST,
+    ETH_ARP,
+    ETH_IP,
+    IN_PORT,
+    DecTtl,
+    Flow,
+    Group,
+    Move,
+    Output,
+    SelectGroup,
+    SetField,
+    Tables,
+    match,
+)
 from topologies.fattree import AGG, CORE, EDGE, FatTree, Server, Switch, gateway_of, mac_of, pod_net, rack_net
 
 PRIO_ARP, PRIO_ROUTE, PRIO_BLACKHOLE, PRIO_UP, PRIO_MISS = 300, 200, 100, 10, 0

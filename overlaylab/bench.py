@@ -9,9 +9,9 @@ import resource
 from pathlib import Path
 from typing import IO
 
+from overlaylab.daemons import daemon_pids
 from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.probing import probe_tenants
-from overlaylab.daemons import daemon_pids
 from topologies.scenario import BUNDLED, load
 
 DEFAULT = BUNDLED / "datacenter.yaml"

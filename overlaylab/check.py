@@ -7,9 +7,9 @@ from typing import Any
 from overlaylab import tables
 from overlaylab.lab import Lab
 from overlaylab.probing import probe_tenants
-from topologies.fattree import CORE
 from probes.reach import reachability
-from probes.session import Pacing, Progress
+from probes.session import DEFAULT_PACING, Progress
+from topologies.fattree import CORE
 
 
 @dataclass
@@ -54,7 +54,8 @@ def underlay_tables(lab: Lab, report: Report, _progress: Progress) -> Check:
     if problems:
         return Check("underlay tables", False, "; ".join(problems))
     if counts[biggest] > 2 * k + 10:
-        return Check("underlay tables", False, f"{biggest} holds {counts[biggest]} flows, more than 2k+10 = {2 * k + 10}")
+        return Check("underlay tables", False,
+                     f"{biggest} holds {counts[biggest]} flows, more than 2k+10 = {2 * k + 10}")
     return Check("underlay tables", True, f"{len(counts)} switches hold exactly the {sum(counts.values())} flows "
                                           f"compiled from the fabric alone, whatever the tenants; largest table "
                                           f"{counts[biggest]} flows ({biggest}), bound 2k+10 = {2 * k + 10}")
@@ -82,7 +83,8 @@ def server_reachability(lab: Lab, report: Report, progress: Progress) -> Check:
     detail = (f"{total - len(failed)}/{total} ordered server pairs reachable "
               f"({reached.outcome.sent} probes, {reached.outcome.resent} re-sent)")
     if failed:
-        detail += f"; unreachable after {Pacing().tries} tries: {', '.join(failed[:10])}" + (" ..." if len(failed) > 10 else "")
+        more = " ..." if len(failed) > 10 else ""
+        detail += f"; unreachable after {DEFAULT_PACING.tries} tries: {', '.join(failed[:10])}{more}"
     return Check("server reachability", not failed, detail)
 
 

@@ -10,7 +10,6 @@ from overlaylab.errors import LabError
 from overlaylab.system import die_with_parent, free_port, listening, wait_until
 
 
-
 class ControllerProcess:
     """os-ken running controller.app on a free port of the management address."""
 

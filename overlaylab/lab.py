@@ -6,9 +6,10 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from mininet.log import setLogLevel
 from mininet.net import Mininet
@@ -20,8 +21,7 @@ from overlaylab import clean, daemons, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
-from overlaylab.network import (adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug,
-                                vm_node)
+from overlaylab.network import adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug, vm_node
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, SERVERS_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, wait_until
@@ -30,9 +30,9 @@ from probes.packets import Host
 from probes.reach import Station
 from probes.session import Progress
 from topologies.fattree import mac_of
+from topologies.scenario import Scenario
 from vswitch import kernel
 from vswitch.ovs import PHY, OvsInstance
-from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
@@ -124,7 +124,8 @@ class Lab:
                                                 f" and {len(bare_metal)} kernel VTEPs") as progress:
                 vswitches.start(self.net, self.scenario, self.controller.port, progress)
                 vswitches.start_kernel_vteps(self.net, self.scenario)
-        with self.phases.phase("flows", f"waiting until all {len(self.compiled)} datapaths hold their flows") as progress:
+        waiting = f"waiting until all {len(self.compiled)} datapaths hold their flows"
+        with self.phases.phase("flows", waiting) as progress:
             wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT, "the controller's flows", self._flows_problem)
 
     def _in_sync(self, progress: Progress) -> bool:

@@ -30,7 +30,7 @@ class LabCLI(CLI):
         try:
             super().__init__(lab.net, stdin=stdin)
         finally:
-            for handler, stream in zip(lg.handlers, streams):
+            for handler, stream in zip(lg.handlers, streams, strict=True):
                 handler.setStream(stream)
 
     def precmd(self, line: str) -> str:

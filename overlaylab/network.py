@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import shlex
+import signal
 import subprocess
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor

@@ -2,19 +2,20 @@
 sniffer in every VM and taps on the underlay's server uplinks and core links, then the verdicts."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Any, Iterator
+from typing import Any
 
 from overlaylab.lab import Lab
 from overlaylab.network import ROGUE
 from overlaylab.system import Stopwatch
 from probes import arpcheck, attacks, matrix, wire
 from probes.capture import Capture
-from probes.packets import Host
 from probes.endpoint import Endpoint
+from probes.packets import Host
 from probes.session import Outcome, Progress, Question, Tokens, run_session
 from topologies.fattree import mac_of
 

@@ -29,13 +29,14 @@ def tenant_table(pairs: list[dict[str, Any]]) -> list[str]:
     for tenant in tenants:
         cells = [counts.get((tenant, proto, kind), [0, 0]) for proto in PROTOS for kind in ("deliver", "isolate")]
         lines.append(f"  {tenant:<{width}}  " + "  ".join(
-            f"{f'{a[0]}/{a[1]}':>13} {f'{b[0]}/{b[1]}':>13}" for a, b in zip(cells[::2], cells[1::2])))
+            f"{f'{a[0]}/{a[1]}':>13} {f'{b[0]}/{b[1]}':>13}" for a, b in zip(cells[::2], cells[1::2], strict=True)))
     return lines
 
 
 def failures(report: Report) -> list[str]:
     """Every pair and attack that did not behave, one line each, in full."""
-    lines = [f"  FAIL  {p['src']} -> {p['dst']} {p['proto']}: expected {p['expected']}, observed {p.get('detail', p['observed'])}"
+    lines = [f"  FAIL  {p['src']} -> {p['dst']} {p['proto']}: expected {p['expected']}, "
+             f"observed {p.get('detail', p['observed'])}"
              + (f" (also reached {', '.join(p['elsewhere'])})" if p.get("elsewhere") else "")
              for p in report.pairs or [] if not p["ok"]]
     lines += [f"  FAIL  attack {a['name']}: {a['detail']}: {a['observed']}" for a in report.attacks if not a["ok"]]

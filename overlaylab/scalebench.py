@@ -15,9 +15,9 @@ from typing import IO
 from overlaylab.bench import pss_mib
 from overlaylab.capacity import available_mib
 from overlaylab.check import Report, run_checks
+from overlaylab.daemons import daemon_pids
 from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.throughput import bench_throughput
-from overlaylab.daemons import daemon_pids
 from topologies.generate import scale_yaml
 from topologies.scenario import load
 

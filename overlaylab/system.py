@@ -7,8 +7,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from overlaylab.errors import LabError
 from probes.netns import namespace_id

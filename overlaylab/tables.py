@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from controller.flows import Tables, ofctl_flow, ofctl_group
 from overlaylab.system import run

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from mininet.net import Mininet
 
@@ -107,11 +108,12 @@ def in_lab() -> dict[str, float]:
         path = Path(folder) / "throughput.yaml"
         path.write_text(json.dumps(LAB))
         with open("/dev/null", "w") as quiet, running_lab(load(path), Phases(quiet), "bench") as lab:
-            vm = lab.vm
+            vm, net = lab.vm, lab.net
+            assert net is not None
             return {"same server": tcp_mbps(vm("bench/b"), vm("bench/a"), "192.0.2.11"),
                     "same rack": tcp_mbps(vm("bench/c"), vm("bench/a"), "192.0.2.12"),
                     "across pods": tcp_mbps(vm("bench/d"), vm("bench/a"), "192.0.2.13"),
-                    "servers across pods": tcp_mbps(lab.net["p3e1h1"], lab.net["p0e0h0"], "10.3.1.3")}
+                    "servers across pods": tcp_mbps(net["p3e1h1"], net["p0e0h0"], "10.3.1.3")}
 
 
 def bench_throughput(out: IO[str]) -> dict[str, float]:

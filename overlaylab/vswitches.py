@@ -16,7 +16,6 @@ from vswitch import kernel
 from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
 
 
-
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
     target = f"tcp:{mgmt.controller_ip()}:{controller_port}"

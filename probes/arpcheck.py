@@ -4,8 +4,8 @@ tenant owns it. (Bare-metal members have no virtual switch to ask: their neighbo
 from __future__ import annotations
 
 from probes.endpoint import Endpoint
-from probes.stamp import stamp_arp_request
 from probes.session import Question
+from probes.stamp import stamp_arp_request
 
 
 def questions(endpoints: list[Endpoint]) -> list[Question]:

@@ -11,9 +11,9 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Callable
 
 from probes.endpoint import Endpoint
 from probes.packets import BROADCAST, Host, arp, encapsulated, probe
@@ -92,22 +92,25 @@ def _flooding(a: Endpoint, tenant: frozenset[str], tokens: Tokens) -> list[Attac
 
 def _forgery(a: Endpoint, b: Endpoint, victim: Endpoint, tokens: Tokens) -> list[Attack]:
     """Wrapped by hand, sent via a peer's MAC (the only way out of its virtual switch)."""
-    inner = Host("02:00:00:00:00:66", victim.ip + 1)
     return [_attack("tunnel forgery", f"{a.label} hand-makes {encap.upper()} with VNI {victim.vni} "
                                       f"({victim.label}'s tenant) to its server {victim.server_ip}", a.label,
-                    lambda t, e=encap: encapsulated(e, a.host, b.mac, victim.server_ip, victim.vni,
-                                                    probe("udp", inner, victim.host, t)), tokens)
+                    _forged(encap, a.host, b.mac, victim), tokens)
             for encap in ("vxlan", "geneve")]
 
 
-def _rogue(rogue: Rogue, victim: Endpoint, endpoints: list[Endpoint], tokens: Tokens) -> list[Attack]:
+def _forged(encap: str, outer: Host, next_hop_mac: str, victim: Endpoint) -> Callable[[bytes], bytes]:
+    """Frames of a tunnel packet made by hand: a probe to the victim from an address of its subnet, in
+    the victim's VNI, addressed to the victim's server."""
     inner = Host("02:00:00:00:00:66", victim.ip + 1)
+    return lambda token: encapsulated(encap, outer, next_hop_mac, victim.server_ip, victim.vni,
+                                      probe("udp", inner, victim.host, token))
+
+
+def _rogue(rogue: Rogue, victim: Endpoint, endpoints: list[Endpoint], tokens: Tokens) -> list[Attack]:
     spoofed = next((ep.server_ip for ep in endpoints
                     if ep.tenant == victim.tenant and ep.server_ip != victim.server_ip), None)
     sources = [("its own address", rogue.host.ip)] + ([("a real server's address", spoofed)] if spoofed else [])
     return [_attack("rogue host", f"a host on a spare edge port injects {victim.encap.upper()} VNI {victim.vni} "
                                   f"for {victim.label} from {what} {ip}", rogue.name,
-                    lambda t, src=ip: encapsulated(victim.encap, Host(rogue.host.mac, src), rogue.gateway_mac,
-                                                   victim.server_ip, victim.vni, probe("udp", inner, victim.host, t)),
-                    tokens)
+                    _forged(victim.encap, Host(rogue.host.mac, ip), rogue.gateway_mac, victim), tokens)
             for what, ip in sources]

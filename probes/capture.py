@@ -6,8 +6,8 @@ import selectors
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from probes.netns import PACKET_OUTGOING, packet_socket
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003

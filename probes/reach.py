@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from probes.capture import Capture
 from probes.packets import Host
-from probes.session import Outcome, Pacing, Probe, Progress, Tokens, run_session
+from probes.session import DEFAULT_PACING, Outcome, Pacing, Probe, Progress, Tokens, run_session
 from probes.stamp import stamp_probe
 
 
@@ -25,7 +25,7 @@ class Station:
 
 def plan(stations: list[Station], tokens: Tokens) -> list[Probe]:
     """One UDP probe per ordered pair, each a flow of its own (so ECMP spreads them)."""
-    planned = []
+    planned: list[Probe] = []
     for src in stations:
         for dst in stations:
             if dst is not src:
@@ -41,7 +41,8 @@ class Reachability:
     outcome: Outcome
 
 
-def reachability(stations: list[Station], pacing: Pacing = Pacing(), progress: Progress | None = None) -> Reachability:
+def reachability(stations: list[Station], pacing: Pacing = DEFAULT_PACING,
+                 progress: Progress | None = None) -> Reachability:
     """{(src, dst): reached} for every ordered pair of servers."""
     capture = Capture()
     try:

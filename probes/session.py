@@ -24,9 +24,9 @@ import os
 import struct
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Callable, Hashable
 
 from probes.capture import Capture
 from probes.fastparse import arp_answer, token_in
@@ -252,8 +252,11 @@ class _Pacer:
                 f"and answers confirmed, {self.lost:,} lost, {self.rate:,.0f}/s")
 
 
-def run_session(capture: Capture, probes: list[Probe], questions: list[Question], pacing: Pacing = Pacing(),
-                progress: Progress | None = None) -> Outcome:
+DEFAULT_PACING = Pacing()
+
+
+def run_session(capture: Capture, probes: list[Probe], questions: list[Question],
+                pacing: Pacing = DEFAULT_PACING, progress: Progress | None = None) -> Outcome:
     """Send everything (paced, awaited ones re-sent), record where each token and answer arrives."""
     outcome = Outcome()
     listeners = set(capture.sockets) - capture.taps

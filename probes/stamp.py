@@ -8,7 +8,7 @@ a stamped frame equals the one scapy builds from the same values, byte for byte.
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
+from functools import cache
 from ipaddress import IPv4Address
 
 from probes.packets import Host, arp, probe
@@ -34,7 +34,7 @@ def _mac(text: str) -> bytes:
     return bytes.fromhex(text.replace(":", ""))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(proto: str, token_len: int) -> bytearray:
     """scapy's frame for this shape, with placeholder addresses, ports and token."""
     placeholder = Host("00:00:00:00:00:00", IPv4Address(0))
@@ -71,7 +71,7 @@ def _l4_checksum(frame: bytearray, proto: str, src: IPv4Address, dst: IPv4Addres
     frame[at:at + 2] = struct.pack("!H", value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _arp_template() -> bytearray:
     nobody = Host("00:00:00:00:00:00", IPv4Address(0))
     return bytearray(arp("who-has", nobody, IPv4Address(0)))

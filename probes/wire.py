@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Iterable
 
 from probes import packets
 from probes.endpoint import Endpoint
@@ -30,6 +30,7 @@ from probes.packets import MAGIC, Wire
 ENCAPS = ("vxlan", "geneve", "gre")
 SHOW = 3  # examples quoted per failed check
 SAMPLE = 300  # frames cross-checked against scapy per capture
+PairKey = tuple[IPv4Address, IPv4Address, str]  # outer source, outer destination, encapsulation
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ class WireChecks:
         self.problems: dict[str, _Problems] = defaultdict(_Problems)
         self.kinds: Counter[str] = Counter()
         self.compared = 0
-        self.flows: dict[tuple[object, ...], set[object]] = defaultdict(set)
-        self.ports: dict[tuple[object, ...], set[int]] = defaultdict(set)
+        self.flows: dict[PairKey, set[tuple[object, ...]]] = defaultdict(set)
+        self.ports: dict[PairKey, set[int]] = defaultdict(set)
         self.sample: list[bytes] = []
         self.random = random.Random(seed)
 
@@ -141,7 +142,7 @@ class WireChecks:
             self.problems["intact"].add(f"probe {token.hex() if token else ''} changed inside the {w.kind} tunnel")
 
     def _source_port(self, w: Wire) -> None:
-        if w.sport is None or w.inner is None:
+        if w.sport is None or w.inner is None or w.src is None or w.dst is None:
             return
         key = (w.src, w.dst, w.kind)
         self.flows[key].add(w.inner.flow)
@@ -170,7 +171,7 @@ class WireChecks:
         narrow = _Problems()
         for k in busy:
             if len(self.ports[k]) < 2:
-                narrow.add(f"{names.get(k[0], k[0])}->{names.get(k[1], k[1])} {k[2]}: "
+                narrow.add(f"{names.get(k[0], str(k[0]))}->{names.get(k[1], str(k[1]))} {k[2]}: "
                            f"{len(self.flows[k])} flows, 1 port")
         if not busy:
             return Finding("outer source ports", True, "not applicable: no server pair carried 3 or more inner flows")

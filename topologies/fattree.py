@@ -19,14 +19,14 @@ _ROLE_CODE = {CORE: 1, AGG: 2, EDGE: 3}
 def k_problem(k: object) -> str | None:
     """Why k cannot shape a fat-tree (with the fix), or None when it can."""
     if isinstance(k, bool) or not isinstance(k, int):
-        shown = repr(k)[:60] if isinstance(k, (str, float)) else f"a {type(k).__name__}"
-        return f"k must be a whole number, not {shown}; use an even number such as 4"
+        given = repr(k)[:60] if isinstance(k, (str, float)) else f"a {type(k).__name__}"
+        return f"k must be a whole number, not {given}; use an even number such as 4"
+    shown = k if abs(k) < 10 ** 6 else "so large a number"
     if k < MIN_K or k % 2:
-        shown = k if abs(k) < 10 ** 6 else "so large a number"
         return f"k={shown} is not an even number >= {MIN_K}; use an even number from {MIN_K} to {MAX_K}, such as 4 or 8"
     if k > MAX_K:
-        servers = f"would build {k ** 3 // 4} servers" if k < 10 ** 6 else "is far too large"
-        return f"k={k if k < 10 ** 6 else 'so large a number'} {servers}; the model goes up to k={MAX_K} ({MAX_K ** 3 // 4} servers)"
+        size = f"would build {k ** 3 // 4} servers" if k < 10 ** 6 else "is far too large"
+        return f"k={shown} {size}; the model goes up to k={MAX_K} ({MAX_K ** 3 // 4} servers)"
     return None
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -265,7 +266,8 @@ def _interface(check: _Checker, value: Any, path: str) -> IPv4Interface:
     try:
         ip = IPv4Interface(value)
     except ValueError:
-        raise check.fail(path, f"{quote(value)} is not a valid IPv4 address/prefix; write it like 192.0.2.2/24") from None
+        raise check.fail(path, f"{quote(value)} is not a valid IPv4 address/prefix; "
+                               f"write it like 192.0.2.2/24") from None
     kind = _unusable(ip)
     if kind:
         raise check.fail(path, f"{ip} is {kind}, which no VM can have; pick a unicast host address in a subnet "

@@ -61,8 +61,8 @@ class _StrictLoader(Reader, Scanner, Parser, Composer, SafeConstructor, _CoreRes
                 continue
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if not isinstance(key, Hashable):
-                raise ConstructorError(None, None, f"a key must be a name, not a {type(key).__name__}; write `name: value`",
-                                       key_node.start_mark)
+                problem = f"a key must be a name, not a {type(key).__name__}; write `name: value`"
+                raise ConstructorError(None, None, problem, key_node.start_mark)
             if key in seen:
                 raise DuplicateKeyError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
             seen.add(key)

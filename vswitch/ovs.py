@@ -97,7 +97,8 @@ def _bridges(plan: VswitchPlan) -> list[str]:
             "protocols=OpenFlow13", f"other_config:datapath-id={plan.dpid:016x}",
             "other_config:disable-in-band=true"]
     if plan.controller:
-        args += ["--", "set-controller", BRIDGE, plan.controller, "--", "set", "controller", BRIDGE, *CONTROLLER_OPTIONS]
+        args += ["--", "set-controller", BRIDGE, plan.controller,
+                 "--", "set", "controller", BRIDGE, *CONTROLLER_OPTIONS]
     for encap, port in TUNNEL_PORTS.items():
         args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
                  "options:remote_ip=flow", "options:key=flow", f"ofport_request={port}"]

@@ -5,17 +5,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.preflight import existing_bridges
+from overlaylab.state import PODS_DIR, SERVERS_DIR, STATE_FILE
 from topologies.scenario import load
-from overlaylab.state import STATE_FILE
-from overlaylab.state import PODS_DIR, SERVERS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from overlaylab.probing import probe_tenants
 from probes.matrix import DELIVER
 from probes.netns import packet_socket
-from tests.integration.conftest import leftovers, lab_of, write_scenario
+from tests.integration.conftest import lab_of, leftovers, write_scenario
 
 ENCAPS = """
 fabric: {k: 4}

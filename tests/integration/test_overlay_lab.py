@@ -3,11 +3,11 @@ underlay that never changes, a deliberate break that is caught, and a teardown t
 import json
 
 from overlaylab import tables
-from overlaylab.system import run
 from overlaylab.probing import probe_tenants
 from overlaylab.state import SERVERS_DIR
+from overlaylab.system import run
 from probes.matrix import DELIVER, ISOLATE
-from tests.integration.conftest import leftovers, lab_of, overlaylab
+from tests.integration.conftest import lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED
 
 

@@ -2,10 +2,10 @@
 probes are re-sent rather than reported as isolation, and a leak is still caught on its first arrival."""
 import json
 
+from controller.overlay import vm_port
 from overlaylab.probing import probe_tenants
 from overlaylab.system import run
 from tests.integration.conftest import lab_of, leftovers, overlaylab
-from controller.overlay import vm_port
 from topologies.scenario import BUNDLED
 
 

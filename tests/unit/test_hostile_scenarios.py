@@ -15,7 +15,7 @@ GOOD = ("fabric: {type: fattree, k: 4}\ntenants:\n  pepsi:\n    vni: 5001\n    e
         "      web: {ip: 192.0.2.2/24, server: p0e0h0}\n      db: {ip: 192.0.2.3/24, server: p2e1h1}\n")
 VM = "tenants: {{a: {{vni: 1, vms: {{w: {{ip: {ip}, server: p0e0h0{extra}}}}}}}}}\n"
 BOMB = ("tenants: {t: {vni: [&a [lol, lol, lol, lol, lol, lol, lol, lol, lol], "
-        + ", ".join(f"&{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdef", "bcdefg")) + "]}}\n")
+        + ", ".join(f"&{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdef", "bcdefg", strict=True)) + "]}}\n")
 
 
 def refusal(path: Path) -> str:

@@ -4,7 +4,7 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 
 from controller.overlay import T_DELIVER, TUNNEL_PORTS, compile_overlay, virtualized, vswitch_dpid
-from controller.trace import arp_request, describe, trace_vm, vm_packet, walk, LabCabling
+from controller.trace import LabCabling, arp_request, describe, trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay
 from topologies.scenario import BUNDLED, load
 
