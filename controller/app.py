@@ -1,7 +1,8 @@
 """The controller: a thin Ryu-API app that pushes compiled tables to each switch that connects.
 
 It learns nothing from the network (no LLDP, no packet-in, no flooding): the scenario says what the
-fabric is, the compilers say what every table must hold, and this app only delivers the difference.
+fabric is, the compilers say what every table must hold, and this app pushes it: on every
+(re)connection it wipes the switch and pushes everything (it does not yet read what a switch holds).
 Loads under os-ken (the maintained fork) and under `ryu-manager` where Ryu still runs.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The OpenFlow vocabulary the compilers speak: flows, groups and actions as plain data.
 
-Compilers (underlay.py, later overlay.py) return these; the Ryu-API app renders them into
+Compilers (underlay.py, overlay.py) return these; the Ryu-API app renders them into
 OpenFlow messages, the lab renders them into `ovs-ofctl` text to compare with what a switch holds,
 and the tracer executes them on a packet. One model, three readers, so they cannot disagree.
 """

@@ -1,4 +1,4 @@
-"""The `overlaylab` command: up, check, clean (see DESIGN.md's command contract)."""
+"""The `overlaylab` command: up, check, clean, bench (the command contract in README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("up", "build the lab and open its CLI; tear down on exit"),
                        ("check", "build the lab, verify it, tear it down; exit 0 only if all holds")):
         cmd = sub.add_parser(name, help=text, description=text)
-        cmd.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled underlay)")
+        cmd.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
         cmd.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")

@@ -20,7 +20,7 @@ class Orphanless:
 
 class _Quiet(Orphanless, Host):
     """A host without IPv6 chatter, whose veth computes its own checksums: TCP through userspace OVS
-    needs tx checksum offload off (DESIGN.md)."""
+    needs tx checksum offload off (without it ping works and TCP silently hangs)."""
 
     def config(self, **params: Any) -> Any:
         result = super().config(**params)
