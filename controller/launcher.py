@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 
 from controller.app import K_ENV, SCENARIO_ENV, STATUS_ENV
+
+LISTEN_BACKLOG = 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,6 +27,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from os_ken.lib import hub
     hub.patch(thread=False)
+    # os-ken listens with eventlet's default backlog of 50; a k=8 lab connects 80 underlay switches
+    # at once, then 128 virtual switches, and a SYN dropped from a full queue costs a switch seconds
+    # of reconnect backoff (seen: a whole pod's switches waiting 40 s for their flows).
+    hub.listen = functools.partial(hub.listen, backlog=LISTEN_BACKLOG)
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
 
