@@ -75,10 +75,13 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
 
 
 def _create_bridges(home: OvsInstance | None, switches: list[UnderlaySwitch]) -> None:
+    """Mininet's commands in one transaction; then the controller options in a second one (a pod's
+    ovs-vswitchd kept the 5 s default probe when they came in the transaction that made the bridge)."""
     db = [f"--db={home.db}"] if home else []
     words = [word for s in switches for command in s.commands for word in shlex.split(command)]
-    words += [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
     run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
+    options = [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
+    run("ovs-vsctl", "--timeout=60", *db, *options)
     for switch in switches:
         switch.commands, switch.batch = [], False
 
