@@ -15,11 +15,13 @@ try:
     from os_ken.base import app_manager
     from os_ken.controller import ofp_event
     from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+    from os_ken.lib import hub
     from os_ken.ofproto import ofproto_v1_3, ofproto_v1_5
 except ImportError:  # pragma: no cover - plain Ryu
     from ryu.base import app_manager  # type: ignore[no-redef]
     from ryu.controller import ofp_event  # type: ignore[no-redef]
     from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls  # type: ignore[no-redef]
+    from ryu.lib import hub  # type: ignore[no-redef]
     from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
 from controller import ofp
@@ -56,12 +58,18 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_switch(self, ev: Any) -> None:
-        """A switch (re)connected: its state is unknown, so wipe it and push everything."""
+        """A switch (re)connected: reset it, in a green thread of its own. The app's event queue is 128
+        deep and every connection's reader waits while it is full: pushing here, with 200 switches
+        connecting, left readers stalled, echo requests unanswered and switches disconnecting."""
         dp = ev.msg.datapath
         tables = self.desired.get(dp.id)
         if tables is None:
             self.logger.warning("datapath %016x is not in the scenario: left alone", dp.id)
             return
+        hub.spawn(self.reset, dp, tables)
+
+    def reset(self, dp: Any, tables: Tables) -> None:
+        """Its state is unknown, so wipe it and push everything."""
         for msg in ofp.wipe(dp):
             dp.send_msg(msg)
         self.installed.pop(dp.id, None)
