@@ -10,7 +10,8 @@ install:
 demo: install
 	$(VENV)/bin/overlaylab up
 
-test: install lint
+test: install
+	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests
 
 lint: install
