@@ -11,18 +11,17 @@ link reaches the controller. A pod is also what a datacenter loses together when
 """
 from __future__ import annotations
 
-from ipaddress import IPv4Interface
 from typing import Any
 
 from mininet.net import Mininet
 from mininet.node import Host
 
 from overlaylab import mgmt
-from overlaylab.errors import LabError
 from overlaylab.state import PODS_DIR
+from overlaylab.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
 from vswitch.nodes import Orphanless
-from vswitch.ovs import OvsInstance
+from vswitch.ovs import OvsInstance, management_steps
 
 NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
 
@@ -55,21 +54,10 @@ def home(switch: Switch) -> OvsInstance | None:
 
 def start(net: Mininet, fabric: FatTree) -> None:
     """Cable every pod to the management network, then start every pod's Open vSwitch at once."""
-    pids = {mgmt.pod_end(p): net[node(p)].pid for p in range(fabric.k)}
-    mgmt.attach(pids)
-    for p in range(fabric.k):
-        net[node(p)].sendCmd(_script(p, mgmt.pod_address(p)))
-    failed = [p for p in range(fabric.k) if "POD-OK" not in net[node(p)].waitOutput()]
-    if failed:
-        log = instance(failed[0]).rundir / "start.log"
-        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        raise LabError(f"pod {failed[0]}'s Open vSwitch did not start ({len(failed)} failed): "
-                       f"{lines[-1] if lines else 'no output'} (see {log})")
+    mgmt.attach({mgmt.pod_end(p): net[node(p)].pid for p in range(fabric.k)})
+    run_guarded(net, {node(p): (_script(p), instance(p)) for p in range(fabric.k)})
 
 
-def _script(pod: int, address: IPv4Interface) -> str:
+def _script(pod: int) -> str:
     ovs = instance(pod)
-    steps = [f"ip addr add {address} dev {mgmt.SERVER_SIDE}", f"ip link set {mgmt.SERVER_SIDE} up",
-             *ovs.start_steps()]
-    return (f"mkdir -p {ovs.rundir} && ( set -e; {'; '.join(steps)} ) >{ovs.rundir}/start.log 2>&1 "
-            f"&& echo POD-OK || echo POD-FAILED")
+    return ovs.guarded([*management_steps(mgmt.pod_address(pod), mgmt.SERVER_SIDE), *ovs.start_steps()])

@@ -29,9 +29,10 @@ from overlaylab.errors import LabError
 from overlaylab.lab import Phases, running_lab
 from overlaylab.state import SERVERS_DIR, LabLock
 from overlaylab.system import run, wait_until
+from overlaylab.vswitches import run_guarded
 from topologies.scenario import Scenario, load, parse
 from vswitch.nodes import PhysicalServer, VirtualMachine
-from vswitch.ovs import START_OK, VswitchPlan, start_script
+from vswitch.ovs import VswitchPlan, start_script
 
 SECONDS = 4
 PORT = 5201
@@ -99,8 +100,7 @@ def _start_vswitch(net: Mininet, scenario: Scenario, name: str) -> None:
     plan = VswitchPlan(server=server, rundir=SERVERS_DIR / name, uplink=f"{name}-eth0",
                        vm_ports=((f"{name}-eth1", 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
                        mgmt_link="", mgmt_intf="")
-    if START_OK not in net[name].cmd(start_script(plan)):
-        raise LabError(f"the virtual switch of {name} did not start (see {plan.rundir}/start.log)")
+    run_guarded(net, {name: (start_script(plan), plan.ovs)})
 
 
 def in_lab() -> dict[str, float]:

@@ -13,7 +13,7 @@ from overlaylab.state import SERVERS_DIR
 from probes.session import Progress
 from topologies.scenario import Scenario
 from vswitch import kernel
-from vswitch.ovs import START_OK, VswitchPlan, start_log, start_script
+from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, start_script
 
 
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
@@ -32,16 +32,23 @@ def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Prog
     """Cable the management network, then start every server's vswitch at once and wait for all."""
     todo = plans(scenario, controller_port)
     mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
-    for plan in todo:
-        net[plan.server.name].sendCmd(start_script(plan))
+    run_guarded(net, {p.server.name: (start_script(p), p.ovs) for p in todo}, progress)
+
+
+def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progress: Progress | None = None) -> None:
+    """Run each node's start script (`OvsInstance.guarded`) at once and wait for all; the first failure
+    is an error quoting the last line of its log."""
+    for name, (script, _) in scripts.items():
+        net[name].sendCmd(script)
     failed = []
-    for done, plan in enumerate(todo, 1):
-        if START_OK not in net[plan.server.name].waitOutput():
-            failed.append(plan)
-        progress(f"{done}/{len(todo)} up")
+    for done, (name, (_, ovs)) in enumerate(scripts.items(), 1):
+        if START_OK not in net[name].waitOutput():
+            failed.append((name, ovs))
+        if progress:
+            progress(f"{done}/{len(scripts)} up")
     if failed:
-        raise LabError(f"the virtual switch of {failed[0].server.name} did not start "
-                       f"({len(failed)} failed): {_last_line(start_log(failed[0]))}")
+        name, ovs = failed[0]
+        raise LabError(f"the Open vSwitch of {name} did not start ({len(failed)} failed): {_last_line(ovs.start_log)}")
 
 
 def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:

@@ -59,6 +59,16 @@ class OvsInstance:
         return (f"{env} {daemon} {target} --pidfile={self.pidfile(daemon)} --unixctl={self.ctl(daemon)} "
                 f"--log-file={d}/{daemon}.log --detach --no-chdir")
 
+    @property
+    def start_log(self) -> Path:
+        return self.rundir / "start.log"
+
+    def guarded(self, steps: list[str]) -> str:
+        """One shell line running `steps` with their output in start.log; it prints START-OK only if
+        every step worked."""
+        return (f"mkdir -p {self.rundir} && ( set -e; {'; '.join(steps)} ) >{self.start_log} 2>&1 "
+                f"&& echo {START_OK} || echo START-FAILED")
+
     def start_steps(self) -> list[str]:
         """Create the database, start both daemons (each detaches once it is ready)."""
         d = self.rundir
@@ -110,9 +120,8 @@ def _bridges(plan: VswitchPlan) -> list[str]:
 def start_script(plan: VswitchPlan) -> str:
     """One shell line, run inside the server's namespace; prints START-OK only if every step worked."""
     s = plan.server
-    management = [f"ip addr add {plan.mgmt} dev {plan.mgmt_intf}", f"ip link set {plan.mgmt_intf} up"]
     steps = [
-        *(management if plan.mgmt else []),
+        *(management_steps(plan.mgmt, plan.mgmt_intf) if plan.mgmt else []),
         *(f"ethtool -K {intf} tx off" for intf, _ in plan.vm_ports),
         *plan.ovs.start_steps(),
         plan.ovs.vsctl(*(shlex.quote(a) for a in _bridges(plan))),
@@ -133,9 +142,9 @@ def start_script(plan: VswitchPlan) -> str:
         *(f"ovs-appctl -t {plan.ovs.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
           for hop in (s.gateway, *plan.rack_peers)),
     ]
-    return (f"mkdir -p {plan.rundir} && ( set -e; {'; '.join(steps)} ) >{start_log(plan)} 2>&1 "
-            f"&& echo {START_OK} || echo START-FAILED")
+    return plan.ovs.guarded(steps)
 
 
-def start_log(plan: VswitchPlan) -> Path:
-    return plan.rundir / "start.log"
+def management_steps(address: object, intf: str) -> list[str]:
+    """The management address on the namespace's end of its management veth."""
+    return [f"ip addr add {address} dev {intf}", f"ip link set {intf} up"]
