@@ -93,7 +93,6 @@ class Outcome:
     sent: int = 0
     resent: int = 0
     lost: int = 0
-    final_rate: float = 0.0
 
     def reached(self, probe: Probe) -> set[str]:
         return self.arrivals.get(probe.token, set())
@@ -287,7 +286,7 @@ def run_session(capture: Capture, probes: list[Probe], questions: list[Question]
             shown = now
     capture.run(lambda: True, 0, pacing.settle, on_frame)
     outcome.tries = {item.key: pacer.tries[i] for i, item in enumerate(items) if item.key is not None}
-    outcome.sent, outcome.resent, outcome.lost, outcome.final_rate = pacer.sent, pacer.resent, pacer.lost, pacer.rate
+    outcome.sent, outcome.resent, outcome.lost = pacer.sent, pacer.resent, pacer.lost
     if progress:
         progress(pacer.status())
     return outcome
