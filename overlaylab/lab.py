@@ -177,9 +177,9 @@ class Lab:
         try:
             with self.phases.phase("teardown", "tearing the lab down") as progress, ThreadPoolExecutor(1) as beside:
                 if self.net is not None:
-                    unplug(self.net)
+                    progress(f"{unplug(self.net)} processes in the lab's namespaces ended")
                     bridges = beside.submit(delete_switches, self.net)
-                progress(f"{daemons.stop_all()} Open vSwitch daemons stopped")
+                daemons.stop_all()  # any left outside those namespaces, and the daemons' directories
                 if self.net is not None:
                     end_shells(self.net)
                     bridges.result()

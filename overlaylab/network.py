@@ -18,7 +18,7 @@ from mininet.node import OVSSwitch, RemoteController
 from controller.overlay import vm_port
 from overlaylab import pods
 from overlaylab.state import BRIDGE_MARK, LINK_GROUP
-from overlaylab.system import processes_in, run, silence_ipv6
+from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
 from topologies.fattree import FatTreeTopo, mac_of
@@ -190,11 +190,13 @@ def host_namespaces(net: Mininet) -> set[str]:
 
 def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()) -> int:  # type: ignore[assignment]
     """What users started in a server or VM (`pepsi/web iperf3 -s -D`) outlives its shell; find such
-    processes by the namespace they live in, never by name, and kill them."""
+    processes by the namespace they live in, never by name, kill them, and wait until they are gone (an
+    ovs-vswitchd takes a moment to exit)."""
     doomed = [pid for pid in processes_in(namespaces) if pid not in spare]
     for pid in doomed:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not any(pid_alive(pid) for pid in doomed), 10, "the lab's processes to exit")
     return len(doomed)
 
 
@@ -207,11 +209,13 @@ def delete_switches(net: Mininet) -> None:
         subprocess.run(["ovs-vsctl", "--timeout=60", *bridges], capture_output=True, check=False)
 
 
-def unplug(net: Mininet) -> None:
-    """What users started in servers and VMs, then every veth in one batch (faster than Mininet's
-    stop(); the switches' ports are gone before their bridges are deleted, which OVS does faster)."""
-    kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
+def unplug(net: Mininet) -> int:
+    """End every process in the servers', VMs' and pods' namespaces but their shells (what users
+    started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
+    every veth in one batch (faster than Mininet's stop()). Returns how many processes it ended."""
+    ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
     delete_tagged_links()
+    return ended
 
 
 def end_shells(net: Mininet) -> None:
