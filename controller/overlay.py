@@ -33,7 +33,6 @@ from topologies.fattree import Server
 from topologies.scenario import VM, Scenario, Tenant
 
 T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
-TUNNEL_PORTS = {"vxlan": 100, "geneve": 101, "gre": 102}
 BRIDGE = "br-int"
 PRIO, PRIO_MISS = 100, 0
 
@@ -43,15 +42,20 @@ def vswitch_dpid(server: Server) -> int:
     return (4 << 24) | (server.pod << 16) | (server.edge << 8) | server.host
 
 
+def vswitch_name(server: Server) -> str:
+    """How the lab, the controller and the tracer name a server's virtual switch: `p0e0h0/br-int`."""
+    return f"{server.name}/{BRIDGE}"
+
+
 def virtualized(scenario: Scenario) -> list[Server]:
     """Servers that host at least one VM on an OVS virtual switch, in fabric order."""
-    used = {vm.server for vm in scenario.vms if vm.vtep == "ovs"}
-    return [s for s in scenario.fabric.servers if s.name in used]
+    used = {vm.server for vm in scenario.vms if not vm.bare_metal}
+    return [s for s in scenario.fabric.servers if s in used]
 
 
-def local_vms(scenario: Scenario, server: str) -> list[VM]:
+def local_vms(scenario: Scenario, server: Server) -> list[VM]:
     """The server's VMs in scenario order; the i-th is on br-int port i+1."""
-    return [vm for vm in scenario.vms if vm.server == server and vm.vtep == "ovs"]
+    return [vm for vm in scenario.vms if vm.server == server and not vm.bare_metal]
 
 
 def vm_port(scenario: Scenario, vm: VM) -> int:
@@ -60,24 +64,24 @@ def vm_port(scenario: Scenario, vm: VM) -> int:
 
 def compile_overlay(scenario: Scenario) -> dict[str, Tables]:
     """Desired br-int tables for every virtualized server, by `server/br-int`."""
-    return {f"{s.name}/{BRIDGE}": vswitch_tables(scenario, s) for s in virtualized(scenario)}
+    return {vswitch_name(s): vswitch_tables(scenario, s) for s in virtualized(scenario)}
 
 
 def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
-    here = local_vms(scenario, server.name)
+    here = local_vms(scenario, server)
     ports = {vm: i + 1 for i, vm in enumerate(here)}
     tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
     flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
-             *(f for t in tenants for f in _accept_tunnels(scenario, t, server)),
+             *(f for t in tenants for f in _accept_tunnels(t, server)),
              *(_arp_reply(t, peer) for t in tenants for peer in t.vms),
-             *(_forward(scenario, t, peer, ports) for t in tenants for peer in t.vms),
+             *(_forward(t, peer, ports) for t in tenants for peer in t.vms),
              *(_deliver(vm, ports[vm]) for vm in here)]
     misses = [Flow(PRIO_MISS, match(), table=t, note=note) for t, note in (
         (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
         (T_ARP, "ARP for an address the tenant does not have: no answer"),
         (T_FORWARD, "not a peer of this tenant (broadcast, multicast, unknown): drop"),
         (T_DELIVER, "no local VM of this tenant has that MAC: drop"))]
-    return Tables(f"{server.name}/{BRIDGE}", vswitch_dpid(server), (*flows, *misses))
+    return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses))
 
 
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
@@ -88,14 +92,13 @@ def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
                  table=T_CLASSIFY, metadata=vm.vni, goto=T_ARP, note=f"ARP from {vm.label}, not spoofed"))
 
 
-def _accept_tunnels(scenario: Scenario, tenant: Tenant, here: Server) -> list[Flow]:
+def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
     """Decapsulate the tenant's VNI, on its tunnel type, from each other server that hosts it."""
-    fabric = scenario.fabric
-    remote = sorted({vm.server for vm in tenant.vms if vm.server != here.name})
-    return [Flow(PRIO, match(in_port=TUNNEL_PORTS[tenant.encap], tunnel_id=tenant.vni,
-                             tun_ipv4_src=IPv4Network(f"{fabric.server(s).ip}/32")),  # type: ignore[union-attr]
+    remote = sorted({vm.server for vm in tenant.vms if vm.server != here}, key=lambda s: s.name)
+    return [Flow(PRIO, match(in_port=tenant.encap.ofport, tunnel_id=tenant.vni,
+                             tun_ipv4_src=IPv4Network(f"{s.ip}/32")),
                  table=T_CLASSIFY, metadata=tenant.vni, goto=T_DELIVER,
-                 note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s}")
+                 note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s.name}")
             for s in remote]
 
 
@@ -108,14 +111,12 @@ def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
                 actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC")
 
 
-def _forward(scenario: Scenario, tenant: Tenant, peer: VM, ports: dict[VM, int]) -> Flow:
+def _forward(tenant: Tenant, peer: VM, ports: dict[VM, int]) -> Flow:
     where = match(metadata=tenant.vni, eth_dst=peer.mac)
     if peer in ports:
         return Flow(PRIO, where, (Output(ports[peer]),), table=T_FORWARD, note=f"to {peer.label}, on this server")
-    server = scenario.fabric.server(peer.server)
-    assert server is not None
-    encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip),
-             Output(TUNNEL_PORTS[tenant.encap]))
+    server = peer.server
+    encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip), Output(tenant.encap.ofport))
     return Flow(PRIO, where, encap, table=T_FORWARD,
                 note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}")
 

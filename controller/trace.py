@@ -26,7 +26,8 @@ from controller.flows import (
     lookup,
     ofctl_flow,
 )
-from controller.overlay import BRIDGE, TUNNEL_PORTS, vm_port
+from controller.overlay import vm_port, vswitch_name
+from topologies.encap import Encap
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.scenario import VM, Scenario
 
@@ -130,14 +131,14 @@ class LabCabling:
     def __init__(self, scenario: Scenario) -> None:
         self.fabric = scenario.fabric
         self.kernel: dict[tuple[str, object, object], str] = {
-            (vm.server, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.vtep == "kernel"}
+            (vm.server.name, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.bare_metal}
         self.ports: dict[tuple[str, int], tuple[str, int]] = {}
         for vm in scenario.vms:
-            if vm.vtep == "ovs":
-                self.ports[(f"{vm.server}/{BRIDGE}", vm_port(scenario, vm))] = (vm.label, 0)
+            if not vm.bare_metal:
+                self.ports[(vswitch_name(vm.server), vm_port(scenario, vm))] = (vm.label, 0)
         for server in {vm.server for vm in scenario.vms}:
-            for encap, port in TUNNEL_PORTS.items():
-                self.ports[(f"{server}/{BRIDGE}", port)] = (TUNNEL + encap, 0)
+            for encap in Encap:
+                self.ports[(vswitch_name(server), encap.ofport)] = (f"{TUNNEL}{encap}", 0)
 
     def peer(self, node: str, port: int) -> tuple[str, int] | None:
         return self.ports.get((node, port)) or self.fabric.peer(node, port)
@@ -147,7 +148,7 @@ def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Pac
     """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch (or a
     bare-metal member's kernel VTEP). A bare-metal member's own sending is the kernel's: not traced."""
     cabling = LabCabling(scenario)
-    paths = walk(cabling, tables, f"{src.server}/{BRIDGE}", vm_port(scenario, src), packet)
+    paths = walk(cabling, tables, vswitch_name(src.server), vm_port(scenario, src), packet)
     return [p for path in paths for p in _through_tunnel(scenario, cabling, tables, src, path)]
 
 
@@ -156,25 +157,24 @@ def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, T
     """Encapsulate, cross the underlay between the two servers, decapsulate at the far end."""
     if not (path.delivered_to or "").startswith(TUNNEL):
         return [path]
-    encap = (path.delivered_to or "")[len(TUNNEL):]
+    encap = Encap.named((path.delivered_to or "")[len(TUNNEL):])
     inner = path.packet
-    src_server = scenario.fabric.server(src.server)
-    assert src_server is not None
     remote = IPv4Address(str(inner["tun_ipv4_dst"]))
-    outer = trace(scenario.fabric, tables, src_server.name, ip_packet(src_server, remote))
+    outer = trace(scenario.fabric, tables, src.server.name, ip_packet(src.server, remote))
     arriving = {k: v for k, v in inner.items() if k not in ("metadata", "tun_ipv4_dst")}
-    arriving["tun_ipv4_src"] = src_server.ip
+    arriving["tun_ipv4_src"] = src.server.ip
     result = []
     for crossing in outer:
         hops = path.hops + crossing.hops
         member = cabling.kernel.get((str(crossing.delivered_to), inner.get("tunnel_id"), inner.get("eth_dst")))
-        if member and encap == "vxlan":
+        far = scenario.fabric.server(str(crossing.delivered_to))
+        if member and encap is Encap.VXLAN:
             result.append(Path(hops, arriving, member, f"decapsulated by {crossing.delivered_to}'s kernel VXLAN "
                                                        f"device: delivered to {member}"))
-        elif crossing.delivered_to is None or f"{crossing.delivered_to}/{BRIDGE}" not in tables:
+        elif far is None or encap is None or vswitch_name(far) not in tables:
             result.append(replace(crossing, hops=hops, delivered_to=None, verdict=f"{encap}: {crossing.verdict}"))
         else:
-            result += walk(cabling, tables, f"{crossing.delivered_to}/{BRIDGE}", TUNNEL_PORTS[encap], arriving, hops)
+            result += walk(cabling, tables, vswitch_name(far), encap.ofport, arriving, hops)
     return result
 
 

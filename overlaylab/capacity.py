@@ -33,7 +33,7 @@ class Estimate:
 def estimate(scenario: Scenario) -> Estimate:
     fabric = scenario.fabric
     switches = len(fabric.switches)
-    nodes = len(fabric.servers) + sum(vm.vtep == "ovs" for vm in scenario.vms) + fabric.k
+    nodes = len(fabric.servers) + sum(not vm.bare_metal for vm in scenario.vms) + fabric.k
     vswitches = len(virtualized(scenario)) + fabric.k
     return Estimate(BASE_MIB + SWITCH_MIB * switches + NODE_MIB * nodes + VSWITCH_MIB * vswitches,
                     BASE_S + SWITCH_S * switches + NODE_S * nodes + VSWITCH_S * vswitches)

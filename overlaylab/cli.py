@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+from controller.overlay import vswitch_name
 from overlaylab.errors import LabError
 from topologies.scenario import Scenario, ScenarioError, load
 
@@ -59,9 +60,10 @@ def _hints(scenario: Scenario) -> str:
     peers = next(((a, b) for t in scenario.tenants for a in t.vms for b in t.vms if a is not b), None)
     if peers:
         a, b = peers
-        uplink = next(f"p{s.pod}e{s.edge}-eth{s.host + 1}" for s in scenario.fabric.servers if s.name == a.server)
+        s = a.server
         hints = ["`vms`", f"`{a.label} ping -c3 {b.label}`", f"`trace {a.label} {b.label}`",
-                 f"`wire {uplink} {a.label} ping -c2 {b.label}`", f"`flows {a.server}/br-int`", *hints]
+                 f"`wire p{s.pod}e{s.edge}-eth{s.host + 1} {a.label} ping -c2 {b.label}`",
+                 f"`flows {vswitch_name(s)}`", *hints]
     return ", ".join(hints)
 
 

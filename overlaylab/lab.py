@@ -15,7 +15,7 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from controller.flows import Tables
-from controller.overlay import BRIDGE, compile_overlay, virtualized
+from controller.overlay import compile_overlay, virtualized, vswitch_name
 from controller.underlay import compile_underlay
 from overlaylab import clean, daemons, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
@@ -23,8 +23,9 @@ from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
 from overlaylab.network import adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug, vm_node
 from overlaylab.preflight import preflight
-from overlaylab.state import RUN_DIR, SERVERS_DIR, LabLock, LabState, forget_state
+from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, wait_until
+from overlaylab.vswitches import server_ovs
 from probes.endpoint import Endpoint
 from probes.packets import Host
 from probes.reach import Station
@@ -32,7 +33,7 @@ from probes.session import Progress
 from topologies.fattree import mac_of
 from topologies.scenario import Scenario
 from vswitch import kernel
-from vswitch.ovs import PHY, OvsInstance
+from vswitch.ovs import PHY
 
 FLOWS_TIMEOUT = 60.0
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
@@ -84,9 +85,8 @@ class Lab:
         self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
         self.dpids = {t.dpid for t in self.compiled.values()}
         self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
-        self.targets.update({f"{s.name}/{BRIDGE}": OvsInstance(SERVERS_DIR / s.name).bridge(BRIDGE)
-                             for s in virtualized(scenario)})
-        self.vm_nodes = {vm.label: vm_node(i) if vm.vtep == "ovs" else vm.server  # bare metal: the server itself
+        self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
+        self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server itself
                          for i, vm in enumerate(scenario.vms)}
         if scenario.path is None:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
@@ -108,7 +108,7 @@ class Lab:
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
                                           f"({fabric.k} pods, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
-                                          f"{sum(vm.vtep == 'ovs' for vm in self.scenario.vms)} VMs") as progress:
+                                          f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
             self.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port, progress)
             self.net.build()
             adopt_links(self.net)
@@ -118,7 +118,7 @@ class Lab:
             pods.start(self.net, fabric)
             self.net.start()
         servers = virtualized(self.scenario)
-        bare_metal = [vm for vm in self.scenario.vms if vm.vtep == "kernel"]
+        bare_metal = [vm for vm in self.scenario.vms if vm.bare_metal]
         if servers or bare_metal:
             with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
                                                 f" and {len(bare_metal)} kernel VTEPs") as progress:
@@ -150,11 +150,9 @@ class Lab:
 
     def endpoints(self) -> list[Endpoint]:
         """Every VM as the probes address it."""
-        encap = {t.name: t.encap for t in self.scenario.tenants}
-        return [Endpoint(vm.label, vm.tenant, vm.vni, encap[vm.tenant], vm.mac, vm.ip.ip,
-                         self.scenario.fabric.server(vm.server).ip,  # type: ignore[union-attr]
+        return [Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip,
                          self.vm(vm.label).pid,
-                         self.vm(vm.label).defaultIntf().name if vm.vtep == "ovs" else kernel.device(vm), vm.vtep)
+                         kernel.device(vm) if vm.bare_metal else self.vm(vm.label).defaultIntf().name, vm.vtep)
                 for vm in self.scenario.vms]
 
     def port_pid(self, port: str) -> int:

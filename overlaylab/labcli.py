@@ -60,11 +60,10 @@ class LabCLI(CLI):
 
     def do_vms(self, _line: str) -> None:
         """vms: every tenant VM: its virtual network ID, encapsulation, overlay address, MAC and server."""
-        encap = {t.name: t.encap for t in self.lab.scenario.tenants}
         output(f"{'vm':<20} {'vni':>8} {'encap':<7} {'address':<18} {'mac':<18} server\n")
         for vm in self.lab.scenario.vms:
-            where = vm.server if vm.vtep == "ovs" else f"{vm.server} (bare metal: the kernel's VXLAN VTEP)"
-            output(f"{vm.label:<20} {vm.vni:>8} {encap[vm.tenant]:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
+            where = f"{vm.server.name} (bare metal: the kernel's VXLAN VTEP)" if vm.bare_metal else vm.server.name
+            output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
 
     def do_flows(self, line: str) -> None:
         """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch

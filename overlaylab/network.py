@@ -26,7 +26,6 @@ from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
 from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
 
-INNER_MTU = {"vxlan": 1450, "geneve": 1450, "gre": 1458}  # 1500 less the outer headers
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
 ROGUE_IP = "10.0.0.250/24"
 
@@ -112,12 +111,10 @@ class LabTopo(FatTreeTopo):
                 self.nodeInfo(switch.name).update(ovs=str(pods.instance(switch.pod).rundir), pod=pods.node(switch.pod))
         self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
-        encap = {t.name: t.encap for t in scenario.tenants}
         for index, vm in enumerate(scenario.vms):
-            if vm.vtep == "ovs":
-                self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac,
-                             mtu=INNER_MTU[encap[vm.tenant]])
-                self.addLink(vm_node(index), vm.server, port1=0, port2=vm_port(scenario, vm))
+            if not vm.bare_metal:
+                self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
+                self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm_port(scenario, vm))
 
 
 class LabNet(Mininet):

@@ -70,7 +70,7 @@ def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
     with watch.timed("verdicts"):
         results = [matrix.result(p, outcome) for p in pairs]
         _matrix_verdict(verdicts, results)
-        _interop_verdict(verdicts, [ep for ep in endpoints if ep.vtep == "kernel"], results)
+        _interop_verdict(verdicts, [ep for ep in endpoints if ep.bare_metal], results)
         _arp_verdict(verdicts, questions, outcome)
         _attack_verdict(verdicts, tried, outcome)
     with watch.timed("wire checks"):

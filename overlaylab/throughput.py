@@ -23,14 +23,15 @@ from typing import IO, Any
 from mininet.net import Mininet
 
 from controller.flows import ofctl_flow
-from controller.overlay import BRIDGE, compile_overlay, vswitch_dpid
+from controller.overlay import compile_overlay, vswitch_dpid
 from overlaylab import daemons
 from overlaylab.errors import LabError
 from overlaylab.lab import Phases, running_lab
-from overlaylab.state import SERVERS_DIR, LabLock
+from overlaylab.state import LabLock
 from overlaylab.system import run, wait_until
-from overlaylab.vswitches import run_guarded
-from topologies.scenario import Scenario, load, parse
+from overlaylab.vswitches import run_guarded, server_ovs
+from topologies.fattree import Server
+from topologies.scenario import load, parse
 from vswitch.nodes import PhysicalServer, VirtualMachine
 from vswitch.ovs import VswitchPlan, start_script
 
@@ -84,20 +85,19 @@ def direct_vswitches() -> float:
         net.addLink("p0e0h0", "p0e0h1", port1=0, port2=0)
         for vm in scenario.vms:
             net.addHost(vm.name, cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=1450)
-            net.addLink(vm.name, vm.server, port1=0, port2=1)
+            net.addLink(vm.name, vm.server.name, port1=0, port2=1)
         net.build()
         for s, tables in zip(scenario.fabric.servers[:2], compile_overlay(scenario).values(), strict=True):
-            _start_vswitch(net, scenario, s.name)
-            flows = SERVERS_DIR / s.name / "flows.txt"
+            _start_vswitch(net, s)
+            flows = server_ovs(s).rundir / "flows.txt"
             flows.write_text("".join(ofctl_flow(f) + "\n" for f in tables.flows))
-            run("ovs-ofctl", "-O", "OpenFlow13", "add-flows", f"unix:{flows.parent}/{BRIDGE}.mgmt", str(flows))
+            run("ovs-ofctl", "-O", "OpenFlow13", "add-flows", server_ovs(s).br_int, str(flows))
         return tcp_mbps(net["c"], net["a"], "192.0.2.12")
 
 
-def _start_vswitch(net: Mininet, scenario: Scenario, name: str) -> None:
-    server = scenario.fabric.server(name)
-    assert server is not None
-    plan = VswitchPlan(server=server, rundir=SERVERS_DIR / name, uplink=f"{name}-eth0",
+def _start_vswitch(net: Mininet, server: Server) -> None:
+    name = server.name
+    plan = VswitchPlan(server=server, rundir=server_ovs(server).rundir, uplink=f"{name}-eth0",
                        vm_ports=((f"{name}-eth1", 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
                        mgmt_link="", mgmt_intf="")
     run_guarded(net, {name: (start_script(plan), plan.ovs)})

@@ -11,17 +11,23 @@ from overlaylab import mgmt
 from overlaylab.errors import LabError
 from overlaylab.state import SERVERS_DIR
 from probes.session import Progress
+from topologies.fattree import Server
 from topologies.scenario import Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, start_script
 
 
+def server_ovs(server: Server) -> OvsInstance:
+    """The server's own Open vSwitch (its directory, sockets and pidfiles) under the lab's run directory."""
+    return OvsInstance(SERVERS_DIR / server.name)
+
+
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
     target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
-    return [VswitchPlan(server=s, rundir=SERVERS_DIR / s.name, uplink=f"{s.name}-eth0",
+    return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=f"{s.name}-eth0",
                         vm_ports=tuple((f"{s.name}-eth{vm_port(scenario, vm)}", vm_port(scenario, vm))
-                                       for vm in local_vms(scenario, s.name)),
+                                       for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
                         mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,
                         rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s))
@@ -53,14 +59,12 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
 
 def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:
     """Each bare-metal member's server gets a kernel VXLAN device that knows the member's peers."""
-    for member in (vm for vm in scenario.vms if vm.vtep == "kernel"):
-        server = scenario.fabric.server(member.server)
-        assert server is not None
-        peers = [kernel.Peer(vm.mac, vm.ip.ip, scenario.fabric.server(vm.server).ip)  # type: ignore[union-attr]
+    for member in (vm for vm in scenario.vms if vm.bare_metal):
+        peers = [kernel.Peer(vm.mac, vm.ip.ip, vm.server.ip)
                  for vm in scenario.vms if vm.tenant == member.tenant and vm is not member]
-        out = net[member.server].cmd(kernel.vtep_script(member, server.ip, peers))
+        out = net[member.server.name].cmd(kernel.vtep_script(member, member.server.ip, peers))
         if "VTEP-OK" not in out:
-            raise LabError(f"the kernel VTEP of {member.label} on {member.server} did not start: "
+            raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: "
                            f"{out.strip().splitlines()[-1] if out.strip() else 'no output'}")
 
 

@@ -13,7 +13,7 @@ def questions(endpoints: list[Endpoint]) -> list[Question]:
     its own physical server's address: the VM must not see the server it runs on."""
     everywhere = {ep.ip for ep in endpoints}
     asked = []
-    for asker in (ep for ep in endpoints if ep.vtep == "ovs"):
+    for asker in (ep for ep in endpoints if not ep.bare_metal):
         owners = {ep.ip: ep.mac for ep in endpoints if ep.tenant == asker.tenant}
         asked += [Question(asker.label, ip, stamp_arp_request(asker.host, ip), owners.get(ip))
                   for ip in sorted(everywhere | {asker.server_ip}) if ip != asker.ip]

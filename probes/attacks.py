@@ -18,6 +18,7 @@ from ipaddress import IPv4Address
 from probes.endpoint import Endpoint
 from probes.packets import BROADCAST, Host, arp, encapsulated, probe
 from probes.session import Outcome, Probe, Tokens
+from topologies.encap import Encap
 
 MULTICAST = Host("01:00:5e:00:00:fb", IPv4Address("224.0.0.251"))
 EVERYONE = Host(BROADCAST, IPv4Address("255.255.255.255"))
@@ -48,7 +49,7 @@ def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> l
     """The attacks this scenario allows (each needs the VMs it names: a peer, another tenant). The
     attacker is a VM: a bare-metal member is outside any virtual switch's control by definition."""
     pair = next(((a, b) for a in endpoints for b in endpoints
-                 if a.tenant == b.tenant and a.server_ip != b.server_ip and a.vtep == "ovs"), None)
+                 if a.tenant == b.tenant and a.server_ip != b.server_ip and not a.bare_metal), None)
     if pair is None:
         return []
     a, b = pair
@@ -92,13 +93,13 @@ def _flooding(a: Endpoint, tenant: frozenset[str], tokens: Tokens) -> list[Attac
 
 def _forgery(a: Endpoint, b: Endpoint, victim: Endpoint, tokens: Tokens) -> list[Attack]:
     """Wrapped by hand, sent via a peer's MAC (the only way out of its virtual switch)."""
-    return [_attack("tunnel forgery", f"{a.label} hand-makes {encap.upper()} with VNI {victim.vni} "
+    return [_attack("tunnel forgery", f"{a.label} hand-makes {encap.text.upper()} with VNI {victim.vni} "
                                       f"({victim.label}'s tenant) to its server {victim.server_ip}", a.label,
                     _forged(encap, a.host, b.mac, victim), tokens)
-            for encap in ("vxlan", "geneve")]
+            for encap in (Encap.VXLAN, Encap.GENEVE)]
 
 
-def _forged(encap: str, outer: Host, next_hop_mac: str, victim: Endpoint) -> Callable[[bytes], bytes]:
+def _forged(encap: Encap, outer: Host, next_hop_mac: str, victim: Endpoint) -> Callable[[bytes], bytes]:
     """Frames of a tunnel packet made by hand: a probe to the victim from an address of its subnet, in
     the victim's VNI, addressed to the victim's server."""
     inner = Host("02:00:00:00:00:66", victim.ip + 1)
@@ -110,7 +111,7 @@ def _rogue(rogue: Rogue, victim: Endpoint, endpoints: list[Endpoint], tokens: To
     spoofed = next((ep.server_ip for ep in endpoints
                     if ep.tenant == victim.tenant and ep.server_ip != victim.server_ip), None)
     sources = [("its own address", rogue.host.ip)] + ([("a real server's address", spoofed)] if spoofed else [])
-    return [_attack("rogue host", f"a host on a spare edge port injects {victim.encap.upper()} VNI {victim.vni} "
+    return [_attack("rogue host", f"a host on a spare edge port injects {victim.encap.text.upper()} VNI {victim.vni} "
                                   f"for {victim.label} from {what} {ip}", rogue.name,
                     _forged(victim.encap, Host(rogue.host.mac, ip), rogue.gateway_mac, victim), tokens)
             for what, ip in sources]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from probes.packets import Host
+from topologies.encap import Encap, Vtep
 
 
 @dataclass(frozen=True)
@@ -14,14 +15,19 @@ class Endpoint:
     label: str
     tenant: str
     vni: int
-    encap: str
+    encap: Encap
     mac: str
     ip: IPv4Address
     server_ip: IPv4Address  # the physical server it lives on
     pid: int
     iface: str
-    vtep: str = "ovs"  # or "kernel": a bare-metal member, behind the kernel's VXLAN device
+    vtep: Vtep = Vtep.OVS
 
     @property
     def host(self) -> Host:
         return Host(self.mac, self.ip)
+
+    @property
+    def bare_metal(self) -> bool:
+        """A bare-metal member, behind its server kernel's VXLAN device."""
+        return self.vtep is Vtep.KERNEL

@@ -11,7 +11,8 @@ import struct
 from functools import lru_cache
 from ipaddress import IPv4Address
 
-from probes.packets import ECHO_TYPES, ENCAP_PORTS, GRE_PROTO, MAGIC, TEB, TOKEN_LEN, UDP_PORT, Inner, Wire
+from probes.packets import ECHO_TYPES, MAGIC, TEB, TOKEN_LEN, UDP_PORT, Inner, Wire
+from topologies.encap import Encap
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 ICMP, TCP, UDP = 1, 6, 17
@@ -110,17 +111,18 @@ def dissect(frame: bytes) -> Wire:
     l4 = 14 + ihl
     if proto == UDP and end >= l4 + 16:
         sport, dport = struct.unpack_from("!HH", frame, l4)
-        if dport in ENCAP_PORTS:
-            return _udp_tunnel(frame, ENCAP_PORTS[dport], src, dst, sport, l4 + 8, end)
-    if proto == GRE_PROTO and end >= l4 + 4:
+        tunnel = Encap.on_udp_port(dport)
+        if tunnel:
+            return _udp_tunnel(frame, tunnel, src, dst, sport, l4 + 8, end)
+    if proto == Encap.GRE.ip_proto and end >= l4 + 4:
         return _gre(frame, src, dst, l4, end)
     return Wire("ip", src, dst)
 
 
-def _udp_tunnel(frame: bytes, kind: str, src: IPv4Address, dst: IPv4Address, sport: int, at: int,
+def _udp_tunnel(frame: bytes, kind: Encap, src: IPv4Address, dst: IPv4Address, sport: int, at: int,
                 end: int) -> Wire:
     vni = int.from_bytes(frame[at + 4:at + 7], "big")
-    inner = at + 8 + (frame[at] & 0x3F) * 4 if kind == "geneve" else at + 8  # GENEVE: + its options
+    inner = at + 8 + (frame[at] & 0x3F) * 4 if kind is Encap.GENEVE else at + 8  # GENEVE: + its options
     return Wire(kind, src, dst, sport, vni, _inner(frame[inner:end]))
 
 
@@ -131,4 +133,4 @@ def _gre(frame: bytes, src: IPv4Address, dst: IPv4Address, at: int, end: int) ->
     key = struct.unpack_from("!I", frame, offset)[0] if key_present and end >= offset + 4 else None
     offset += (4 if key_present else 0) + (4 if sequence else 0)
     inner = _inner(frame[offset:end]) if proto == TEB else Inner(frame[offset:end], "", None, (), None)
-    return Wire("gre", src, dst, None, key, inner)
+    return Wire(Encap.GRE, src, dst, None, key, inner)

@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from scapy.contrib.geneve import GENEVE
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, GRE, Ether
-from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
+
+from topologies.encap import Encap
 
 MAGIC = b"OLAB"
 TOKEN_LEN = 10
 PROTOS = ("icmp", "udp", "tcp")
 UDP_PORT, TCP_PORT = 7777, 80
-ENCAP_PORTS = {4789: "vxlan", 6081: "geneve"}
-GRE_PROTO, TEB = 47, 0x6558  # GRE carrying Ethernet (transparent Ethernet bridging)
+TEB = 0x6558  # GRE and GENEVE carrying Ethernet (transparent Ethernet bridging)
+TUNNEL_LAYERS = [encap.scapy_layer() for encap in Encap]  # imported, so scapy dissects every tunnel
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 ECHO_TYPES = (0, 8)  # an ICMP echo's id is its flow; an ICMP error has none
 
@@ -50,16 +50,16 @@ def arp(op: str, sender: Host, target_ip: IPv4Address, target_mac: str = "00:00:
     return bytes(frame / Raw(token))
 
 
-def encapsulated(encap: str, outer_src: Host, outer_dst_mac: str, outer_dst_ip: IPv4Address, vni: int,
+def encapsulated(encap: Encap, outer_src: Host, outer_dst_mac: str, outer_dst_ip: IPv4Address, vni: int,
                  inner: bytes) -> bytes:
     """A hand-made tunnel packet: `inner` wrapped in VXLAN, GENEVE or GRE with `vni`."""
     ip = Ether(src=outer_src.mac, dst=outer_dst_mac) / IP(src=str(outer_src.ip), dst=str(outer_dst_ip))
-    if encap == "vxlan":
-        wrapped = ip / UDP(sport=49152, dport=4789) / VXLAN(vni=vni)
-    elif encap == "geneve":
-        wrapped = ip / UDP(sport=49152, dport=6081) / GENEVE(vni=vni, proto=TEB)
+    header = encap.scapy_layer()
+    if encap is Encap.GRE:
+        wrapped = ip / header(key_present=1, key=vni, proto=TEB)
     else:
-        wrapped = ip / GRE(key_present=1, key=vni, proto=TEB)
+        fields = {"proto": TEB} if encap is Encap.GENEVE else {}
+        wrapped = ip / UDP(sport=49152, dport=encap.udp_port) / header(vni=vni, **fields)
     return bytes(wrapped / Raw(inner))
 
 
@@ -108,12 +108,17 @@ class Inner:
 class Wire:
     """One frame seen on an underlay link, taken apart."""
 
-    kind: str  # vxlan | geneve | gre | arp | ip (unencapsulated IP) | other
+    kind: Encap | str  # a tunnel, or arp | ip (unencapsulated IP) | other
     src: IPv4Address | None = None  # outer addresses (ARP: sender and target)
     dst: IPv4Address | None = None
     sport: int | None = None
     vni: int | None = None
     inner: Inner | None = None
+
+    @property
+    def encap(self) -> Encap | None:
+        """The tunnel it is, if it is one."""
+        return self.kind if isinstance(self.kind, Encap) else None
 
 
 def _inner(pkt: Packet) -> Inner:
@@ -131,10 +136,10 @@ def _inner(pkt: Packet) -> Inner:
 def describe_frame(frame: bytes) -> str:
     """One line for a frame on the underlay: the outer header, the tunnel and its VNI, what is inside."""
     wire = dissect(frame)
-    if wire.kind in ("vxlan", "geneve", "gre"):
+    if wire.encap:
         port = f" sport {wire.sport}" if wire.sport is not None else ""
         inner = Ether(wire.inner.raw).summary() if wire.inner else "?"
-        return f"{wire.src} -> {wire.dst} {wire.kind.upper()}{port} VNI {wire.vni} | inside: {inner}"
+        return f"{wire.src} -> {wire.dst} {wire.encap.text.upper()}{port} VNI {wire.vni} | inside: {inner}"
     return Ether(frame).summary()
 
 
@@ -146,11 +151,12 @@ def dissect(frame: bytes) -> Wire:
         return Wire("other")
     ip = pkt[IP]
     src, dst = IPv4Address(ip.src), IPv4Address(ip.dst)
-    if isinstance(ip.payload, UDP) and ip.payload.dport in ENCAP_PORTS:
+    tunnel = Encap.on_udp_port(ip.payload.dport) if isinstance(ip.payload, UDP) else None
+    if tunnel:
         udp = ip.payload
         header: Packet = udp.payload
-        return Wire(ENCAP_PORTS[udp.dport], src, dst, udp.sport, getattr(header, "vni", None), _inner(header.payload))
-    if ip.proto == GRE_PROTO and isinstance(ip.payload, GRE):
+        return Wire(tunnel, src, dst, udp.sport, getattr(header, "vni", None), _inner(header.payload))
+    if ip.proto == Encap.GRE.ip_proto and isinstance(ip.payload, GRE):
         gre = ip.payload
-        return Wire("gre", src, dst, None, gre.key if gre.key_present else None, _inner(gre.payload))
+        return Wire(Encap.GRE, src, dst, None, gre.key if gre.key_present else None, _inner(gre.payload))
     return Wire("ip", src, dst)

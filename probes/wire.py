@@ -26,11 +26,11 @@ from probes import packets
 from probes.endpoint import Endpoint
 from probes.fastparse import dissect
 from probes.packets import MAGIC, Wire
+from topologies.encap import Encap
 
-ENCAPS = ("vxlan", "geneve", "gre")
 SHOW = 3  # examples quoted per failed check
 SAMPLE = 300  # frames cross-checked against scapy per capture
-PairKey = tuple[IPv4Address, IPv4Address, str]  # outer source, outer destination, encapsulation
+PairKey = tuple[IPv4Address, IPv4Address, Encap | str]  # outer source, outer destination, encapsulation
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class WireChecks:
         self.seen: set[bytes] = set()
         self.frames = 0
         self.problems: dict[str, _Problems] = defaultdict(_Problems)
-        self.kinds: Counter[str] = Counter()
+        self.kinds: Counter[Encap] = Counter()
         self.compared = 0
         self.flows: dict[PairKey, set[tuple[object, ...]]] = defaultdict(set)
         self.ports: dict[PairKey, set[int]] = defaultdict(set)
@@ -98,8 +98,8 @@ class WireChecks:
         self._keep_sample(frame)
         wire = dissect(frame)
         self._outer(wire)
-        if wire.kind in ENCAPS:
-            self.kinds[wire.kind] += 1
+        if wire.encap:
+            self.kinds[wire.encap] += 1
             self._encapsulation(wire)
             self._intact(wire)
             self._source_port(wire)
@@ -128,7 +128,7 @@ class WireChecks:
         sender = self._sender(w)
         if sender is None:
             self.problems["encapsulation"].add(f"{w.kind} VNI {w.vni} from {w.src} carries a frame from no known VM")
-        elif (w.kind, w.vni, w.src) != (sender.encap, sender.vni, sender.server_ip):
+        elif (w.encap, w.vni, w.src) != (sender.encap, sender.vni, sender.server_ip):
             self.problems["encapsulation"].add(f"{sender.label}'s frame went as {w.kind} VNI {w.vni} from {w.src}, "
                                                f"not {sender.encap} VNI {sender.vni} from {sender.server_ip}")
 
@@ -150,7 +150,7 @@ class WireChecks:
 
     def findings(self) -> list[Finding]:
         p = self.problems
-        seen = ", ".join(f"{self.kinds[k]} {k}" for k in ENCAPS if self.kinds[k]) or "none"
+        seen = ", ".join(f"{self.kinds[k]} {k}" for k in Encap if self.kinds[k]) or "none"
         return [
             p["outer"].finding("outer addresses", f"all {len(self.seen)} distinct frames were between physical "
                                                   f"servers (ARP: servers and gateways)"),

@@ -10,8 +10,8 @@ import argparse
 from collections import defaultdict
 from ipaddress import IPv4Network
 
+from topologies.encap import NAMES as ENCAPS
 from topologies.fattree import FatTree
-from topologies.scenario import ENCAPS
 
 DEFAULT_TENANTS = 8
 FIRST_VNI = 6000

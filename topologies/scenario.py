@@ -16,13 +16,13 @@ from typing import Any
 import yaml
 
 from topologies import strictyaml
-from topologies.fattree import FatTree, k_problem
+from topologies.encap import NAMES as ENCAP_NAMES
+from topologies.encap import Encap, Vtep
+from topologies.fattree import FatTree, Server, k_problem
 from topologies.quoting import quote
 
 BUNDLED = Path(__file__).resolve().parent
 DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
-ENCAPS = ("vxlan", "geneve", "gre")
-VTEPS = ("ovs", "kernel")
 VNI_MAX = 2 ** 24 - 1
 MAX_VMS_PER_SERVER = 99  # br-int ports 1..99; the tunnel ports start at 100
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
@@ -57,23 +57,29 @@ class VM:
 
     tenant: str
     vni: int
+    encap: Encap  # the tenant's
     name: str
     ip: IPv4Interface
-    server: str
+    server: Server
     mac: str
-    vtep: str = "ovs"
+    vtep: Vtep = Vtep.OVS
 
     @property
     def label(self) -> str:
         """How users see it everywhere: tenant/vm."""
         return f"{self.tenant}/{self.name}"
 
+    @property
+    def bare_metal(self) -> bool:
+        """A server that is not virtualized, its kernel the tenant's VTEP; not a VM on a virtual switch."""
+        return self.vtep is Vtep.KERNEL
+
 
 @dataclass(frozen=True)
 class Tenant:
     name: str
     vni: int
-    encap: str
+    encap: Encap
     vms: tuple[VM, ...]
 
 
@@ -222,33 +228,36 @@ def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     vni = spec.get("vni")
     if isinstance(vni, bool) or not isinstance(vni, int) or not 1 <= vni <= VNI_MAX:
         raise check.fail(f"{path}.vni", f"{quote(vni)} is out of range; use a whole number in 1..{VNI_MAX}")
-    encap = spec.get("encap", "vxlan")
-    if encap not in ENCAPS:
-        raise check.fail(f"{path}.encap", f"unknown encapsulation {quote(encap)}; use {', '.join(ENCAPS)}")
+    encap = Encap.named(spec.get("encap", "vxlan"))
+    if encap is None:
+        raise check.fail(f"{path}.encap", f"unknown encapsulation {quote(spec.get('encap'))}; "
+                                          f"use {', '.join(ENCAP_NAMES)}")
     vms = check.mapping(spec.get("vms"), f"{path}.vms")
-    built = tuple(_vm(check, name, vni, vm, body, fabric) for vm, body in vms.items())
+    built = tuple(_vm(check, Tenant(name, vni, encap, ()), vm, body, fabric) for vm, body in vms.items())
     _check_unique(check, path, built)
-    if any(vm.vtep == "kernel" for vm in built) and encap != "vxlan":
+    if any(vm.bare_metal for vm in built) and encap is not Encap.VXLAN:
         raise check.fail(f"{path}.encap", f"{encap} cannot reach a `vtep: kernel` member; "
                                           f"kernel VTEPs speak VXLAN only, so use encap: vxlan")
     return Tenant(name, vni, encap, built)
 
 
-def _vm(check: _Checker, tenant: str, vni: int, name: Any, body: Any, fabric: FatTree) -> VM:
-    path = f"tenants.{tenant}.vms.{key_text(name)}"
+def _vm(check: _Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -> VM:
+    path = f"tenants.{tenant.name}.vms.{key_text(name)}"
     check.name(name, path, "VM")
     spec = check.mapping(body, path, VM_KEYS)
     ip = _interface(check, spec.get("ip"), f"{path}.ip")
-    server = spec.get("server")
-    if not isinstance(server, str) or fabric.server(server) is None:
+    named = spec.get("server")
+    server = fabric.server(named) if isinstance(named, str) else None
+    if server is None:
         first, last = fabric.servers[0].name, fabric.servers[-1].name
-        raise check.fail(f"{path}.server", f"no server {quote(server)} in a k={fabric.k} fat-tree; "
+        raise check.fail(f"{path}.server", f"no server {quote(named)} in a k={fabric.k} fat-tree; "
                                            f"use one of {first} .. {last} (p<pod>e<edge>h<host>)")
-    mac = _mac(check, spec["mac"], f"{path}.mac") if "mac" in spec else derived_mac(vni, ip.ip)
-    vtep = spec.get("vtep", "ovs")
-    if vtep not in VTEPS:
-        raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(vtep)}; use kernel (or leave it out for a VM)")
-    return VM(tenant, vni, name, ip, server, mac, vtep)
+    mac = _mac(check, spec["mac"], f"{path}.mac") if "mac" in spec else derived_mac(tenant.vni, ip.ip)
+    vtep = next((v for v in Vtep if v.value == spec.get("vtep", Vtep.OVS.value)), None)
+    if vtep is None:
+        raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(spec.get('vtep'))}; use kernel "
+                                         f"(or leave it out for a VM)")
+    return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep)
 
 
 def _mac(check: _Checker, value: Any, path: str) -> str:
@@ -309,14 +318,14 @@ def _check_servers(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
     VTEP) server is not virtualized, so it hosts nothing else."""
     by_server: dict[str, list[VM]] = {}
     for vm in (vm for t in tenants for vm in t.vms):
-        by_server.setdefault(vm.server, []).append(vm)
+        by_server.setdefault(vm.server.name, []).append(vm)
     for server, vms in by_server.items():
         if len(vms) > MAX_VMS_PER_SERVER:
             last = vms[MAX_VMS_PER_SERVER]
             raise check.fail(f"tenants.{last.tenant}.vms.{last.name}.server",
                              f"{server} already hosts {MAX_VMS_PER_SERVER} VMs, the most one server takes; "
                              f"place this VM on another server")
-        kernel = [vm for vm in vms if vm.vtep == "kernel"]
+        kernel = [vm for vm in vms if vm.bare_metal]
         if kernel and len(vms) > 1:
             other = next(vm for vm in vms if vm is not kernel[0])
             raise check.fail(f"tenants.{kernel[0].tenant}.vms.{kernel[0].name}.server",

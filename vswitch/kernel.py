@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from topologies.encap import Encap
 from topologies.scenario import VM
-
-VXLAN_PORT = 4789
-MTU = 1450
 
 
 def device(vm: VM) -> str:
@@ -32,8 +30,8 @@ def vtep_script(member: VM, local_ip: IPv4Address, peers: list[Peer]) -> str:
     """One shell line: the VXLAN device with the member's MAC and address, a forwarding entry and a
     permanent neighbour for every tenant peer; prints VTEP-OK only if every step worked."""
     dev = device(member)
-    steps = [f"ip link add {dev} type vxlan id {member.vni} local {local_ip} dstport {VXLAN_PORT} nolearning",
-             f"ip link set {dev} address {member.mac} mtu {MTU}",
+    steps = [f"ip link add {dev} type vxlan id {member.vni} local {local_ip} dstport {Encap.VXLAN.udp_port} nolearning",
+             f"ip link set {dev} address {member.mac} mtu {Encap.VXLAN.inner_mtu}",
              f"ip addr add {member.ip} dev {dev}",
              f"ip link set {dev} up"]
     for peer in peers:

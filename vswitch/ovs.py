@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from controller.overlay import BRIDGE, TUNNEL_PORTS
+from controller.overlay import BRIDGE
+from topologies.encap import Encap
 from topologies.fattree import Server, mac_of
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -49,6 +50,11 @@ class OvsInstance:
     def bridge(self, name: str) -> str:
         """Where ovs-ofctl reaches one of its bridges."""
         return f"unix:{self.rundir}/{name}.mgmt"
+
+    @property
+    def br_int(self) -> str:
+        """Where ovs-ofctl reaches the server's virtual switch."""
+        return self.bridge(BRIDGE)
 
     def vsctl(self, *args: str) -> str:
         return f"ovs-vsctl --db={self.db} --timeout=30 " + " ".join(args)
@@ -109,9 +115,9 @@ def _bridges(plan: VswitchPlan) -> list[str]:
     if plan.controller:
         args += ["--", "set-controller", BRIDGE, plan.controller,
                  "--", "set", "controller", BRIDGE, *CONTROLLER_OPTIONS]
-    for encap, port in TUNNEL_PORTS.items():
+    for encap in Encap:
         args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
-                 "options:remote_ip=flow", "options:key=flow", f"ofport_request={port}"]
+                 "options:remote_ip=flow", "options:key=flow", f"ofport_request={encap.ofport}"]
     for intf, port in plan.vm_ports:
         args += ["--", "add-port", BRIDGE, intf, "--", "set", "interface", intf, f"ofport_request={port}"]
     return args

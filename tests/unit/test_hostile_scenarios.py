@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from topologies.encap import Encap
 from topologies.scenario import MAX_LINE, ScenarioError, load
 
 GOOD = ("fabric: {type: fattree, k: 4}\ntenants:\n  pepsi:\n    vni: 5001\n    encap: vxlan\n    vms:\n"
@@ -97,7 +98,7 @@ def test_yaml_1_1_guesses_do_not_happen(tmp_path):
 def test_merge_keys_are_supported_and_written_keys_win(tmp_path):
     text = ("tenants:\n  a: &base {vni: 1, encap: gre}\n  b:\n    <<: *base\n    vni: 2\n")
     a, b = load(file_with(tmp_path, text)).tenants
-    assert (a.vni, a.encap, b.vni, b.encap) == (1, "gre", 2, "gre")
+    assert (a.vni, a.encap, b.vni, b.encap) == (1, Encap.GRE, 2, Encap.GRE)
 
 
 KEYS = ["fabric", "type", "k", "tenants", "vni", "encap", "vms", "ip", "server", "mac", "vtep", "description"]

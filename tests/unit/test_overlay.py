@@ -4,9 +4,10 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 
 from controller.app import K_ENV, SCENARIO_ENV, desired_tables
-from controller.overlay import T_DELIVER, TUNNEL_PORTS, compile_overlay, virtualized, vswitch_dpid
+from controller.overlay import T_DELIVER, compile_overlay, virtualized, vswitch_dpid
 from controller.trace import LabCabling, arp_request, describe, trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay
+from topologies.encap import Encap
 from topologies.scenario import BUNDLED, load
 
 SCENARIOS = ["lecture.yaml", "datacenter.yaml"]
@@ -24,8 +25,8 @@ def vm(scenario, label):
 
 def test_every_same_tenant_pair_is_delivered_and_every_other_pair_isolated(lab):
     scenario, tables = lab
-    assert any(v.vtep == "kernel" for v in scenario.vms)  # bare metal is reached like any peer
-    for src in (v for v in scenario.vms if v.vtep == "ovs"):
+    assert any(v.bare_metal for v in scenario.vms)  # bare metal is reached like any peer
+    for src in (v for v in scenario.vms if not v.bare_metal):
         for dst in scenario.vms:
             if src is dst:
                 continue
@@ -41,16 +42,16 @@ def test_every_same_tenant_pair_is_delivered_and_every_other_pair_isolated(lab):
 def test_remote_peers_are_reached_through_a_tunnel_over_every_ecmp_path(lab):
     scenario, tables = lab
     fabric = scenario.fabric
-    for src in (v for v in scenario.vms if v.vtep == "ovs"):
+    for src in (v for v in scenario.vms if not v.bare_metal):
         for dst in (v for v in scenario.vms if v.tenant == src.tenant and v.server != src.server):
             paths = trace_vm(scenario, tables, src, vm_packet(src, dst))
-            a, b = fabric.server(src.server), fabric.server(dst.server)
+            a, b = src.server, dst.server
             expected = 1 if (a.pod, a.edge) == (b.pod, b.edge) else fabric.half if a.pod == b.pod else fabric.half ** 2
             assert len(paths) == expected
             for path in paths:
                 nodes = [h.node for h in path.hops]
-                last = f"{dst.server}/br-int" if dst.vtep == "ovs" else f"p{b.pod}e{b.edge}"
-                assert nodes[0] == f"{src.server}/br-int" and nodes[-1] == last
+                last = f"{dst.server.name}/br-int" if not dst.bare_metal else f"p{b.pod}e{b.edge}"
+                assert nodes[0] == f"{src.server.name}/br-int" and nodes[-1] == last
                 assert path.packet["tunnel_id"] == vm(scenario, src.label).vni
                 assert path.packet["tun_ipv4_src"] == a.ip
 
@@ -70,7 +71,7 @@ def test_arp_is_answered_locally_with_the_right_tenants_mac():
     cabling = LabCabling(scenario)
     for label, owner in (("pepsi/web", "pepsi/db"), ("coke/web", "coke/db"), ("pepsi/db", "pepsi/web")):
         src, dst = vm(scenario, label), vm(scenario, owner)
-        (path,) = walk(cabling, tables, f"{src.server}/br-int", 1 if label != "coke/web" else 2,
+        (path,) = walk(cabling, tables, f"{src.server.name}/br-int", 1 if label != "coke/web" else 2,
                        arp_request(src.mac, src.ip.ip, dst.ip.ip))
         assert path.delivered_to == label, describe(path)
         reply = path.packet
@@ -82,7 +83,7 @@ def test_arp_for_an_address_the_tenant_lacks_gets_no_answer():
     scenario = load(BUNDLED / "datacenter.yaml")
     tables = compile_overlay(scenario)
     src = vm(scenario, "initech/web")  # initech has 172.16.5.0/24; pepsi owns 192.0.2.2
-    (path,) = walk(LabCabling(scenario), tables, f"{src.server}/br-int", 1 + [v.label for v in scenario.vms
+    (path,) = walk(LabCabling(scenario), tables, f"{src.server.name}/br-int", 1 + [v.label for v in scenario.vms
                    if v.server == src.server].index(src.label), arp_request(src.mac, src.ip.ip, IPv4Address("192.0.2.2")))
     assert path.delivered_to is None and "no answer" in path.verdict
 
@@ -103,11 +104,11 @@ def test_tunnel_packets_need_a_known_server_the_right_vni_and_encap():
     web, db = vm(scenario, "coke/web"), vm(scenario, "coke/db")  # geneve, p0e0h0 <- p3e1h1
     inner = {**vm_packet(db, web), "tunnel_id": 5002, "tun_ipv4_src": IPv4Address("10.3.1.3")}
     node = "p0e0h0/br-int"
-    assert walk(cabling, tables, node, TUNNEL_PORTS["geneve"], inner)[0].delivered_to == "coke/web"
-    for bad_port, changes in ((TUNNEL_PORTS["vxlan"], {}),  # right VNI on the wrong encapsulation
-                              (TUNNEL_PORTS["geneve"], {"tunnel_id": 5001}),  # pepsi's VNI
-                              (TUNNEL_PORTS["geneve"], {"tun_ipv4_src": IPv4Address("10.2.0.2")}),  # no coke there
-                              (TUNNEL_PORTS["geneve"], {"tun_ipv4_src": IPv4Address("10.9.9.9")})):  # rogue host
+    assert walk(cabling, tables, node, Encap.GENEVE.ofport, inner)[0].delivered_to == "coke/web"
+    for bad_port, changes in ((Encap.VXLAN.ofport, {}),  # right VNI on the wrong encapsulation
+                              (Encap.GENEVE.ofport, {"tunnel_id": 5001}),  # pepsi's VNI
+                              (Encap.GENEVE.ofport, {"tun_ipv4_src": IPv4Address("10.2.0.2")}),  # no coke there
+                              (Encap.GENEVE.ofport, {"tun_ipv4_src": IPv4Address("10.9.9.9")})):  # rogue host
         (path,) = walk(cabling, tables, node, bad_port, {**inner, **changes})
         assert path.delivered_to is None, changes
 
@@ -118,7 +119,7 @@ def test_vswitches_hold_only_their_tenants_and_decap_scales_with_local_vms(lab):
     assert set(compiled) == {f"{s.name}/br-int" for s in virtualized(scenario)}
     for server in virtualized(scenario):
         tables = compiled[f"{server.name}/br-int"]
-        here = [v for v in scenario.vms if v.server == server.name and v.vtep == "ovs"]
+        here = [v for v in scenario.vms if v.server == server and not v.bare_metal]
         vnis = {v.vni for v in here}
         assert {f.fields["metadata"] for f in tables.flows if "metadata" in f.fields} == vnis
         assert {f.metadata for f in tables.flows if f.metadata is not None} == vnis

@@ -11,6 +11,7 @@ from probes.packets import PROTOS, Host, arp, encapsulated, probe
 from probes.session import Pacing, Probe, Question, Tokens, run_session
 from probes.stamp import checksum, stamp_arp_request, stamp_probe
 from probes.wire import Underlay, WireChecks
+from topologies.encap import Encap
 
 IP = IPv4Address
 rng = random.Random(7)
@@ -48,7 +49,7 @@ def frames_of_every_shape() -> list[bytes]:
                        / packets.ICMP(type=3, code=3) / inner[1][14:]))  # an ICMP error quoting a probe
     frames = [*inner, arp("who-has", a, b.ip), arp("is-at", a, b.ip, b.mac, b.mac, token)]
     frames += [encapsulated(e, server, "02:00:0a:00:00:01", IP("10.3.1.3"), 5001, f)
-               for e in ("vxlan", "geneve", "gre") for f in inner]
+               for e in Encap for f in inner]
     frames.append(bytes.fromhex("ffffffffffff020000000001" + "86dd") + bytes(40))  # IPv6: other
     return frames
 

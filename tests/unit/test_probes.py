@@ -7,6 +7,7 @@ from probes import arpcheck, attacks, matrix, wire
 from probes.endpoint import Endpoint
 from probes.packets import Host, arp, arp_answer, describe_frame, dissect, encapsulated, probe, token_in
 from probes.session import Outcome, Probe, Tokens
+from topologies.encap import Encap
 
 IP = IPv4Address
 
@@ -15,9 +16,9 @@ def ep(label, tenant, vni, encap, mac, ip, server_ip):
     return Endpoint(label, tenant, vni, encap, mac, IP(ip), IP(server_ip), 0, "eth0")
 
 
-WEB = ep("pepsi/web", "pepsi", 5001, "vxlan", "02:00:13:89:02:02", "192.0.2.2", "10.0.0.2")
-DB = ep("pepsi/db", "pepsi", 5001, "vxlan", "02:00:13:89:02:03", "192.0.2.3", "10.3.1.3")
-COKE = ep("coke/web", "coke", 5002, "geneve", "02:00:13:8a:02:02", "192.0.2.2", "10.0.0.2")
+WEB = ep("pepsi/web", "pepsi", 5001, Encap.VXLAN, "02:00:13:89:02:02", "192.0.2.2", "10.0.0.2")
+DB = ep("pepsi/db", "pepsi", 5001, Encap.VXLAN, "02:00:13:89:02:03", "192.0.2.3", "10.3.1.3")
+COKE = ep("coke/web", "coke", 5002, Encap.GENEVE, "02:00:13:8a:02:02", "192.0.2.2", "10.0.0.2")
 ENDPOINTS = [WEB, DB, COKE]
 UNDERLAY = wire.Underlay({IP("10.0.0.2"): "p0e0h0", IP("10.3.1.3"): "p3e1h1"},
                          frozenset({IP("10.0.0.1"), IP("10.3.1.1")}), tuple(ENDPOINTS), {})
@@ -28,7 +29,7 @@ def test_a_probe_carries_its_token_and_replies_do_not(proto):
     token = Tokens()()
     frame = probe(proto, WEB.host, DB.host, token, flow=3)
     assert token_in(frame) == token and len(token) == 10
-    tunneled = encapsulated("vxlan", Host("02:00:0a:00:00:02", IP("10.0.0.2")), "02:00:0a:00:00:01",
+    tunneled = encapsulated(Encap.VXLAN, Host("02:00:0a:00:00:02", IP("10.0.0.2")), "02:00:0a:00:00:01",
                             IP("10.3.1.3"), 5001, frame)
     assert token_in(tunneled) is None  # a probe inside a tunnel has not arrived anywhere yet
 
@@ -67,14 +68,14 @@ def test_arp_questions_expect_the_tenants_own_mac_or_silence():
 
 def test_attacks_cover_the_issue_and_expect_isolation():
     rogue = attacks.Rogue("rogue", Host("02:00:0a:00:00:fa", IP("10.0.0.250")), "02:00:0a:00:00:01")
-    coke_db = ep("coke/db", "coke", 5002, "geneve", "02:00:13:8a:02:03", "192.0.2.3", "10.3.1.3")
+    coke_db = ep("coke/db", "coke", 5002, Encap.GENEVE, "02:00:13:8a:02:03", "192.0.2.3", "10.3.1.3")
     tried = attacks.attacks([*ENDPOINTS, coke_db], Tokens(), rogue)
     assert {a.name for a in tried} == {"IP spoofing", "MAC spoofing", "ARP spoofing", "broadcast", "multicast",
                                        "tunnel forgery", "rogue host"}
     assert all(a.probe.expect is None for a in tried)
     rogue_from_server = next(a for a in tried if "real server" in a.detail)
     outer = dissect(rogue_from_server.probe.frame)
-    assert (outer.kind, outer.vni, outer.src, outer.dst) == ("geneve", 5002, IP("10.3.1.3"), IP("10.0.0.2"))
+    assert (outer.kind, outer.vni, outer.src, outer.dst) == (Encap.GENEVE, 5002, IP("10.3.1.3"), IP("10.0.0.2"))
     outcome = Outcome()
     outcome.arrivals[rogue_from_server.probe.token] = {"coke/web"}
     assert rogue_from_server.as_json(outcome)["observed"] == "reached coke/web"
@@ -82,7 +83,7 @@ def test_attacks_cover_the_issue_and_expect_isolation():
 
 def tunnel(kind, vni, inner, src="10.0.0.2", dst="10.3.1.3", sport_flow=0):
     frame = encapsulated(kind, Host("02:00:0a:00:00:02", IP(src)), "02:00:0a:00:00:01", IP(dst), vni, inner)
-    if sport_flow and kind != "gre":
+    if sport_flow and kind is not Encap.GRE:
         frame = frame[:34] + (49152 + sport_flow).to_bytes(2, "big") + frame[36:]
     return frame
 
@@ -92,7 +93,7 @@ def findings(frames, underlay=UNDERLAY):
 
 
 def test_wire_checks_pass_on_clean_tunnels():
-    frames = [tunnel("vxlan", 5001, probe("udp", WEB.host, DB.host, Tokens()(), flow=i), sport_flow=i) for i in range(4)]
+    frames = [tunnel(Encap.VXLAN, 5001, probe("udp", WEB.host, DB.host, Tokens()(), flow=i), sport_flow=i) for i in range(4)]
     got = findings(frames)
     assert all(f.ok for f in got.values()), got
     assert "4 inner flows used 4 outer source ports" in got["outer source ports"].detail
@@ -100,7 +101,7 @@ def test_wire_checks_pass_on_clean_tunnels():
 
 def test_wire_checks_catch_a_wrong_vni_a_bare_tenant_packet_and_a_foreign_address():
     inner = probe("udp", WEB.host, DB.host, Tokens()())
-    got = findings([tunnel("vxlan", 5002, inner), inner, tunnel("vxlan", 5001, inner, src="10.0.0.250")])
+    got = findings([tunnel(Encap.VXLAN, 5002, inner), inner, tunnel(Encap.VXLAN, 5001, inner, src="10.0.0.250")])
     assert not got["encapsulation"].ok and "went as vxlan VNI 5002" in got["encapsulation"].detail
     assert not got["nothing unencapsulated"].ok
     assert not got["outer addresses"].ok and "10.0.0.250" in got["outer addresses"].detail
@@ -114,7 +115,7 @@ def test_wire_checks_catch_a_changed_inner_packet_and_one_source_port_for_many_f
         token = tokens()
         sent[token] = probe("udp", WEB.host, DB.host, token, flow=i)
         changed = sent[token][:22] + b"\x01" + sent[token][23:]  # the TTL, rewritten on the way
-        frames.append(tunnel("vxlan", 5001, changed))
+        frames.append(tunnel(Encap.VXLAN, 5001, changed))
     got = findings(frames, wire.Underlay(UNDERLAY.servers, UNDERLAY.gateways, UNDERLAY.endpoints, sent))
     assert not got["inner packets intact"].ok
     assert not got["outer source ports"].ok and "4 flows, 1 port" in got["outer source ports"].detail
@@ -132,6 +133,6 @@ def test_outcome_allows_only_where_a_probe_may_go():
 
 def test_a_tunnel_frame_is_described_outside_in():
     inner = probe("icmp", WEB.host, DB.host, Tokens()())
-    line = describe_frame(tunnel("geneve", 5002, inner))
+    line = describe_frame(tunnel(Encap.GENEVE, 5002, inner))
     assert line.startswith("10.0.0.2 -> 10.3.1.3 GENEVE sport 49152 VNI 5002 | inside: Ether / IP / ICMP 192.0.2.2 > 192.0.2.3")
     assert "ICMP" in describe_frame(inner)

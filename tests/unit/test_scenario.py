@@ -4,6 +4,7 @@ from ipaddress import IPv4Interface
 
 import pytest
 
+from topologies.encap import Encap
 from topologies.scenario import DEFAULT_SCENARIO, ScenarioError, derived_mac, load
 
 GOOD = """
@@ -42,7 +43,7 @@ def test_good_scenario_loads(tmp_path):
     s = load(write(tmp_path, GOOD))
     assert s.fabric.k == 4 and [t.name for t in s.tenants] == ["pepsi", "coke"]
     pepsi, coke = s.tenants
-    assert (pepsi.vni, pepsi.encap, coke.encap) == (5001, "vxlan", "geneve")
+    assert (pepsi.vni, pepsi.encap, coke.encap) == (5001, Encap.VXLAN, Encap.GENEVE)
     assert [vm.label for vm in s.vms] == ["pepsi/web", "pepsi/db", "coke/web"]
     assert pepsi.vms[0].ip == coke.vms[0].ip == IPv4Interface("192.0.2.2/24")  # overlapping: allowed
     assert pepsi.vms[0].mac == "02:00:13:89:02:02" == derived_mac(5001, pepsi.vms[0].ip.ip)
@@ -138,5 +139,5 @@ def test_a_server_takes_at_most_99_vms(tmp_path):
 
 def test_k_changes_which_servers_exist(tmp_path):
     text = "tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p5e2h2}}}}\n"
-    assert load(write(tmp_path, text), k=6).vms[0].server == "p5e2h2"
+    assert load(write(tmp_path, text), k=6).vms[0].server.name == "p5e2h2"
     assert "no server 'p5e2h2' in a k=4 fat-tree" in error_of(tmp_path, text)

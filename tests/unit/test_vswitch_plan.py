@@ -1,7 +1,6 @@
 """The per-server Open vSwitch start-up script: private sockets, the right bridges and ports."""
 from pathlib import Path
 
-from controller.overlay import TUNNEL_PORTS
 from topologies.fattree import FatTree
 from vswitch.ovs import START_OK, VswitchPlan, start_script
 
@@ -25,7 +24,7 @@ def test_bridges_ports_and_controller():
     assert "other_config:hwaddr=02:00:0a:01:00:03" in SCRIPT
     assert "set-controller br-int tcp:198.18.0.1:6653 -- set controller br-int inactivity_probe=30000" in SCRIPT
     assert "other_config:datapath-id=0000000004010001" in SCRIPT
-    for encap, port in TUNNEL_PORTS.items():
+    for encap, port in (("vxlan", 100), ("geneve", 101), ("gre", 102)):
         assert f"type={encap} options:remote_ip=flow options:key=flow ofport_request={port}" in SCRIPT
     assert "add-port br-int p1e0h1-eth2 -- set interface p1e0h1-eth2 ofport_request=2" in SCRIPT
     assert SCRIPT.count("datapath_type=netdev") == 2
