@@ -6,8 +6,8 @@ import re
 import signal
 from dataclasses import dataclass
 
-from overlaylab import daemons, mgmt
-from overlaylab.network import delete_tagged_links, kill_namespace_processes
+from overlaylab import daemons, links, mgmt
+from overlaylab.network import kill_namespace_processes
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import LabState
 from overlaylab.system import cmdline, pid_alive, run
@@ -54,13 +54,7 @@ def delete_bridges() -> int:
 
 def delete_interfaces(nodes: list[str]) -> int:
     """Root-namespace interfaces named after our nodes (`p0e0-eth1`), or our management bridge."""
-    pattern = re.compile(rf"^({'|'.join(map(re.escape, nodes))})(-eth\d+)?$") if nodes else None
-    out = run("ip", "-o", "link", "show").stdout
-    names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
-    doomed = [n for n in names if pattern and pattern.match(n)]
-    for name in doomed:
-        run("ip", "link", "delete", name, check=False)
-    return len(doomed)
+    return links.delete_matching(re.compile(rf"({'|'.join(map(re.escape, nodes))})(-eth\d+)?")) if nodes else 0
 
 
 def sweep(state: LabState | None) -> Swept:
@@ -69,7 +63,7 @@ def sweep(state: LabState | None) -> Swept:
     if state:
         swept.processes += kill_processes(state)
         swept.processes += kill_namespace_processes(set(state.namespaces))
-    swept.interfaces = delete_tagged_links()
+    swept.interfaces = links.delete_group()
     swept.bridges = delete_bridges()
     swept.interfaces += delete_interfaces([*(state.nodes if state else []), mgmt.BRIDGE])
     return swept

@@ -6,12 +6,10 @@ holding the controller's address, and one veth per virtualized server. Its addre
 """
 from __future__ import annotations
 
-import subprocess
 from ipaddress import IPv4Address, IPv4Interface
 
-from overlaylab.errors import LabError
-from overlaylab.state import LINK_GROUP
-from overlaylab.system import run, silence_ipv6
+from overlaylab import links
+from overlaylab.system import silence_ipv6
 
 BRIDGE = "olab-mgmt"
 CONTROLLER = IPv4Interface("198.18.0.1/16")
@@ -43,22 +41,16 @@ def controller_ip() -> IPv4Address:
 
 
 def create() -> None:
-    run("ip", "link", "add", BRIDGE, "type", "bridge")
+    links.create_bridge(BRIDGE, CONTROLLER)
     silence_ipv6([BRIDGE])
-    run("ip", "link", "set", BRIDGE, "group", str(LINK_GROUP), "up")
-    run("ip", "addr", "add", str(CONTROLLER), "dev", BRIDGE)
 
 
 def exists() -> bool:
-    return subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0
+    return links.exists(BRIDGE)
 
 
 def attach(servers: dict[str, int]) -> None:
     """Cable each server (or pod) to the bridge: {root end (`olm<index>`): a shell pid in its namespace};
     the far end is mgmt0."""
-    lines = [f"link add {end} type veth peer name {SERVER_SIDE} netns {pid}\n"
-             f"link set {end} group {LINK_GROUP} master {BRIDGE} up\n" for end, pid in servers.items()]
-    done = subprocess.run(["ip", "-batch", "-"], input="".join(lines), text=True, capture_output=True)
-    if done.returncode:
-        raise LabError(f"cannot cable the management network: {done.stderr.strip()}")
+    links.cable(servers, SERVER_SIDE, BRIDGE)
     silence_ipv6(list(servers))

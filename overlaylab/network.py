@@ -16,8 +16,8 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 from controller.overlay import vm_port
-from overlaylab import pods
-from overlaylab.state import BRIDGE_MARK, LINK_GROUP
+from overlaylab import links, pods
+from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
@@ -160,24 +160,8 @@ def adopt_links(net: Mininet) -> None:
     """Put every switch port into the lab's interface group, so one call can delete them all, and
     silence the root namespace's IPv6 on them: the underlay carries servers' traffic, nothing else."""
     ports = _switch_ports(net)
-    _ip_batch("".join(f"link set dev {name} group {LINK_GROUP}\n" for name in ports))
+    links.adopt(ports)
     silence_ipv6(ports)
-
-
-
-def _ip_batch(commands: str) -> None:
-    subprocess.run(["ip", "-force", "-batch", "-"], input=commands, text=True, capture_output=True, check=False)
-
-
-def delete_tagged_links() -> int:
-    """One `ip link delete group`: the kernel tears the veth pairs down together (0.07 s for 270 ports,
-    where one `ip link del` each, as Mininet's stop() does, takes 3 s). Returns how many there were."""
-    group = ["group", str(LINK_GROUP)]
-    listed = subprocess.run(["ip", "-o", "link", "show", *group], capture_output=True, text=True, check=False)
-    count = len(listed.stdout.splitlines())
-    if count:
-        subprocess.run(["ip", "link", "delete", *group], capture_output=True, check=False)
-    return count
 
 
 def host_namespaces(net: Mininet) -> set[str]:
@@ -211,7 +195,7 @@ def unplug(net: Mininet) -> int:
     started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
     every veth in one batch (faster than Mininet's stop()). Returns how many processes it ended."""
     ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
-    delete_tagged_links()
+    links.delete_group()
     return ended
 
 

@@ -62,10 +62,10 @@ def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:
     for member in (vm for vm in scenario.vms if vm.bare_metal):
         peers = [kernel.Peer(vm.mac, vm.ip.ip, vm.server.ip)
                  for vm in scenario.vms if vm.tenant == member.tenant and vm is not member]
-        out = net[member.server.name].cmd(kernel.vtep_script(member, member.server.ip, peers))
-        if "VTEP-OK" not in out:
-            raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: "
-                           f"{out.strip().splitlines()[-1] if out.strip() else 'no output'}")
+        try:
+            kernel.start_vtep(net[member.server.name].pid, member, peers)
+        except kernel.VtepError as exc:
+            raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: {exc}") from None
 
 
 def _last_line(path: Path) -> str:

@@ -2,36 +2,30 @@
 namespace it was created in, so one probe process can send and sniff in every VM at once."""
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-CLONE_NEWNET = 0x40000000
+from pyroute2.netns import setns
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SO_RCVBUFFORCE = 33  # root may exceed net.core.rmem_max
 RCVBUF = 8 << 20
 
 
-def _setns(fd: int) -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns failed")
-
-
 @contextmanager
 def entered(pid: int) -> Iterator[None]:
     """Run the block in the network namespace of process `pid` (this thread only), then come back."""
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
     try:
-        _setns(target)
+        setns(target)  # an open descriptor: pyroute2 neither creates nor closes it
         try:
             yield
         finally:
-            _setns(home)
+            setns(home)
     finally:
         os.close(target)
         os.close(home)
