@@ -3,21 +3,23 @@
 It learns nothing from the network (no LLDP, no packet-in, no flooding): the scenario says what the
 fabric is, the compilers say what every table must hold, and this app pushes it: on every
 (re)connection it wipes the switch and pushes everything (it does not yet read what a switch holds).
-Loads under os-ken (the maintained fork) and under `ryu-manager` where Ryu still runs.
+Its scenario comes through os-ken's configuration (`--overlaylab-scenario`, `--overlaylab-k`,
+`--overlaylab-status`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 try:
+    from os_ken import cfg
     from os_ken.base import app_manager
     from os_ken.controller import ofp_event
     from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
     from os_ken.lib import hub
     from os_ken.ofproto import ofproto_v1_3, ofproto_v1_5
 except ImportError:  # pragma: no cover - plain Ryu
+    from ryu import cfg  # type: ignore[no-redef]
     from ryu.base import app_manager  # type: ignore[no-redef]
     from ryu.controller import ofp_event  # type: ignore[no-redef]
     from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls  # type: ignore[no-redef]
@@ -32,13 +34,17 @@ from controller.underlay import compile_underlay
 from topologies import scenario
 
 BaseApp = getattr(app_manager, "OSKenApp", None) or app_manager.RyuApp
-SCENARIO_ENV, K_ENV, STATUS_ENV = "OVERLAYLAB_SCENARIO", "OVERLAYLAB_K", "OVERLAYLAB_STATUS"
+OPTIONS = "overlaylab"  # the option group: --overlaylab-scenario and so on
+cfg.CONF.register_cli_opts([
+    cfg.StrOpt("scenario", default="", help="scenario file (default: the bundled lecture.yaml)"),
+    cfg.IntOpt("k", help="fat-tree k, overriding the scenario's"),
+    cfg.StrOpt("status", default="", help="file to report synced datapaths and refused messages in"),
+], group=OPTIONS)
 
 
-def desired_tables() -> dict[int, Tables]:
-    """Compile the lab's scenario (named by the environment the launcher sets) into tables by DPID."""
-    k = os.environ.get(K_ENV)
-    lab = scenario.load(os.environ.get(SCENARIO_ENV) or None, int(k) if k else None)
+def desired_tables(path: str | None, k: int | None) -> dict[int, Tables]:
+    """Compile a scenario file (the bundled default when path is None) into tables by DPID."""
+    lab = scenario.load(path, k)
     compiled = {**compile_underlay(lab.fabric), **compile_overlay(lab)}
     return {t.dpid: t for t in compiled.values()}
 
@@ -49,11 +55,11 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.desired = desired_tables()
+        conf = getattr(self.CONF, OPTIONS)
+        self.desired = desired_tables(conf.scenario or None, conf.k)
         self.installed: dict[int, Tables] = {}
         self.barriers: dict[int, int] = {}  # dpid -> xid of the barrier that follows its last push
-        status = os.environ.get(STATUS_ENV)
-        self.status = StatusFile(Path(status)) if status else None
+        self.status = StatusFile(Path(conf.status)) if conf.status else None
         self.logger.info("compiled tables for %d datapaths", len(self.desired))
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)

@@ -4,9 +4,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import os
-
-from controller.app import K_ENV, SCENARIO_ENV, STATUS_ENV
 
 LISTEN_BACKLOG = 1024
 
@@ -20,9 +17,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     parser.add_argument("--status", help="file to report synced datapaths and errors in (controller.status)")
     args = parser.parse_args(argv)
-    os.environ[SCENARIO_ENV] = args.scenario or ""
-    os.environ[K_ENV] = str(args.k or "")
-    os.environ[STATUS_ENV] = args.status or ""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     from os_ken.lib import hub
@@ -34,9 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
 
-    import controller.app  # noqa: F401 - imports Mininet (for the topology), which ...
-    logging.setLoggerClass(logging.Logger)  # ... makes every later logger a quiet MininetLogger: undo
-    cfg.CONF(args=["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)], project="os_ken")
+    import controller.app  # noqa: F401 - registers the app's options before they are parsed
+    options = ["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)]
+    for name in ("scenario", "k", "status"):
+        if getattr(args, name) is not None:
+            options += [f"--overlaylab-{name}", str(getattr(args, name))]
+    cfg.CONF(args=options, project="os_ken")
     AppManager.run_apps(["controller.app"])
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from controller.status import Status, read_status
 from overlaylab.errors import LabError
-from overlaylab.system import die_with_parent, free_port, listening, wait_until
+from overlaylab.system import free_port, listening, wait_until
+from vswitch.nodes import die_with_parent
 
 
 class ControllerProcess:

@@ -21,7 +21,8 @@ from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
-from topologies.fattree import FatTreeTopo, mac_of
+from topologies.fattree import mac_of
+from topologies.mininet_topo import FatTreeTopo
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
 from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance

@@ -1,9 +1,7 @@
 """Small side-effect helpers: running commands, waiting on conditions, tying children to our life."""
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -15,7 +13,6 @@ from overlaylab.errors import LabError
 from probes.netns import namespace_id
 
 T = TypeVar("T")
-PR_SET_PDEATHSIG = 1
 
 
 class Stopwatch:
@@ -44,12 +41,6 @@ def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.Comple
     if check and done.returncode != 0:
         raise LabError(f"`{' '.join(cmd)}` failed: {done.stderr.strip() or done.stdout.strip()}")
     return done
-
-
-def die_with_parent() -> None:
-    """preexec_fn: the kernel kills this child if the lab dies, so a killed lab leaves fewer orphans."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str,

@@ -1,8 +1,8 @@
 """A k-ary fat-tree: the underlay's shape, names, ports, DPIDs and hierarchical addresses.
 
 Everything here is pure and deterministic, so the controller, the lab and the tests all derive the
-same fabric from one number. Only `FatTreeTopo` touches Mininet, and this file imports nothing of
-the project, so `sudo mn --custom topologies/fattree.py --topo fattree,4` loads it on its own.
+same fabric from one number. It imports nothing but the standard library; its Mininet graph is
+topologies.mininet_topo.
 """
 from __future__ import annotations
 
@@ -185,26 +185,3 @@ class FatTree:
         if switch.role == CORE:
             return ()
         return tuple(range(self.half + 1, self.k + 1))
-
-
-try:  # Mininet is optional for the pure logic above (unit tests, the controller).
-    from mininet.topo import Topo
-except ImportError:  # pragma: no cover - only without Mininet installed
-    Topo = object  # type: ignore[assignment,misc]
-
-
-class FatTreeTopo(Topo):  # type: ignore[misc,valid-type]
-    """The fat-tree as a Mininet graph; node classes are chosen by whoever builds the network."""
-
-    def build(self, k: int = 4) -> None:  # type: ignore[override]
-        self.fabric = FatTree(int(k))
-        for switch in self.fabric.switches:
-            self.addSwitch(switch.name, dpid=f"{switch.dpid:016x}")
-        for server in self.fabric.servers:
-            self.addHost(server.name, ip=f"{server.ip}/{server.rack.prefixlen}", mac=server.mac,
-                         defaultRoute=f"via {server.gateway}")
-        for link in self.fabric.links:
-            self.addLink(link.a, link.b, port1=link.a_port, port2=link.b_port)
-
-
-topos = {"fattree": FatTreeTopo}

@@ -7,13 +7,13 @@ virtual switches' tables.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from pyroute2 import NetNS
+from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from probes.netns import entered
 from topologies.encap import Encap
 from topologies.scenario import VM
 
@@ -39,23 +39,21 @@ class Peer:
 def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
     """In the namespace of process `pid`: the VXLAN device with the member's MAC and address, a
     forwarding entry and a permanent neighbour for every tenant peer."""
-    dev, step = device(member), "open the namespace"
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    dev, step = device(member), "create"
+    with entered(pid):  # a netlink socket stays in the namespace it is made in (pyroute2's NetNS would fork)
+        ipr = IPRoute()
     try:
-        with NetNS(fd, flags=0) as ns:
-            step = "create"
-            ns.link("add", ifname=dev, kind="vxlan", vxlan_id=member.vni, vxlan_local=str(member.server.ip),
+        with ipr:
+            ipr.link("add", ifname=dev, kind="vxlan", vxlan_id=member.vni, vxlan_local=str(member.server.ip),
                     vxlan_port=Encap.VXLAN.udp_port, vxlan_learning=0)
-            index = ns.link_lookup(ifname=dev)[0]
+            index = ipr.link_lookup(ifname=dev)[0]
             step = "address and bring up"
-            ns.link("set", index=index, address=member.mac, mtu=Encap.VXLAN.inner_mtu)
-            ns.addr("add", index=index, address=str(member.ip.ip), prefixlen=member.ip.network.prefixlen)
-            ns.link("set", index=index, state="up")
+            ipr.link("set", index=index, address=member.mac, mtu=Encap.VXLAN.inner_mtu)
+            ipr.addr("add", index=index, address=str(member.ip.ip), prefixlen=member.ip.network.prefixlen)
+            ipr.link("set", index=index, state="up")
             for peer in peers:
                 step = f"add the forwarding entry and neighbour of {peer.ip} to"
-                ns.fdb("append", ifindex=index, lladdr=peer.mac, dst=str(peer.server_ip))
-                ns.neigh("replace", ifindex=index, dst=str(peer.ip), lladdr=peer.mac, state=NUD_PERMANENT)
+                ipr.fdb("append", ifindex=index, lladdr=peer.mac, dst=str(peer.server_ip))
+                ipr.neigh("replace", ifindex=index, dst=str(peer.ip), lladdr=peer.mac, state=NUD_PERMANENT)
     except NetlinkError as exc:
         raise VtepError(f"cannot {step} {dev}: {exc.args[1] if len(exc.args) > 1 else exc}") from None
-    finally:
-        os.close(fd)

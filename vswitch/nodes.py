@@ -1,13 +1,20 @@
 """Mininet node classes for what runs on the emulated hardware: physical servers and tenant VMs."""
 from __future__ import annotations
 
+import ctypes
+import signal
 from typing import Any
 
 from mininet.node import Host
 
-from overlaylab.system import die_with_parent
-
+PR_SET_PDEATHSIG = 1
 NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel kills this child if the lab dies, so a killed lab leaves fewer orphans."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Orphanless:

@@ -80,8 +80,8 @@ def test_check_proves_every_server_pair_at_k(clean_machine, tmp_path, k):
 
 
 def test_fattree_loads_in_plain_mininet(clean_machine):
-    """`mn --custom topologies/fattree.py --topo fattree,K` builds the same shape without the lab."""
-    done = subprocess.run(["mn", "--custom", "topologies/fattree.py", "--topo", "fattree,2",
+    """`mn --custom topologies/mininet_topo.py --topo fattree,K` builds the same shape without the lab."""
+    done = subprocess.run(["mn", "--custom", "topologies/mininet_topo.py", "--topo", "fattree,2",
                            "--switch", "ovs,datapath=user", "--controller", "none", "--test", "none"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

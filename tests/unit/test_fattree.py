@@ -4,7 +4,8 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from topologies.fattree import FatTree, FatTreeTopo, k_problem, mac_of
+from topologies.fattree import FatTree, k_problem, mac_of
+from topologies.mininet_topo import FatTreeTopo
 
 KS = list(range(2, 17, 2))
 
