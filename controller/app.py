@@ -84,12 +84,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def push(self, dp: Any, tables: Tables) -> None:
         """Send only what differs from what this datapath already got, then a barrier."""
         delta = diff(self.installed.get(dp.id), tables)
-        messages = [*(ofp.flow_delete_strict(dp, f) for f in delta.remove_flows),
-                    *(ofp.group_mod(dp, g, "delete") for g in delta.remove_groups),
-                    *(ofp.group_mod(dp, g, "add") for g in delta.add_groups),
-                    *(ofp.group_mod(dp, g, "modify") for g in delta.modify_groups),
-                    *(ofp.flow_mod(dp, f) for f in delta.add_flows)]
-        for msg in messages:
+        for msg in ofp.delta_messages(dp, delta):
             dp.send_msg(msg)
         barrier = dp.ofproto_parser.OFPBarrierRequest(dp)
         dp.send_msg(barrier)

@@ -11,6 +11,7 @@ from controller.flows import (
     IN_PORT,
     Action,
     DecTtl,
+    Delta,
     Flow,
     Group,
     MatchValue,
@@ -97,6 +98,16 @@ def _hash_selection(dp: Any) -> Any:
     return dp.ofproto_parser.OFPGroupPropExperimenter(
         type_=dp.ofproto.OFPGPT_EXPERIMENTER, experimenter=NTR_VENDOR_ID, exp_type=NTRT_SELECTION_METHOD,
         data=list(struct.unpack(f"!{len(body) // 4}I", body)))
+
+
+def delta_messages(dp: Any, delta: Delta) -> list[Any]:
+    """The messages that turn what a datapath holds into what it should: removed flows first (nothing
+    then uses a removed group), then the groups, then the new flows that use them."""
+    return [*(flow_delete_strict(dp, f) for f in delta.remove_flows),
+            *(group_mod(dp, g, "delete") for g in delta.remove_groups),
+            *(group_mod(dp, g, "add") for g in delta.add_groups),
+            *(group_mod(dp, g, "modify") for g in delta.modify_groups),
+            *(flow_mod(dp, f) for f in delta.add_flows)]
 
 
 def wipe(dp: Any) -> list[Any]:

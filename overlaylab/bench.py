@@ -46,7 +46,7 @@ def measure(lab: Lab, repeat: int, out: IO[str]) -> float:
         verdicts = probe_tenants(lab)
         total = sum(verdicts.timings.values())
         slowest = max(slowest, total)
-        failed = [name for name, ok, _ in verdicts.checks if not ok]
+        failed = [c.name for c in verdicts.checks if not c.ok]
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in verdicts.timings.items())
         out.write(f"  run {run}: {verdicts.probes_sent} probes sent, {verdicts.frames_seen} underlay frames "
                   f"tapped: {phases}; total {total:.2f} s" + (f"; FAILED: {', '.join(failed)}" if failed else "")

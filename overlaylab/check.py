@@ -9,14 +9,16 @@ from overlaylab.lab import Lab
 from overlaylab.probing import probe_tenants
 from probes.reach import reachability
 from probes.session import DEFAULT_PACING, Progress
+from probes.verdicts import Check, Status
 from topologies.fattree import CORE
 
 
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
+@dataclass(frozen=True)
+class Found:
+    """What one check concluded, and the measurements the report keeps beside the verdicts."""
+
+    checks: tuple[Check, ...]
+    facts: dict[str, Any] = field(default_factory=dict)  # Report field -> value (dicts are merged)
 
 
 @dataclass
@@ -33,86 +35,109 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        """Some check passed and none failed."""
+        return any(c.status is Status.PASS for c in self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, found: Found) -> None:
+        self.checks += found.checks
+        for key, value in found.facts.items():
+            mine = getattr(self, key)
+            if isinstance(mine, dict):
+                mine.update(value)
+            else:
+                setattr(self, key, value)
 
     def as_json(self) -> dict[str, Any]:
-        report = {"ok": self.ok, "checks": [vars(c) for c in self.checks], "tables": self.tables,
+        report = {"ok": self.ok, "checks": [c.as_json() for c in self.checks], "tables": self.tables,
                   "timings": self.timings, "server_pairs": self.server_pairs}
         if self.pairs is None:
             return report
         return {**report, "pairs": self.pairs, "attacks": self.attacks, "probes_sent": self.probes}
 
 
-def underlay_tables(lab: Lab, report: Report, _progress: Progress) -> Check:
+def underlay_tables(lab: Lab, _progress: Progress) -> Found:
     """Every underlay switch holds exactly what the fabric alone compiles to (so no tenant changed it)
     and no more than 2k+10 flows."""
     problems = tables.mismatches(lab.underlay, lab.targets)
-    report.tables = tables.flow_counts(lab.targets)
-    counts = {name: report.tables[name] for name in lab.underlay}
+    counts = tables.flow_counts({name: lab.targets[name] for name in lab.underlay})
     k = lab.scenario.fabric.k
     biggest = max(counts, key=counts.__getitem__)
     if problems:
-        return Check("underlay tables", False, "; ".join(problems))
-    if counts[biggest] > 2 * k + 10:
-        return Check("underlay tables", False,
-                     f"{biggest} holds {counts[biggest]} flows, more than 2k+10 = {2 * k + 10}")
-    return Check("underlay tables", True, f"{len(counts)} switches hold exactly the {sum(counts.values())} flows "
-                                          f"compiled from the fabric alone, whatever the tenants; largest table "
-                                          f"{counts[biggest]} flows ({biggest}), bound 2k+10 = {2 * k + 10}")
+        check = Check.judged("underlay tables", False, "; ".join(problems))
+    elif counts[biggest] > 2 * k + 10:
+        check = Check.judged("underlay tables", False,
+                             f"{biggest} holds {counts[biggest]} flows, more than 2k+10 = {2 * k + 10}")
+    else:
+        check = Check.judged("underlay tables", True,
+                             f"{len(counts)} switches hold exactly the {sum(counts.values())} flows compiled from "
+                             f"the fabric alone, whatever the tenants; largest table {counts[biggest]} flows "
+                             f"({biggest}), bound 2k+10 = {2 * k + 10}")
+    return Found((check,), {"tables": counts})
 
 
-def vswitch_tables(lab: Lab, report: Report, _progress: Progress) -> Check:
+def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
     """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows."""
     overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay}
+    if not overlay:
+        return Found((Check.not_applicable("virtual switch tables", "no server is virtualized"),))
     problems = tables.mismatches(overlay, lab.targets)
+    counts = tables.flow_counts({name: lab.targets[name] for name in overlay})
     if problems:
-        return Check("virtual switch tables", False, "; ".join(problems))
-    sizes = [report.tables[name] for name in overlay]
-    return Check("virtual switch tables", True, f"{len(overlay)} virtual switches hold exactly their compiled "
-                                                f"{sum(sizes)} flows ({min(sizes)}..{max(sizes)} each)")
+        return Found((Check.judged("virtual switch tables", False, "; ".join(problems)),), {"tables": counts})
+    sizes = counts.values()
+    return Found((Check.judged("virtual switch tables", True,
+                               f"{len(overlay)} virtual switches hold exactly their compiled {sum(sizes)} flows "
+                               f"({min(sizes)}..{max(sizes)} each)"),), {"tables": counts})
 
 
-def server_reachability(lab: Lab, report: Report, progress: Progress) -> Check:
+def server_reachability(lab: Lab, progress: Progress) -> Found:
     """Every physical server reaches every other across the fabric (a probe from inside each server
     to every other, re-sent until it arrives or is lost)."""
     reached = reachability(lab.stations(), progress=progress)
     failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items() if not ok)
     total = len(reached.pairs)
-    report.server_pairs = {"total": total, "reachable": total - len(failed), "unreachable": failed,
-                           "resent": reached.outcome.resent}
+    summary = {"total": total, "reachable": total - len(failed), "unreachable": failed,
+               "resent": reached.outcome.resent}
     detail = (f"{total - len(failed)}/{total} ordered server pairs reachable "
               f"({reached.outcome.sent} probes, {reached.outcome.resent} re-sent)")
     if failed:
         more = " ..." if len(failed) > 10 else ""
         detail += f"; unreachable after {DEFAULT_PACING.tries} tries: {', '.join(failed[:10])}{more}"
-    return Check("server reachability", not failed, detail)
+    return Found((Check.judged("server reachability", not failed, detail),), {"server_pairs": summary})
 
 
 ECMP_MIN_PACKETS = 20
 
 
-def ecmp_spread(lab: Lab, report: Report, _progress: Progress) -> Check:
+def ecmp_spread(lab: Lab, _progress: Progress) -> Found:
     """Every edge and aggregation switch that sent enough traffic up spread it over all its uplinks
     (OVS hashes addresses and ports, with a different basis on each switch; see controller.ofp)."""
     uplinked = [s.name for s in lab.scenario.fabric.switches if s.role != CORE]
     counts = tables.each(lambda name: tables.bucket_packets(lab.targets[name]), uplinked)
+    return Found((ecmp_check(counts),))
+
+
+def ecmp_check(counts: dict[str, list[int]]) -> Check:
+    """Packets per uplink of each switch's ECMP group: did every busy switch use every uplink?"""
     busy = {name: c for name, c in counts.items() if sum(c) >= ECMP_MIN_PACKETS}
+    if not busy:
+        return Check.not_applicable("ECMP spread", f"no edge or aggregation switch sent {ECMP_MIN_PACKETS}+ "
+                                                   f"packets up")
     narrow = [f"{name} {'/'.join(map(str, c))}" for name, c in busy.items() if min(c) == 0]
     shown = ", ".join(f"{name} {'/'.join(map(str, c))}" for name, c in list(busy.items())[:4])
     detail = (f"{len(busy) - len(narrow)}/{len(busy)} switches that sent {ECMP_MIN_PACKETS}+ packets up used "
               f"every uplink (packets per uplink: {shown}{', ...' if len(busy) > 4 else ''})")
     if narrow:
         detail += f"; idle uplinks on: {', '.join(narrow)}"
-    return Check("ECMP spread", not narrow, detail)
+    return Check.judged("ECMP spread", not narrow, detail)
 
 
-def tenant_probes(lab: Lab, report: Report, progress: Progress) -> list[Check]:
+def tenant_probes(lab: Lab, progress: Progress) -> Found:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
     verdicts = probe_tenants(lab, progress)
-    report.pairs, report.attacks = verdicts.pairs, verdicts.attacks
-    report.probes = verdicts.probes_sent
-    report.timings.update({f"probes: {k}": v for k, v in verdicts.timings.items()})
-    return [Check(*c) for c in verdicts.checks]
+    return Found(tuple(verdicts.checks), {"pairs": verdicts.pairs, "attacks": verdicts.attacks,
+                                          "probes": verdicts.probes_sent,
+                                          "timings": {f"probes: {k}": v for k, v in verdicts.timings.items()}})
 
 
 CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
@@ -124,8 +149,7 @@ TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitc
 
 
 def run_checks(lab: Lab, report: Report) -> None:
-    """Every check that applies, each a timed phase; a check yields one verdict or several."""
+    """Every check that applies, each a timed phase; each yields its verdicts and what it measured."""
     for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ()), *LAST_CHECKS):
         with lab.phases.phase(key, message) as progress:
-            found = check(lab, report, progress)
-            report.checks += found if isinstance(found, list) else [found]
+            report.add(check(lab, progress))

@@ -2,35 +2,35 @@
 sniffer in every VM and taps on the underlay's server uplinks and core links, then the verdicts."""
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
 from overlaylab.lab import Lab
 from overlaylab.network import ROGUE
 from overlaylab.system import Stopwatch
-from probes import arpcheck, attacks, matrix, wire
+from probes import arpcheck, attacks, matrix, verdicts, wire
 from probes.capture import Capture
 from probes.endpoint import Endpoint
 from probes.packets import Host
-from probes.session import Outcome, Progress, Question, Tokens, run_session
+from probes.session import Progress, Tokens, run_session
+from probes.verdicts import Check
 from topologies.fattree import mac_of
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdicts:
-    """What the session showed, as (name, ok, detail) checks plus the report's detailed lists."""
+    """What the session showed, as checks plus the report's detailed lists."""
 
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
-    pairs: list[dict[str, Any]] = field(default_factory=list)
-    attacks: list[dict[str, Any]] = field(default_factory=list)
-    probes_sent: int = 0
-    resent: int = 0
-    frames_seen: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
+    checks: list[Check]
+    pairs: list[dict[str, Any]]
+    attacks: list[dict[str, Any]]
+    probes_sent: int
+    resent: int
+    frames_seen: int
+    timings: dict[str, float]
 
 
 def underlay_taps(lab: Lab) -> list[str]:
@@ -66,17 +66,15 @@ def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
                                   progress=progress)
     finally:
         capture.close()
-    verdicts = Verdicts(probes_sent=outcome.sent, resent=outcome.resent, timings=watch.timings)
     with watch.timed("verdicts"):
         results = [matrix.result(p, outcome) for p in pairs]
-        _matrix_verdict(verdicts, results)
-        _interop_verdict(verdicts, [ep for ep in endpoints if ep.bare_metal], results)
-        _arp_verdict(verdicts, questions, outcome)
-        _attack_verdict(verdicts, tried, outcome)
+        interop = verdicts.interop_check([ep for ep in endpoints if ep.bare_metal], results)
+        judged = [verdicts.matrix_check(results), *([interop] if interop else []),
+                  verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome)]
     with watch.timed("wire checks"):
-        verdicts.checks += [(f"wire: {f.name}", f.ok, f.detail) for f in checks.findings()]
-        verdicts.frames_seen = checks.frames
-    return verdicts
+        judged += checks.checks()
+    return Verdicts(judged, [r.as_json() for r in results], [a.as_json(outcome) for a in tried],
+                    outcome.sent, outcome.resent, checks.frames, watch.timings)
 
 
 MUTE = "ip rule add pref 100 lookup local && ip rule del pref 0 && ip rule add pref 10 iif {iface} blackhole"
@@ -111,60 +109,3 @@ def _open_sockets(lab: Lab, capture: Capture, endpoints: list[Endpoint], checks:
     capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
     for link in underlay_taps(lab):
         capture.tap(link, lab.port_pid(link), link, checks.feed)
-
-
-def _matrix_verdict(verdicts: Verdicts, results: list[matrix.PairResult]) -> None:
-    verdicts.pairs = [r.as_json() for r in results]
-    wrong = [r for r in results if not r.ok]
-    by_proto = Counter(r.proto for r in results)
-    delivered = sum(r.expected == matrix.DELIVER for r in results)
-    resent = sum(r.tries - 1 for r in results)
-    detail = (f"{len(results) - len(wrong)}/{len(results)} probes as expected "
-              f"({', '.join(f'{n} {p}' for p, n in by_proto.items())}; {delivered} to deliver within a tenant, "
-              f"{len(results) - delivered} to isolate across tenants; {resent} re-sends)")
-    if wrong:
-        detail += "; unexpected: " + ", ".join(
- f"{r.src}->{r.dst} {r.proto} {r.verdict}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
-            for r in wrong[:10]) + (" ..." if len(wrong) > 10 else "")
-    verdicts.checks.append(("tenant delivery and isolation", not wrong, detail))
-
-
-def _interop_verdict(verdicts: Verdicts, members: list[Endpoint], results: list[matrix.PairResult]) -> None:
-    """Bare-metal members (kernel VXLAN VTEPs) against OVS: their share of the matrix, told apart."""
-    if not members:
-        return
-    parts, all_ok = [], True
-    for member in members:
-        mine = [r for r in results if member.label in (r.src, r.dst)]
-        wrong = [r for r in mine if not r.ok]
-        peers = sorted({r.dst for r in mine if r.src == member.label and r.observed == matrix.DELIVER})
-        all_ok &= not wrong
-        parts.append(f"{member.label} (kernel VXLAN VTEP): {len(mine) - len(wrong)}/{len(mine)} probes as "
-                     f"expected, reaching {', '.join(peers) or 'nobody'}")
-    verdicts.checks.append(("bare-metal interop", all_ok, "; ".join(parts)))
-
-
-def _arp_verdict(verdicts: Verdicts, questions: list[Question], outcome: Outcome) -> None:
-    wrong = [q for q in questions if not outcome.answered_right(q)]
-    silent = sum(q.answer is None for q in questions)
-    detail = (f"{len(questions) - len(wrong)}/{len(questions)} ARP questions answered as they must: "
-              f"{len(questions) - silent} with the tenant's own MAC, {silent} (addresses the tenant lacks) "
-              f"not at all")
-    if wrong:
-        detail += "; wrong: " + ", ".join(
-            f"{q.asker} asked {q.ip}, got {sorted(outcome.answered(q)) or 'nothing'}"
-            f" (expected {q.answer or 'nothing'})" for q in wrong[:10])
-    verdicts.checks.append(("ARP answered by the virtual switch", not wrong, detail))
-
-
-def _attack_verdict(verdicts: Verdicts, tried: list[attacks.Attack], outcome: Outcome) -> None:
-    verdicts.attacks = [a.as_json(outcome) for a in tried]
-    failed = [r for r in verdicts.attacks if not r["ok"]]
-    if not tried:
-        verdicts.checks.append(("attacks", True, "no attack applies (no tenant has VMs on two servers)"))
-        return
-    detail = (f"{len(tried) - len(failed)}/{len(tried)} attacks isolated: "
-              f"{', '.join(sorted({a.name for a in tried}))}")
-    if failed:
-        detail += "; NOT isolated: " + "; ".join(f"{r['name']} ({r['detail']}): {r['observed']}" for r in failed)
-    verdicts.checks.append(("attacks", not failed, detail))

@@ -8,6 +8,9 @@ from typing import IO, Any
 
 from overlaylab.check import Report
 from probes.packets import PROTOS
+from probes.verdicts import Status
+
+LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A "}
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -46,7 +49,7 @@ def failures(report: Report) -> list[str]:
 def print_summary(report: Report, out: IO[str]) -> None:
     width = max((len(c.name) for c in report.checks), default=0)
     for c in report.checks:
-        out.write(f"  {'PASS' if c.ok else 'FAIL'}  {c.name:<{width}}  {c.detail}\n")
+        out.write(f"  {LABELS[c.status]}  {c.name:<{width}}  {c.detail}\n")
     if report.pairs:
         out.write("\n  probes per source tenant (as expected / sent):\n")
         out.writelines(line + "\n" for line in tenant_table(report.pairs))

@@ -39,8 +39,15 @@ class Attack:
     detail: str
     probe: Probe
 
+    def leaked(self, outcome: Outcome) -> list[str]:
+        """Who got the attack's packet though it was not theirs to get."""
+        return sorted(outcome.reached(self.probe) - self.probe.allowed)
+
+    def isolated(self, outcome: Outcome) -> bool:
+        return not self.leaked(outcome)
+
     def as_json(self, outcome: Outcome) -> dict[str, object]:
-        leaked = sorted(outcome.reached(self.probe) - self.probe.allowed)
+        leaked = self.leaked(outcome)
         return {"name": self.name, "detail": self.detail, "expected": "isolate",
                 "observed": f"reached {', '.join(leaked)}" if leaked else "isolate", "ok": not leaked}
 

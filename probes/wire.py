@@ -26,18 +26,12 @@ from probes import packets
 from probes.endpoint import Endpoint
 from probes.fastparse import dissect
 from probes.packets import MAGIC, Wire
+from probes.verdicts import Check
 from topologies.encap import Encap
 
 SHOW = 3  # examples quoted per failed check
 SAMPLE = 300  # frames cross-checked against scapy per capture
 PairKey = tuple[IPv4Address, IPv4Address, Encap | str]  # outer source, outer destination, encapsulation
-
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -62,11 +56,11 @@ class _Problems:
         if len(self.shown) < SHOW:
             self.shown.append(text)
 
-    def finding(self, name: str, passed: str) -> Finding:
+    def check(self, name: str, passed: str) -> Check:
         if not self.count:
-            return Finding(name, True, passed)
+            return Check.judged(f"wire: {name}", True, passed)
         more = f" (+{self.count - SHOW} more)" if self.count > SHOW else ""
-        return Finding(name, False, f"{self.count} frames wrong: {'; '.join(self.shown)}{more}")
+        return Check.judged(f"wire: {name}", False, f"{self.count} frames wrong: {'; '.join(self.shown)}{more}")
 
 
 class WireChecks:
@@ -148,23 +142,31 @@ class WireChecks:
         self.flows[key].add(w.inner.flow)
         self.ports[key].add(w.sport)
 
-    def findings(self) -> list[Finding]:
+    def checks(self) -> list[Check]:
+        """Every wire check's verdict on the frames fed so far."""
+        if not self.seen:
+            return [Check.not_applicable("wire", "no frame crossed the tapped links")]
         p = self.problems
-        seen = ", ".join(f"{self.kinds[k]} {k}" for k in Encap if self.kinds[k]) or "none"
+        seen = ", ".join(f"{self.kinds[k]} {k}" for k in Encap if self.kinds[k])
+        encapsulation = (p["encapsulation"].check("encapsulation", f"every tunnel frame ({seen}) carried its tenant's "
+                                                                   f"VNI in its tenant's encapsulation from the "
+                                                                   f"sender's server")
+                         if seen else Check.not_applicable("wire: encapsulation", "no tunnel frame was seen"))
+        intact = (p["intact"].check("inner packets intact", f"{self.compared} decapsulated probes were byte for "
+                                                            f"byte what the VMs sent")
+                  if self.compared or p["intact"].count
+                  else Check.not_applicable("wire: inner packets intact", "no probe was seen inside a tunnel"))
         return [
-            p["outer"].finding("outer addresses", f"all {len(self.seen)} distinct frames were between physical "
-                                                  f"servers (ARP: servers and gateways)"),
-            p["encapsulation"].finding("encapsulation", f"every tunnel frame ({seen}) carried its tenant's VNI in "
-                                                        f"its tenant's encapsulation from the sender's server"),
-            p["intact"].finding("inner packets intact", f"{self.compared} decapsulated probes were byte for byte "
-                                                        f"what the VMs sent"),
-            p["bare"].finding("nothing unencapsulated", "no tenant address and no probe crossed the underlay "
-                                                        "outside a tunnel"),
+            p["outer"].check("outer addresses", f"all {len(self.seen)} distinct frames were between physical "
+                                                f"servers (ARP: servers and gateways)"),
+            encapsulation, intact,
+            p["bare"].check("nothing unencapsulated", "no tenant address and no probe crossed the underlay "
+                                                      "outside a tunnel"),
             self._source_ports(),
             self._cross_check(),
         ]
 
-    def _source_ports(self) -> Finding:
+    def _source_ports(self) -> Check:
         """Per server pair and UDP encapsulation: how many inner flows, how many outer source ports."""
         names = self.lab.servers
         busy = [k for k in self.flows if len(self.flows[k]) >= 3]
@@ -174,26 +176,26 @@ class WireChecks:
                 narrow.add(f"{names.get(k[0], str(k[0]))}->{names.get(k[1], str(k[1]))} {k[2]}: "
                            f"{len(self.flows[k])} flows, 1 port")
         if not busy:
-            return Finding("outer source ports", True, "not applicable: no server pair carried 3 or more inner flows")
+            return Check.not_applicable("wire: outer source ports", "no server pair carried 3 or more inner flows")
         best = max(busy, key=lambda k: len(self.flows[k]))
         total = sum(len(p) for p in self.ports.values())
-        return narrow.finding("outer source ports", f"{len(busy)} server pairs carried 3+ inner flows, each on several "
+        return narrow.check("outer source ports", f"{len(busy)} server pairs carried 3+ inner flows, each on several "
                                                     f"source ports ({total} in all); e.g. {names.get(best[0])}->"
                                                     f"{names.get(best[1])} {best[2]}: {len(self.flows[best])} inner "
                                                     f"flows used {len(self.ports[best])} outer source ports")
 
-    def _cross_check(self) -> Finding:
+    def _cross_check(self) -> Check:
         wrong = _Problems()
         for frame in self.sample:
             if dissect(frame) != packets.dissect(frame):
                 wrong.add(f"{frame[:64].hex()}...")
-        return wrong.finding("fast dissection", f"the fast reader of all {len(self.seen)} distinct frames agreed "
+        return wrong.check("fast dissection", f"the fast reader of all {len(self.seen)} distinct frames agreed "
                                                 f"with scapy on a sample of {len(self.sample)}")
 
 
-def analyze(frames: Iterable[bytes], lab: Underlay) -> list[Finding]:
+def analyze(frames: Iterable[bytes], lab: Underlay) -> list[Check]:
     """The wire checks over frames captured earlier."""
     checks = WireChecks(lab)
     for frame in frames:
         checks.feed(frame)
-    return checks.findings()
+    return checks.checks()

@@ -35,6 +35,8 @@ def test_a_missing_decapsulation_flow_fails_exactly_its_pairs():
     report, failed, pairs, attacks = broken_check(remove_decap)
     assert not report.ok
     assert failed == {"virtual switch tables", "tenant delivery and isolation"}
+    assert next(c.detail for c in report.checks if c.name == "virtual switch tables") == \
+        "p0e0h0/br-int: 1 flows missing, 0 unexpected, 0 group lines differ"
     assert pairs == [("coke/db", "coke/web", proto) for proto in sorted(PROTOS)]
     assert attacks == []
 

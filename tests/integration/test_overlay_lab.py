@@ -5,7 +5,6 @@ import json
 from overlaylab import tables
 from overlaylab.probing import probe_tenants
 from overlaylab.state import SERVERS_DIR
-from overlaylab.system import run
 from probes.matrix import DELIVER, ISOLATE
 from tests.integration.conftest import lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED
@@ -42,17 +41,6 @@ def test_underlay_is_identical_with_0_and_32_vms():
         assert len(pairs) == 992 * 3 and [p for p in pairs if not p["ok"]] == []
 
 
-def test_a_missing_decapsulation_flow_is_caught_and_named():
-    with lab_of(BUNDLED / "lecture.yaml") as lab:
-        web = next(vm for vm in lab.scenario.vms if vm.label == "coke/web")
-        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", lab.targets["p0e0h0/br-int"], "--strict",
-            f"table=3,priority=100,metadata={web.vni},dl_dst={web.mac}")
-        assert tables.mismatches(lab.compiled, lab.targets) == [
-            "p0e0h0/br-int: 1 flows missing, 0 unexpected, 0 group lines differ"]
-        wrong = [(p["src"], p["dst"], p["proto"]) for p in probe_tenants(lab).pairs if not p["ok"]]
-        assert wrong == [("coke/db", "coke/web", proto) for proto in ("icmp", "udp", "tcp")]
-
-
 def test_piped_vm_commands_use_tenant_names():
     done = overlaylab("up", str(BUNDLED / "lecture.yaml"),
                       stdin="pepsi/web ping -c1 -W2 pepsi/db\ncoke/db ping -c1 -W2 coke/web\nvms\n"
@@ -78,7 +66,7 @@ def test_a_bare_metal_member_interoperates_with_its_tenant_only():
     mine = [p for p in verdicts.pairs if "pepsi/legacy" in (p["src"], p["dst"])]
     assert len(mine) == 2 * 4 * 3 and all(p["ok"] for p in mine)
     assert {p["dst"] for p in mine if p["src"] == "pepsi/legacy" and p["observed"] == DELIVER} == {"pepsi/web", "pepsi/db"}
-    assert all(ok for _, ok, _ in verdicts.checks), verdicts.checks
+    assert all(c.ok for c in verdicts.checks), verdicts.checks
 
 
 

@@ -31,7 +31,7 @@ def drop_first_probe_of_each_kind(lab, server):
     """On `server`'s virtual switch, the first decapsulated probe per (sender, protocol) to each local
     VM is dropped, and a flow learned from it lets the rest through: a lossy datapath on purpose. (The
     learned key includes the ICMP type or destination port, so a reply never stands in for a probe.)"""
-    for vm in (v for v in lab.scenario.vms if v.server == server and v.vtep == "ovs"):
+    for vm in (v for v in lab.scenario.vms if v.server.name == server and not v.bare_metal):
         for proto, (number, field) in PROBE_FIELD.items():
             learn = (f"learn(table=3,priority=200,hard_timeout=600,OXM_OF_METADATA[],NXM_OF_ETH_DST[],"
                      f"NXM_OF_ETH_SRC[],eth_type=0x800,nw_proto={number},{field},output:NXM_NX_REG0[])")

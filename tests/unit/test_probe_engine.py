@@ -66,7 +66,7 @@ def test_wire_checks_cross_check_their_sample_with_scapy():
     for frame in frames_of_every_shape():
         checks.feed(frame)
         checks.feed(frame)  # seen on a second link: counted once
-    found = {f.name: f for f in checks.findings()}
+    found = {f.name.removeprefix("wire: "): f for f in checks.checks()}
     assert found["fast dissection"].ok and "sample of 19" in found["fast dissection"].detail
     assert checks.frames == 38 and len(checks.seen) == 19
 
@@ -76,7 +76,7 @@ def test_a_fast_reader_that_disagrees_with_scapy_is_caught(monkeypatch):
     for frame in frames_of_every_shape():
         checks.feed(frame)
     monkeypatch.setattr(wire, "dissect", lambda frame: packets.Wire("other"))
-    found = {f.name: f for f in checks.findings()}
+    found = {f.name.removeprefix("wire: "): f for f in checks.checks()}
     assert not found["fast dissection"].ok and found["fast dissection"].detail.startswith("18 frames wrong")
 
 

@@ -7,6 +7,7 @@ from probes import arpcheck, attacks, matrix, wire
 from probes.endpoint import Endpoint
 from probes.packets import Host, arp, arp_answer, describe_frame, dissect, encapsulated, probe, token_in
 from probes.session import Outcome, Probe, Tokens
+from probes.verdicts import Status
 from topologies.encap import Encap
 
 IP = IPv4Address
@@ -89,14 +90,24 @@ def tunnel(kind, vni, inner, src="10.0.0.2", dst="10.3.1.3", sport_flow=0):
 
 
 def findings(frames, underlay=UNDERLAY):
-    return {f.name: f for f in wire.analyze(frames, underlay)}
+    return {f.name.removeprefix("wire: "): f for f in wire.analyze(frames, underlay)}
 
 
 def test_wire_checks_pass_on_clean_tunnels():
     frames = [tunnel(Encap.VXLAN, 5001, probe("udp", WEB.host, DB.host, Tokens()(), flow=i), sport_flow=i) for i in range(4)]
     got = findings(frames)
     assert all(f.ok for f in got.values()), got
+    assert got["outer source ports"].status is Status.PASS
     assert "4 inner flows used 4 outer source ports" in got["outer source ports"].detail
+    assert got["inner packets intact"].status is Status.NOT_APPLICABLE  # no sent probe to compare with
+
+
+def test_wire_checks_with_nothing_to_judge_say_so_instead_of_passing():
+    (nothing,) = wire.analyze([], UNDERLAY)
+    assert nothing.status is Status.NOT_APPLICABLE and "no frame crossed" in nothing.detail
+    one_flow = findings([tunnel(Encap.VXLAN, 5001, probe("udp", WEB.host, DB.host, Tokens()()))])
+    assert one_flow["outer source ports"].status is Status.NOT_APPLICABLE
+    assert one_flow["outer source ports"].detail == "not applicable: no server pair carried 3 or more inner flows"
 
 
 def test_wire_checks_catch_a_wrong_vni_a_bare_tenant_packet_and_a_foreign_address():

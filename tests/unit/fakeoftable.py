@@ -1,0 +1,176 @@
+"""A fake OpenFlow datapath that executes what the controller sends it (Faucet's FakeOFTable idea).
+
+Every message is serialized to wire bytes and flow mods are decoded back from them, so what is executed
+is what a switch would receive. Flow mods and group mods change the fake's tables; `run` sends a packet
+(a dict of OXM fields, as controller.trace uses) through them and returns where copies leave.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from os_ken.ofproto import ofproto_parser, ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_5, ofproto_v1_5_parser
+
+
+def _copy_field(cls: Any, buf: bytes, offset: int) -> Any:
+    """os-ken's decoder of OpenFlow 1.5 copy_field reads its OXM ids past the action's end (into the
+    padding and the next action) and forgets the action's length; this one stops at two ids and keeps
+    the length, so the next action is read from the right place."""
+    ofp = ofproto_v1_5
+    type_, len_, n_bits, src_offset, dst_offset = struct.unpack_from(ofp.OFP_ACTION_COPY_FIELD_PACK_STR, buf, offset)
+    rest = buf[offset + ofp.OFP_ACTION_COPY_FIELD_SIZE:offset + len_]
+    oxm_ids = []
+    while len(oxm_ids) < 2:
+        oxm_id, rest = ofproto_v1_5_parser.OFPOxmId.parse(rest)
+        oxm_ids.append(oxm_id)
+    action = cls(n_bits, src_offset, dst_offset, oxm_ids, type_, len_)
+    action.len = len_
+    return action
+
+
+ofproto_v1_5_parser.OFPActionCopyField.parser = classmethod(_copy_field)
+VERSIONS = {ofproto_v1_3.OFP_VERSION: (ofproto_v1_3, ofproto_v1_3_parser),
+            ofproto_v1_5.OFP_VERSION: (ofproto_v1_5, ofproto_v1_5_parser)}
+Packet = dict[str, object]
+
+
+@dataclass
+class Entry:
+    table: int
+    priority: int
+    match: dict[str, Any]
+    instructions: list[Any]
+
+
+@dataclass
+class FakeDatapath:
+    """What dp.send_msg reaches: tables that change as a switch's would."""
+
+    id: int
+    version: int
+    entries: list[Entry] = field(default_factory=list)
+    groups: dict[int, list[Any]] = field(default_factory=dict)  # group id -> buckets
+    received: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ofproto, self.ofproto_parser = VERSIONS[self.version]
+
+    def send_msg(self, msg: Any) -> None:
+        msg.set_xid(len(self.received) + 1)
+        msg.serialize()  # a message that cannot be encoded fails here, as it would in the controller
+        msg = self._parsed(msg)
+        self.received.append(msg)
+        if isinstance(msg, self.ofproto_parser.OFPFlowMod):
+            self._flow_mod(msg)
+        elif isinstance(msg, self.ofproto_parser.OFPGroupMod):
+            self._group_mod(msg)
+
+    def _parsed(self, msg: Any) -> Any:
+        """A flow mod as the switch decodes it from the wire. Group mods are executed as built: os-ken
+        has no 1.3 decoder for them, and its 1.5 one misreads their buckets."""
+        if not isinstance(msg, self.ofproto_parser.OFPFlowMod):
+            return msg
+        return ofproto_parser.msg(self, self.version, msg.msg_type, msg.msg_len, msg.xid, bytes(msg.buf))
+
+    def _flow_mod(self, msg: Any) -> None:
+        ofp = self.ofproto
+        match = dict(msg.match.items())
+        if msg.command == ofp.OFPFC_DELETE and msg.table_id == ofp.OFPTT_ALL and not match:
+            self.entries.clear()
+            return
+        same = [e for e in self.entries if (e.table, e.priority, e.match) == (msg.table_id, msg.priority, match)]
+        for entry in same:
+            self.entries.remove(entry)
+        if msg.command == ofp.OFPFC_ADD:
+            self.entries.append(Entry(msg.table_id, msg.priority, match, list(msg.instructions)))
+        elif msg.command != ofp.OFPFC_DELETE_STRICT:
+            raise AssertionError(f"the fake does not execute flow mod command {msg.command}")
+
+    def _group_mod(self, msg: Any) -> None:
+        ofp = self.ofproto
+        if msg.command == ofp.OFPGC_DELETE:
+            self.groups = {} if msg.group_id == ofp.OFPG_ALL else {
+                i: b for i, b in self.groups.items() if i != msg.group_id}
+        elif msg.command == ofp.OFPGC_ADD:
+            assert msg.group_id not in self.groups, f"group {msg.group_id} added twice"
+            self.groups[msg.group_id] = list(msg.buckets)
+        else:
+            assert msg.group_id in self.groups, f"group {msg.group_id} modified before it was added"
+            self.groups[msg.group_id] = list(msg.buckets)
+
+    def run(self, packet: Packet, in_port: int, table: int = 0) -> set[tuple[int, frozenset[tuple[str, str]]]]:
+        """Every (port, packet) that leaves when `packet` arrives on `in_port` (and meets `table`
+        first); empty: dropped."""
+        out: set[tuple[int, frozenset[tuple[str, str]]]] = set()
+        pkt = {**packet, "in_port": in_port}
+        while True:
+            entry = self._lookup(pkt, table)
+            if entry is None:
+                return out
+            table = -1
+            for inst in entry.instructions:
+                if isinstance(inst, self.ofproto_parser.OFPInstructionActions):
+                    for act in inst.actions:
+                        out |= self._act(act, pkt)
+                elif isinstance(inst, self.ofproto_parser.OFPInstructionWriteMetadata):
+                    old = int(pkt.get("metadata", 0))  # type: ignore[call-overload]
+                    pkt["metadata"] = (old & ~inst.metadata_mask) | (inst.metadata & inst.metadata_mask)
+                elif isinstance(inst, self.ofproto_parser.OFPInstructionGotoTable):
+                    table = inst.table_id
+            if table < 0:
+                return out
+
+    def _lookup(self, pkt: Packet, table: int) -> Entry | None:
+        hits = [e for e in self.entries if e.table == table and all(_matches(v, pkt.get(k)) for k, v in e.match.items())]
+        assert len({e.priority for e in hits}) == len(hits), f"overlapping entries of one priority: {hits}"
+        return max(hits, key=lambda e: e.priority, default=None)
+
+    def _act(self, act: Any, pkt: Packet) -> set[tuple[int, frozenset[tuple[str, str]]]]:
+        parser, ofp = self.ofproto_parser, self.ofproto
+        if isinstance(act, parser.OFPActionOutput):
+            port = pkt["in_port"] if act.port == ofp.OFPP_IN_PORT else act.port
+            return {(int(port), _frozen(pkt))}  # type: ignore[call-overload]
+        if isinstance(act, parser.OFPActionGroup):
+            return {leaving for bucket in self.groups[act.group_id] for a in bucket.actions
+                    for leaving in self._act(a, dict(pkt))}
+        if isinstance(act, parser.OFPActionSetField):
+            pkt[act.key] = act.value
+        elif isinstance(act, parser.NXActionRegMove):
+            pkt[act.dst_field] = pkt.get(act.src_field)
+        elif self.version == ofproto_v1_5.OFP_VERSION and isinstance(act, parser.OFPActionCopyField):
+            src, dst = (oxm.type for oxm in act.oxm_ids)
+            pkt[dst] = pkt.get(src)
+        elif isinstance(act, parser.OFPActionDecNwTtl):
+            pkt["ttl"] = int(pkt.get("ttl", 64)) - 1  # type: ignore[call-overload]
+        else:
+            raise AssertionError(f"the fake does not execute {act}")
+        return set()
+
+
+def _matches(want: Any, have: object) -> bool:
+    """One match field against a packet's value; masked IPv4 values are (address, netmask)."""
+    if have is None:
+        return False
+    if isinstance(want, tuple):
+        value, mask = want
+        if isinstance(value, int):
+            return (int(have) & mask) == value  # type: ignore[call-overload]
+        return IPv4Address(str(have)) in IPv4Network(f"{value}/{mask}")
+    return _text(want) == _text(have)
+
+
+def frozen(pkt: Packet) -> frozenset[tuple[str, str]]:
+    """A packet in a form both the fake and the model's packets compare equal in."""
+    return _frozen(pkt)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, IPv4Network) and value.prefixlen == 32:
+        value = value.network_address
+    return str(value).lower()
+
+
+def _frozen(pkt: Packet) -> frozenset[tuple[str, str]]:
+    return frozenset((k, _text(v)) for k, v in pkt.items() if v is not None and k != "in_port")
