@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import sys
-from ipaddress import IPv4Address
 from typing import IO
 
 from mininet.cli import CLI
 from mininet.log import lg, output
 
-from controller.trace import Path, describe, ip_packet, trace, trace_vm, vm_packet
+from controller.trace import describe
+from overlaylab.cliwords import Words
 from overlaylab.lab import Lab
 from overlaylab.system import run
 from probes.capture import Capture
 from probes.packets import describe_frame
-from topologies.scenario import VM
 
 
 class LabCLI(CLI):
@@ -22,7 +21,7 @@ class LabCLI(CLI):
     def __init__(self, lab: Lab, stdin: IO[str] = sys.stdin) -> None:
         """Run the CLI until exit or end of input; piped commands are echoed instead of prompted."""
         self.lab = lab
-        self.vms = {vm.label: vm for vm in lab.scenario.vms}
+        self.words = Words(lab.scenario, lab.vm_nodes, set(lab.net or ()))
         self.scripted = not stdin.isatty()
         if self.scripted:
             self.prompt = ""
@@ -34,23 +33,10 @@ class LabCLI(CLI):
                 handler.setStream(stream)
 
     def precmd(self, line: str) -> str:
-        """Echo piped commands. `tenant/vm CMD` runs CMD in that VM; in a command run on a VM or a
-        server, `tenant/vm` and server names stand for their addresses (`pepsi/web ping pepsi/db`,
-        `p0e0h0 ping p3e1h1`: a virtualized server's address lives on br-phy, where Mininet's own
-        substitution would not find it)."""
+        """Echo piped commands, then resolve tenant/vm and server names (see overlaylab.cliwords)."""
         if self.scripted and line.strip() and line != "EOF":
             output(f"overlaylab> {line.strip()}\n")
-        words = line.split()
-        if words and (words[0] in self.vms or words[0] in self.mn):
-            node = self.lab.vm_nodes.get(words[0], words[0])
-            line = " ".join([node, *(self._address(w) for w in words[1:])])
-        return super().precmd(line)
-
-    def _address(self, word: str) -> str:
-        server = self.lab.scenario.fabric.server(word)
-        if server:
-            return str(server.ip)
-        return str(self.vms[word].ip.ip) if word in self.vms else word
+        return super().precmd(self.words.rewrite(line))
 
     def do_addresses(self, _line: str) -> None:
         """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""
@@ -78,8 +64,7 @@ class LabCLI(CLI):
         """trace SRC DST: walk a packet through the compiled tables, every ECMP path, with the flow
         matched at each hop: between servers (`trace p0e0h0 p3e1h1`, or DST an address) or between
         VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch)."""
-        args = line.split()
-        paths = self._trace(*args) if len(args) == 2 else None
+        paths = self.words.trace(line.split(), self.lab.compiled, self.lab.underlay)
         if paths is None:
             output("usage: trace SRC DST, e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
                    "or `trace pepsi/web pepsi/db`\n")
@@ -109,24 +94,3 @@ class LabCLI(CLI):
 
     def _links(self) -> set[str]:
         return {intf.name for s in self.mn.switches for intf in s.intfList() if intf.name != "lo"}
-
-    def _trace(self, src: str, dst: str) -> list[Path] | None:
-        if src in self.vms:
-            target = self._vm_target(self.vms[src], dst)
-            return trace_vm(self.lab.scenario, self.lab.compiled, self.vms[src],
-                            vm_packet(self.vms[src], target)) if target else None
-        fabric = self.lab.scenario.fabric
-        server, target_server = fabric.server(src), fabric.server(dst)
-        if server is None:
-            return None
-        try:
-            address = target_server.ip if target_server else IPv4Address(dst)
-        except ValueError:
-            return None
-        return trace(fabric, self.lab.underlay, server.name, ip_packet(server, address))
-
-    def _vm_target(self, src: VM, dst: str) -> VM | None:
-        """A VM label, or an address looked up in the source's own tenant (as ARP would)."""
-        if dst in self.vms:
-            return self.vms[dst]
-        return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and str(vm.ip.ip) == dst), None)

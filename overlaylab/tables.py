@@ -15,21 +15,37 @@ T = TypeVar("T")
 _BUCKET_EXTRAS = re.compile(r"(bucket_id:\d+,|weight:\d+,)")
 
 
+def parse_flows(dump: str) -> list[str]:
+    """The flows of `ovs-ofctl dump-flows --no-stats`, one line each (no reply header, no blanks)."""
+    return [line.strip() for line in dump.splitlines() if line.strip() and "reply" not in line]
+
+
+def parse_groups(dump: str) -> set[str]:
+    """The groups of `ovs-ofctl dump-groups`, written as controller.flows.ofctl_group writes them
+    (OVS adds bucket ids and weights of its own)."""
+    return {_BUCKET_EXTRAS.sub("", line.strip()) for line in dump.splitlines() if "group_id=" in line}
+
+
+def parse_bucket_packets(dump: str) -> list[int]:
+    """Packets per bucket, in bucket order, from `ovs-ofctl dump-group-stats` of one group."""
+    return [int(n) for n in re.findall(r"bucket\d+:packet_count=(\d+)", dump)]
+
+
+def parse_diff(diff: str) -> tuple[int, int]:
+    """(flows missing, flows unexpected) from `ovs-ofctl diff-flows SWITCH FILE`: `+` lines are in the
+    file only, `-` lines on the switch only."""
+    lines = diff.splitlines()
+    return sum(line.startswith("+") for line in lines), sum(line.startswith("-") for line in lines)
+
+
 def flow_lines(bridge: str) -> list[str]:
     """The bridge's flows as ovs-ofctl prints them, without counters."""
-    out = run(*OFCTL, "dump-flows", bridge, "--no-stats").stdout
-    return [line.strip() for line in out.splitlines() if line.strip() and "reply" not in line]
-
-
-def group_lines(bridge: str) -> set[str]:
-    out = run(*OFCTL, "dump-groups", bridge).stdout
-    return {_BUCKET_EXTRAS.sub("", line.strip()) for line in out.splitlines() if "group_id=" in line}
+    return parse_flows(run(*OFCTL, "dump-flows", bridge, "--no-stats").stdout)
 
 
 def bucket_packets(bridge: str) -> list[int]:
     """Packets each bucket of the bridge's ECMP group has carried so far."""
-    out = run(*OFCTL, "dump-group-stats", bridge).stdout
-    return [int(n) for n in re.findall(r"bucket\d+:packet_count=(\d+)", out)]
+    return parse_bucket_packets(run(*OFCTL, "dump-group-stats", bridge).stdout)
 
 
 def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
@@ -40,12 +56,10 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
         diff = run(*OFCTL, "diff-flows", bridge, f.name, check=False)
     if diff.returncode not in (0, 2):
         return f"{name}: cannot read its flows ({diff.stderr.strip()})"
-    problems = [line for line in diff.stdout.splitlines() if line[:1] in "+-"]
-    groups = {ofctl_group(g) for g in tables.groups} ^ group_lines(bridge)
-    if problems or groups:
-        extra = sum(1 for p in problems if p.startswith("-"))
-        return (f"{name}: {len(problems) - extra} flows missing, {extra} unexpected, "
-                f"{len(groups)} group lines differ")
+    missing, unexpected = parse_diff(diff.stdout)
+    groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(run(*OFCTL, "dump-groups", bridge).stdout)
+    if missing or unexpected or groups:
+        return f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines differ"
     return None
 
 
