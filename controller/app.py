@@ -1,13 +1,15 @@
 """The controller: a thin Ryu-API app that pushes compiled tables to each switch that connects.
 
 It learns nothing from the network (no LLDP, no packet-in, no flooding): the scenario says what the
-fabric is, the compilers say what every table must hold, and this app pushes it: on every
-(re)connection it wipes the switch and pushes everything (it does not yet read what a switch holds).
+fabric is, the compilers say what every table must hold, and this app makes each switch hold it. When
+a switch (re)connects it reads what the switch holds (flow and group descriptions) and sends only the
+difference, so a restarted controller facing an unchanged network sends no flow-mod at all.
 Its scenario comes through os-ken's configuration (`--overlaylab-scenario`, `--overlaylab-k`,
 `--overlaylab-status`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ except ImportError:  # pragma: no cover - plain Ryu
     from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
 from controller import ofp
-from controller.flows import Tables, diff
+from controller.flows import Flow, SelectGroup, Tables, diff
 from controller.overlay import compile_overlay
 from controller.status import StatusFile
 from controller.underlay import compile_underlay
@@ -49,6 +51,19 @@ def desired_tables(path: str | None, k: int | None) -> dict[int, Tables]:
     return {t.dpid: t for t in compiled.values()}
 
 
+@dataclass
+class Reading:
+    """What a connecting switch reports, gathered over multipart replies until none is pending."""
+
+    tables: Tables
+    pending: set[int]
+    flows: list[Flow] = field(default_factory=list)
+    groups: list[SelectGroup] = field(default_factory=list)
+
+    def held(self) -> Tables:
+        return Tables(self.tables.name, self.tables.dpid, tuple(self.flows), tuple(self.groups))
+
+
 class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     # Underlay switches speak 1.5 (for ECMP by 5-tuple hash, see ofp.group_mod), virtual switches 1.3.
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION, ofproto_v1_5.OFP_VERSION]
@@ -58,37 +73,68 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         conf = getattr(self.CONF, OPTIONS)
         self.desired = desired_tables(conf.scenario or None, conf.k)
         self.installed: dict[int, Tables] = {}
-        self.barriers: dict[int, int] = {}  # dpid -> xid of the barrier that follows its last push
+        self.readings: dict[int, Reading] = {}
+        self.barriers: dict[int, tuple[int, int]] = {}  # dpid -> (xid of the barrier after its push, changes)
         self.status = StatusFile(Path(conf.status)) if conf.status else None
         self.logger.info("compiled tables for %d datapaths", len(self.desired))
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_switch(self, ev: Any) -> None:
-        """A switch (re)connected: reset it, in a green thread of its own. The app's event queue is 128
-        deep and every connection's reader waits while it is full: pushing here, with 200 switches
-        connecting, left readers stalled, echo requests unanswered and switches disconnecting."""
+        """A switch (re)connected: ask what it holds, in a green thread of its own. The app's event queue
+        is 128 deep and every connection's reader waits while it is full: sending here, with 200
+        switches connecting, left readers stalled, echo requests unanswered and switches disconnecting."""
         dp = ev.msg.datapath
         tables = self.desired.get(dp.id)
         if tables is None:
             self.logger.warning("datapath %016x is not in the scenario: left alone", dp.id)
             return
-        hub.spawn(self.reset, dp, tables)
+        hub.spawn(self.read, dp, tables)
 
-    def reset(self, dp: Any, tables: Tables) -> None:
-        """Its state is unknown, so wipe it and push everything."""
-        for msg in ofp.wipe(dp):
-            dp.send_msg(msg)
+    def read(self, dp: Any, tables: Tables) -> None:
+        """Request every flow (1.5 calls it a flow description) and every group description; the replies
+        complete a Reading."""
+        parser = dp.ofproto_parser
+        flows = parser.OFPFlowDescStatsRequest if dp.ofproto.OFP_VERSION >= ofp.OF15 else parser.OFPFlowStatsRequest
+        requests = [flows(dp), parser.OFPGroupDescStatsRequest(dp)]
+        for request in requests:
+            dp.set_xid(request)
         self.installed.pop(dp.id, None)
-        self.push(dp, tables)
+        self.readings[dp.id] = Reading(tables, {r.xid for r in requests})
+        for request in requests:
+            dp.send_msg(request)
+
+    @set_ev_cls([ofp_event.EventOFPFlowStatsReply, ofp_event.EventOFPFlowDescStatsReply],
+                [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def on_flows(self, ev: Any) -> None:
+        self._reply(ev, lambda r, dp, body: r.flows.extend(ofp.read_flow(dp, s) for s in body))
+
+    @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def on_groups(self, ev: Any) -> None:
+        self._reply(ev, lambda r, dp, body: r.groups.extend(ofp.read_group(dp, d) for d in body))
+
+    def _reply(self, ev: Any, take: Any) -> None:
+        """One part of a multipart reply; when the last part of the last request is in, reconcile."""
+        msg, dp = ev.msg, ev.msg.datapath
+        reading = self.readings.get(dp.id)
+        if reading is None or msg.xid not in reading.pending:
+            return
+        take(reading, dp, msg.body)
+        if not msg.flags & dp.ofproto.OFPMPF_REPLY_MORE:
+            reading.pending.discard(msg.xid)
+        if not reading.pending:
+            del self.readings[dp.id]
+            self.installed[dp.id] = reading.held()
+            self.push(dp, reading.tables)
 
     def push(self, dp: Any, tables: Tables) -> None:
-        """Send only what differs from what this datapath already got, then a barrier."""
+        """Send only what differs from what this datapath holds, then a barrier."""
         delta = diff(self.installed.get(dp.id), tables)
-        for msg in ofp.delta_messages(dp, delta):
+        messages = ofp.delta_messages(dp, delta)
+        for msg in messages:
             dp.send_msg(msg)
         barrier = dp.ofproto_parser.OFPBarrierRequest(dp)
         dp.send_msg(barrier)
-        self.barriers[dp.id] = barrier.xid
+        self.barriers[dp.id] = (barrier.xid, len(messages))
         self.installed[dp.id] = tables
         self.logger.info("%s (dpid %016x): +%d -%d flows, %d group changes", tables.name, dp.id,
                          len(delta.add_flows), len(delta.remove_flows),
@@ -98,8 +144,9 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def on_barrier(self, ev: Any) -> None:
         """Everything pushed before the barrier is in place: tell the lab."""
         dp = ev.msg.datapath
-        if self.status and self.barriers.get(dp.id) == ev.msg.xid:
-            self.status.synced(dp.id, self.desired[dp.id].name)
+        xid, changes = self.barriers.get(dp.id, (None, 0))
+        if self.status and xid == ev.msg.xid:
+            self.status.synced(dp.id, changes, self.desired[dp.id].name)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev: Any) -> None:

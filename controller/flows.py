@@ -51,7 +51,15 @@ class DecTtl:
     pass
 
 
-Action = Output | Group | SetField | Move | DecTtl
+@dataclass(frozen=True)
+class Foreign:
+    """An action the compilers never write, read from a switch (someone's `ovs-ofctl add-flow`): it
+    makes its flow differ from every compiled one, so reconciling removes it."""
+
+    text: str
+
+
+Action = Output | Group | SetField | Move | DecTtl | Foreign
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,8 @@ def ofctl_action(action: Action) -> str:
         return f"set_field:{action.value}->{_OFCTL_FIELD.get(action.field, action.field)}"
     if isinstance(action, Move):
         return f"move:{action.src}->{action.dst}"
+    if isinstance(action, Foreign):
+        return action.text
     return "dec_ttl"
 
 

@@ -1,11 +1,13 @@
 """Render the flow model into OpenFlow messages for one datapath, in the version it negotiated (1.3 for
-virtual switches, 1.5 for the underlay); Ryu API, so os-ken or Ryu."""
+virtual switches, 1.5 for the underlay), and read what a switch reports back into the model, so the
+controller can compare what a switch holds with what it should; Ryu API, so os-ken or Ryu."""
 from __future__ import annotations
 
 import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from controller import osken_fixes  # noqa: F401 - os-ken must decode what the switches report
 from controller.flows import (
     FIELD_BITS,
     IN_PORT,
@@ -13,12 +15,14 @@ from controller.flows import (
     DecTtl,
     Delta,
     Flow,
+    Foreign,
     Group,
     MatchValue,
     Move,
     Output,
     SelectGroup,
     SetField,
+    match,
 )
 
 METADATA_MASK = 2 ** 64 - 1
@@ -26,6 +30,7 @@ OF15 = 0x06
 NTR_VENDOR_ID, NTRT_SELECTION_METHOD = 0x0000154D, 1
 # OXM headers (class 0x8000, field << 9, length) of ipv4_src, ipv4_dst, tcp_src, tcp_dst, udp_src, udp_dst
 HASH_FIELDS = (0x80001604, 0x80001804, 0x80001A02, 0x80001C02, 0x80001E02, 0x80002002)
+IPV4_FIELDS = frozenset({"ipv4_src", "ipv4_dst", "arp_spa", "arp_tpa", "tun_ipv4_src", "tun_ipv4_dst"})
 
 
 def _match_value(value: MatchValue) -> Any:
@@ -110,9 +115,51 @@ def delta_messages(dp: Any, delta: Delta) -> list[Any]:
             *(flow_mod(dp, f) for f in delta.add_flows)]
 
 
-def wipe(dp: Any) -> list[Any]:
-    """Delete every flow and group: a switch that (re)connects starts from a known state."""
+def read_flow(dp: Any, stats: Any) -> Flow:
+    """A flow as a switch reports it (one OFPFlowStats), in the model: the inverse of flow_mod."""
+    parser = dp.ofproto_parser
+    actions: tuple[Action, ...] = ()
+    metadata, goto = None, None
+    for inst in stats.instructions:
+        if isinstance(inst, parser.OFPInstructionActions):
+            actions = tuple(_read_action(dp, a) for a in inst.actions)
+        elif isinstance(inst, parser.OFPInstructionWriteMetadata):
+            metadata = inst.metadata
+        elif isinstance(inst, parser.OFPInstructionGotoTable):
+            goto = inst.table_id
+        else:
+            actions += (Foreign(repr(inst)),)
+    fields = {name: _model_value(name, value) for name, value in stats.match.items()}
+    return Flow(stats.priority, match(**fields), actions, stats.table_id, metadata, goto)
+
+
+def read_group(dp: Any, desc: Any) -> SelectGroup:
+    """An ECMP group as a switch reports it (one group description): the ports of its buckets."""
+    ports = tuple(a.port for b in desc.buckets for a in b.actions if isinstance(a, dp.ofproto_parser.OFPActionOutput))
+    return SelectGroup(desc.group_id, ports)
+
+
+def _model_value(name: str, value: Any) -> MatchValue:
+    if name in IPV4_FIELDS:
+        address, mask = value if isinstance(value, tuple) else (value, "255.255.255.255")
+        return IPv4Network(f"{address}/{mask}")
+    return value  # type: ignore[no-any-return]
+
+
+def _read_action(dp: Any, act: Any) -> Action:
     ofp, parser = dp.ofproto, dp.ofproto_parser
-    return [parser.OFPFlowMod(dp, table_id=ofp.OFPTT_ALL, command=ofp.OFPFC_DELETE,
-                              out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY),
-            parser.OFPGroupMod(dp, ofp.OFPGC_DELETE, 0, ofp.OFPG_ALL)]
+    if isinstance(act, parser.OFPActionOutput):
+        return Output(IN_PORT if act.port == ofp.OFPP_IN_PORT else act.port)
+    if isinstance(act, parser.OFPActionGroup):
+        return Group(act.group_id)
+    if isinstance(act, parser.OFPActionSetField):
+        return SetField(act.key, IPv4Address(act.value) if act.key in IPV4_FIELDS else act.value)
+    if isinstance(act, parser.NXActionRegMove):  # OVS reports its fields by their NXM names: eth_src_nxm
+        return Move(act.src_field.removesuffix("_nxm"), act.dst_field.removesuffix("_nxm"))
+    if ofp.OFP_VERSION >= OF15 and isinstance(act, parser.OFPActionCopyField):
+        src, dst = (oxm.type for oxm in act.oxm_ids)
+        return Move(src, dst)
+    if isinstance(act, parser.OFPActionDecNwTtl):
+        return DecTtl()
+    return Foreign(repr(act))
+

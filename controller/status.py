@@ -1,8 +1,10 @@
 """How the controller tells the lab what it has done: one line per event in a status file.
 
-  synced <dpid> <name>     a barrier reply came back after the datapath's tables were pushed: every
-                           flow-mod before it has been applied (OpenFlow processes a connection's
-                           messages in order), so the lab need not poll the switch to know
+  synced <dpid> <changes> <name>
+                           a barrier reply came back after the datapath's tables were reconciled with
+                           `changes` flow and group mods: every one before it has been applied
+                           (OpenFlow processes a connection's messages in order), so the lab need
+                           not poll the switch to know
   error <dpid> <text>      the datapath refused a message: the lab fails at once, saying which
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 @dataclass
 class Status:
     synced: dict[int, str] = field(default_factory=dict)  # dpid -> datapath name
+    changes: dict[int, int] = field(default_factory=dict)  # dpid -> flow and group mods of its last sync
     errors: list[str] = field(default_factory=list)
 
 
@@ -28,8 +31,8 @@ class StatusFile:
         with open(self.path, "a") as f:
             f.write(line + "\n")
 
-    def synced(self, dpid: int, name: str) -> None:
-        self._write(f"synced {dpid:x} {name}")
+    def synced(self, dpid: int, changes: int, name: str) -> None:
+        self._write(f"synced {dpid:x} {changes} {name}")
 
     def error(self, dpid: int, text: str) -> None:
         self._write(f"error {dpid:x} {' '.join(text.split())}")
@@ -47,7 +50,9 @@ def read_status(path: Path) -> Status:
             break
         kind, dpid, rest = (line.rstrip("\n").split(" ", 2) + ["", ""])[:3]
         if kind == "synced":
-            status.synced[int(dpid, 16)] = rest
+            changes, _, name = rest.partition(" ")
+            status.synced[int(dpid, 16)] = name
+            status.changes[int(dpid, 16)] = int(changes)
         elif kind == "error":
             status.errors.append(f"{rest} (datapath {dpid})")
     return status

@@ -21,7 +21,9 @@ class ControllerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
-        self.port = free_port(self.host)
+        """Start it on a free port, or again on its own port (where the switches look for it)."""
+        self.port = self.port or free_port(self.host)
+        self.status_file.unlink(missing_ok=True)  # a restarted controller reports afresh
         cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
                "--scenario", self.scenario, "--k", str(self.k), "--status", str(self.status_file)]
         with open(self.log, "wb") as out:
@@ -49,6 +51,12 @@ class ControllerProcess:
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
+
+    def kill(self) -> None:
+        """Crash it (SIGKILL): the switches keep their flows (fail mode secure) until it is back."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self, timeout: float = 5) -> None:
         if self.proc is None or self.proc.poll() is not None:

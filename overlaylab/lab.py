@@ -102,9 +102,7 @@ class Lab:
         self.state.save()
         with self.phases.phase("controller", "starting the controller (os-ken) on the management network"):
             mgmt.create()
-            self.controller.start()
-            self.state.controller_pid = self.controller.pid
-            self.state.save()
+            self._start_controller()
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
                                           f"({fabric.k} pods, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
@@ -124,9 +122,30 @@ class Lab:
                                                 f" and {len(bare_metal)} kernel VTEPs") as progress:
                 vswitches.start(self.net, self.scenario, self.controller.port, progress)
                 vswitches.start_kernel_vteps(self.net, self.scenario)
+        self._wait_for_flows()
+
+    def _start_controller(self) -> None:
+        self.controller.start()
+        self.state.controller_pid = self.controller.pid
+        self.state.save()
+
+    def _wait_for_flows(self) -> None:
         waiting = f"waiting until all {len(self.compiled)} datapaths hold their flows"
         with self.phases.phase("flows", waiting) as progress:
             wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT, "the controller's flows", self._flows_problem)
+
+    def kill_controller(self) -> None:
+        """Crash the controller (SIGKILL). The switches keep their flows and keep forwarding (fail mode
+        secure: no fallback to learning) until it is back."""
+        self.controller.kill()
+
+    def start_controller(self) -> dict[str, int]:
+        """Start the controller again on its own port; every switch reconnects and is reconciled. Returns
+        the flow and group mods each datapath needed (0 for all when nothing changed meanwhile)."""
+        self._start_controller()
+        self._wait_for_flows()
+        status = self.controller.status()
+        return {name: status.changes[dpid] for dpid, name in status.synced.items()}
 
     def _in_sync(self, progress: Progress) -> bool:
         """Has every datapath answered the barrier after its push? (Refused messages fail the lab.)"""

@@ -23,8 +23,9 @@ from topologies.fattree import Server, mac_of
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 # A busy 2-core lab can keep its controller from answering an echo request for longer than OVS's
 # default 5 s inactivity probe (seen at k=8: switches dropped their connection mid bring-up and
-# waited out the reconnect backoff). The controller is local: probe it rarely.
-CONTROLLER_OPTIONS = ("inactivity_probe=30000",)
+# waited out the reconnect backoff). The controller is local: probe it rarely, and when it is gone
+# (restarted, or crashed and started again) try again every second rather than OVS's default 8 s.
+CONTROLLER_OPTIONS = ("inactivity_probe=30000", "max_backoff=1000")
 PHY = "br-phy"
 START_OK = "START-OK"
 

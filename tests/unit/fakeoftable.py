@@ -1,36 +1,17 @@
 """A fake OpenFlow datapath that executes what the controller sends it (Faucet's FakeOFTable idea).
 
-Every message is serialized to wire bytes and flow mods are decoded back from them, so what is executed
-is what a switch would receive. Flow mods and group mods change the fake's tables; `run` sends a packet
+Every message is serialized to wire bytes and decoded back from them (with controller.osken_fixes), so
+what is executed is what a switch would receive. Flow mods and group mods change the fake's tables; `run` sends a packet
 (a dict of OXM fields, as controller.trace uses) through them and returns where copies leave.
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from os_ken.ofproto import ofproto_parser, ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_5, ofproto_v1_5_parser
 
-
-def _copy_field(cls: Any, buf: bytes, offset: int) -> Any:
-    """os-ken's decoder of OpenFlow 1.5 copy_field reads its OXM ids past the action's end (into the
-    padding and the next action) and forgets the action's length; this one stops at two ids and keeps
-    the length, so the next action is read from the right place."""
-    ofp = ofproto_v1_5
-    type_, len_, n_bits, src_offset, dst_offset = struct.unpack_from(ofp.OFP_ACTION_COPY_FIELD_PACK_STR, buf, offset)
-    rest = buf[offset + ofp.OFP_ACTION_COPY_FIELD_SIZE:offset + len_]
-    oxm_ids = []
-    while len(oxm_ids) < 2:
-        oxm_id, rest = ofproto_v1_5_parser.OFPOxmId.parse(rest)
-        oxm_ids.append(oxm_id)
-    action = cls(n_bits, src_offset, dst_offset, oxm_ids, type_, len_)
-    action.len = len_
-    return action
-
-
-ofproto_v1_5_parser.OFPActionCopyField.parser = classmethod(_copy_field)
 VERSIONS = {ofproto_v1_3.OFP_VERSION: (ofproto_v1_3, ofproto_v1_3_parser),
             ofproto_v1_5.OFP_VERSION: (ofproto_v1_5, ofproto_v1_5_parser)}
 Packet = dict[str, object]
@@ -42,6 +23,23 @@ class Entry:
     priority: int
     match: dict[str, Any]
     instructions: list[Any]
+    ofmatch: Any = None  # the decoded OFPMatch itself, for flow_stats
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One flow as the switch reports it in a flow stats reply (the fields the controller reads)."""
+
+    table_id: int
+    priority: int
+    match: Any
+    instructions: list[Any]
+
+
+@dataclass(frozen=True)
+class GroupDesc:
+    group_id: int
+    buckets: list[Any]
 
 
 @dataclass
@@ -68,9 +66,9 @@ class FakeDatapath:
             self._group_mod(msg)
 
     def _parsed(self, msg: Any) -> Any:
-        """A flow mod as the switch decodes it from the wire. Group mods are executed as built: os-ken
-        has no 1.3 decoder for them, and its 1.5 one misreads their buckets."""
-        if not isinstance(msg, self.ofproto_parser.OFPFlowMod):
+        """A flow or group mod as the switch decodes it from the wire (os-ken has no 1.3 group mod decoder:
+        those are executed as built)."""
+        if not isinstance(msg, self.ofproto_parser.OFPFlowMod) and self.version < ofproto_v1_5.OFP_VERSION:
             return msg
         return ofproto_parser.msg(self, self.version, msg.msg_type, msg.msg_len, msg.xid, bytes(msg.buf))
 
@@ -84,7 +82,7 @@ class FakeDatapath:
         for entry in same:
             self.entries.remove(entry)
         if msg.command == ofp.OFPFC_ADD:
-            self.entries.append(Entry(msg.table_id, msg.priority, match, list(msg.instructions)))
+            self.entries.append(Entry(msg.table_id, msg.priority, match, list(msg.instructions), msg.match))
         elif msg.command != ofp.OFPFC_DELETE_STRICT:
             raise AssertionError(f"the fake does not execute flow mod command {msg.command}")
 
@@ -99,6 +97,13 @@ class FakeDatapath:
         else:
             assert msg.group_id in self.groups, f"group {msg.group_id} modified before it was added"
             self.groups[msg.group_id] = list(msg.buckets)
+
+    def flow_stats(self) -> list[Stats]:
+        """What a flow stats request for every table would return."""
+        return [Stats(e.table, e.priority, e.ofmatch, e.instructions) for e in self.entries]
+
+    def group_descs(self) -> list[GroupDesc]:
+        return [GroupDesc(i, buckets) for i, buckets in self.groups.items()]
 
     def run(self, packet: Packet, in_port: int, table: int = 0) -> set[tuple[int, frozenset[tuple[str, str]]]]:
         """Every (port, packet) that leaves when `packet` arrives on `in_port` (and meets `table`
