@@ -181,14 +181,35 @@ class Delta:
                     self.modify_groups))
 
 
+def key(flow: Flow) -> tuple[object, ...]:
+    """What OpenFlow identifies a flow by: an add with the same key replaces the flow in one step."""
+    return (flow.table, flow.priority, flow.match)
+
+
 def diff(old: Tables | None, new: Tables) -> Delta:
-    """The difference from `old` (None: an empty switch) to `new`, as OVN pushes only what changed."""
+    """The difference from `old` (None: an empty switch) to `new`, as OVN pushes only what changed. A
+    flow whose actions change is only re-added (the add replaces it), never deleted first."""
     old_flows, new_flows = set(old.flows) if old else set(), set(new.flows)
     old_groups = {g.group_id: g for g in old.groups} if old else {}
     new_groups = {g.group_id: g for g in new.groups}
+    add_flows = tuple(f for f in new.flows if f not in old_flows)
+    replaced = {key(f) for f in add_flows}
     return Delta(
-        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in new_flows),
-        add_flows=tuple(f for f in new.flows if f not in old_flows),
+        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in new_flows and key(f) not in replaced),
+        add_flows=add_flows,
         remove_groups=tuple(g for i, g in old_groups.items() if i not in new_groups),
         add_groups=tuple(g for i, g in new_groups.items() if i not in old_groups),
         modify_groups=tuple(g for i, g in new_groups.items() if i in old_groups and old_groups[i] != g))
+
+
+def applied(tables: Tables, delta: Delta) -> Tables:
+    """What a datapath holding `tables` holds once `delta` is sent: an added flow replaces the one with
+    its table, priority and match, as OpenFlow's add does."""
+    added = {key(f) for f in delta.add_flows}
+    gone = set(delta.remove_flows)
+    flows = [f for f in tables.flows if f not in gone and key(f) not in added]
+    changed = {g.group_id for g in (*delta.add_groups, *delta.modify_groups, *delta.remove_groups)}
+    groups = [g for g in tables.groups if g.group_id not in changed]
+    return Tables(tables.name, tables.dpid, (*flows, *delta.add_flows),
+                  (*groups, *delta.add_groups, *delta.modify_groups))
+

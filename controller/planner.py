@@ -1,0 +1,59 @@
+"""From one desired state to the next: which datapath gets which flow and group changes, in an order
+where no packet can take a half-built path (make before break, as OVN's incremental engine does).
+
+  make   on every datapath, new groups and new flows first. A flow whose table, priority and match stay
+         and whose actions change is simply re-added: OpenFlow's add replaces it in one step, so the
+         old path works until the new one does (a VM's peers learn its new server this way).
+  break  then, once every make is confirmed, the flows and groups nobody needs any more.
+
+Pure: the controller renders the steps; the tests read them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.flows import Delta, Tables, diff
+
+MAKE, BREAK = "make", "break"
+
+
+@dataclass(frozen=True)
+class Step:
+    datapath: str
+    dpid: int
+    phase: str  # MAKE or BREAK
+    delta: Delta
+
+    @property
+    def underlay(self) -> bool:
+        """An underlay switch (`p0e0`), not a server's virtual switch (`p0e0h0/br-int`)."""
+        return "/" not in self.datapath
+
+    @property
+    def changes(self) -> int:
+        d = self.delta
+        return sum(map(len, (d.add_flows, d.remove_flows, d.add_groups, d.modify_groups, d.remove_groups)))
+
+
+def plan(old: dict[str, Tables], new: dict[str, Tables]) -> list[Step]:
+    """Every datapath's change from `old` to `new` (by datapath name), all makes before any break. A
+    datapath missing from `new` is emptied; one missing from `old` starts empty."""
+    makes, breaks = [], []
+    for name in sorted(set(old) | set(new)):
+        before = old.get(name)
+        after = new.get(name) or Tables(name, before.dpid if before else 0, ())
+        delta = diff(before, after)  # a flow whose actions change is re-added, not removed
+        make = Delta(add_flows=delta.add_flows, add_groups=delta.add_groups, modify_groups=delta.modify_groups)
+        drop = Delta(remove_flows=delta.remove_flows, remove_groups=delta.remove_groups)
+        makes += [Step(name, after.dpid, MAKE, make)] if make else []
+        breaks += [Step(name, after.dpid, BREAK, drop)] if drop else []
+    return makes + breaks
+
+
+def summary(steps: list[Step]) -> dict[str, object]:
+    """Flow and group changes per layer and per datapath, as the lab reports them."""
+    per_datapath: dict[str, int] = {}
+    for step in steps:
+        per_datapath[step.datapath] = per_datapath.get(step.datapath, 0) + step.changes
+    return {"underlay": sum(s.changes for s in steps if s.underlay),
+            "vswitches": sum(s.changes for s in steps if not s.underlay), "datapaths": per_datapath}
