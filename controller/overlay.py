@@ -54,12 +54,8 @@ def virtualized(scenario: Scenario) -> list[Server]:
 
 
 def local_vms(scenario: Scenario, server: Server) -> list[VM]:
-    """The server's VMs in scenario order; the i-th is on br-int port i+1."""
-    return [vm for vm in scenario.vms if vm.server == server and not vm.bare_metal]
-
-
-def vm_port(scenario: Scenario, vm: VM) -> int:
-    return local_vms(scenario, vm.server).index(vm) + 1
+    """The server's VMs, by their br-int port."""
+    return sorted((vm for vm in scenario.vms if vm.server == server and not vm.bare_metal), key=lambda vm: vm.port)
 
 
 def compile_overlay(scenario: Scenario) -> dict[str, Tables]:
@@ -69,7 +65,7 @@ def compile_overlay(scenario: Scenario) -> dict[str, Tables]:
 
 def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     here = local_vms(scenario, server)
-    ports = {vm: i + 1 for i, vm in enumerate(here)}
+    ports = {vm: vm.port for vm in here}
     tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
     flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
              *(f for t in tenants for f in _accept_tunnels(t, server)),

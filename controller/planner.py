@@ -10,11 +10,14 @@ Pure: the controller renders the steps; the tests read them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from controller.flows import Delta, Tables, diff
 
 MAKE, BREAK = "make", "break"
+K = TypeVar("K", str, int)  # datapaths by name (the lab) or by DPID (the controller)
 
 
 @dataclass(frozen=True)
@@ -35,18 +38,18 @@ class Step:
         return sum(map(len, (d.add_flows, d.remove_flows, d.add_groups, d.modify_groups, d.remove_groups)))
 
 
-def plan(old: dict[str, Tables], new: dict[str, Tables]) -> list[Step]:
-    """Every datapath's change from `old` to `new` (by datapath name), all makes before any break. A
-    datapath missing from `new` is emptied; one missing from `old` starts empty."""
+def plan(old: Mapping[K, Tables], new: Mapping[K, Tables]) -> list[Step]:
+    """Every datapath's change from `old` to `new`, all makes before any break. A datapath missing from
+    `new` is emptied; one missing from `old` starts empty."""
     makes, breaks = [], []
-    for name in sorted(set(old) | set(new)):
-        before = old.get(name)
-        after = new.get(name) or Tables(name, before.dpid if before else 0, ())
+    for k in sorted(set(old) | set(new)):
+        before = old.get(k)
+        after = new[k] if k in new else Tables(old[k].name, old[k].dpid, ())
         delta = diff(before, after)  # a flow whose actions change is re-added, not removed
         make = Delta(add_flows=delta.add_flows, add_groups=delta.add_groups, modify_groups=delta.modify_groups)
         drop = Delta(remove_flows=delta.remove_flows, remove_groups=delta.remove_groups)
-        makes += [Step(name, after.dpid, MAKE, make)] if make else []
-        breaks += [Step(name, after.dpid, BREAK, drop)] if drop else []
+        makes += [Step(after.name, after.dpid, MAKE, make)] if make else []
+        breaks += [Step(after.name, after.dpid, BREAK, drop)] if drop else []
     return makes + breaks
 
 

@@ -26,7 +26,7 @@ from controller.flows import (
     lookup,
     ofctl_flow,
 )
-from controller.overlay import vm_port, vswitch_name
+from controller.overlay import vswitch_name
 from topologies.encap import Encap
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.scenario import VM, Scenario
@@ -135,7 +135,7 @@ class LabCabling:
         self.ports: dict[tuple[str, int], tuple[str, int]] = {}
         for vm in scenario.vms:
             if not vm.bare_metal:
-                self.ports[(vswitch_name(vm.server), vm_port(scenario, vm))] = (vm.label, 0)
+                self.ports[(vswitch_name(vm.server), vm.port)] = (vm.label, 0)
         for server in {vm.server for vm in scenario.vms}:
             for encap in Encap:
                 self.ports[(vswitch_name(server), encap.ofport)] = (f"{TUNNEL}{encap}", 0)
@@ -148,7 +148,7 @@ def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Pac
     """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch (or a
     bare-metal member's kernel VTEP). A bare-metal member's own sending is the kernel's: not traced."""
     cabling = LabCabling(scenario)
-    paths = walk(cabling, tables, vswitch_name(src.server), vm_port(scenario, src), packet)
+    paths = walk(cabling, tables, vswitch_name(src.server), src.port, packet)
     return [p for path in paths for p in _through_tunnel(scenario, cabling, tables, src, path)]
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
-from controller.overlay import vm_port
 from overlaylab import links, pods
 from overlaylab.state import BRIDGE_MARK
 from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
@@ -115,7 +114,7 @@ class LabTopo(FatTreeTopo):
         for index, vm in enumerate(scenario.vms):
             if not vm.bare_metal:
                 self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
-                self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm_port(scenario, vm))
+                self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm.port)
 
 
 class LabNet(Mininet):

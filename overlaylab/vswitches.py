@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mininet.net import Mininet
 
-from controller.overlay import local_vms, virtualized, vm_port, vswitch_dpid
+from controller.overlay import local_vms, virtualized, vswitch_dpid
 from overlaylab import mgmt
 from overlaylab.errors import LabError
 from overlaylab.state import SERVERS_DIR
@@ -26,7 +26,7 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
     target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
     return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=f"{s.name}-eth0",
-                        vm_ports=tuple((f"{s.name}-eth{vm_port(scenario, vm)}", vm_port(scenario, vm))
+                        vm_ports=tuple((f"{s.name}-eth{vm.port}", vm.port)
                                        for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
                         mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,

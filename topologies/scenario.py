@@ -63,6 +63,7 @@ class VM:
     server: Server
     mac: str
     vtep: Vtep = Vtep.OVS
+    port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
 
     @property
     def label(self) -> str:
@@ -94,6 +95,21 @@ class Scenario:
     @property
     def vms(self) -> tuple[VM, ...]:
         return tuple(vm for t in self.tenants for vm in t.vms)
+
+
+def document(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the YAML a user would write (parse() of it gives the same scenario back): what
+    `scenario save` writes and what the controller's API exchanges."""
+    def vm_doc(vm: VM) -> dict[str, str]:
+        doc = {"ip": str(vm.ip), "server": vm.server.name}
+        if vm.mac != derived_mac(vm.vni, vm.ip.ip):
+            doc["mac"] = vm.mac
+        if vm.bare_metal:
+            doc["vtep"] = vm.vtep.value
+        return doc
+    return {"description": scenario.description, "fabric": {"type": "fattree", "k": scenario.fabric.k},
+            "tenants": {t.name: {"vni": t.vni, "encap": t.encap.text, "vms": {vm.name: vm_doc(vm) for vm in t.vms}}
+                        for t in scenario.tenants}}
 
 
 def derived_mac(vni: int, ip: IPv4Address) -> str:
@@ -142,6 +158,7 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None) -> Scenar
     fabric = _fabric(check, top.get("fabric"), k)
     tenants = _tenants(check, top.get("tenants"), fabric)
     _check_servers(check, tenants)
+    tenants = _rebound(tenants, _first_ports(tenants))
     description = top.get("description") or ""
     if not isinstance(description, str):
         raise check.fail("description", f"{quote(description)} is not text; write a sentence, in quotes if need be")
@@ -311,6 +328,40 @@ def _check_unique(check: _Checker, path: str, vms: tuple[VM, ...]) -> None:
             raise check.fail(f"{where}.mac", f"{vm.mac} is already {macs[vm.mac]}'s MAC in this tenant; "
                                              f"set a different mac:")
         ips[vm.ip.ip], macs[vm.mac] = vm.name, vm.name
+
+
+def _first_ports(tenants: tuple[Tenant, ...]) -> dict[str, int]:
+    """A new lab's port numbers: each server's VMs take br-int ports 1, 2, ... in scenario order."""
+    taken: dict[Server, int] = {}
+    ports = {}
+    for vm in (vm for t in tenants for vm in t.vms if not vm.bare_metal):
+        taken[vm.server] = ports[vm.label] = taken.get(vm.server, 0) + 1
+    return ports
+
+
+def _rebound(tenants: tuple[Tenant, ...], ports: Mapping[str, int]) -> tuple[Tenant, ...]:
+    return tuple(replace(t, vms=tuple(replace(vm, port=ports.get(vm.label, 0)) for vm in t.vms)) for t in tenants)
+
+
+def bind(scenario: Scenario, ports: Mapping[str, int]) -> Scenario:
+    """The scenario with its VMs on the given br-int ports (a running lab's: a VM keeps its port while
+    others come and go). Every VM needs one, in 1..MAX_VMS_PER_SERVER and its own on its server."""
+    check = _Checker(scenario.source)
+    used: dict[tuple[Server, int], str] = {}
+    for vm in (vm for vm in scenario.vms if not vm.bare_metal):
+        port = ports.get(vm.label)
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_VMS_PER_SERVER:
+            raise check.fail(f"ports.{vm.label}", f"{quote(port)} is not a VM port; use 1..{MAX_VMS_PER_SERVER}")
+        if (vm.server, port) in used:
+            raise check.fail(f"ports.{vm.label}", f"port {port} of {vm.server.name} is already "
+                                                  f"{used[(vm.server, port)]}'s; give each VM its own")
+        used[(vm.server, port)] = vm.label
+    return replace(scenario, tenants=_rebound(scenario.tenants, ports))
+
+
+def ports_of(scenario: Scenario) -> dict[str, int]:
+    """Every VM's br-int port, by label (what bind() takes)."""
+    return {vm.label: vm.port for vm in scenario.vms if not vm.bare_metal}
 
 
 def _check_servers(check: _Checker, tenants: tuple[Tenant, ...]) -> None:

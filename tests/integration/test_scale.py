@@ -2,7 +2,6 @@
 probes are re-sent rather than reported as isolation, and a leak is still caught on its first arrival."""
 import json
 
-from controller.overlay import vm_port
 from overlaylab.probing import probe_tenants
 from overlaylab.system import run
 from tests.integration.conftest import lab_of, leftovers, overlaylab
@@ -37,7 +36,7 @@ def drop_first_probe_of_each_kind(lab, server):
                      f"NXM_OF_ETH_SRC[],eth_type=0x800,nw_proto={number},{field},output:NXM_NX_REG0[])")
             ofctl(lab, f"{server}/br-int", "add-flow",
                   f"table=3,priority=150,{proto},metadata={vm.vni},dl_dst={vm.mac},"
-                  f"actions=load:{vm_port(lab.scenario, vm)}->NXM_NX_REG0[],{learn}")
+                  f"actions=load:{vm.port}->NXM_NX_REG0[],{learn}")
 
 
 def test_lost_probes_are_re_sent_and_a_leak_is_caught_on_its_first_arrival():
@@ -45,7 +44,7 @@ def test_lost_probes_are_re_sent_and_a_leak_is_caught_on_its_first_arrival():
         drop_first_probe_of_each_kind(lab, "p0e0h0")
         pepsi, coke = (next(v for v in lab.scenario.vms if v.label == label) for label in ("pepsi/web", "coke/web"))
         ofctl(lab, "p0e0h0/br-int", "add-flow", f"table=2,priority=200,metadata={pepsi.vni},dl_dst={coke.mac},"
-                                                f"actions=output:{vm_port(lab.scenario, coke)}")
+                                                f"actions=output:{coke.port}")
         verdicts = probe_tenants(lab)
     wrong = [(p["src"], p["dst"], p["proto"], p["observed"], p["tries"]) for p in verdicts.pairs if not p["ok"]]
     assert wrong == [("pepsi/web", "coke/web", proto, "deliver", 1) for proto in ("icmp", "udp", "tcp")]

@@ -1,11 +1,13 @@
 """Scenario files: valid ones load as dataclasses, each kind of mistake is one precise line."""
 import textwrap
+from dataclasses import replace
 from ipaddress import IPv4Interface
 
 import pytest
+import yaml
 
 from topologies.encap import Encap
-from topologies.scenario import DEFAULT_SCENARIO, ScenarioError, derived_mac, load
+from topologies.scenario import BUNDLED, DEFAULT_SCENARIO, ScenarioError, bind, derived_mac, document, load, ports_of
 
 GOOD = """
 fabric: {type: fattree, k: 4}
@@ -141,3 +143,22 @@ def test_k_changes_which_servers_exist(tmp_path):
     text = "tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p5e2h2}}}}\n"
     assert load(write(tmp_path, text), k=6).vms[0].server.name == "p5e2h2"
     assert "no server 'p5e2h2' in a k=4 fat-tree" in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml", "scale.yaml", "underlay.yaml"])
+def test_a_scenario_written_out_reads_back_the_same(name, tmp_path):
+    scenario = load(BUNDLED / name)
+    again = tmp_path / "saved.yaml"
+    again.write_text(yaml.safe_dump(document(scenario), sort_keys=False))
+    assert replace(load(again), source=scenario.source, path=None) == replace(scenario, path=None)
+
+
+def test_vms_take_their_servers_ports_in_order_and_a_running_lab_can_rebind_them():
+    lecture = load()
+    assert ports_of(lecture) == {"pepsi/web": 1, "pepsi/db": 1, "coke/web": 2, "coke/db": 1}
+    moved = bind(lecture, {**ports_of(lecture), "pepsi/web": 7})
+    assert ports_of(moved)["pepsi/web"] == 7 and ports_of(moved)["coke/web"] == 2
+    with pytest.raises(ScenarioError, match=r"lecture.yaml: ports.coke/web: port 2 of p0e0h0 is already pepsi/web's; give each VM its own"):
+        bind(lecture, {**ports_of(lecture), "pepsi/web": 2})
+    with pytest.raises(ScenarioError, match=r"ports.coke/db: None is not a VM port; use 1..99"):
+        bind(lecture, {k: v for k, v in ports_of(lecture).items() if k != "coke/db"})
