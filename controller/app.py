@@ -4,11 +4,16 @@ It learns nothing from the network (no LLDP, no packet-in, no flooding): the sce
 fabric is, the compilers say what every table must hold, and this app makes each switch hold it. When
 a switch (re)connects it reads what the switch holds (flow and group descriptions) and sends only the
 difference, so a restarted controller facing an unchanged network sends no flow-mod at all.
-Its scenario comes through os-ken's configuration (`--overlaylab-scenario`, `--overlaylab-k`,
-`--overlaylab-status`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
+The desired state is live: a new one arrives through the REST API (controller.api), is validated like
+a scenario file, compiled, and only the difference is pushed, make before break (controller.planner).
+Its configuration comes through os-ken's options (`--overlaylab-scenario`, `-k`, `-ports`, `-status`,
+`-api-port`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
 """
 from __future__ import annotations
 
+import json
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,51 +22,66 @@ try:
     from os_ken import cfg
     from os_ken.base import app_manager
     from os_ken.controller import ofp_event
-    from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+    from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
     from os_ken.lib import hub
     from os_ken.ofproto import ofproto_v1_3, ofproto_v1_5
 except ImportError:  # pragma: no cover - plain Ryu
     from ryu import cfg  # type: ignore[no-redef]
     from ryu.base import app_manager  # type: ignore[no-redef]
     from ryu.controller import ofp_event  # type: ignore[no-redef]
-    from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls  # type: ignore[no-redef]
+    from ryu.controller.handler import (  # type: ignore[no-redef]
+        CONFIG_DISPATCHER,
+        DEAD_DISPATCHER,
+        MAIN_DISPATCHER,
+        set_ev_cls,
+    )
     from ryu.lib import hub  # type: ignore[no-redef]
     from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
-from controller import ofp
-from controller.flows import Flow, SelectGroup, Tables, diff
+from controller import api, ofp
+from controller.flows import Flow, SelectGroup, Tables, applied, diff
 from controller.overlay import compile_overlay
+from controller.planner import BREAK, MAKE, Step, plan, summary
 from controller.status import StatusFile
 from controller.underlay import compile_underlay
 from topologies import scenario
+from topologies.scenario import Scenario, ScenarioError
 
 BaseApp = getattr(app_manager, "OSKenApp", None) or app_manager.RyuApp
 OPTIONS = "overlaylab"  # the option group: --overlaylab-scenario and so on
 cfg.CONF.register_cli_opts([
     cfg.StrOpt("scenario", default="", help="scenario file (default: the bundled lecture.yaml)"),
     cfg.IntOpt("k", help="fat-tree k, overriding the scenario's"),
+    cfg.StrOpt("ports", default="", help="JSON file of the VMs' br-int ports (a running lab's; default: "
+                                          "scenario order)"),
     cfg.StrOpt("status", default="", help="file to report synced datapaths and refused messages in"),
+    cfg.IntOpt("api-port", default=0, help="port of the REST API on the OpenFlow listen address (0: none)"),
 ], group=OPTIONS)
+CONFIRM_TIMEOUT = 10.0  # seconds for every switch to confirm one phase of a change
 
 
-def desired_tables(path: str | None, k: int | None) -> dict[int, Tables]:
-    """Compile a scenario file (the bundled default when path is None) into tables by DPID."""
+def desired_state(path: str | None, k: int | None, ports: str | None) -> Scenario:
+    """The scenario file (the bundled default when path is None), on the given VM ports if any."""
     lab = scenario.load(path, k)
-    compiled = {**compile_underlay(lab.fabric), **compile_overlay(lab)}
-    return {t.dpid: t for t in compiled.values()}
+    return scenario.bind(lab, json.loads(Path(ports).read_text())) if ports else lab
+
+
+def compiled(lab: Scenario) -> dict[int, Tables]:
+    """Every datapath's tables, by DPID."""
+    return {t.dpid: t for t in {**compile_underlay(lab.fabric), **compile_overlay(lab)}.values()}
 
 
 @dataclass
 class Reading:
     """What a connecting switch reports, gathered over multipart replies until none is pending."""
 
-    tables: Tables
+    dpid: int
     pending: set[int]
     flows: list[Flow] = field(default_factory=list)
     groups: list[SelectGroup] = field(default_factory=list)
 
-    def held(self) -> Tables:
-        return Tables(self.tables.name, self.tables.dpid, tuple(self.flows), tuple(self.groups))
+    def held(self, name: str) -> Tables:
+        return Tables(name, self.dpid, tuple(self.flows), tuple(self.groups))
 
 
 class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
@@ -71,26 +91,42 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         conf = getattr(self.CONF, OPTIONS)
-        self.desired = desired_tables(conf.scenario or None, conf.k)
+        self.scenario = desired_state(conf.scenario or None, conf.k, conf.ports or None)
+        self.desired = compiled(self.scenario)
+        self.datapaths: dict[int, Any] = {}
+        # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on
+        # threading events that the barrier handler sets
+        self.confirming: dict[int, threading.Event] = {}  # barrier xid -> set when its reply is in
+        self.changing = threading.Lock()
         self.installed: dict[int, Tables] = {}
         self.readings: dict[int, Reading] = {}
         self.barriers: dict[int, tuple[int, int]] = {}  # dpid -> (xid of the barrier after its push, changes)
         self.status = StatusFile(Path(conf.status)) if conf.status else None
         self.logger.info("compiled tables for %d datapaths", len(self.desired))
+        if conf.api_port:
+            hub.spawn(api.serve, self.CONF.ofp_listen_host, conf.api_port, self)
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_switch(self, ev: Any) -> None:
         """A switch (re)connected: ask what it holds, in a green thread of its own. The app's event queue
         is 128 deep and every connection's reader waits while it is full: sending here, with 200
-        switches connecting, left readers stalled, echo requests unanswered and switches disconnecting."""
+        switches connecting, left readers stalled, echo requests unanswered and switches disconnecting.
+        A switch the desired state does not (yet) name is read too, so a change that names it later
+        knows what it holds."""
         dp = ev.msg.datapath
-        tables = self.desired.get(dp.id)
-        if tables is None:
-            self.logger.warning("datapath %016x is not in the scenario: left alone", dp.id)
-            return
-        hub.spawn(self.read, dp, tables)
+        self.datapaths[dp.id] = dp
+        if dp.id not in self.desired:
+            self.logger.info("datapath %016x is not in the desired state: left as it is", dp.id)
+        hub.spawn(self.read, dp)
 
-    def read(self, dp: Any, tables: Tables) -> None:
+    @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
+    def on_gone(self, ev: Any) -> None:
+        dpid = ev.datapath.id
+        if dpid in self.datapaths and self.datapaths[dpid] is ev.datapath:  # not a newer connection's
+            del self.datapaths[dpid]
+            self.installed.pop(dpid, None)
+
+    def read(self, dp: Any) -> None:
         """Request every flow (1.5 calls it a flow description) and every group description; the replies
         complete a Reading."""
         parser = dp.ofproto_parser
@@ -99,7 +135,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         for request in requests:
             dp.set_xid(request)
         self.installed.pop(dp.id, None)
-        self.readings[dp.id] = Reading(tables, {r.xid for r in requests})
+        self.readings[dp.id] = Reading(dp.id, {r.xid for r in requests})
         for request in requests:
             dp.send_msg(request)
 
@@ -121,10 +157,13 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         take(reading, dp, msg.body)
         if not msg.flags & dp.ofproto.OFPMPF_REPLY_MORE:
             reading.pending.discard(msg.xid)
-        if not reading.pending:
-            del self.readings[dp.id]
-            self.installed[dp.id] = reading.held()
-            self.push(dp, reading.tables)
+        if reading.pending:
+            return
+        del self.readings[dp.id]
+        tables = self.desired.get(dp.id)
+        self.installed[dp.id] = reading.held(tables.name if tables else f"{dp.id:016x}")
+        if tables is not None:
+            self.push(dp, tables)
 
     def push(self, dp: Any, tables: Tables) -> None:
         """Send only what differs from what this datapath holds, then a barrier."""
@@ -142,11 +181,71 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def on_barrier(self, ev: Any) -> None:
-        """Everything pushed before the barrier is in place: tell the lab."""
-        dp = ev.msg.datapath
-        xid, changes = self.barriers.get(dp.id, (None, 0))
-        if self.status and xid == ev.msg.xid:
+        """Everything sent before the barrier is in place: tell the lab, or the change waiting for it."""
+        dp, xid = ev.msg.datapath, ev.msg.xid
+        if xid in self.confirming:
+            self.confirming.pop(xid).set()
+        synced, changes = self.barriers.get(dp.id, (None, 0))
+        if self.status and synced == xid and dp.id in self.desired:
             self.status.synced(dp.id, changes, self.desired[dp.id].name)
+
+    def document(self) -> dict[str, Any]:
+        """The desired state, as the API gives it."""
+        return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
+
+    def change(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A new desired state from the API: validate, compile, push the difference make before break."""
+        if not self.changing.acquire(blocking=False):
+            return 409, {"error": "another change is being applied; try again when it is done"}
+        try:
+            try:
+                new = self._validated(body)
+            except ScenarioError as exc:
+                return 400, {"error": str(exc)}
+            return self._apply(new)
+        finally:
+            self.changing.release()
+
+    def _validated(self, body: dict[str, Any]) -> Scenario:
+        new = scenario.parse(body["scenario"], "the new desired state")
+        if new.fabric != self.scenario.fabric:
+            raise ScenarioError(f"the new desired state: fabric: k={new.fabric.k}, but the running fabric is "
+                                f"k={self.scenario.fabric.k}; the fabric cannot change while the lab runs")
+        ports = body.get("ports") or scenario.carried_ports(self.scenario, new)
+        return scenario.bind(new, ports)
+
+    def _apply(self, new: Scenario) -> tuple[int, dict[str, Any]]:
+        start = time.monotonic()
+        tables = compiled(new)
+        here = {d: t for d, t in self.installed.items() if d in self.datapaths}
+        steps = plan(here, {d: t for d, t in tables.items() if d in here})
+        self.scenario, self.desired = new, tables  # a switch that (re)connects now gets the new state
+        unconfirmed = [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
+        self.logger.info("applied a change: %s", summary(steps))
+        answer = {"changes": summary(steps), "ports": scenario.ports_of(new),
+                  "seconds": round(time.monotonic() - start, 3)}
+        if unconfirmed:
+            return 504, {**answer, "error": f"{len(unconfirmed)} switches did not confirm the change within "
+                                            f"{CONFIRM_TIMEOUT:.0f} s: {', '.join(unconfirmed[:5])}"}
+        return 200, answer
+
+    def _run(self, steps: list[Step]) -> list[str]:
+        """Send one phase's steps and wait for every switch's barrier reply; the ones that did not confirm."""
+        waiting = []
+        for step in steps:
+            dp = self.datapaths.get(step.dpid)
+            if dp is None:
+                continue  # gone: reconciled when it is back
+            for msg in ofp.delta_messages(dp, step.delta):
+                dp.send_msg(msg)
+            barrier = dp.ofproto_parser.OFPBarrierRequest(dp)
+            dp.set_xid(barrier)
+            self.confirming[barrier.xid] = confirmed = threading.Event()
+            dp.send_msg(barrier)
+            self.installed[step.dpid] = applied(self.installed[step.dpid], step.delta)
+            waiting.append((step.datapath, confirmed))
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        return [name for name, confirmed in waiting if not confirmed.wait(max(0.0, deadline - time.monotonic()))]
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev: Any) -> None:

@@ -3,6 +3,7 @@ addresses, and `trace` arguments for a packet to walk. Pure, so every case is un
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Any
 
 from controller.flows import Tables
 from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
@@ -56,3 +57,21 @@ class Words:
         if dst in self.vms:
             return self.vms[dst]
         return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and str(vm.ip.ip) == dst), None)
+
+
+def describe_changes(answer: dict[str, Any]) -> str:
+    """The controller's answer to a change, as one line: flow changes per layer, then per datapath."""
+    changes = answer["changes"]
+    where = ", ".join(f"{name} {n}" for name, n in sorted(changes["datapaths"].items())) or "none"
+    return (f"flow changes: underlay {changes['underlay']}, virtual switches {changes['vswitches']} ({where}); "
+            f"confirmed by every switch in {answer['seconds']:.2f} s")
+
+
+def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
+    """`tenant add NAME --vni N [--encap E]` as (name, vni, encap), or None when it is not that."""
+    if not words or len(words) % 2 == 0:
+        return None
+    options = dict(zip(words[1::2], words[2::2], strict=True))
+    if not set(options) <= {"--vni", "--encap"} or not options.get("--vni", "").isdigit():
+        return None
+    return words[0], int(options["--vni"]), options.get("--encap", "vxlan")

@@ -1,14 +1,20 @@
 """The controller as a child process: started before the switches, stopped after them, logged to a file."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from controller.status import Status, read_status
 from overlaylab.errors import LabError
 from overlaylab.system import free_port, listening, wait_until
 from vswitch.nodes import die_with_parent
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the management network is local
 
 
 class ControllerProcess:
@@ -16,16 +22,19 @@ class ControllerProcess:
 
     def __init__(self, host: str, scenario: str, k: int, log: Path) -> None:
         self.host, self.scenario, self.k, self.log = host, scenario, k, log
+        self.ports: str | None = None  # a JSON file of VM ports, once the lab has changed
         self.status_file = log.with_name("controller.status")
-        self.port = 0
+        self.port = self.api_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
         """Start it on a free port, or again on its own port (where the switches look for it)."""
         self.port = self.port or free_port(self.host)
+        self.api_port = self.api_port or free_port(self.host)
         self.status_file.unlink(missing_ok=True)  # a restarted controller reports afresh
         cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
-               "--scenario", self.scenario, "--k", str(self.k), "--status", str(self.status_file)]
+               "--scenario", self.scenario, "--k", str(self.k), "--status", str(self.status_file),
+               "--api-port", str(self.api_port), *(["--ports", self.ports] if self.ports else [])]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, preexec_fn=die_with_parent)
@@ -34,7 +43,20 @@ class ControllerProcess:
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise LabError(f"the controller exited with status {self.proc.returncode}: {self.tail()}")
-        return listening(self.host, self.port)
+        return listening(self.host, self.port) and listening(self.host, self.api_port)
+
+    def request(self, method: str, body: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
+        """Call the controller's REST API (controller.api); its one-line refusals become LabErrors."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://{self.host}:{self.api_port}/scenario", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with NO_PROXY.open(req, timeout=timeout) as answer:
+                return json.loads(answer.read())  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            raise LabError(json.loads(exc.read() or b"{}").get("error", str(exc))) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise LabError(f"the controller does not answer on {self.host}:{self.api_port}: {exc}") from None
 
     def tail(self, lines: int = 3) -> str:
         """The end of the controller's log, folded into one line for an error message."""

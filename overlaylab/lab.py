@@ -2,6 +2,7 @@
 and a teardown that leaves nothing behind."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any
 
+import yaml
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 
@@ -21,17 +23,28 @@ from overlaylab import clean, daemons, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
-from overlaylab.network import adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug, vm_node
+from overlaylab.network import (
+    adopt_links,
+    build_network,
+    delete_switches,
+    end_shells,
+    host_namespaces,
+    kill_namespace_processes,
+    unplug,
+    vm_node,
+)
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
-from overlaylab.system import Stopwatch, wait_until
+from overlaylab.system import Stopwatch, run, wait_until
 from overlaylab.vswitches import server_ovs
 from probes.endpoint import Endpoint
+from probes.netns import namespace_id
 from probes.packets import Host
 from probes.reach import Station
 from probes.session import Progress
+from topologies import changes
 from topologies.fattree import mac_of
-from topologies.scenario import Scenario
+from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of
 from vswitch import kernel
 from vswitch.ovs import PHY
 
@@ -78,14 +91,9 @@ class Lab:
     """A running lab; made by `running_lab`, which guarantees its teardown."""
 
     def __init__(self, scenario: Scenario, phases: Phases) -> None:
-        self.scenario = scenario
         self.phases = phases
         fabric = scenario.fabric
-        self.underlay: dict[str, Tables] = compile_underlay(fabric)
-        self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
-        self.dpids = {t.dpid for t in self.compiled.values()}
-        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
-        self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
+        self._adopt(scenario)
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server itself
                          for i, vm in enumerate(scenario.vms)}
         if scenario.path is None:
@@ -96,6 +104,64 @@ class Lab:
         self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
                                             RUN_DIR / "controller.log")
         self.net: Mininet | None = None
+
+    def _adopt(self, scenario: Scenario) -> None:
+        """Take `scenario` as the desired state: the tables every datapath must hold, and where ovs-ofctl
+        finds each datapath."""
+        self.scenario = scenario
+        fabric = scenario.fabric
+        self.underlay: dict[str, Tables] = compile_underlay(fabric)
+        self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
+        self.dpids = {t.dpid for t in self.compiled.values()}
+        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
+        self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
+
+    def apply(self, new: Scenario) -> dict[str, Any]:
+        """Make `new` the desired state: VMs that stay keep their ports, the controller validates it again,
+        pushes only the difference (make before break) and answers once every switch confirmed. Returns
+        its answer: the flow changes per layer and per datapath, and how long they took."""
+        bound = bind(new, carried_ports(self.scenario, new))
+        answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
+        self._adopt(bound)
+        self._remember()
+        return answer
+
+    def _remember(self) -> None:
+        """The current desired state on disk, so a restarted controller starts from it, not from the file."""
+        desired, ports = RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"
+        desired.write_text(yaml.safe_dump(document(self.scenario), sort_keys=False))
+        ports.write_text(json.dumps(ports_of(self.scenario)))
+        self.controller.scenario, self.controller.ports = str(desired), str(ports)
+
+    def remove_vm(self, label: str) -> dict[str, Any]:
+        """`vm remove`: the VM's flows go everywhere, then the VM itself (its processes and its port)."""
+        vm = changes.vm_named(self.scenario, label)
+        answer = self.apply(changes.remove_vm(self.scenario, label))
+        self._unplug(vm)
+        return answer
+
+    def remove_tenant(self, name: str) -> dict[str, Any]:
+        """`tenant remove`: the tenant's flows go everywhere, then its VMs and bare-metal VTEPs."""
+        gone = [vm for vm in self.scenario.vms if vm.tenant == name]
+        answer = self.apply(changes.remove_tenant(self.scenario, name))
+        for vm in gone:
+            self._unplug(vm)
+        return answer
+
+    def _unplug(self, vm: VM) -> None:
+        """A removed member leaves: a bare-metal server's VXLAN device goes; a VM's processes end, its port
+        leaves its server's virtual switch and its namespace is gone."""
+        assert self.net is not None
+        node = self.vm(vm.label)
+        del self.vm_nodes[vm.label]
+        if vm.bare_metal:
+            kernel.stop_vtep(node.pid, vm)
+            return
+        namespace = namespace_id(node.pid)
+        if namespace:
+            kill_namespace_processes({namespace}, spare={node.pid})
+        run(*server_ovs(vm.server).vsctl("--if-exists", "del-port", "br-int", f"{vm.server.name}-eth{vm.port}").split())
+        self.net.delHost(node)
 
     def start(self) -> None:
         fabric = self.scenario.fabric

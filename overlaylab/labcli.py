@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import sys
-from typing import IO
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
 
+import yaml
 from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import describe
-from overlaylab.cliwords import Words
+from overlaylab.cliwords import Words, describe_changes, tenant_add_args
+from overlaylab.errors import LabError
 from overlaylab.lab import Lab
 from overlaylab.system import run
 from probes.capture import Capture
 from probes.packets import describe_frame
+from topologies import changes
+from topologies.scenario import ScenarioError, document
 
 
 class LabCLI(CLI):
@@ -50,6 +56,46 @@ class LabCLI(CLI):
         for vm in self.lab.scenario.vms:
             where = f"{vm.server.name} (bare metal: the kernel's VXLAN VTEP)" if vm.bare_metal else vm.server.name
             output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
+
+    def do_vm(self, line: str) -> None:
+        """vm remove TENANT/VM: the VM's flows leave every datapath (underlay: none), then the VM itself."""
+        words = line.split()
+        if len(words) != 2 or words[0] != "remove":
+            output("usage: vm remove TENANT/VM, e.g. `vm remove coke/db`\n")
+            return
+        self._change(f"{words[1]} removed", lambda: self.lab.remove_vm(words[1]))
+
+    def do_tenant(self, line: str) -> None:
+        """tenant add NAME --vni N [--encap vxlan|geneve|gre] | tenant remove NAME: a tenant (a virtual
+        network) comes or goes while the lab runs; the underlay's tables never change."""
+        words = line.split()
+        added = tenant_add_args(words[1:]) if words[:1] == ["add"] else None
+        if added:
+            name, vni, encap = added
+            self._change(f"tenant {name} added (VNI {vni}, {encap})",
+                         lambda: self.lab.apply(changes.add_tenant(self.lab.scenario, name, vni, encap)))
+        elif len(words) == 2 and words[0] == "remove":
+            self._change(f"tenant {words[1]} removed", lambda: self.lab.remove_tenant(words[1]))
+        else:
+            output("usage: tenant add NAME --vni N [--encap vxlan|geneve|gre], or tenant remove NAME\n")
+
+    def do_scenario(self, line: str) -> None:
+        """scenario save FILE: the lab's current desired state as a scenario file (`overlaylab check FILE`
+        builds it again)."""
+        words = line.split()
+        if len(words) != 2 or words[0] != "save":
+            output("usage: scenario save FILE\n")
+            return
+        Path(words[1]).write_text(yaml.safe_dump(document(self.lab.scenario), sort_keys=False))
+        output(f"saved the current desired state ({len(self.lab.scenario.vms)} VMs) to {words[1]}\n")
+
+    def _change(self, done: str, change: Callable[[], dict[str, Any]]) -> None:
+        try:
+            answer = change()
+        except (LabError, ScenarioError) as exc:
+            output(f"refused: {exc}\n")
+            return
+        output(f"{done}; {describe_changes(answer)}\n")
 
     def do_flows(self, line: str) -> None:
         """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch

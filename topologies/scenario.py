@@ -359,6 +359,19 @@ def bind(scenario: Scenario, ports: Mapping[str, int]) -> Scenario:
     return replace(scenario, tenants=_rebound(scenario.tenants, ports))
 
 
+def carried_ports(old: Scenario, new: Scenario) -> dict[str, int]:
+    """The ports of `new` when a running lab changes from `old`: a VM that stays on its server keeps
+    its port; one that is new there (added, or moved in) takes the lowest port free on that server."""
+    before = {vm.label: vm for vm in old.vms if not vm.bare_metal}
+    ports = {vm.label: before[vm.label].port for vm in new.vms
+             if not vm.bare_metal and vm.label in before and before[vm.label].server == vm.server}
+    used = {(vm.server, ports[vm.label]) for vm in new.vms if vm.label in ports}
+    for vm in (vm for vm in new.vms if not vm.bare_metal and vm.label not in ports):
+        ports[vm.label] = next(p for p in range(1, MAX_VMS_PER_SERVER + 1) if (vm.server, p) not in used)
+        used.add((vm.server, ports[vm.label]))
+    return ports
+
+
 def ports_of(scenario: Scenario) -> dict[str, int]:
     """Every VM's br-int port, by label (what bind() takes)."""
     return {vm.label: vm.port for vm in scenario.vms if not vm.bare_metal}

@@ -7,6 +7,8 @@ virtual switches' tables.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -36,24 +38,40 @@ class Peer:
     server_ip: IPv4Address
 
 
+@contextmanager
+def _netlink(pid: int, dev: str) -> Iterator[tuple[IPRoute, list[str]]]:
+    """Netlink inside the namespace of process `pid` (a socket stays in the namespace it is made in;
+    pyroute2's NetNS would fork), with the step under way: a refusal names the device and the step."""
+    with entered(pid):
+        ipr = IPRoute()
+    step = ["create"]
+    try:
+        with ipr:
+            yield ipr, step
+    except NetlinkError as exc:
+        raise VtepError(f"cannot {step[0]} {dev}: {exc.args[1] if len(exc.args) > 1 else exc}") from None
+
+
 def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
     """In the namespace of process `pid`: the VXLAN device with the member's MAC and address, a
     forwarding entry and a permanent neighbour for every tenant peer."""
-    dev, step = device(member), "create"
-    with entered(pid):  # a netlink socket stays in the namespace it is made in (pyroute2's NetNS would fork)
-        ipr = IPRoute()
-    try:
-        with ipr:
-            ipr.link("add", ifname=dev, kind="vxlan", vxlan_id=member.vni, vxlan_local=str(member.server.ip),
-                    vxlan_port=Encap.VXLAN.udp_port, vxlan_learning=0)
-            index = ipr.link_lookup(ifname=dev)[0]
-            step = "address and bring up"
-            ipr.link("set", index=index, address=member.mac, mtu=Encap.VXLAN.inner_mtu)
-            ipr.addr("add", index=index, address=str(member.ip.ip), prefixlen=member.ip.network.prefixlen)
-            ipr.link("set", index=index, state="up")
-            for peer in peers:
-                step = f"add the forwarding entry and neighbour of {peer.ip} to"
-                ipr.fdb("append", ifindex=index, lladdr=peer.mac, dst=str(peer.server_ip))
-                ipr.neigh("replace", ifindex=index, dst=str(peer.ip), lladdr=peer.mac, state=NUD_PERMANENT)
-    except NetlinkError as exc:
-        raise VtepError(f"cannot {step} {dev}: {exc.args[1] if len(exc.args) > 1 else exc}") from None
+    dev = device(member)
+    with _netlink(pid, dev) as (ipr, step):
+        ipr.link("add", ifname=dev, kind="vxlan", vxlan_id=member.vni, vxlan_local=str(member.server.ip),
+                 vxlan_port=Encap.VXLAN.udp_port, vxlan_learning=0)
+        index = ipr.link_lookup(ifname=dev)[0]
+        step[0] = "address and bring up"
+        ipr.link("set", index=index, address=member.mac, mtu=Encap.VXLAN.inner_mtu)
+        ipr.addr("add", index=index, address=str(member.ip.ip), prefixlen=member.ip.network.prefixlen)
+        ipr.link("set", index=index, state="up")
+        for peer in peers:
+            step[0] = f"add the forwarding entry and neighbour of {peer.ip} to"
+            ipr.fdb("append", ifindex=index, lladdr=peer.mac, dst=str(peer.server_ip))
+            ipr.neigh("replace", ifindex=index, dst=str(peer.ip), lladdr=peer.mac, state=NUD_PERMANENT)
+
+
+def stop_vtep(pid: int, member: VM) -> None:
+    """The member's VXLAN device goes (with its forwarding entries and neighbours)."""
+    with _netlink(pid, device(member)) as (ipr, step):
+        step[0] = "delete"
+        ipr.link("del", ifname=device(member))

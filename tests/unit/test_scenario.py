@@ -7,7 +7,18 @@ import pytest
 import yaml
 
 from topologies.encap import Encap
-from topologies.scenario import BUNDLED, DEFAULT_SCENARIO, ScenarioError, bind, derived_mac, document, load, ports_of
+from topologies.scenario import (
+    BUNDLED,
+    DEFAULT_SCENARIO,
+    ScenarioError,
+    bind,
+    carried_ports,
+    derived_mac,
+    document,
+    load,
+    parse,
+    ports_of,
+)
 
 GOOD = """
 fabric: {type: fattree, k: 4}
@@ -162,3 +173,13 @@ def test_vms_take_their_servers_ports_in_order_and_a_running_lab_can_rebind_them
         bind(lecture, {**ports_of(lecture), "pepsi/web": 2})
     with pytest.raises(ScenarioError, match=r"ports.coke/db: None is not a VM port; use 1..99"):
         bind(lecture, {k: v for k, v in ports_of(lecture).items() if k != "coke/db"})
+
+
+def test_a_changed_lab_keeps_the_ports_of_vms_that_stay_and_fills_the_lowest_free_one():
+    lecture = load()
+    doc = document(lecture)
+    del doc["tenants"]["pepsi"]["vms"]["web"]  # frees p0e0h0's port 1
+    doc["tenants"]["coke"]["vms"]["db"]["server"] = "p0e0h0"  # moves in: takes it
+    doc["tenants"]["coke"]["vms"]["api"] = {"ip": "192.0.2.9/24", "server": "p0e0h0"}  # then port 3
+    ports = carried_ports(lecture, parse(doc, "changed"))
+    assert ports == {"pepsi/db": 1, "coke/web": 2, "coke/db": 1, "coke/api": 3}

@@ -1,0 +1,52 @@
+"""The desired state changes while the lab runs: only what must change changes (never the underlay),
+the switches end up holding exactly what the compilers say, and `check` proves the new state."""
+import pytest
+
+from overlaylab import tables
+from overlaylab.check import Report, run_checks
+from tests.integration.conftest import lab_of
+from topologies import changes
+from topologies.scenario import BUNDLED, ScenarioError
+
+
+def snapshot(lab):
+    return {name: sorted(tables.flow_lines(target)) for name, target in lab.targets.items()}
+
+
+def assert_checks_green(lab):
+    report = Report()
+    run_checks(lab, report)
+    assert report.ok, [(c.name, c.detail) for c in report.checks if not c.ok]
+    return report
+
+
+def test_tenants_and_vms_come_and_go_without_touching_the_underlay_and_check_stays_green():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        added = lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre"))
+        assert added["changes"]["underlay"] == 0 and added["changes"]["vswitches"] == 0
+        removed = lab.remove_vm("coke/db")
+        assert removed["changes"]["underlay"] == 0
+        assert set(removed["changes"]["datapaths"]) == {"p0e0h0/br-int", "p3e1h1/br-int"}
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert "coke/db" not in lab.vm_nodes and [vm.label for vm in lab.scenario.vms if vm.tenant == "coke"] == [
+            "coke/web"]
+        report = assert_checks_green(lab)
+        assert len(report.pairs) == 4 * 3 * 3  # pepsi web, db, legacy and coke/web: 12 ordered pairs, 3 protocols
+        gone = lab.remove_tenant("pepsi")
+        assert gone["changes"]["underlay"] == 0
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        changes_after_restart = (lab.kill_controller(), lab.start_controller())[1]
+        assert set(changes_after_restart.values()) == {0}  # restarted from the changed state, not the file
+
+
+@pytest.mark.parametrize("refused", [
+    lambda lab: lab.remove_vm("fanta/web"),
+    lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 5001)),
+    lambda lab: lab.apply(changes.add_vm(lab.scenario, "pepsi/api", "192.0.2.3/24", "p1e0h0")),
+])
+def test_a_refused_change_changes_nothing(refused):
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        before, scenario = snapshot(lab), lab.scenario
+        with pytest.raises(ScenarioError):
+            refused(lab)
+        assert snapshot(lab) == before and lab.scenario == scenario
