@@ -1,5 +1,6 @@
 """The controller's REST API, on the management network only (in the style of Ryu's ofctl_rest):
 
+  GET /datapaths  the DPIDs of the switches connected now: {"connected": [...]}
   GET /scenario   the desired state: {"scenario": <the scenario as YAML would write it>, "ports": {vm: port}}
   PUT /scenario   a new desired state, same shape: validated exactly like a scenario file, compiled,
                   and only the difference pushed, make before break; answers with the changes per
@@ -21,6 +22,8 @@ MAX_BODY = 1 << 20
 class Desired(Protocol):
     def document(self) -> dict[str, Any]: ...
 
+    def connected(self) -> list[int]: ...
+
     def change(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]: ...
 
 
@@ -28,6 +31,8 @@ def wsgi(desired: Desired) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
     """The WSGI application answering for `desired` (the controller app)."""
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        if (method, path) == ("GET", "/datapaths"):
+            return _answer(start_response, 200, {"connected": desired.connected()})
         if path != "/scenario" or method not in ("GET", "PUT"):
             return _answer(start_response, 404, {"error": f"no {method} {path}; use GET or PUT /scenario"})
         if method == "GET":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +193,10 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         """The desired state, as the API gives it."""
         return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
 
+    def connected(self) -> list[int]:
+        """The switches connected and read (so a change reaches them)."""
+        return sorted(d for d in self.datapaths if d in self.installed)
+
     def change(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """A new desired state from the API: validate, compile, push the difference make before break."""
         if not self.changing.acquire(blocking=False):
@@ -217,7 +221,8 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def _apply(self, new: Scenario) -> tuple[int, dict[str, Any]]:
         start = time.monotonic()
         tables = compiled(new)
-        here = {d: t for d, t in self.installed.items() if d in self.datapaths}
+        here = {d: replace(t, name=tables[d].name) if d in tables else t  # a switch read before it was named
+                for d, t in self.installed.items() if d in self.datapaths}
         steps = plan(here, {d: t for d, t in tables.items() if d in here})
         self.scenario, self.desired = new, tables  # a switch that (re)connects now gets the new state
         unconfirmed = [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
@@ -242,7 +247,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             dp.set_xid(barrier)
             self.confirming[barrier.xid] = confirmed = threading.Event()
             dp.send_msg(barrier)
-            self.installed[step.dpid] = applied(self.installed[step.dpid], step.delta)
+            self.installed[step.dpid] = replace(applied(self.installed[step.dpid], step.delta), name=step.datapath)
             waiting.append((step.datapath, confirmed))
         deadline = time.monotonic() + CONFIRM_TIMEOUT
         return [name for name, confirmed in waiting if not confirmed.wait(max(0.0, deadline - time.monotonic()))]

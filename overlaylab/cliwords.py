@@ -67,6 +67,14 @@ def describe_changes(answer: dict[str, Any]) -> str:
             f"confirmed by every switch in {answer['seconds']:.2f} s")
 
 
+def describe_move(answer: dict[str, Any]) -> str:
+    """A migration's answer as the first half of its line: where, how long, what the peer's stream lost."""
+    stream = answer["stream"]
+    measured = (f"; peer {answer['peer']} lost {stream['lost']} of {stream['sent']} probes "
+                f"(longest gap {stream['longest_gap']:.2f} s)" if stream else "; no peer to measure with")
+    return f"moved {answer['from']} -> {answer['to']} in {answer['moved_in']:.2f} s{measured}"
+
+
 def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
     """`tenant add NAME --vni N [--encap E]` as (name, vni, encap), or None when it is not that."""
     if not words or len(words) % 2 == 0:

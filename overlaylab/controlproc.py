@@ -45,10 +45,11 @@ class ControllerProcess:
             raise LabError(f"the controller exited with status {self.proc.returncode}: {self.tail()}")
         return listening(self.host, self.port) and listening(self.host, self.api_port)
 
-    def request(self, method: str, body: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
+    def request(self, method: str, body: dict[str, Any] | None = None, timeout: float = 60,
+                path: str = "/scenario") -> dict[str, Any]:
         """Call the controller's REST API (controller.api); its one-line refusals become LabErrors."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://{self.host}:{self.api_port}/scenario", data=data, method=method,
+        req = urllib.request.Request(f"http://{self.host}:{self.api_port}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"})
         try:
             with NO_PROXY.open(req, timeout=timeout) as answer:

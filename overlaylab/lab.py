@@ -17,9 +17,9 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from controller.flows import Tables
-from controller.overlay import compile_overlay, virtualized, vswitch_name
+from controller.overlay import compile_overlay, virtualized, vswitch_dpid, vswitch_name
 from controller.underlay import compile_underlay
-from overlaylab import clean, daemons, mgmt, pods, vswitches
+from overlaylab import clean, daemons, links, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
@@ -38,17 +38,19 @@ from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.system import Stopwatch, run, wait_until
 from overlaylab.vswitches import server_ovs
 from probes.endpoint import Endpoint
-from probes.netns import namespace_id
+from probes.netns import announce, namespace_id
 from probes.packets import Host
 from probes.reach import Station
 from probes.session import Progress
+from probes.stream import End, Stream
 from topologies import changes
-from topologies.fattree import mac_of
+from topologies.fattree import Server, mac_of
 from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of
 from vswitch import kernel
-from vswitch.ovs import PHY
+from vswitch.ovs import PHY, plug_script, unplug_script
 
 FLOWS_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 15.0
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
 
 
@@ -148,6 +150,59 @@ class Lab:
             self._unplug(vm)
         return answer
 
+    def migrate(self, label: str, server: str) -> dict[str, Any]:
+        """`migrate tenant/vm SERVER`, measured: a peer of the VM's tenant streams probes to it every 5 ms
+        meanwhile. Returns the controller's answer (flow changes per layer and datapath) with `from`,
+        `to`, `moved_in` (seconds, the whole move) and `stream` (sent, lost, longest gap; None without a peer)."""
+        vm = changes.vm_named(self.scenario, label)
+        peer = next((p for p in self.scenario.vms if p.tenant == vm.tenant and p is not vm and not p.bare_metal), None)
+        start = time.monotonic()
+        if peer is None:
+            return {**self._migrate(vm, server), "from": vm.server.name, "to": server,
+                    "moved_in": round(time.monotonic() - start, 3), "stream": None}
+        with Stream(self._end(peer), self._end(vm)) as stream:
+            answer = self._migrate(vm, server)
+        moved = round(time.monotonic() - start, 3)
+        assert stream.result is not None
+        return {**answer, "from": vm.server.name, "to": server, "moved_in": moved, "peer": peer.label,
+                "stream": {"sent": stream.result.sent, "lost": stream.result.lost,
+                           "longest_gap": round(stream.result.longest_gap, 3)}}
+
+    def _end(self, vm: VM) -> End:
+        node = self.vm(vm.label)
+        return End(Host(vm.mac, vm.ip.ip), node.pid, node.defaultIntf().name)
+
+    def _migrate(self, vm: VM, server: str) -> dict[str, Any]:
+        """The VM keeps its namespace, processes, IP and MAC; its veth end leaves its server's virtual
+        switch and joins the destination's (started if it had none); then the new desired state is
+        pushed (make before break: 0 underlay changes) and the VM announces itself."""
+        assert self.net is not None
+        label = vm.label
+        new = changes.migrate(self.scenario, label, server)
+        bound = bind(new, carried_ports(self.scenario, new))
+        moved = next(v for v in bound.vms if v.label == label)
+        source, target = self.net[vm.server.name], self.net[moved.server.name]
+        old, new_intf = f"{vm.server.name}-eth{vm.port}", f"{moved.server.name}-eth{moved.port}"
+        vswitches.run_guarded(self.net, {vm.server.name: (unplug_script(server_ovs(vm.server), old),
+                                                          server_ovs(vm.server))})
+        links.move(old, source.pid, target.pid, new_intf)
+        _rehome(source, target, old, new_intf, moved.port)
+        if moved.server in virtualized(self.scenario):
+            ovs = server_ovs(moved.server)
+            vswitches.run_guarded(self.net, {moved.server.name: (plug_script(ovs, new_intf, moved.port), ovs)})
+        else:
+            vswitches.start(self.net, bound, self.controller.port, only=moved.server)
+            wait_until(lambda: self._connected(moved.server), CONNECT_TIMEOUT,
+                       f"{moved.server.name}'s new virtual switch to connect to the controller")
+        answer = self.apply(new)
+        announce(self.vm(label).pid, self.vm(label).defaultIntf().name, Host(vm.mac, vm.ip.ip))
+        return answer
+
+    def _connected(self, server: Server) -> bool:
+        """Has the server's virtual switch connected to the controller? (Asked of the controller: OVS
+        writes its connection status into its database only every few seconds.)"""
+        return vswitch_dpid(server) in self.controller.request("GET", path="/datapaths")["connected"]
+
     def _unplug(self, vm: VM) -> None:
         """A removed member leaves: a bare-metal server's VXLAN device goes; a VM's processes end, its port
         leaves its server's virtual switch and its namespace is gone."""
@@ -160,7 +215,8 @@ class Lab:
         namespace = namespace_id(node.pid)
         if namespace:
             kill_namespace_processes({namespace}, spare={node.pid})
-        run(*server_ovs(vm.server).vsctl("--if-exists", "del-port", "br-int", f"{vm.server.name}-eth{vm.port}").split())
+        run("ovs-vsctl", f"--db={server_ovs(vm.server).db}", "--if-exists", "del-port", "br-int",
+            f"{vm.server.name}-eth{vm.port}")
         self.net.delHost(node)
 
     def start(self) -> None:
@@ -273,6 +329,14 @@ class Lab:
                 self.phases.out.write(f"overlaylab: teardown also had to remove {leftovers}\n")
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+def _rehome(source: Any, target: Any, name: str, new_name: str, port: int) -> None:
+    """Mininet's record of an interface that moved from node `source` to `target` as `new_name`."""
+    intf = source.nameToIntf.pop(name)
+    del source.intfs[source.ports.pop(intf)]
+    intf.name, intf.node = new_name, target
+    target.intfs[port], target.ports[intf], target.nameToIntf[new_name] = intf, port, intf
 
 
 @contextmanager

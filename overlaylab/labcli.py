@@ -11,7 +11,7 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import describe
-from overlaylab.cliwords import Words, describe_changes, tenant_add_args
+from overlaylab.cliwords import Words, describe_changes, describe_move, tenant_add_args
 from overlaylab.errors import LabError
 from overlaylab.lab import Lab
 from overlaylab.system import run
@@ -57,6 +57,15 @@ class LabCLI(CLI):
             where = f"{vm.server.name} (bare metal: the kernel's VXLAN VTEP)" if vm.bare_metal else vm.server.name
             output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
 
+    def do_migrate(self, line: str) -> None:
+        """migrate TENANT/VM SERVER: move a running VM to another physical server (same IP, same MAC, its
+        processes untouched), measured by a probe stream from a peer; the underlay changes nothing."""
+        words = line.split()
+        if len(words) != 2:
+            output("usage: migrate TENANT/VM SERVER, e.g. `migrate pepsi/web p3e1h0`\n")
+            return
+        self._change(f"{words[0]} moved", lambda: self.lab.migrate(*words))
+
     def do_vm(self, line: str) -> None:
         """vm remove TENANT/VM: the VM's flows leave every datapath (underlay: none), then the VM itself."""
         words = line.split()
@@ -95,7 +104,7 @@ class LabCLI(CLI):
         except (LabError, ScenarioError) as exc:
             output(f"refused: {exc}\n")
             return
-        output(f"{done}; {describe_changes(answer)}\n")
+        output(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}\n")
 
     def do_flows(self, line: str) -> None:
         """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch

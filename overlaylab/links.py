@@ -16,6 +16,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from overlaylab.errors import LabError
 from overlaylab.state import LINK_GROUP
+from probes.netns import netlink
 
 
 @contextmanager
@@ -101,3 +102,15 @@ def delete_matching(pattern: re.Pattern[str]) -> int:
                 if exc.code != errno.ENODEV:  # gone already: the other end of a veth deleted before it
                     raise LabError(f"cannot delete {name}: {exc.args[1]}") from None
         return deleted
+
+
+def move(name: str, src_pid: int, dst_pid: int, new_name: str) -> None:
+    """An interface from the namespace of `src_pid` into that of `dst_pid`, renamed there (a VM's
+    veth end, moving with the VM from one server to another)."""
+    with netlink(src_pid) as ipr, _netlink(f"move into the namespace of {dst_pid}:", name):
+        ipr.link("set", index=_index(ipr, name), net_ns_pid=dst_pid)
+    with netlink(dst_pid) as ipr, _netlink(f"rename to {new_name} and bring up:", name):
+        index = _index(ipr, name)
+        ipr.link("set", index=index, ifname=new_name)
+        ipr.link("set", index=index, state="up")
+

@@ -34,9 +34,11 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
             for s in virtualized(scenario)]
 
 
-def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Progress) -> None:
-    """Cable the management network, then start every server's vswitch at once and wait for all."""
-    todo = plans(scenario, controller_port)
+def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Progress | None = None,
+          only: Server | None = None) -> None:
+    """Cable the management network, then start every server's vswitch (or `only` this one's, when a
+    VM moves to a server that had none) at once and wait for all."""
+    todo = [p for p in plans(scenario, controller_port) if only in (None, p.server)]
     mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
     run_guarded(net, {p.server.name: (start_script(p), p.ovs) for p in todo}, progress)
 

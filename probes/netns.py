@@ -7,7 +7,10 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pyroute2 import IPRoute
 from pyroute2.netns import setns
+
+from probes.packets import BROADCAST, Host, arp
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -50,3 +53,20 @@ def namespace_id(pid: int) -> str | None:
         return os.readlink(f"/proc/{pid}/ns/net")
     except OSError:
         return None
+
+
+def netlink(pid: int) -> IPRoute:
+    """Netlink in the namespace of process `pid`: a socket stays in the namespace it is made in (and
+    pyroute2's own NetNS would fork this multi-threaded process)."""
+    with entered(pid):
+        return IPRoute()
+
+
+def announce(pid: int, iface: str, host: Host) -> None:
+    """A gratuitous ARP from `host` on its interface, as a hypervisor sends one for a VM it just moved."""
+    sock = packet_socket(pid, iface)
+    try:
+        sock.send(arp("is-at", host, host.ip, BROADCAST, BROADCAST))
+    finally:
+        sock.close()
+

@@ -15,7 +15,7 @@ from ipaddress import IPv4Address
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from probes.netns import entered
+from probes.netns import netlink
 from topologies.encap import Encap
 from topologies.scenario import VM
 
@@ -40,10 +40,9 @@ class Peer:
 
 @contextmanager
 def _netlink(pid: int, dev: str) -> Iterator[tuple[IPRoute, list[str]]]:
-    """Netlink inside the namespace of process `pid` (a socket stays in the namespace it is made in;
-    pyroute2's NetNS would fork), with the step under way: a refusal names the device and the step."""
-    with entered(pid):
-        ipr = IPRoute()
+    """Netlink inside the namespace of process `pid`, with the step under way: a refusal names the
+    device and the step."""
+    ipr = netlink(pid)
     step = ["create"]
     try:
         with ipr:

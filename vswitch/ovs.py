@@ -120,8 +120,30 @@ def _bridges(plan: VswitchPlan) -> list[str]:
         args += ["--", "add-port", BRIDGE, f"{encap}0", "--", "set", "interface", f"{encap}0", f"type={encap}",
                  "options:remote_ip=flow", "options:key=flow", f"ofport_request={encap.ofport}"]
     for intf, port in plan.vm_ports:
-        args += ["--", "add-port", BRIDGE, intf, "--", "set", "interface", intf, f"ofport_request={port}"]
+        args += _add_port(intf, port)
     return args
+
+
+def _add_port(intf: str, port: int) -> list[str]:
+    return ["--", "add-port", BRIDGE, intf, "--", "set", "interface", intf, f"ofport_request={port}"]
+
+
+def _ignored(intf: str) -> list[str]:
+    """OVS reads the interface through a packet socket, but the server's own kernel sees every frame
+    too: its IP stack and ARP must ignore them (or it answers a VM's ARP for the server's address)."""
+    return [f"ip rule add pref 10 iif {intf} blackhole", f"sysctl -qw net.ipv4.conf.{intf}.arp_ignore=8"]
+
+
+def plug_script(ovs: OvsInstance, intf: str, port: int) -> str:
+    """One shell line, in the server's namespace: a VM's veth end (moved or made here) becomes br-int
+    port `port`, checksummed in software and ignored by the server's own stack."""
+    return ovs.guarded([f"ethtool -K {intf} tx off", *_ignored(intf), f"ip link set {intf} up",
+                        ovs.vsctl(*(shlex.quote(a) for a in _add_port(intf, port)))])
+
+
+def unplug_script(ovs: OvsInstance, intf: str) -> str:
+    """One shell line, in the server's namespace: a VM's port leaves br-int (the VM is moving away)."""
+    return ovs.guarded([ovs.vsctl("--if-exists", "del-port", BRIDGE, intf), f"ip rule del pref 10 iif {intf}"])
 
 
 def start_script(plan: VswitchPlan) -> str:
@@ -134,13 +156,10 @@ def start_script(plan: VswitchPlan) -> str:
         plan.ovs.vsctl(*(shlex.quote(a) for a in _bridges(plan))),
         # The underlay address moves from the uplink to br-phy, where OVS's tunnels look for it.
         f"ip addr flush dev {plan.uplink}",
-        # OVS reads the uplink and the VM ports through packet sockets, but the server's own kernel sees
-        # every frame too: it would answer tunnel packets with ICMP port-unreachable, and a VM's ARP or
-        # IP for the server's address. Its own IP stack and ARP must ignore all of them.
+        # The uplink's tunnel packets and the VMs' frames are OVS's: the server's own stack ignores them
+        # (it would answer tunnel packets with ICMP port-unreachable).
         "ip rule add pref 100 lookup local", "ip rule del pref 0",
-        *(step for intf in (plan.uplink, *(i for i, _ in plan.vm_ports))
-          for step in (f"ip rule add pref 10 iif {intf} blackhole",
-                       f"sysctl -qw net.ipv4.conf.{intf}.arp_ignore=8")),
+        *(step for intf in (plan.uplink, *(i for i, _ in plan.vm_ports)) for step in _ignored(intf)),
         f"ip addr add {s.ip}/{s.rack.prefixlen} dev {PHY}",
         f"ip link set {PHY} up",
         f"ip route replace default via {s.gateway} dev {PHY}",

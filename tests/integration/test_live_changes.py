@@ -50,3 +50,20 @@ def test_a_refused_change_changes_nothing(refused):
         with pytest.raises(ScenarioError):
             refused(lab)
         assert snapshot(lab) == before and lab.scenario == scenario
+
+
+def test_a_vm_migrates_within_a_rack_across_pods_onto_a_new_vswitch_and_back_keeping_everything():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        web = lab.vm("pepsi/web")
+        web.cmd("sleep 600 &")
+        sleeper = int(web.cmd("echo $!").strip())
+        mac, ip = web.MAC(), web.IP()
+        for server in ("p0e0h1", "p3e1h0", "p0e0h0"):  # same rack; another pod, no vswitch there yet; home
+            moved = lab.migrate("pepsi/web", server)
+            assert moved["changes"]["underlay"] == 0 and moved["to"] == server
+            assert moved["stream"]["lost"] < moved["stream"]["sent"]  # the peer's probes arrive again
+            assert tables.mismatches(lab.compiled, lab.targets) == []
+            assert tables.mismatches(lab.underlay, lab.targets) == []  # the underlay never learned a thing
+            assert (web.MAC(), web.IP()) == (mac, ip) and lab.vm("pepsi/web") is web
+            assert web.cmd(f"kill -0 {sleeper} && echo alive").strip() == "alive"
+        assert_checks_green(lab)

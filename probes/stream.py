@@ -1,0 +1,99 @@
+"""A continuous stream of sequence-numbered UDP probes from one tenant member to another, to measure
+what an event (a migration, a failure) costs the traffic: probes lost, and the longest gap between two
+that arrived. Sent from a packet socket in the sender's namespace every `interval` seconds, counted by
+one in the receiver's: neither end's IP stack is involved, so nothing but the network can drop one."""
+from __future__ import annotations
+
+import select
+import struct
+import threading
+import time
+from dataclasses import dataclass
+
+from probes.fastparse import token_in
+from probes.netns import packet_socket
+from probes.packets import MAGIC, Host
+from probes.stamp import stamp_probe
+
+INTERVAL = 0.005  # a probe every 5 ms: a gap is measured to within 10 ms
+SETTLE = 0.1  # after the last probe, how long its way across the fabric may take
+
+
+@dataclass(frozen=True)
+class End:
+    """Where a stream starts or ends: who it is, and its interface inside its namespace."""
+
+    host: Host
+    pid: int
+    iface: str
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    sent: int
+    received: int
+    longest_gap: float  # seconds between two consecutive arrivals (the interval when nothing was lost)
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+
+def result(sent: int, arrivals: dict[int, float], started: float, stopped: float) -> StreamResult:
+    """From the arrival time of each sequence number: how many arrived, and the longest silence (from
+    the start, between arrivals, and up to the stop)."""
+    times = sorted(arrivals.values())
+    edges = [started, *times, stopped]
+    return StreamResult(sent, len(arrivals), max(b - a for a, b in zip(edges, edges[1:], strict=False)))
+
+
+class Stream:
+    """Probes from `src` to `dst` while the block runs: `with Stream(a, b) as s: ...; s.result`."""
+
+    def __init__(self, src: End, dst: End, interval: float = INTERVAL, run: bytes = b"ST") -> None:
+        self.src, self.dst, self.interval, self.run = src, dst, interval, run
+        self.arrivals: dict[int, float] = {}
+        self.sent = 0
+        self.stopping, self.done = threading.Event(), threading.Event()
+        self.result: StreamResult | None = None
+
+    def __enter__(self) -> Stream:
+        self.out = packet_socket(self.src.pid, self.src.iface)
+        self.into = packet_socket(self.dst.pid, self.dst.iface)
+        self.started = time.monotonic()
+        self.threads = [threading.Thread(target=self._send, daemon=True),
+                        threading.Thread(target=self._receive, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        self.threads[0].join()
+        time.sleep(SETTLE)  # the last probes' way across the fabric
+        self.done.set()
+        self.threads[1].join()
+        self.out.close()
+        self.into.close()
+        self.result = result(self.sent, self.arrivals, self.started, time.monotonic())
+
+    def _token(self, seq: int) -> bytes:
+        return MAGIC + self.run + struct.pack("!I", seq)
+
+    def _send(self) -> None:
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            self.out.send(stamp_probe("udp", self.src.host, self.dst.host, self._token(self.sent), flow=1))
+            self.sent += 1
+            next_at += self.interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def _receive(self) -> None:
+        prefix = MAGIC + self.run
+        while not self.done.is_set():
+            if not select.select([self.into], [], [], 0.05)[0]:
+                continue
+            frame = self.into.recv(65535)
+            token = token_in(frame)
+            if token and token.startswith(prefix):
+                self.arrivals.setdefault(struct.unpack("!I", token[len(prefix):])[0], time.monotonic())
