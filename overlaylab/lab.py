@@ -47,6 +47,7 @@ from topologies import changes
 from topologies.fattree import Server, mac_of
 from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of
 from vswitch import kernel
+from vswitch.nodes import VirtualMachine
 from vswitch.ovs import PHY, plug_script, unplug_script
 
 FLOWS_TIMEOUT = 60.0
@@ -98,6 +99,7 @@ class Lab:
         self._adopt(scenario)
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server itself
                          for i, vm in enumerate(scenario.vms)}
+        self._vm_count = len(scenario.vms)  # VM node names are never reused
         if scenario.path is None:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
                            "controller reads the very same one")
@@ -124,8 +126,11 @@ class Lab:
         its answer: the flow changes per layer and per datapath, and how long they took."""
         bound = bind(new, carried_ports(self.scenario, new))
         answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
+        before = self.scenario
         self._adopt(bound)
         self._remember()
+        if self.net is not None:
+            vswitches.start_kernel_vteps(self.net, bound, before)
         return answer
 
     def _remember(self) -> None:
@@ -187,16 +192,39 @@ class Lab:
                                                           server_ovs(vm.server))})
         links.move(old, source.pid, target.pid, new_intf)
         _rehome(source, target, old, new_intf, moved.port)
-        if moved.server in virtualized(self.scenario):
-            ovs = server_ovs(moved.server)
-            vswitches.run_guarded(self.net, {moved.server.name: (plug_script(ovs, new_intf, moved.port), ovs)})
-        else:
-            vswitches.start(self.net, bound, self.controller.port, only=moved.server)
-            wait_until(lambda: self._connected(moved.server), CONNECT_TIMEOUT,
-                       f"{moved.server.name}'s new virtual switch to connect to the controller")
+        self._plug(moved, bound)
         answer = self.apply(new)
         announce(self.vm(label).pid, self.vm(label).defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
+
+    def add_vm(self, label: str, ip: str, server: str) -> dict[str, Any]:
+        """`vm add tenant/vm IP/LEN SERVER`: a new VM (its own namespace) on a port of the server's virtual
+        switch (started if the server had none), then the new desired state."""
+        assert self.net is not None
+        new = changes.add_vm(self.scenario, label, ip, server)
+        bound = bind(new, carried_ports(self.scenario, new))
+        vm = next(v for v in bound.vms if v.label == label)
+        name = vm_node(self._vm_count)
+        self._vm_count += 1
+        node = self.net.addHost(name, cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
+        self.net.addLink(node, self.net[server], port1=0, port2=vm.port)
+        node.configDefault()
+        self.vm_nodes[label] = name
+        self._plug(vm, bound)
+        return self.apply(new)
+
+    def _plug(self, vm: VM, bound: Scenario) -> None:
+        """The VM's veth end, already in its server's namespace, joins that server's br-int; a server with
+        no virtual switch yet gets one (with the port), and the controller must have it before a change."""
+        assert self.net is not None
+        intf = f"{vm.server.name}-eth{vm.port}"
+        if vm.server in virtualized(self.scenario):
+            ovs = server_ovs(vm.server)
+            vswitches.run_guarded(self.net, {vm.server.name: (plug_script(ovs, intf, vm.port), ovs)})
+            return
+        vswitches.start(self.net, bound, self.controller.port, only=vm.server)
+        wait_until(lambda: self._connected(vm.server), CONNECT_TIMEOUT,
+                   f"{vm.server.name}'s new virtual switch to connect to the controller")
 
     def _connected(self, server: Server) -> bool:
         """Has the server's virtual switch connected to the controller? (Asked of the controller: OVS

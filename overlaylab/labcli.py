@@ -67,12 +67,16 @@ class LabCLI(CLI):
         self._change(f"{words[0]} moved", lambda: self.lab.migrate(*words))
 
     def do_vm(self, line: str) -> None:
-        """vm remove TENANT/VM: the VM's flows leave every datapath (underlay: none), then the VM itself."""
+        """vm add TENANT/VM IP/LEN SERVER | vm remove TENANT/VM: a VM starts (on a new port of the server's
+        virtual switch) or stops while the lab runs; the underlay's tables never change."""
         words = line.split()
-        if len(words) != 2 or words[0] != "remove":
-            output("usage: vm remove TENANT/VM, e.g. `vm remove coke/db`\n")
-            return
-        self._change(f"{words[1]} removed", lambda: self.lab.remove_vm(words[1]))
+        if len(words) == 4 and words[0] == "add":
+            self._change(f"{words[1]} added on {words[3]}", lambda: self.lab.add_vm(*words[1:]))
+        elif len(words) == 2 and words[0] == "remove":
+            self._change(f"{words[1]} removed", lambda: self.lab.remove_vm(words[1]))
+        else:
+            output("usage: vm add TENANT/VM IP/LEN SERVER (e.g. `vm add pepsi/api 192.0.2.9/24 p1e1h1`), "
+                   "or vm remove TENANT/VM\n")
 
     def do_tenant(self, line: str) -> None:
         """tenant add NAME --vni N [--encap vxlan|geneve|gre] | tenant remove NAME: a tenant (a virtual
@@ -104,6 +108,7 @@ class LabCLI(CLI):
         except (LabError, ScenarioError) as exc:
             output(f"refused: {exc}\n")
             return
+        self.words = Words(self.lab.scenario, self.lab.vm_nodes, set(self.mn))  # the names of the new state
         output(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}\n")
 
     def do_flows(self, line: str) -> None:

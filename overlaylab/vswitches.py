@@ -12,7 +12,7 @@ from overlaylab.errors import LabError
 from overlaylab.state import SERVERS_DIR
 from probes.session import Progress
 from topologies.fattree import Server
-from topologies.scenario import Scenario
+from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, start_script
 
@@ -59,13 +59,26 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
         raise LabError(f"the Open vSwitch of {name} did not start ({len(failed)} failed): {_last_line(ovs.start_log)}")
 
 
-def start_kernel_vteps(net: Mininet, scenario: Scenario) -> None:
-    """Each bare-metal member's server gets a kernel VXLAN device that knows the member's peers."""
+def _peers(scenario: Scenario, member: VM) -> list[kernel.Peer]:
+    """What a bare-metal member's kernel must know of its tenant: each peer's MAC, IP and server."""
+    return [kernel.Peer(vm.mac, vm.ip.ip, vm.server.ip)
+            for vm in scenario.vms if vm.tenant == member.tenant and vm.label != member.label]
+
+
+def start_kernel_vteps(net: Mininet, scenario: Scenario, before: Scenario | None = None) -> None:
+    """Each bare-metal member's server gets a kernel VXLAN device that knows the member's peers. With
+    `before` (a running lab changing), only members whose peers changed get theirs again: the kernel
+    learns nothing from the wire, so a peer that moved or came is told to it like this."""
     for member in (vm for vm in scenario.vms if vm.bare_metal):
-        peers = [kernel.Peer(vm.mac, vm.ip.ip, vm.server.ip)
-                 for vm in scenario.vms if vm.tenant == member.tenant and vm is not member]
+        peers = _peers(scenario, member)
+        known = before is not None and any(vm.label == member.label for vm in before.vms)
+        if known and before is not None and _peers(before, member) == peers:
+            continue
+        pid = net[member.server.name].pid
         try:
-            kernel.start_vtep(net[member.server.name].pid, member, peers)
+            if known:
+                kernel.stop_vtep(pid, member)
+            kernel.start_vtep(pid, member, peers)
         except kernel.VtepError as exc:
             raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: {exc}") from None
 

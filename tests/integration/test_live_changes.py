@@ -67,3 +67,14 @@ def test_a_vm_migrates_within_a_rack_across_pods_onto_a_new_vswitch_and_back_kee
             assert (web.MAC(), web.IP()) == (mac, ip) and lab.vm("pepsi/web") is web
             assert web.cmd(f"kill -0 {sleeper} && echo alive").strip() == "alive"
         assert_checks_green(lab)
+
+
+def test_vms_added_at_runtime_reach_their_tenant_and_the_bare_metal_member_and_check_stays_green():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        fresh = lab.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1")  # a server with no virtual switch yet
+        beside = lab.add_vm("coke/api", "192.0.2.9/24", "p0e0h1")  # the same address, another tenant
+        assert fresh["changes"]["underlay"] == beside["changes"]["underlay"] == 0
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert " 0% packet loss" in lab.vm("pepsi/api").cmd("ping -c2 -W1 192.0.2.4")  # pepsi/legacy's kernel
+        report = assert_checks_green(lab)
+        assert len(report.pairs) == 7 * 6 * 3
