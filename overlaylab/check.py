@@ -38,6 +38,10 @@ class Report:
         """Some check passed and none failed."""
         return any(c.status is Status.PASS for c in self.checks) and all(c.ok for c in self.checks)
 
+    def __getitem__(self, key: str) -> Any:
+        """The JSON report's fields, as scripts read them: report["ok"], report["pairs"]."""
+        return self.as_json()[key]
+
     def add(self, found: Found) -> None:
         self.checks += found.checks
         for key, value in found.facts.items():

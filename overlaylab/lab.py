@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any
 
-import yaml
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 
@@ -45,7 +44,7 @@ from probes.session import Progress
 from probes.stream import End, Stream
 from topologies import changes
 from topologies.fattree import Server, mac_of
-from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of
+from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of, save
 from vswitch import kernel
 from vswitch.nodes import VirtualMachine
 from vswitch.ovs import PHY, plug_script, unplug_script
@@ -136,7 +135,7 @@ class Lab:
     def _remember(self) -> None:
         """The current desired state on disk, so a restarted controller starts from it, not from the file."""
         desired, ports = RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"
-        desired.write_text(yaml.safe_dump(document(self.scenario), sort_keys=False))
+        save(self.scenario, desired)
         ports.write_text(json.dumps(ports_of(self.scenario)))
         self.controller.scenario, self.controller.ports = str(desired), str(ports)
 

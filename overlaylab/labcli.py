@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
-import yaml
 from mininet.cli import CLI
 from mininet.log import lg, output
 
@@ -18,7 +16,7 @@ from overlaylab.system import run
 from probes.capture import Capture
 from probes.packets import describe_frame
 from topologies import changes
-from topologies.scenario import ScenarioError, document
+from topologies.scenario import ScenarioError, save
 
 
 class LabCLI(CLI):
@@ -99,7 +97,7 @@ class LabCLI(CLI):
         if len(words) != 2 or words[0] != "save":
             output("usage: scenario save FILE\n")
             return
-        Path(words[1]).write_text(yaml.safe_dump(document(self.lab.scenario), sort_keys=False))
+        save(self.lab.scenario, words[1])
         output(f"saved the current desired state ({len(self.lab.scenario.vms)} VMs) to {words[1]}\n")
 
     def _change(self, done: str, change: Callable[[], dict[str, Any]]) -> None:

@@ -112,6 +112,11 @@ def document(scenario: Scenario) -> dict[str, Any]:
                         for t in scenario.tenants}}
 
 
+def save(scenario: Scenario, path: str | Path) -> None:
+    """The scenario as a file that load() reads back the same (`scenario save`, Lab.save)."""
+    Path(path).write_text(yaml.safe_dump(document(scenario), sort_keys=False))
+
+
 def derived_mac(vni: int, ip: IPv4Address) -> str:
     """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet."""
     octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[2:]]

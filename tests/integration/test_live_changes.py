@@ -1,10 +1,13 @@
 """The desired state changes while the lab runs: only what must change changes (never the underlay),
 the switches end up holding exactly what the compilers say, and `check` proves the new state."""
+import subprocess
+import sys
+
 import pytest
 
 from overlaylab import tables
 from overlaylab.check import Report, run_checks
-from tests.integration.conftest import lab_of
+from tests.integration.conftest import REPO, lab_of, leftovers
 from topologies import changes
 from topologies.scenario import BUNDLED, ScenarioError
 
@@ -78,3 +81,11 @@ def test_vms_added_at_runtime_reach_their_tenant_and_the_bare_metal_member_and_c
         assert " 0% packet loss" in lab.vm("pepsi/api").cmd("ping -c2 -W1 192.0.2.4")  # pepsi/legacy's kernel
         report = assert_checks_green(lab)
         assert len(report.pairs) == 7 * 6 * 3
+
+
+def test_the_example_script_drives_a_lab_from_python(clean_machine):
+    done = subprocess.run([sys.executable, "examples/migrate_and_check.py"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "underlay 0" in done.stdout and "the process inside pepsi/web: alive" in done.stdout
+    assert done.stdout.strip().endswith("all checks passed") and leftovers() == []
