@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - plain Ryu
 
 from controller import api, ofp
 from controller.flows import Flow, SelectGroup, Tables, applied, diff
-from controller.overlay import compile_overlay
+from controller.overlay import compile_overlay, recompile, touched, vswitch_dpid
 from controller.planner import BREAK, MAKE, Step, plan, summary
 from controller.status import StatusFile
 from controller.underlay import compile_underlay
@@ -68,7 +68,11 @@ def desired_state(path: str | None, k: int | None, ports: str | None) -> Scenari
 
 def compiled(lab: Scenario) -> dict[int, Tables]:
     """Every datapath's tables, by DPID."""
-    return {t.dpid: t for t in {**compile_underlay(lab.fabric), **compile_overlay(lab)}.values()}
+    return by_dpid(compile_underlay(lab.fabric), compile_overlay(lab))
+
+
+def by_dpid(*tables: dict[str, Tables]) -> dict[int, Tables]:
+    return {t.dpid: t for named in tables for t in named.values()}
 
 
 @dataclass
@@ -92,7 +96,8 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         super().__init__(*args, **kwargs)
         conf = getattr(self.CONF, OPTIONS)
         self.scenario = desired_state(conf.scenario or None, conf.k, conf.ports or None)
-        self.desired = compiled(self.scenario)
+        self.underlay, self.overlay = compile_underlay(self.scenario.fabric), compile_overlay(self.scenario)
+        self.desired = by_dpid(self.underlay, self.overlay)
         self.datapaths: dict[int, Any] = {}
         # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on
         # threading events that the barrier handler sets
@@ -220,11 +225,13 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     def _apply(self, new: Scenario) -> tuple[int, dict[str, Any]]:
         start = time.monotonic()
-        tables = compiled(new)
+        overlay = recompile(self.scenario, new, self.overlay)
+        tables = by_dpid(self.underlay, overlay)
+        again = {vswitch_dpid(s) for s in touched(self.scenario, new)}  # no other datapath can change
         here = {d: replace(t, name=tables[d].name) if d in tables else t  # a switch read before it was named
-                for d, t in self.installed.items() if d in self.datapaths}
+                for d, t in self.installed.items() if d in self.datapaths and d in again}
         steps = plan(here, {d: t for d, t in tables.items() if d in here})
-        self.scenario, self.desired = new, tables  # a switch that (re)connects now gets the new state
+        self.scenario, self.overlay, self.desired = new, overlay, tables  # what a (re)connecting switch gets
         unconfirmed = [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
         self.logger.info("applied a change: %s", summary(steps))
         answer = {"changes": summary(steps), "ports": scenario.ports_of(new),

@@ -7,6 +7,7 @@ and the tracer executes them on a packet. One model, three readers, so they cann
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from ipaddress import IPv4Address, IPv4Network
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
@@ -96,6 +97,12 @@ class Tables:
     dpid: int
     flows: tuple[Flow, ...]
     groups: tuple[SelectGroup, ...] = ()
+
+
+@cache
+def host(ip: IPv4Address) -> IPv4Network:
+    """The /32 of one address (made once: compiling a k=8 lab asks for the same ones thousands of times)."""
+    return IPv4Network((ip, 32))
 
 
 def match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:

@@ -14,8 +14,6 @@ Everything else is dropped. A vswitch holds entries only for tenants that have V
 """
 from __future__ import annotations
 
-from ipaddress import IPv4Network
-
 from controller.flows import (
     ARP_REPLY,
     ARP_REQUEST,
@@ -27,6 +25,7 @@ from controller.flows import (
     Output,
     SetField,
     Tables,
+    host,
     match,
 )
 from topologies.fattree import Server
@@ -63,6 +62,24 @@ def compile_overlay(scenario: Scenario) -> dict[str, Tables]:
     return {vswitch_name(s): vswitch_tables(scenario, s) for s in virtualized(scenario)}
 
 
+def touched(old: Scenario, new: Scenario) -> set[Server]:
+    """The servers whose virtual switch tables a change can alter: every server that hosts, before or
+    after, a VM of a tenant that changed (its VMs, addresses, ports or servers); no other table reads
+    anything of that tenant. What OVN's incremental processing does for a logical switch."""
+    before = {t.name: t for t in old.tenants}
+    changed = {t.name for t in new.tenants if before.get(t.name) != t} | (set(before) - {t.name for t in new.tenants})
+    return {vm.server for s in (old, new) for vm in s.vms if vm.tenant in changed and not vm.bare_metal}
+
+
+def recompile(old: Scenario, new: Scenario, compiled: dict[str, Tables]) -> dict[str, Tables]:
+    """compile_overlay(new), given the tables `compiled` for `old`: only the touched servers are compiled
+    again (a migration at k=8 touches a few servers out of 128)."""
+    again = touched(old, new)
+    kept = {name: t for name, t in compiled.items() if not any(name == vswitch_name(s) for s in again)}
+    hosting = set(virtualized(new))
+    return {**kept, **{vswitch_name(s): vswitch_tables(new, s) for s in again if s in hosting}}
+
+
 def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     here = local_vms(scenario, server)
     ports = {vm: vm.port for vm in here}
@@ -81,7 +98,7 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
 
 
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
-    ip = IPv4Network(f"{vm.ip.ip}/32")
+    ip = host(vm.ip.ip)
     return (Flow(PRIO, match(in_port=port, eth_type=ETH_IP, eth_src=vm.mac, ipv4_src=ip), table=T_CLASSIFY,
                  metadata=vm.vni, goto=T_FORWARD, note=f"from {vm.label} with its own MAC and IP"),
             Flow(PRIO, match(in_port=port, eth_type=ETH_ARP, eth_src=vm.mac, arp_sha=vm.mac, arp_spa=ip),
@@ -92,7 +109,7 @@ def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
     """Decapsulate the tenant's VNI, on its tunnel type, from each other server that hosts it."""
     remote = sorted({vm.server for vm in tenant.vms if vm.server != here}, key=lambda s: s.name)
     return [Flow(PRIO, match(in_port=tenant.encap.ofport, tunnel_id=tenant.vni,
-                             tun_ipv4_src=IPv4Network(f"{s.ip}/32")),
+                             tun_ipv4_src=host(s.ip)),
                  table=T_CLASSIFY, metadata=tenant.vni, goto=T_DELIVER,
                  note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s.name}")
             for s in remote]
@@ -103,7 +120,7 @@ def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
                Move("arp_sha", "arp_tha"), SetField("arp_sha", peer.mac),
                Move("arp_spa", "arp_tpa"), SetField("arp_spa", peer.ip.ip), Output(IN_PORT))
     return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST,
-                            arp_tpa=IPv4Network(f"{peer.ip.ip}/32")),
+                            arp_tpa=host(peer.ip.ip)),
                 actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC")
 
 

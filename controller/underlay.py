@@ -28,6 +28,7 @@ from controller.flows import (
     SelectGroup,
     SetField,
     Tables,
+    host,
     match,
 )
 from topologies.fattree import AGG, CORE, EDGE, FatTree, Server, Switch, gateway_of, mac_of, pod_net, rack_net
@@ -74,7 +75,7 @@ def _edge(fabric: FatTree, switch: Switch) -> list[Flow]:
     pod, edge = switch.pod or 0, switch.index
     router = mac_of(gateway_of(pod, edge))
     servers = [s for s in fabric.servers if (s.pod, s.edge) == (pod, edge)]
-    hosts = [_route(IPv4Network(f"{s.ip}/32"), s.host + 1, f"server {s.name}",
+    hosts = [_route(host(s.ip), s.host + 1, f"server {s.name}",
                     SetField("eth_src", router), SetField("eth_dst", s.mac), table=T_ROUTE) for s in servers]
     return [*(f for s in servers for f in _server_door(s, router)),
             *(Flow(PRIO_INGRESS, match(in_port=port), table=T_INGRESS, goto=T_ROUTE, note="from the fabric above")
@@ -85,7 +86,7 @@ def _edge(fabric: FatTree, switch: Switch) -> list[Flow]:
 
 def _server_door(server: Server, router: str) -> tuple[Flow, Flow]:
     """A server's port admits IP from its own address only, and ARP only when it asks as itself."""
-    port, own = server.host + 1, IPv4Network(f"{server.ip}/32")
+    port, own = server.host + 1, host(server.ip)
     return (Flow(PRIO_INGRESS, match(in_port=port, eth_type=ETH_IP, ipv4_src=own), table=T_INGRESS,
                  goto=T_ROUTE, note=f"from {server.name}, with its own address"),
             _arp_responder(port, own, server.rack, router))

@@ -16,7 +16,7 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from controller.flows import Tables
-from controller.overlay import compile_overlay, virtualized, vswitch_dpid, vswitch_name
+from controller.overlay import compile_overlay, recompile, virtualized, vswitch_dpid, vswitch_name
 from controller.underlay import compile_underlay
 from overlaylab import clean, daemons, links, mgmt, pods, vswitches
 from overlaylab.capacity import require_capacity
@@ -108,13 +108,17 @@ class Lab:
                                             RUN_DIR / "controller.log")
         self.net: Mininet | None = None
 
-    def _adopt(self, scenario: Scenario) -> None:
-        """Take `scenario` as the desired state: the tables every datapath must hold, and where ovs-ofctl
-        finds each datapath."""
-        self.scenario = scenario
+    def _adopt(self, scenario: Scenario, before: Scenario | None = None) -> None:
+        """Take `scenario` as the desired state (changed from `before`): the tables every datapath must
+        hold, and where ovs-ofctl finds each datapath."""
         fabric = scenario.fabric
-        self.underlay: dict[str, Tables] = compile_underlay(fabric)
-        self.compiled: dict[str, Tables] = {**self.underlay, **compile_overlay(scenario)}
+        if before is None:
+            self.underlay: dict[str, Tables] = compile_underlay(fabric)
+            self.overlay = compile_overlay(scenario)
+        else:
+            self.overlay = recompile(before, scenario, self.overlay)
+        self.scenario = scenario
+        self.compiled: dict[str, Tables] = {**self.underlay, **self.overlay}
         self.dpids = {t.dpid for t in self.compiled.values()}
         self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
         self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
@@ -126,7 +130,7 @@ class Lab:
         bound = bind(new, carried_ports(self.scenario, new))
         answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
         before = self.scenario
-        self._adopt(bound)
+        self._adopt(bound, before)
         self._remember()
         if self.net is not None:
             vswitches.start_kernel_vteps(self.net, bound, before)

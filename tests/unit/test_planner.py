@@ -1,12 +1,14 @@
 """The change planner: from one desired state to the next, per datapath, make before break."""
+import pytest
 import yaml
 
 from controller.flows import Tables, applied, diff
-from controller.overlay import compile_overlay
+from controller.overlay import compile_overlay, recompile, touched
 from controller.planner import BREAK, MAKE, plan, summary
 from controller.trace import trace_vm, vm_packet
 from controller.underlay import compile_underlay
-from topologies.scenario import DEFAULT_SCENARIO, parse
+from topologies import changes
+from topologies.scenario import BUNDLED, DEFAULT_SCENARIO, bind, carried_ports, load, parse
 
 LECTURE = yaml.safe_load(DEFAULT_SCENARIO.read_text())
 
@@ -80,3 +82,24 @@ def test_removing_a_vm_empties_a_vswitch_it_leaves_and_touches_only_its_tenant()
 def test_an_unchanged_state_plans_nothing():
     (_, old), (_, new) = compiled(LECTURE), compiled(LECTURE)
     assert plan(old, new) == []
+
+
+def first_vm_and_a_far_server(scenario):
+    vm = next(v for v in scenario.vms if not v.bare_metal)
+    bare = {v.server for v in scenario.vms if v.bare_metal}
+    return vm.label, next(s.name for s in scenario.fabric.servers if s.pod != vm.server.pod and s not in bare)
+
+
+EDITS = {"migrate": lambda s, label, far: changes.migrate(s, label, far),
+         "vm remove": lambda s, label, far: changes.remove_vm(s, label),
+         "tenant add": lambda s, label, far: changes.add_tenant(s, "sprite", 99, "gre")}
+
+
+@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml", "scale.yaml"])
+@pytest.mark.parametrize("edit", ["migrate", "vm remove", "tenant add"])
+def test_recompiling_only_the_touched_servers_gives_exactly_the_full_compile(name, edit):
+    old = load(BUNDLED / name)
+    new = EDITS[edit](old, *first_vm_and_a_far_server(old))
+    new = bind(new, carried_ports(old, new))
+    assert recompile(old, new, compile_overlay(old)) == compile_overlay(new)
+    assert len(touched(old, new)) < len(old.fabric.servers)
