@@ -110,6 +110,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.logger.info("compiled tables for %d datapaths", len(self.desired))
         if conf.api_port:
             hub.spawn(api.serve, self.CONF.ofp_listen_host, conf.api_port, self)
+            self.logger.info("REST API on http://%s:%d/scenario", self.CONF.ofp_listen_host, conf.api_port)
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_switch(self, ev: Any) -> None:
