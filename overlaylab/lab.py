@@ -168,7 +168,7 @@ class Lab:
         if peer is None:
             return {**self._migrate(vm, server), "from": vm.server.name, "to": server,
                     "moved_in": round(time.monotonic() - start, 3), "stream": None}
-        with Stream(self._end(peer), self._end(vm)) as stream:
+        with Stream(self.stream_end(peer), self.stream_end(vm)) as stream:
             answer = self._migrate(vm, server)
         moved = round(time.monotonic() - start, 3)
         assert stream.result is not None
@@ -176,7 +176,8 @@ class Lab:
                 "stream": {"sent": stream.result.sent, "lost": stream.result.lost,
                            "longest_gap": round(stream.result.longest_gap, 3)}}
 
-    def _end(self, vm: VM) -> End:
+    def stream_end(self, vm: VM) -> End:
+        """Where a probe stream to or from the VM starts or ends (probes.stream)."""
         node = self.vm(vm.label)
         return End(Host(vm.mac, vm.ip.ip), node.pid, node.defaultIntf().name)
 

@@ -45,7 +45,10 @@ def test_tenants_and_vms_come_and_go_without_touching_the_underlay_and_check_sta
 @pytest.mark.parametrize("refused", [
     lambda lab: lab.remove_vm("fanta/web"),
     lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 5001)),
-    lambda lab: lab.apply(changes.add_vm(lab.scenario, "pepsi/api", "192.0.2.3/24", "p1e0h0")),
+    lambda lab: lab.apply(changes.add_vm(lab.scenario, "pepsi/api", "192.0.2.3/24", "p1e0h0")),  # pepsi/db's IP
+    lambda lab: lab.migrate("pepsi/web", "p9e0h0"),
+    lambda lab: lab.migrate("pepsi/legacy", "p1e0h0"),
+    lambda lab: lab.add_vm("pepsi/api", "192.0.2.9/24", "p2e0h0"),  # onto the bare-metal server
 ])
 def test_a_refused_change_changes_nothing(refused):
     with lab_of(BUNDLED / "lecture.yaml") as lab:
