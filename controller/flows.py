@@ -151,8 +151,8 @@ def ofctl_flow(flow: Flow) -> str:
 
 
 def ofctl_group(group: SelectGroup) -> str:
-    buckets = ",".join(f"bucket=actions=output:{p}" for p in group.ports)
-    return f"group_id={group.group_id},type=select,{buckets}"
+    buckets = "".join(f",bucket=actions=output:{p}" for p in group.ports)
+    return f"group_id={group.group_id},type=select{buckets}"
 
 
 def matches(flow: Flow, packet: dict[str, object]) -> bool:
