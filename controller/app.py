@@ -98,6 +98,8 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.scenario = desired_state(conf.scenario or None, conf.k, conf.ports or None)
         self.underlay, self.overlay = compile_underlay(self.scenario.fabric), compile_overlay(self.scenario)
         self.desired = by_dpid(self.underlay, self.overlay)
+        self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
+        self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
         self.datapaths: dict[int, Any] = {}
         # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on
         # threading events that the barrier handler sets
@@ -227,13 +229,9 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def _apply(self, new: Scenario) -> tuple[int, dict[str, Any]]:
         start = time.monotonic()
         overlay = recompile(self.scenario, new, self.overlay)
-        tables = by_dpid(self.underlay, overlay)
         again = {vswitch_dpid(s) for s in touched(self.scenario, new)}  # no other datapath can change
-        here = {d: replace(t, name=tables[d].name) if d in tables else t  # a switch read before it was named
-                for d, t in self.installed.items() if d in self.datapaths and d in again}
-        steps = plan(here, {d: t for d, t in tables.items() if d in here})
-        self.scenario, self.overlay, self.desired = new, overlay, tables  # what a (re)connecting switch gets
-        unconfirmed = [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
+        self.scenario, self.overlay = new, overlay
+        steps, unconfirmed = self._realise(again, by_dpid(self.underlay, overlay))
         self.logger.info("applied a change: %s", summary(steps))
         answer = {"changes": summary(steps), "ports": scenario.ports_of(new),
                   "seconds": round(time.monotonic() - start, 3)}
@@ -241,6 +239,53 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             return 504, {**answer, "error": f"{len(unconfirmed)} switches did not confirm the change within "
                                             f"{CONFIRM_TIMEOUT:.0f} s: {', '.join(unconfirmed[:5])}"}
         return 200, answer
+
+    def _realise(self, dpids: set[int], tables: dict[int, Tables]) -> tuple[list[Step], list[str]]:
+        """Make `tables` the desired state and push what changed on the connected datapaths among `dpids`,
+        make before break; the steps, and the datapaths that did not confirm."""
+        here = {d: replace(t, name=tables[d].name) if d in tables else t  # a switch read before it was named
+                for d, t in self.installed.items() if d in self.datapaths and d in dpids}
+        steps = plan(here, {d: t for d, t in tables.items() if d in here})
+        self.desired = tables  # what a (re)connecting switch gets
+        return steps, [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
+
+    @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    def on_port_status(self, ev: Any) -> None:
+        msg = ev.msg
+        self._links(msg.datapath, [msg.desc], gone=msg.reason == msg.datapath.ofproto.OFPPR_DELETE)
+
+    @set_ev_cls(ofp_event.EventOFPPortDescStatsReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def on_port_descs(self, ev: Any) -> None:
+        """What a connecting switch's ports are like (a link may have failed while the controller was away)."""
+        self._links(ev.msg.datapath, ev.msg.body)
+
+    def _links(self, dp: Any, ports: list[Any], gone: bool = False) -> None:
+        """An underlay switch's ports went up or down: when that changes a link between two switches,
+        recompute the underlay and push the difference (global repair; the groups' watched ports
+        already repaired locally what they could)."""
+        name, fabric, ofp_ = self.switch_names.get(dp.id), self.scenario.fabric, dp.ofproto
+        if name is None:
+            return  # a server's virtual switch
+        changed = False
+        for port in ports:
+            far = fabric.peer(name, port.port_no)
+            if far is None or fabric.switch(far[0]) is None:
+                continue  # a server's link: no other route could replace it
+            up = not gone and not port.state & ofp_.OFPPS_LINK_DOWN and not port.config & ofp_.OFPPC_PORT_DOWN
+            link = frozenset((name, far[0]))
+            if up == (link in self.down):
+                (self.down.discard if up else self.down.add)(link)
+                changed = True
+        if changed:
+            hub.spawn(self._reroute)
+
+    def _reroute(self) -> None:
+        with self.changing:
+            down = frozenset(self.down)
+            self.underlay = compile_underlay(self.scenario.fabric, down)
+            steps, _ = self._realise({t.dpid for t in self.underlay.values()}, by_dpid(self.underlay, self.overlay))
+        failed = ", ".join(sorted("-".join(sorted(lk)) for lk in down)) or "none"
+        self.logger.info("links down: %s; rerouted: %s", failed, summary(steps))
 
     def _run(self, steps: list[Step]) -> list[str]:
         """Send one phase's steps and wait for every switch's barrier reply; the ones that did not confirm."""

@@ -151,7 +151,7 @@ def ofctl_flow(flow: Flow) -> str:
 
 
 def ofctl_group(group: SelectGroup) -> str:
-    buckets = "".join(f",bucket=actions=output:{p}" for p in group.ports)
+    buckets = "".join(f",bucket=watch_port:{p},actions=output:{p}" for p in group.ports)
     return f"group_id={group.group_id},type=select{buckets}"
 
 

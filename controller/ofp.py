@@ -85,13 +85,15 @@ def group_mod(dp: Any, group: SelectGroup, command: str = "add") -> Any:
     (measured: 400 flows, 400/0), so all tunnels between two servers would share one path; and with one basis everywhere
     an aggregation switch would repeat its edge's choice and send all it gets to one core."""
     ofp, parser = dp.ofproto, dp.ofproto_parser
-    cmd = {"add": ofp.OFPGC_ADD, "modify": ofp.OFPGC_MODIFY, "delete": ofp.OFPGC_DELETE}[command]
-    if ofp.OFP_VERSION >= OF15:
-        buckets = [parser.OFPBucket(bucket_id=i, actions=[parser.OFPActionOutput(p)])
-                   for i, p in enumerate(group.ports)]
+    if command == "delete":  # by its id alone: OVS refuses a 1.5 delete that carries buckets
+        return parser.OFPGroupMod(dp, ofp.OFPGC_DELETE, ofp.OFPGT_SELECT, group.group_id)
+    cmd = {"add": ofp.OFPGC_ADD, "modify": ofp.OFPGC_MODIFY}[command]
+    if ofp.OFP_VERSION >= OF15:  # each bucket watches its port: OVS skips a dead one by itself
+        buckets = [parser.OFPBucket(bucket_id=i, actions=[parser.OFPActionOutput(p)], properties=[
+            parser.OFPGroupBucketPropWatch(type_=ofp.OFPGBPT_WATCH_PORT, watch=p)]) for i, p in enumerate(group.ports)]
         return parser.OFPGroupMod(dp, cmd, ofp.OFPGT_SELECT, group.group_id, buckets=buckets,
                                   properties=[_hash_selection(dp)])
-    buckets = [parser.OFPBucket(weight=1, actions=[parser.OFPActionOutput(p)]) for p in group.ports]
+    buckets = [parser.OFPBucket(weight=1, watch_port=p, actions=[parser.OFPActionOutput(p)]) for p in group.ports]
     return parser.OFPGroupMod(dp, cmd, ofp.OFPGT_SELECT, group.group_id, buckets)
 
 

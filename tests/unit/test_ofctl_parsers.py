@@ -16,11 +16,12 @@ set_field:02:00:0a:00:00:02->eth_dst,output:1
 FLOWS_WITH_HEADER = "OFPST_FLOW reply (OF1.3) (xid=0x2):\n" + FLOWS
 GROUPS = """\
 OFPST_GROUP_DESC reply (OF1.3) (xid=0x2):
- group_id=1,type=select,bucket=actions=output:3,bucket=actions=output:4
+ group_id=1,type=select,bucket=watch_port:3,actions=output:3,bucket=watch_port:4,actions=output:4
 """
 GROUPS_OF15 = """\
 OFPST_GROUP_DESC reply (OF1.5) (xid=0x2):
- group_id=1,type=select,bucket=bucket_id:0,actions=output:3,bucket=bucket_id:1,actions=output:4
+ group_id=1,type=select,bucket=bucket_id:0,watch_port:3,actions=output:3,bucket=bucket_id:1,watch_port:4,\
+actions=output:4
 """
 GROUP_STATS = """\
 OFPST_GROUP reply (OF1.3) (xid=0x6):

@@ -1,0 +1,45 @@
+"""Links fail and heal on a running lab: watched ECMP buckets repair what they can in the datapath,
+the controller repairs the rest (port status -> the same compiler with the failed links -> only the
+difference), and every test waits for the repair to be realised in the switches, never for time."""
+from controller.underlay import compile_underlay
+from overlaylab import tables
+from overlaylab.system import wait_until
+from probes.reach import reachability
+from tests.integration.conftest import lab_of
+from topologies.scenario import BUNDLED
+
+
+def realised(lab, down):
+    """Wait until every underlay switch holds what the fabric compiles to with `down` failed."""
+    expected = compile_underlay(lab.scenario.fabric, frozenset(frozenset(link) for link in down))
+    wait_until(lambda: not tables.mismatches(expected, lab.targets), 20, f"the repair for {sorted(down)}",
+               lambda: "; ".join(tables.mismatches(expected, lab.targets)[:3]))
+
+
+def unreachable(lab):
+    return sorted(f"{a}->{b}" for (a, b), ok in reachability(lab.stations()).pairs.items() if not ok)
+
+
+def test_an_aggregation_switch_cut_off_from_the_core_is_routed_around_and_healed():
+    """The issue's experiment: p0a0 loses both core links; p0e0h0 reached 2 of the 12 servers in other
+    pods. After the repair it reaches all 12, and every other pair too; after the heal, full ECMP."""
+    with lab_of(BUNDLED / "underlay.yaml") as lab:
+        cut = [("p0a0", "c0"), ("p0a0", "c1")]
+        for a, b in cut:
+            lab.net.configLinkStatus(a, b, "down")
+        realised(lab, cut)
+        others = [s for s in lab.scenario.fabric.servers if s.pod != 0]
+        answer = lab.net["p0e0h0"].cmd("fping -q -r2 -t500 " + " ".join(str(s.ip) for s in others) + " 2>&1; true")
+        assert "unreachable" not in answer and unreachable(lab) == [], answer
+        for a, b in cut:
+            lab.net.configLinkStatus(a, b, "up")
+        realised(lab, [])
+        assert unreachable(lab) == []
+
+
+def test_a_core_that_loses_a_pod_is_avoided_by_every_other_pod():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        lab.net.configLinkStatus("c0", "p3a0", "down")
+        realised(lab, [("c0", "p3a0")])
+        assert unreachable(lab) == []
+        assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c3 -i0.2 -W1 192.0.2.3")  # coke/db, in pod 3
