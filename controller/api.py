@@ -1,6 +1,7 @@
 """The controller's REST API, on the management network only (in the style of Ryu's ofctl_rest):
 
   GET /datapaths  the DPIDs of the switches connected now: {"connected": [...]}
+  GET /underlay   the links known down, and every repair: {"down": [...], "reroutes": [{down, changes}]}
   GET /scenario   the desired state: {"scenario": <the scenario as YAML would write it>, "ports": {vm: port}}
   PUT /scenario   a new desired state, same shape: validated exactly like a scenario file, compiled,
                   and only the difference pushed, make before break; answers with the changes per
@@ -24,6 +25,8 @@ class Desired(Protocol):
 
     def connected(self) -> list[int]: ...
 
+    def underlay_state(self) -> dict[str, Any]: ...
+
     def change(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]: ...
 
 
@@ -33,6 +36,8 @@ def wsgi(desired: Desired) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         if (method, path) == ("GET", "/datapaths"):
             return _answer(start_response, 200, {"connected": desired.connected()})
+        if (method, path) == ("GET", "/underlay"):
+            return _answer(start_response, 200, desired.underlay_state())
         if path != "/scenario" or method not in ("GET", "PUT"):
             return _answer(start_response, 404, {"error": f"no {method} {path}; use GET or PUT /scenario"})
         if method == "GET":

@@ -100,6 +100,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.desired = by_dpid(self.underlay, self.overlay)
         self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
         self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
+        self.reroutes: list[dict[str, Any]] = []  # every global repair: the links down, the changes pushed
         self.datapaths: dict[int, Any] = {}
         # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on
         # threading events that the barrier handler sets
@@ -201,6 +202,10 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         """The desired state, as the API gives it."""
         return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
 
+    def underlay_state(self) -> dict[str, Any]:
+        """The links the controller knows are down, and every repair it made."""
+        return {"down": sorted("-".join(sorted(lk)) for lk in self.down), "reroutes": self.reroutes}
+
     def connected(self) -> list[int]:
         """The switches connected and read (so a change reaches them)."""
         return sorted(d for d in self.datapaths if d in self.installed)
@@ -284,6 +289,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             down = frozenset(self.down)
             self.underlay = compile_underlay(self.scenario.fabric, down)
             steps, _ = self._realise({t.dpid for t in self.underlay.values()}, by_dpid(self.underlay, self.overlay))
+            self.reroutes.append({"down": sorted("-".join(sorted(lk)) for lk in down), "changes": summary(steps)})
         failed = ", ".join(sorted("-".join(sorted(lk)) for lk in down)) or "none"
         self.logger.info("links down: %s; rerouted: %s", failed, summary(steps))
 

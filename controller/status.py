@@ -17,6 +17,7 @@ from pathlib import Path
 class Status:
     synced: dict[int, str] = field(default_factory=dict)  # dpid -> datapath name
     changes: dict[int, int] = field(default_factory=dict)  # dpid -> flow and group mods of its last sync
+    syncs: dict[int, int] = field(default_factory=dict)  # dpid -> how many times it was synced
     errors: list[str] = field(default_factory=list)
 
 
@@ -53,6 +54,7 @@ def read_status(path: Path) -> Status:
             changes, _, name = rest.partition(" ")
             status.synced[int(dpid, 16)] = name
             status.changes[int(dpid, 16)] = int(changes)
+            status.syncs[int(dpid, 16)] = status.syncs.get(int(dpid, 16), 0) + 1
         elif kind == "error":
             status.errors.append(f"{rest} (datapath {dpid})")
     return status

@@ -75,6 +75,16 @@ def describe_move(answer: dict[str, Any]) -> str:
     return f"moved {answer['from']} -> {answer['to']} in {answer['moved_in']:.2f} s{measured}"
 
 
+def describe_event(record: dict[str, Any]) -> str:
+    """A failure event's record as one line: what the network changed, and what the probe stream saw."""
+    changes, stream = record["changes"], record["stream"]
+    where = ", ".join(f"{name} {n}" for name, n in sorted(changes["datapaths"].items()) if n) or "no table changed"
+    seen = (f"stream {stream['from']} -> {stream['to']}: {stream['lost']} of {stream['sent']} probes lost, "
+            f"longest gap {stream['longest_gap']:.2f} s" if stream else "no VMs across pods to stream between")
+    return (f"{record['event']}: flow-mods underlay {changes['underlay']}, virtual switches {changes['vswitches']} "
+            f"({where}); {seen}; {record['seconds']:.2f} s")
+
+
 def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
     """`tenant add NAME --vni N [--encap E]` as (name, vni, encap), or None when it is not that."""
     if not words or len(words) % 2 == 0:

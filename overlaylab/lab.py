@@ -18,7 +18,7 @@ from mininet.net import Mininet
 from controller.flows import Tables
 from controller.overlay import compile_overlay, recompile, virtualized, vswitch_dpid, vswitch_name
 from controller.underlay import compile_underlay
-from overlaylab import clean, daemons, links, mgmt, pods, vswitches
+from overlaylab import clean, daemons, links, mgmt, pods, tables, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
 from overlaylab.errors import LabError
@@ -113,6 +113,7 @@ class Lab:
         hold, and where ovs-ofctl finds each datapath."""
         fabric = scenario.fabric
         if before is None:
+            self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
             self.underlay: dict[str, Tables] = compile_underlay(fabric)
             self.overlay = compile_overlay(scenario)
         else:
@@ -122,6 +123,15 @@ class Lab:
         self.dpids = {t.dpid for t in self.compiled.values()}
         self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
         self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
+
+    def reroute_expected(self) -> None:
+        """The underlay as the compiler gives it with the links now down (what the controller repairs to)."""
+        self.underlay = compile_underlay(self.scenario.fabric, frozenset(self.down))
+        self.compiled = {**self.underlay, **self.overlay}
+
+    def underlay_problems(self) -> list[str]:
+        """How the underlay switches differ from what they should hold now (empty: repaired)."""
+        return tables.mismatches(self.underlay, self.targets)
 
     def apply(self, new: Scenario) -> dict[str, Any]:
         """Make `new` the desired state: VMs that stay keep their ports, the controller validates it again,

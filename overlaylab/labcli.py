@@ -9,7 +9,8 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import describe
-from overlaylab.cliwords import Words, describe_changes, describe_move, tenant_add_args
+from overlaylab import failures
+from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args
 from overlaylab.errors import LabError
 from overlaylab.lab import Lab
 from overlaylab.system import run
@@ -63,6 +64,41 @@ class LabCLI(CLI):
             output("usage: migrate TENANT/VM SERVER, e.g. `migrate pepsi/web p3e1h0`\n")
             return
         self._change(f"{words[0]} moved", lambda: self.lab.migrate(*words))
+
+    def do_link(self, line: str) -> None:
+        """link A B down|up: take a cable down or up (Mininet's command), measured: the controller's
+        repair (flow-mods per layer and per switch) and a probe stream across the core during it."""
+        words = line.split()
+        if len(words) != 3 or words[2] not in ("down", "up"):
+            output("usage: link A B down|up, e.g. `link p0a0 c0 down`\n")
+            return
+        self._event(lambda: failures.link(self.lab, words[0], words[1], words[2] == "up"))
+
+    def do_fail(self, line: str) -> None:
+        """fail switch NAME | fail vswitch SERVER | fail controller: an underlay switch loses every link,
+        a server's ovs-vswitchd is killed, or the controller is killed; `restore ...` undoes it."""
+        self._failure(line, up=False)
+
+    def do_restore(self, line: str) -> None:
+        """restore switch NAME | restore vswitch SERVER | restore controller: undo a `fail`."""
+        self._failure(line, up=True)
+
+    def _failure(self, line: str, up: bool) -> None:
+        words = line.split()
+        events = {"switch": lambda: failures.switch(self.lab, words[1], up),
+                  "vswitch": lambda: failures.vswitch(self.lab, words[1], up),
+                  "controller": lambda: failures.controller(self.lab, up)}
+        if not words or words[0] not in events or len(words) != (1 if words[0] == "controller" else 2):
+            verb = "restore" if up else "fail"
+            output(f"usage: {verb} switch NAME | {verb} vswitch SERVER | {verb} controller\n")
+            return
+        self._event(events[words[0]])
+
+    def _event(self, event: Callable[[], dict[str, Any]]) -> None:
+        try:
+            output(describe_event(event()) + "\n")
+        except LabError as exc:
+            output(f"refused: {exc}\n")
 
     def do_vm(self, line: str) -> None:
         """vm add TENANT/VM IP/LEN SERVER | vm remove TENANT/VM: a VM starts (on a new port of the server's

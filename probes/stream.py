@@ -39,11 +39,11 @@ class StreamResult:
         return self.sent - self.received
 
 
-def result(sent: int, arrivals: dict[int, float], started: float, stopped: float) -> StreamResult:
+def result(sent: int, arrivals: dict[int, float], started: float, last_sent: float) -> StreamResult:
     """From the arrival time of each sequence number: how many arrived, and the longest silence (from
-    the start, between arrivals, and up to the stop)."""
-    times = sorted(arrivals.values())
-    edges = [started, *times, stopped]
+    the first probe sent, between arrivals, and up to the last probe sent)."""
+    times = sorted(t for t in arrivals.values() if t <= last_sent)
+    edges = [started, *times, last_sent]
     return StreamResult(sent, len(arrivals), max(b - a for a, b in zip(edges, edges[1:], strict=False)))
 
 
@@ -60,7 +60,7 @@ class Stream:
     def __enter__(self) -> Stream:
         self.out = packet_socket(self.src.pid, self.src.iface)
         self.into = packet_socket(self.dst.pid, self.dst.iface)
-        self.started = time.monotonic()
+        self.started = self.last_sent = time.monotonic()
         self.threads = [threading.Thread(target=self._send, daemon=True),
                         threading.Thread(target=self._receive, daemon=True)]
         for thread in self.threads:
@@ -75,7 +75,7 @@ class Stream:
         self.threads[1].join()
         self.out.close()
         self.into.close()
-        self.result = result(self.sent, self.arrivals, self.started, time.monotonic())
+        self.result = result(self.sent, self.arrivals, self.started, self.last_sent)
 
     def _token(self, seq: int) -> bytes:
         return MAGIC + self.run + struct.pack("!I", seq)
@@ -85,6 +85,7 @@ class Stream:
         while not self.stopping.is_set():
             self.out.send(stamp_probe("udp", self.src.host, self.dst.host, self._token(self.sent), flow=1))
             self.sent += 1
+            self.last_sent = time.monotonic()
             next_at += self.interval
             time.sleep(max(0.0, next_at - time.monotonic()))
 

@@ -60,7 +60,8 @@ class OvsInstance:
     def vsctl(self, *args: str) -> str:
         return f"ovs-vsctl --db={self.db} --timeout=30 " + " ".join(args)
 
-    def _daemon(self, daemon: str, target: str) -> str:
+    def daemon(self, daemon: str, target: str) -> str:
+        """The command that starts one of the two daemons, detached, with its own files."""
         d = self.rundir
         env = f"OVS_RUNDIR={d} OVS_DBDIR={d} OVS_LOGDIR={d} OVS_SYSCONFDIR={d}"
         return (f"{env} {daemon} {target} --pidfile={self.pidfile(daemon)} --unixctl={self.ctl(daemon)} "
@@ -80,9 +81,9 @@ class OvsInstance:
         """Create the database, start both daemons (each detaches once it is ready)."""
         d = self.rundir
         return [f"ovsdb-tool create {d}/conf.db {SCHEMA}",
-                self._daemon("ovsdb-server", f"{d}/conf.db --remote=punix:{d}/db.sock"),
+                self.daemon("ovsdb-server", f"{d}/conf.db --remote=punix:{d}/db.sock"),
                 self.vsctl("--no-wait", "init"),
-                self._daemon("ovs-vswitchd", self.db)]
+                self.daemon("ovs-vswitchd", self.db)]
 
 
 @dataclass(frozen=True)
