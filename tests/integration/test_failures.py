@@ -2,7 +2,7 @@
 the controller repairs the rest (port status -> the same compiler with the failed links -> only the
 difference), and every test waits for the repair to be realised in the switches, never for time."""
 from controller.underlay import compile_underlay
-from overlaylab import tables
+from overlaylab import failures, tables
 from overlaylab.system import wait_until
 from probes.reach import reachability
 from tests.integration.conftest import lab_of
@@ -43,3 +43,22 @@ def test_a_core_that_loses_a_pod_is_avoided_by_every_other_pod():
         realised(lab, [("c0", "p3a0")])
         assert unreachable(lab) == []
         assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c3 -i0.2 -W1 192.0.2.3")  # coke/db, in pod 3
+
+
+def test_failure_commands_report_the_repair_and_what_a_stream_across_the_core_saw():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        down = failures.switch(lab, "c2", up=False)
+        assert down["changes"]["underlay"] > 0 and down["changes"]["vswitches"] == 0
+        assert down["stream"]["from"] == "coke/web" and down["stream"]["sent"] > 0
+        assert failures.switch(lab, "c2", up=True)["changes"]["underlay"] > 0
+        assert tables.mismatches(compile_underlay(lab.scenario.fabric), lab.targets) == []  # full ECMP again
+
+
+def test_a_killed_virtual_switch_cuts_its_vms_off_and_is_reconciled_when_it_is_back():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        failures.vswitch(lab, "p3e1h1", up=False)
+        assert " 0 received" in lab.vm("coke/web").cmd("ping -c1 -W1 192.0.2.3")  # coke/db, behind it
+        back = failures.vswitch(lab, "p3e1h1", up=True)
+        assert back["changes"]["datapaths"] == {"p3e1h1/br-int": len(lab.compiled["p3e1h1/br-int"].flows)}
+        assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W1 192.0.2.3")
+        assert tables.mismatches(lab.compiled, lab.targets) == []
