@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
+    drill = sub.add_parser("drill", help="links, switches, a virtual switch and the controller fail and heal, and "
+                                         "a VM moves, under probe streams; then check", description=_drill.__doc__)
+    drill.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
+    drill.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    drill.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -99,6 +104,14 @@ def _clean(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _drill(args: argparse.Namespace) -> int:
+    """Bring a lab up, run a fixed set of failures and changes under probe streams, report each event's
+    loss, longest gap, recovery time, flow-mods per layer and cross-tenant deliveries, then check; exit 0
+    only with no cross-tenant delivery and a green check."""
+    from overlaylab.drill import drill
+    return EXIT_OK if drill(args.scenario, args.k, sys.stdout, args.json) else EXIT_FAILED
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.scalebench import bench_scale
@@ -116,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench}
+    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

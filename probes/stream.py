@@ -53,6 +53,7 @@ class Stream:
     def __init__(self, src: End, dst: End, interval: float = INTERVAL, run: bytes = b"ST") -> None:
         self.src, self.dst, self.interval, self.run = src, dst, interval, run
         self.arrivals: dict[int, float] = {}
+        self.foreign: set[bytes] = set()  # other streams' runs whose probes arrived here
         self.sent = 0
         self.stopping, self.done = threading.Event(), threading.Event()
         self.result: StreamResult | None = None
@@ -83,7 +84,10 @@ class Stream:
     def _send(self) -> None:
         next_at = time.monotonic()
         while not self.stopping.is_set():
-            self.out.send(stamp_probe("udp", self.src.host, self.dst.host, self._token(self.sent), flow=1))
+            try:
+                self.out.send(stamp_probe("udp", self.src.host, self.dst.host, self._token(self.sent), flow=1))
+            except OSError:  # ENOBUFS: nothing drains the interface (its virtual switch is dead): lost
+                pass
             self.sent += 1
             self.last_sent = time.monotonic()
             next_at += self.interval
@@ -98,3 +102,5 @@ class Stream:
             token = token_in(frame)
             if token and token.startswith(prefix):
                 self.arrivals.setdefault(struct.unpack("!I", token[len(prefix):])[0], time.monotonic())
+            elif token and token.startswith(MAGIC):
+                self.foreign.add(token[len(MAGIC):len(prefix)])

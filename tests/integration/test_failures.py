@@ -1,11 +1,13 @@
 """Links fail and heal on a running lab: watched ECMP buckets repair what they can in the datapath,
 the controller repairs the rest (port status -> the same compiler with the failed links -> only the
 difference), and every test waits for the repair to be realised in the switches, never for time."""
+import json
+
 from controller.underlay import compile_underlay
 from overlaylab import failures, tables
 from overlaylab.system import wait_until
 from probes.reach import reachability
-from tests.integration.conftest import lab_of
+from tests.integration.conftest import lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED
 
 
@@ -62,3 +64,16 @@ def test_a_killed_virtual_switch_cuts_its_vms_off_and_is_reconciled_when_it_is_b
         assert back["changes"]["datapaths"] == {"p3e1h1/br-int": len(lab.compiled["p3e1h1/br-int"].flows)}
         assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W1 192.0.2.3")
         assert tables.mismatches(lab.compiled, lab.targets) == []
+
+
+def test_the_drill_runs_every_event_with_no_cross_tenant_delivery_and_ends_green(clean_machine, tmp_path):
+    report = tmp_path / "drill.json"
+    done = overlaylab("drill", "--json", str(report), timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert data["ok"] and data["check"]["ok"] and len(data["events"]) == 14
+    events = {e["event"]: e for e in data["events"]}
+    assert all(e["cross_tenant"] == 0 for e in data["events"])
+    assert events["controller killed"]["lost"] == 0 and events["controller restarted"]["changes"]["underlay"] == 0
+    assert events["core link down"]["changes"]["underlay"] > 0 and events["VM migrated away"]["changes"]["underlay"] == 0
+    assert "core link down" in done.stdout and leftovers() == []
