@@ -80,10 +80,12 @@ def underlay_tables(lab: Lab, _progress: Progress) -> Found:
 
 
 def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
-    """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows."""
-    overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay}
+    """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows (a dead
+    one cannot be read: the servers check names it)."""
+    dead = {f"{name}/br-int" for name in lab.server_problems()}
+    overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay and name not in dead}
     if not overlay:
-        return Found((Check.not_applicable("virtual switch tables", "no server is virtualized"),))
+        return Found((Check.not_applicable("virtual switch tables", "no virtual switch to read"),))
     problems = tables.mismatches(overlay, lab.targets)
     counts = tables.flow_counts({name: lab.targets[name] for name in overlay})
     if problems:
@@ -94,20 +96,39 @@ def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
                                f"({min(sizes)}..{max(sizes)} each)"),), {"tables": counts})
 
 
+def server_health(lab: Lab, _progress: Progress) -> Found:
+    """Every server's uplink is up and every virtual switch is connected to the controller: when not,
+    the checks after this one say which of their failures that explains."""
+    problems = lab.server_problems()
+    hosting = len({vm.server for vm in lab.scenario.vms if not vm.bare_metal})
+    if problems:
+        return Found((Check.judged("servers", False, "; ".join(problems.values())),))
+    return Found((Check.judged("servers", True, f"{len(lab.scenario.fabric.servers)} servers with their uplink up, "
+                                                f"{hosting} virtual switches connected to the controller"),))
+
+
 def server_reachability(lab: Lab, progress: Progress) -> Found:
     """Every physical server reaches every other across the fabric (a probe from inside each server
-    to every other, re-sent until it arrives or is lost)."""
+    to every other, re-sent until it arrives or is lost); pairs with a server known down are told by
+    cause."""
     reached = reachability(lab.stations(), progress=progress)
-    failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items() if not ok)
+    down = lab.server_problems()
+    failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items()
+                    if not ok and src not in down and dst not in down)
+    explained = sum(1 for (src, dst), ok in reached.pairs.items() if not ok and (src in down or dst in down))
     total = len(reached.pairs)
-    summary = {"total": total, "reachable": total - len(failed), "unreachable": failed,
+    unreachable = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items() if not ok)
+    summary = {"total": total, "reachable": total - len(unreachable), "unreachable": unreachable,
                "resent": reached.outcome.resent}
-    detail = (f"{total - len(failed)}/{total} ordered server pairs reachable "
+    detail = (f"{total - len(failed) - explained}/{total} ordered server pairs reachable "
               f"({reached.outcome.sent} probes, {reached.outcome.resent} re-sent)")
+    if explained:
+        detail += f"; {explained} unreachable because " + "; ".join(down.values())
     if failed:
         more = " ..." if len(failed) > 10 else ""
         detail += f"; unreachable after {DEFAULT_PACING.tries} tries: {', '.join(failed[:10])}{more}"
-    return Found((Check.judged("server reachability", not failed, detail),), {"server_pairs": summary})
+    return Found((Check.judged("server reachability", not failed and not explained, detail),),
+                 {"server_pairs": summary})
 
 
 ECMP_MIN_PACKETS = 20
@@ -144,7 +165,8 @@ def tenant_probes(lab: Lab, progress: Progress) -> Found:
                                           "timings": {f"probes: {k}": v for k, v in verdicts.timings.items()}})
 
 
-CHECKS = (("checking underlay tables against the compiler", "tables", underlay_tables),
+CHECKS = (("checking servers' uplinks and virtual switches", "servers", server_health),
+          ("checking underlay tables against the compiler", "tables", underlay_tables),
           ("probing every ordered server pair", "reachability", server_reachability))
 LAST_CHECKS = (("reading the ECMP groups' counters", "ecmp", ecmp_spread),)
 TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitch tables", vswitch_tables),

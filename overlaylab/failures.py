@@ -95,6 +95,7 @@ def _set_links(lab: Lab, cables: list[tuple[str, ...]], up: bool) -> None:
         if a not in lab.net or b not in lab.net or not lab.net.linksBetween(lab.net[a], lab.net[b]):
             raise LabError(f"no cable between {a} and {b}")
         lab.net.configLinkStatus(a, b, "up" if up else "down")
+        (lab.cut.discard if up else lab.cut.add)(frozenset((a, b)))
         if fabric.switch(a) and fabric.switch(b):
             (lab.down.discard if up else lab.down.add)(frozenset((a, b)))
 

@@ -34,7 +34,7 @@ from overlaylab.network import (
 )
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
-from overlaylab.system import Stopwatch, run, wait_until
+from overlaylab.system import Stopwatch, pid_alive, run, wait_until
 from overlaylab.vswitches import server_ovs
 from probes.endpoint import Endpoint
 from probes.netns import announce, namespace_id
@@ -114,6 +114,7 @@ class Lab:
         fabric = scenario.fabric
         if before is None:
             self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
+            self.cut: set[frozenset[str]] = set()  # every link the lab took down (servers' uplinks too)
             self.underlay: dict[str, Tables] = compile_underlay(fabric)
             self.overlay = compile_overlay(scenario)
         else:
@@ -128,6 +129,25 @@ class Lab:
         """The underlay as the compiler gives it with the links now down (what the controller repairs to)."""
         self.underlay = compile_underlay(self.scenario.fabric, frozenset(self.down))
         self.compiled = {**self.underlay, **self.overlay}
+
+    def server_problems(self) -> dict[str, str]:
+        """Servers that cannot take part, and why: their uplink is down, or their virtual switch is not
+        running or not connected to the controller. (os-ken on native threads does not notice a switch
+        that died, so a dead ovs-vswitchd is found by its pid.)"""
+        connected = set(self.controller.request("GET", path="/datapaths")["connected"])
+        problems = {}
+        for server in self.scenario.fabric.servers:
+            edge = self.scenario.fabric.peer(server.name, 0)
+            if edge and frozenset((server.name, edge[0])) in self.cut:
+                problems[server.name] = f"{server.name}'s uplink to {edge[0]} is down"
+            elif server in virtualized(self.scenario) and not self._vswitch_up(server, connected):
+                problems[server.name] = f"{server.name}'s virtual switch is not connected"
+        return problems
+
+    def _vswitch_up(self, server: Server, connected: set[int]) -> bool:
+        pidfile = server_ovs(server).pidfile("ovs-vswitchd")
+        alive = pidfile.exists() and pid_alive(int(pidfile.read_text() or 0))
+        return alive and vswitch_dpid(server) in connected
 
     def underlay_problems(self) -> list[str]:
         """How the underlay switches differ from what they should hold now (empty: repaired)."""

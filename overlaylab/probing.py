@@ -69,7 +69,9 @@ def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
     with watch.timed("verdicts"):
         results = [matrix.result(p, outcome) for p in pairs]
         interop = verdicts.interop_check([ep for ep in endpoints if ep.bare_metal], results)
-        judged = [verdicts.matrix_check(results), *([interop] if interop else []),
+        down = lab.server_problems()
+        explained = {vm.label: down[vm.server.name] for vm in lab.scenario.vms if vm.server.name in down}
+        judged = [verdicts.matrix_check(results, explained), *([interop] if interop else []),
                   verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome)]
     with watch.timed("wire checks"):
         judged += checks.checks()

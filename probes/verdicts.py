@@ -53,23 +53,35 @@ def _quoted(items: list[str]) -> str:
     return ", ".join(items[:SHOW]) + (" ..." if len(items) > SHOW else "")
 
 
-def matrix_check(results: list[matrix.PairResult]) -> Check:
-    """Every probe within a tenant delivered, every probe across tenants isolated."""
+def matrix_check(results: list[matrix.PairResult], explained: dict[str, str] | None = None) -> Check:
+    """Every probe within a tenant delivered, every probe across tenants isolated. Probes lost to or
+    from a member whose server is known to be down (`explained`: label -> why) are told as one line per
+    cause, not one per pair."""
     name = "tenant delivery and isolation"
     if not results:
         return Check.not_applicable(name, "no tenant has two members to probe between")
-    wrong = [r for r in results if not r.ok]
+    explained = explained or {}
+    causes: dict[str, set[str]] = {}
+    for r in results:
+        cause = next((explained[end] for end in (r.src, r.dst) if end in explained), None) if r.lost else None
+        if cause:
+            causes.setdefault(cause, set()).update(end for end in (r.src, r.dst) if end in explained)
+    failed = [r for r in results if not r.ok]
+    wrong = [r for r in failed if not (r.lost and {r.src, r.dst} & set(explained))]
     by_proto = Counter(r.proto for r in results)
     delivered = sum(r.expected == matrix.DELIVER for r in results)
     resent = sum(r.tries - 1 for r in results)
-    detail = (f"{len(results) - len(wrong)}/{len(results)} probes as expected "
+    detail = (f"{len(results) - len(failed)}/{len(results)} probes as expected "
               f"({', '.join(f'{n} {p}' for p, n in by_proto.items())}; {delivered} to deliver within a tenant, "
               f"{len(results) - delivered} to isolate across tenants; {resent} re-sends)")
+    for cause, members in sorted(causes.items()):
+        lost = sum(1 for r in results if r.lost and {r.src, r.dst} & members)
+        detail += f"; unreachable because {cause}: {', '.join(sorted(members))} ({lost} probes)"
     if wrong:
         detail += "; unexpected: " + _quoted([
             f"{r.src}->{r.dst} {r.proto} {r.verdict}" + (f" (reached {', '.join(r.elsewhere)})" if r.elsewhere else "")
             for r in wrong])
-    return Check.judged(name, not wrong, detail)
+    return Check.judged(name, not failed, detail)
 
 
 def interop_check(members: list[Endpoint], results: list[matrix.PairResult]) -> Check | None:

@@ -5,6 +5,7 @@ import json
 
 from controller.underlay import compile_underlay
 from overlaylab import failures, tables
+from overlaylab.check import Report, run_checks
 from overlaylab.system import wait_until
 from probes.reach import reachability
 from tests.integration.conftest import lab_of, leftovers, overlaylab
@@ -77,3 +78,15 @@ def test_the_drill_runs_every_event_with_no_cross_tenant_delivery_and_ends_green
     assert events["controller killed"]["lost"] == 0 and events["controller restarted"]["changes"]["underlay"] == 0
     assert events["core link down"]["changes"]["underlay"] > 0 and events["VM migrated away"]["changes"]["underlay"] == 0
     assert "core link down" in done.stdout and leftovers() == []
+
+
+def test_check_on_a_lab_with_a_dead_virtual_switch_names_it_instead_of_a_wall_of_pairs():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        failures.vswitch(lab, "p3e1h1", up=False)
+        report = Report()
+        run_checks(lab, report)
+        checks = {c.name: c for c in report.checks}
+        assert checks["servers"].detail == "p3e1h1's virtual switch is not connected"
+        matrix = checks["tenant delivery and isolation"]
+        assert "unreachable because p3e1h1's virtual switch is not connected: coke/db" in matrix.detail
+        assert "unexpected" not in matrix.detail and not report.ok

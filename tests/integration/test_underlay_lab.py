@@ -50,7 +50,7 @@ def test_check_command_writes_the_contract_report(clean_machine, tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     assert data["ok"] is True
-    assert {c["name"] for c in data["checks"]} == {"underlay tables", "server reachability", "ECMP spread"}
+    assert {c["name"] for c in data["checks"]} == {"servers", "underlay tables", "server reachability", "ECMP spread"}
     assert all(set(c) == {"name", "ok", "status", "detail"} for c in data["checks"])
     assert data["tables"] == {"c0": 3, "p0a0": 4, "p1a0": 4, "p0e0": 8, "p1e0": 8}
     assert set(data["timings"]) >= {"controller", "network", "flows", "teardown"}

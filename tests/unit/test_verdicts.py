@@ -98,3 +98,13 @@ def test_ecmp_judges_only_busy_switches_and_names_an_idle_uplink():
     assert check.status is Status.FAIL and check.detail.startswith("1/2 switches")
     assert check.detail.endswith("idle uplinks on: p0a0 20/0")
     assert ecmp_check({"p0e0": [15, 9]}).status is Status.PASS
+
+
+def test_probes_lost_to_a_server_known_down_are_one_line_per_cause_not_one_per_pair():
+    results = [pair("a/w", "a/d", DELIVER, ISOLATE, tries=4, proto=p) for p in ("icmp", "udp", "tcp")]
+    results += [pair("a/d", "a/w", DELIVER, ISOLATE, tries=4), pair("a/w", "a/x", DELIVER, DELIVER),
+                pair("a/w", "b/w", ISOLATE, DELIVER)]
+    check = matrix_check(results, {"a/d": "p1e0h1's virtual switch is not connected"})
+    assert check.status is Status.FAIL and check.detail.startswith("1/6 probes as expected")
+    assert "unreachable because p1e0h1's virtual switch is not connected: a/d (4 probes)" in check.detail
+    assert check.detail.endswith("unexpected: a/w->b/w udp deliver")  # a leak is never explained away
