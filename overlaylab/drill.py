@@ -19,6 +19,7 @@ from probes.stream import Stream
 from topologies.scenario import VM, load
 
 Event = tuple[str, Callable[[Lab], dict[str, Any]]]
+CONTROLLER_AWAY = 10.0  # seconds the controller stays dead: traffic must not notice
 
 
 def pairs(lab: Lab) -> list[tuple[VM, VM]]:
@@ -55,11 +56,17 @@ def events(lab: Lab) -> list[Event]:
         ("server uplink up", lambda lab: failures.link(lab, vm.server.name, edge[0], True)),
         ("virtual switch killed", lambda lab: failures.vswitch(lab, vm.server.name, False)),
         ("virtual switch restarted", lambda lab: failures.vswitch(lab, vm.server.name, True)),
-        ("controller killed", lambda lab: failures.controller(lab, False)),
+        ("controller killed for 10 s", lambda lab: _away(failures.controller(lab, False))),
         ("controller restarted", lambda lab: failures.controller(lab, True)),
         ("VM migrated away", lambda lab: _moved(lab.migrate(vm.label, away))),
         ("VM migrated back", lambda lab: _moved(lab.migrate(vm.label, vm.server.name))),
     ]
+
+
+def _away(record: dict[str, Any]) -> dict[str, Any]:
+    """Hold the controller's absence (under the streams: a deliberate duration, not a wait)."""
+    time.sleep(CONTROLLER_AWAY)
+    return record
 
 
 def _moved(answer: dict[str, Any]) -> dict[str, Any]:
