@@ -385,6 +385,8 @@ class Lab:
                     end_shells(self.net)
                     bridges.result()
                 self.controller.stop()
+                for state in (RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"):
+                    state.unlink(missing_ok=True)
                 leftovers = clean.sweep(self.state)
                 forget_state()
             if leftovers:
