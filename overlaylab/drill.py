@@ -15,11 +15,13 @@ from typing import IO, Any
 from overlaylab import failures
 from overlaylab.check import Report, run_checks
 from overlaylab.lab import Lab, Phases, running_lab
-from probes.stream import Stream
+from probes.stream import INTERVAL, Stream
 from topologies.scenario import VM, load
 
 Event = tuple[str, Callable[[Lab], dict[str, Any]]]
 CONTROLLER_AWAY = 10.0  # seconds the controller stays dead: traffic must not notice
+MAX_RATE = 2000  # probes per second over all streams: at k=8, 36 streams at 200/s each starved the
+                 # controller of CPU on 2 cores (a restart took 58 s) and lost probes to the load alone
 
 
 def pairs(lab: Lab) -> list[tuple[VM, VM]]:
@@ -73,10 +75,16 @@ def _moved(answer: dict[str, Any]) -> dict[str, Any]:
     return {"changes": answer["changes"]}
 
 
+def interval(streams: int) -> float:
+    """Each stream's probe interval: 5 ms, or longer when that many streams would pass MAX_RATE."""
+    return max(INTERVAL, streams / MAX_RATE)
+
+
 @contextmanager
 def streams(lab: Lab, chosen: list[tuple[VM, VM]]) -> Iterator[list[Stream]]:
+    every = interval(len(chosen))
     with ExitStack() as stack:
-        yield [stack.enter_context(Stream(lab.stream_end(a), lab.stream_end(b), run=i.to_bytes(2, "big")))
+        yield [stack.enter_context(Stream(lab.stream_end(a), lab.stream_end(b), every, run=i.to_bytes(2, "big")))
                for i, (a, b) in enumerate(chosen)]
 
 
@@ -100,7 +108,8 @@ def drill(path: Path | None, k: int | None, out: IO[str], json_path: Path | None
     scenario = load(path, k)
     with running_lab(scenario, Phases(), "drill") as lab:
         chosen = pairs(lab)
-        out.write(f"overlaylab drill: {scenario.source}: {len(chosen)} probe streams, one probe each 5 ms\n")
+        out.write(f"overlaylab drill: {scenario.source}: {len(chosen)} probe streams, one probe each "
+                  f"{interval(len(chosen)) * 1000:.0f} ms\n")
         records = [run_event(lab, name, event, chosen) for name, event in events(lab)]
         report = Report()
         run_checks(lab, report)
