@@ -39,11 +39,10 @@ except ImportError:  # pragma: no cover - plain Ryu
     from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
 from controller import api, ofp
+from controller.desired import DesiredState
 from controller.flows import Flow, SelectGroup, Tables, applied, diff
-from controller.overlay import compile_overlay, recompile, touched, vswitch_dpid
 from controller.planner import BREAK, MAKE, Step, plan, summary
 from controller.status import StatusFile
-from controller.underlay import compile_underlay
 from topologies import scenario
 from topologies.scenario import Scenario, ScenarioError
 
@@ -66,13 +65,6 @@ def desired_state(path: str | None, k: int | None, ports: str | None) -> Scenari
     return scenario.bind(lab, json.loads(Path(ports).read_text())) if ports else lab
 
 
-def compiled(lab: Scenario) -> dict[int, Tables]:
-    """Every datapath's tables, by DPID."""
-    return by_dpid(compile_underlay(lab.fabric), compile_overlay(lab))
-
-
-def by_dpid(*tables: dict[str, Tables]) -> dict[int, Tables]:
-    return {t.dpid: t for named in tables for t in named.values()}
 
 
 @dataclass
@@ -95,11 +87,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         conf = getattr(self.CONF, OPTIONS)
-        self.scenario = desired_state(conf.scenario or None, conf.k, conf.ports or None)
-        self.underlay, self.overlay = compile_underlay(self.scenario.fabric), compile_overlay(self.scenario)
-        self.desired = by_dpid(self.underlay, self.overlay)
-        self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
-        self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
+        self.state = DesiredState(desired_state(conf.scenario or None, conf.k, conf.ports or None))
         self.reroutes: list[dict[str, Any]] = []  # every global repair: the links down, the changes pushed
         self.datapaths: dict[int, Any] = {}
         # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on
@@ -110,7 +98,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.readings: dict[int, Reading] = {}
         self.barriers: dict[int, tuple[int, int]] = {}  # dpid -> (xid of the barrier after its push, changes)
         self.status = StatusFile(Path(conf.status)) if conf.status else None
-        self.logger.info("compiled tables for %d datapaths", len(self.desired))
+        self.logger.info("compiled tables for %d datapaths", len(self.state.tables))
         if conf.api_port:
             hub.spawn(api.serve, self.CONF.ofp_listen_host, conf.api_port, self)
             self.logger.info("REST API on http://%s:%d/scenario", self.CONF.ofp_listen_host, conf.api_port)
@@ -124,7 +112,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         knows what it holds."""
         dp = ev.msg.datapath
         self.datapaths[dp.id] = dp
-        if dp.id not in self.desired:
+        if dp.id not in self.state.tables:
             self.logger.info("datapath %016x is not in the desired state: left as it is", dp.id)
         hub.spawn(self.read, dp)
 
@@ -169,7 +157,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         if reading.pending:
             return
         del self.readings[dp.id]
-        tables = self.desired.get(dp.id)
+        tables = self.state.tables.get(dp.id)
         self.installed[dp.id] = reading.held(tables.name if tables else f"{dp.id:016x}")
         if tables is not None:
             self.push(dp, tables)
@@ -195,16 +183,15 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         if xid in self.confirming:
             self.confirming.pop(xid).set()
         synced, changes = self.barriers.get(dp.id, (None, 0))
-        if self.status and synced == xid and dp.id in self.desired:
-            self.status.synced(dp.id, changes, self.desired[dp.id].name)
+        if self.status and synced == xid and dp.id in self.state.tables:
+            self.status.synced(dp.id, changes, self.state.tables[dp.id].name)
 
     def document(self) -> dict[str, Any]:
-        """The desired state, as the API gives it."""
-        return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
+        return self.state.document()
 
     def underlay_state(self) -> dict[str, Any]:
         """The links the controller knows are down, and every repair it made."""
-        return {"down": sorted("-".join(sorted(lk)) for lk in self.down), "reroutes": self.reroutes}
+        return {"down": self.state.failed(), "reroutes": self.reroutes}
 
     def connected(self) -> list[int]:
         """The switches connected and read (so a change reaches them)."""
@@ -216,27 +203,16 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             return 409, {"error": "another change is being applied; try again when it is done"}
         try:
             try:
-                new = self._validated(body)
+                new = self.state.validated(body)
             except ScenarioError as exc:
                 return 400, {"error": str(exc)}
             return self._apply(new)
         finally:
             self.changing.release()
 
-    def _validated(self, body: dict[str, Any]) -> Scenario:
-        new = scenario.parse(body["scenario"], "the new desired state")
-        if new.fabric != self.scenario.fabric:
-            raise ScenarioError(f"the new desired state: fabric: k={new.fabric.k}, but the running fabric is "
-                                f"k={self.scenario.fabric.k}; the fabric cannot change while the lab runs")
-        ports = body.get("ports") or scenario.carried_ports(self.scenario, new)
-        return scenario.bind(new, ports)
-
     def _apply(self, new: Scenario) -> tuple[int, dict[str, Any]]:
         start = time.monotonic()
-        overlay = recompile(self.scenario, new, self.overlay)
-        again = {vswitch_dpid(s) for s in touched(self.scenario, new)}  # no other datapath can change
-        self.scenario, self.overlay = new, overlay
-        steps, unconfirmed = self._realise(again, by_dpid(self.underlay, overlay))
+        steps, unconfirmed = self._realise(self.state.change(new))
         self.logger.info("applied a change: %s", summary(steps))
         answer = {"changes": summary(steps), "ports": scenario.ports_of(new),
                   "seconds": round(time.monotonic() - start, 3)}
@@ -245,13 +221,14 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
                                             f"{CONFIRM_TIMEOUT:.0f} s: {', '.join(unconfirmed[:5])}"}
         return 200, answer
 
-    def _realise(self, dpids: set[int], tables: dict[int, Tables]) -> tuple[list[Step], list[str]]:
-        """Make `tables` the desired state and push what changed on the connected datapaths among `dpids`,
-        make before break; the steps, and the datapaths that did not confirm."""
+    def _realise(self, dpids: set[int]) -> tuple[list[Step], list[str]]:
+        """Push what the desired state changed on the connected datapaths among `dpids`, make before
+        break; the steps, and the datapaths that did not confirm. (A switch that connects later is
+        reconciled with the new state when it does.)"""
+        tables = self.state.tables
         here = {d: replace(t, name=tables[d].name) if d in tables else t  # a switch read before it was named
                 for d, t in self.installed.items() if d in self.datapaths and d in dpids}
         steps = plan(here, {d: t for d, t in tables.items() if d in here})
-        self.desired = tables  # what a (re)connecting switch gets
         return steps, [name for phase in (MAKE, BREAK) for name in self._run([s for s in steps if s.phase == phase])]
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
@@ -268,30 +245,19 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         """An underlay switch's ports went up or down: when that changes a link between two switches,
         recompute the underlay and push the difference (global repair; the groups' watched ports
         already repaired locally what they could)."""
-        name, fabric, ofp_ = self.switch_names.get(dp.id), self.scenario.fabric, dp.ofproto
+        name, ofp_ = self.state.switch_names.get(dp.id), dp.ofproto
         if name is None:
             return  # a server's virtual switch
-        changed = False
-        for port in ports:
-            far = fabric.peer(name, port.port_no)
-            if far is None or fabric.switch(far[0]) is None:
-                continue  # a server's link: no other route could replace it
-            up = not gone and not port.state & ofp_.OFPPS_LINK_DOWN and not port.config & ofp_.OFPPC_PORT_DOWN
-            link = frozenset((name, far[0]))
-            if up == (link in self.down):
-                (self.down.discard if up else self.down.add)(link)
-                changed = True
-        if changed:
+        changed = [self.state.port(name, port.port_no, not gone and not port.state & ofp_.OFPPS_LINK_DOWN
+                                   and not port.config & ofp_.OFPPC_PORT_DOWN) for port in ports]
+        if any(changed):
             hub.spawn(self._reroute)
 
     def _reroute(self) -> None:
         with self.changing:
-            down = frozenset(self.down)
-            self.underlay = compile_underlay(self.scenario.fabric, down)
-            steps, _ = self._realise({t.dpid for t in self.underlay.values()}, by_dpid(self.underlay, self.overlay))
-            self.reroutes.append({"down": sorted("-".join(sorted(lk)) for lk in down), "changes": summary(steps)})
-        failed = ", ".join(sorted("-".join(sorted(lk)) for lk in down)) or "none"
-        self.logger.info("links down: %s; rerouted: %s", failed, summary(steps))
+            steps, _ = self._realise(self.state.reroute())
+            self.reroutes.append({"down": self.state.failed(), "changes": summary(steps)})
+        self.logger.info("links down: %s; rerouted: %s", ", ".join(self.state.failed()) or "none", summary(steps))
 
     def _run(self, steps: list[Step]) -> list[str]:
         """Send one phase's steps and wait for every switch's barrier reply; the ones that did not confirm."""

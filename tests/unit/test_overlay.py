@@ -3,7 +3,8 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from controller.app import compiled, desired_state
+from controller.app import desired_state
+from controller.desired import DesiredState
 from controller.overlay import T_DELIVER, compile_overlay, virtualized, vswitch_dpid
 from controller.trace import LabCabling, arp_request, describe, trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay
@@ -131,7 +132,7 @@ def test_vswitches_hold_only_their_tenants_and_decap_scales_with_local_vms(lab):
 def test_the_underlay_never_learns_a_vm(name):
     """What the controller itself will push to underlay switches (its desired state, from the very
     scenario file) equals what the fabric alone compiles to, and names no VM address."""
-    scenario, desired = load(BUNDLED / name), compiled(desired_state(str(BUNDLED / name), None, None))
+    scenario, desired = load(BUNDLED / name), DesiredState(desired_state(str(BUNDLED / name), None, None)).tables
     bare = {t.dpid: t for t in compile_underlay(scenario.fabric).values()}
     assert len(scenario.vms) >= 5 and {dpid: desired[dpid] for dpid in bare} == bare
     vm_values = {v.mac for v in scenario.vms} | {str(v.ip.ip) for v in scenario.vms}

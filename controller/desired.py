@@ -1,0 +1,73 @@
+"""The controller's desired state, in one place (OVN's northbound, in miniature): the scenario with its
+VMs on their ports, the links known to be down, and the tables they compile to. A change says which
+datapaths it can touch; the app plans and pushes only for those. Pure: no OpenFlow, no threads.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from controller.flows import Tables
+from controller.overlay import compile_overlay, recompile, touched, vswitch_dpid
+from controller.underlay import compile_underlay
+from topologies import scenario
+from topologies.scenario import Scenario, ScenarioError
+
+
+def by_dpid(*tables: dict[str, Tables]) -> dict[int, Tables]:
+    return {t.dpid: t for named in tables for t in named.values()}
+
+
+def link_name(link: frozenset[str]) -> str:
+    return "-".join(sorted(link))
+
+
+class DesiredState:
+    """What every datapath must hold, and why."""
+
+    def __init__(self, lab: Scenario) -> None:
+        self.scenario = lab
+        self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
+        self.underlay, self.overlay = compile_underlay(lab.fabric), compile_overlay(lab)
+        self.tables = by_dpid(self.underlay, self.overlay)
+        self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
+
+    def validated(self, body: dict[str, Any]) -> Scenario:
+        """A new state from the API, validated like a scenario file; VMs that stay keep their ports unless
+        the body says which."""
+        new = scenario.parse(body["scenario"], "the new desired state")
+        if new.fabric != self.scenario.fabric:
+            raise ScenarioError(f"the new desired state: fabric: k={new.fabric.k}, but the running fabric is "
+                                f"k={self.scenario.fabric.k}; the fabric cannot change while the lab runs")
+        return scenario.bind(new, body.get("ports") or scenario.carried_ports(self.scenario, new))
+
+    def change(self, new: Scenario) -> set[int]:
+        """Take `new`; the datapaths whose tables it can change (the servers hosting a changed tenant)."""
+        again = {vswitch_dpid(s) for s in touched(self.scenario, new)}
+        self.overlay = recompile(self.scenario, new, self.overlay)
+        self.scenario, self.tables = new, by_dpid(self.underlay, self.overlay)
+        return again
+
+    def port(self, switch: str, port: int, up: bool) -> bool:
+        """An underlay switch's port went up or down: did that change a link between two switches?"""
+        fabric = self.scenario.fabric
+        far = fabric.peer(switch, port)
+        if far is None or fabric.switch(far[0]) is None:
+            return False  # a server's link: no other route could replace it
+        link = frozenset((switch, far[0]))
+        if up != (link in self.down):
+            return False
+        (self.down.discard if up else self.down.add)(link)
+        return True
+
+    def reroute(self) -> set[int]:
+        """Recompile the underlay with the links now down; the datapaths it can change (the underlay's)."""
+        self.underlay = compile_underlay(self.scenario.fabric, frozenset(self.down))
+        self.tables = by_dpid(self.underlay, self.overlay)
+        return {t.dpid for t in self.underlay.values()}
+
+    def failed(self) -> list[str]:
+        return sorted(link_name(link) for link in self.down)
+
+    def document(self) -> dict[str, Any]:
+        """The state as the API gives it: the scenario as YAML would write it, and the VMs' ports."""
+        return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
