@@ -57,6 +57,7 @@ cfg.CONF.register_cli_opts([
     cfg.IntOpt("api-port", default=0, help="port of the REST API on the OpenFlow listen address (0: none)"),
 ], group=OPTIONS)
 CONFIRM_TIMEOUT = 10.0  # seconds for every switch to confirm one phase of a change
+START_WAIT = 10.0  # seconds an underlay switch's tables wait for every underlay switch to report its ports
 
 
 def desired_state(path: str | None, k: int | None, ports: str | None) -> Scenario:
@@ -97,6 +98,12 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.installed: dict[int, Tables] = {}
         self.readings: dict[int, Reading] = {}
         self.barriers: dict[int, tuple[int, int]] = {}  # dpid -> (xid of the barrier after its push, changes)
+        # Start-up: an underlay switch's tables depend on links anywhere (a core that lost a pod), so they
+        # are pushed once every underlay switch has reported its ports (or START_WAIT is over): a
+        # restarted controller must not undo a repair before it has heard of the failure again.
+        self.ports_known: set[int] = set()
+        self.held_back: dict[int, Any] = {}
+        self.started = False
         self.status = StatusFile(Path(conf.status)) if conf.status else None
         self.logger.info("compiled tables for %d datapaths", len(self.state.tables))
         if conf.api_port:
@@ -159,8 +166,29 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         del self.readings[dp.id]
         tables = self.state.tables.get(dp.id)
         self.installed[dp.id] = reading.held(tables.name if tables else f"{dp.id:016x}")
-        if tables is not None:
+        if dp.id in self.state.switch_names and not self.started:
+            self.held_back[dp.id] = dp
+            if len(self.held_back) == 1:
+                hub.spawn_after(START_WAIT, self._start)
+            self._start_if_ready()
+        elif tables is not None:
             self.push(dp, tables)
+
+    def _start_if_ready(self) -> None:
+        if self.ports_known >= set(self.state.switch_names):
+            self._start()
+
+    def _start(self) -> None:
+        """Every underlay switch has told its ports (or the wait is over): compile the underlay with the
+        links known down and push every switch held back."""
+        with self.changing:
+            if self.started:
+                return
+            self.started = True
+            self.state.reroute()
+            held, self.held_back = self.held_back, {}
+        for dpid, dp in held.items():
+            self.push(dp, self.state.tables[dpid])
 
     def push(self, dp: Any, tables: Tables) -> None:
         """Send only what differs from what this datapath holds, then a barrier."""
@@ -250,7 +278,10 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             return  # a server's virtual switch
         changed = [self.state.port(name, port.port_no, not gone and not port.state & ofp_.OFPPS_LINK_DOWN
                                    and not port.config & ofp_.OFPPC_PORT_DOWN) for port in ports]
-        if any(changed):
+        self.ports_known.add(dp.id)
+        if not self.started:
+            self._start_if_ready()  # the start compiles whatever is down by then
+        elif any(changed):
             hub.spawn(self._reroute)
 
     def _reroute(self) -> None:

@@ -1,6 +1,8 @@
 """A controller that restarts reads what each switch holds and sends only the difference: nothing at
 all when nothing changed, exactly the repair when something did; meanwhile traffic keeps flowing."""
-from overlaylab import tables
+from controller.planner import plan, summary
+from controller.underlay import compile_underlay
+from overlaylab import failures, tables
 from overlaylab.system import run
 from probes.stream import Stream
 from tests.integration.conftest import lab_of
@@ -29,3 +31,22 @@ def test_a_change_made_while_the_controller_was_down_is_repaired_with_exactly_th
         changes = lab.start_controller()
         assert {name: n for name, n in changes.items() if n} == {"p0e0h0/br-int": 2}
         assert tables.mismatches(lab.compiled, lab.targets) == []
+
+
+def expected_mods(fabric, before, after):
+    """Flow and group mods per switch that turn the underlay compiled with `before` down into `after`'s."""
+    return summary(plan(compile_underlay(fabric, before), compile_underlay(fabric, after)))["datapaths"]
+
+
+def test_a_restart_keeps_a_repair_and_learns_a_failure_it_missed_with_exactly_the_needed_mods():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        fabric, first, second = lab.scenario.fabric, ("p0a0", "c0"), ("p1a1", "c3")
+        failures.link(lab, *first, up=False)
+        lab.kill_controller()
+        assert set(lab.start_controller().values()) == {0}  # the repair is known again before any push
+        lab.kill_controller()
+        lab.net.configLinkStatus(*second, "down")  # while nobody is watching
+        changes = lab.start_controller()
+        one, both = frozenset({frozenset(first)}), frozenset({frozenset(first), frozenset(second)})
+        assert {name: n for name, n in changes.items() if n} == expected_mods(fabric, one, both)
+        assert tables.mismatches(compile_underlay(fabric, both), lab.targets) == []
