@@ -9,9 +9,10 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from controller.trace import describe
-from overlaylab import failures
+from overlaylab import failures, tables
 from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args
 from overlaylab.errors import LabError
+from overlaylab.explain import datapath_text, summary_text
 from overlaylab.lab import Lab
 from overlaylab.system import run
 from probes.capture import Capture
@@ -144,6 +145,19 @@ class LabCLI(CLI):
             return
         self.words = Words(self.lab.scenario, self.lab.vm_nodes, set(self.mn))  # the names of the new state
         output(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}\n")
+
+    def do_tables(self, line: str) -> None:
+        """tables DATAPATH: a switch's flows grouped by purpose (port security, tunnel accept, ARP
+        responder, encapsulate, deliver, door, underlay route, ECMP, detour, drop), each with its packet
+        counter and why the compiler wrote it; tables --summary: flows per purpose and layer, lab-wide."""
+        name = line.strip()
+        if name == "--summary":
+            output("\n".join(summary_text(self.lab.compiled)) + "\n")
+        elif name in self.lab.compiled:
+            counted = tables.counters(self.lab.targets[name])
+            output("\n".join(datapath_text(self.lab.compiled[name], "/" not in name, counted)) + "\n")
+        else:
+            output("usage: tables DATAPATH (e.g. `tables p0e0`, `tables p0e0h0/br-int`) or tables --summary\n")
 
     def do_flows(self, line: str) -> None:
         """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch

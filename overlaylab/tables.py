@@ -38,6 +38,45 @@ def parse_diff(diff: str) -> tuple[int, int]:
     return sum(line.startswith("+") for line in lines), sum(line.startswith("-") for line in lines)
 
 
+FlowKey = tuple[int, int, frozenset[str]]
+_SAME_FIELD = {"dl_dst": "eth_dst", "dl_src": "eth_src"}  # what OVS prints, what the compiler writes
+
+
+def _token(token: str) -> str:
+    name, eq, value = token.partition("=")
+    try:
+        value = str(int(value, 0))
+    except ValueError:
+        pass
+    return f"{_SAME_FIELD.get(name, name)}{eq}{value}"
+
+
+def flow_key(text: str) -> FlowKey:
+    """A flow's identity (table, priority, match) from ovs-ofctl text, spelled the same whether OVS
+    printed it (`table=0, ... priority=100,ip,dl_src=..,metadata=0x1389`) or ofctl_match wrote it."""
+    fields = [t.strip() for t in text.split(",") if t.strip()]
+    named = dict(t.split("=", 1) for t in fields if t.split("=", 1)[0] in ("table", "priority"))
+    rest = frozenset(_token(t) for t in fields if t.split("=", 1)[0] not in ("table", "priority"))
+    return int(named.get("table", 0)), int(named.get("priority", 32768)), rest
+
+
+_STATS = re.compile(r"\b(cookie|duration|n_packets|n_bytes|idle_age|hard_age|reset_counts)=[^,]*,?\s*")
+
+
+def parse_counters(dump: str) -> dict[FlowKey, int]:
+    """Packets per flow from `ovs-ofctl dump-flows` (with its statistics)."""
+    counted = {}
+    for line in dump.splitlines():
+        packets = re.search(r"n_packets=(\d+)", line)
+        if packets and " actions=" in line:
+            counted[flow_key(_STATS.sub("", line.split(" actions=")[0]))] = int(packets.group(1))
+    return counted
+
+
+def counters(bridge: str) -> dict[FlowKey, int]:
+    return parse_counters(run(*OFCTL, "dump-flows", bridge).stdout)
+
+
 def flow_lines(bridge: str) -> list[str]:
     """The bridge's flows as ovs-ofctl prints them, without counters."""
     return parse_flows(run(*OFCTL, "dump-flows", bridge, "--no-stats").stdout)

@@ -57,3 +57,29 @@ def test_bucket_counters_come_in_bucket_order_and_skip_the_groups_total():
 def test_diff_counts_flows_the_switch_lacks_and_flows_it_should_not_have():
     assert parse_diff(DIFF) == (2, 1)
     assert parse_diff("") == (0, 0)
+
+
+DUMP = """\
+OFPST_FLOW reply (OF1.3) (xid=0x2):
+ cookie=0x0, duration=0.271s, table=0, n_packets=1, n_bytes=98, priority=100,ip,in_port=1,dl_src=02:00:13:89:02:02,\
+nw_src=192.0.2.2 actions=write_metadata:0x1389,goto_table:2
+ cookie=0x0, duration=0.272s, table=0, n_packets=7, n_bytes=686, priority=100,tun_id=0x1389,tun_src=10.0.0.3,\
+in_port=100 actions=write_metadata:0x1389,goto_table:3
+ cookie=0x0, duration=0.272s, table=2, n_packets=3, n_bytes=0, priority=100,metadata=0x1389,dl_dst=02:00:13:89:02:03 \
+actions=set_field:0x1389->tun_id,set_field:10.0.0.3->tun_dst,output:100
+ cookie=0x0, duration=0.272s, table=3, n_packets=0, n_bytes=0, priority=0 actions=drop
+"""
+
+
+def test_live_counters_are_found_for_the_compiled_flows_they_belong_to():
+    from controller.flows import ofctl_match
+    from controller.overlay import compile_overlay
+    from overlaylab.tables import flow_key, parse_counters
+    from topologies.scenario import load
+    counted = parse_counters(DUMP)
+    assert len(counted) == 4
+    compiled = compile_overlay(load())["p0e0h0/br-int"].flows
+    found = {f.note: counted[flow_key(ofctl_match(f))] for f in compiled if flow_key(ofctl_match(f)) in counted}
+    assert found == {"from pepsi/web with its own MAC and IP": 1, "vxlan VNI 5001 (pepsi) from p0e0h1": 7,
+                     "to pepsi/db on p0e0h1: vxlan VNI 5001 to 10.0.0.3": 3,
+                     "no local VM of this tenant has that MAC: drop": 0}
