@@ -85,6 +85,15 @@ def describe_event(record: dict[str, Any]) -> str:
             f"({where}); {seen}; {record['seconds']:.2f} s")
 
 
+def wire_args(line: str) -> tuple[str, str | None, str]:
+    """`wire LINK [--pcap FILE] CMD` as (link, pcap file or None, command)."""
+    link, _, rest = line.strip().partition(" ")
+    words = rest.split(" ", 2)
+    if words[0] == "--pcap" and len(words) == 3:
+        return link, words[1], words[2].strip()
+    return link, None, rest.strip()
+
+
 def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
     """`tenant add NAME --vni N [--encap E]` as (name, vni, encap), or None when it is not that."""
     if not words or len(words) % 2 == 0:

@@ -10,13 +10,14 @@ from mininet.log import lg, output
 
 from controller.trace import describe
 from overlaylab import failures, tables
-from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args
+from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args, wire_args
 from overlaylab.errors import LabError
 from overlaylab.explain import datapath_text, summary_text
 from overlaylab.lab import Lab
 from overlaylab.system import run
 from probes.capture import Capture
 from probes.packets import describe_frame
+from probes.pcap import write_pcap
 from topologies import changes
 from topologies.scenario import ScenarioError, save
 
@@ -181,12 +182,13 @@ class LabCLI(CLI):
             output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
 
     def do_wire(self, line: str) -> None:
-        """wire LINK CMD: run CMD (any lab command) while tapping underlay link LINK, then show what
-        crossed it: outer header, tunnel and VNI, and the VM's packet inside, e.g.
-        `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db` (LINK: a switch port such as p0e0-eth1 or c0-eth1)."""
-        link, _, command = line.strip().partition(" ")
+        """wire LINK [--pcap FILE] CMD: run CMD (any lab command) while tapping underlay link LINK, then
+        show what crossed it: outer header, tunnel and VNI, and the VM's packet inside, e.g.
+        `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db` (LINK: a switch port such as p0e0-eth1 or c0-eth1);
+        with --pcap, also write it to FILE for Wireshark or tcpdump."""
+        link, pcap, command = wire_args(line)
         if link not in self._links() or not command:
-            output("usage: wire LINK CMD, e.g. `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db`\n")
+            output("usage: wire LINK [--pcap FILE] CMD, e.g. `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db`\n")
             return
         capture = Capture()
         try:
@@ -199,6 +201,9 @@ class LabCLI(CLI):
         output(f"{len(frames)} frames crossed {link}:\n")
         for frame in frames:
             output(f"  {describe_frame(frame)}\n")
+        if pcap:
+            write_pcap(pcap, frames)
+            output(f"written to {pcap} (open it with wireshark or `tcpdump -r`)\n")
 
     def _links(self) -> set[str]:
         return {intf.name for s in self.mn.switches for intf in s.intfList() if intf.name != "lo"}

@@ -2,6 +2,9 @@
 underlay that never changes, a deliberate break that is caught, and a teardown that leaves nothing."""
 import json
 
+from scapy.contrib.geneve import GENEVE
+from scapy.utils import rdpcap
+
 from overlaylab import tables
 from overlaylab.probing import probe_tenants
 from overlaylab.state import SERVERS_DIR
@@ -41,12 +44,16 @@ def test_underlay_is_identical_with_0_and_32_vms():
         assert len(pairs) == 992 * 3 and [p for p in pairs if not p["ok"]] == []
 
 
-def test_piped_vm_commands_use_tenant_names():
+def test_piped_vm_commands_use_tenant_names(tmp_path):
+    pcap = tmp_path / "uplink.pcap"
     done = overlaylab("up", str(BUNDLED / "lecture.yaml"),
                       stdin="pepsi/web ping -c1 -W2 pepsi/db\ncoke/db ping -c1 -W2 coke/web\nvms\n"
-                            "wire p0e0-eth1 pepsi/web ping -c1 -W2 pepsi/db\n")
+                            "wire p0e0-eth1 pepsi/web ping -c1 -W2 pepsi/db\n"
+                            f"wire p0e0-eth1 --pcap {pcap} coke/web ping -c1 -W2 coke/db\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("1 received") == 3
+    assert done.stdout.count("1 received") == 4
+    tunnels = [p for p in rdpcap(str(pcap)) if p.haslayer(GENEVE)]  # what Wireshark will decode too
+    assert tunnels and all(p[GENEVE].vni == 5002 for p in tunnels)
     assert "10.0.0.2 -> 10.0.0.3 VXLAN sport" in done.stdout
     assert "VNI 5001 | inside: Ether / IP / ICMP 192.0.2.2 > 192.0.2.3 echo-request" in done.stdout
     assert "coke/web                 5002 geneve  192.0.2.2/24" in done.stdout

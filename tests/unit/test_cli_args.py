@@ -4,7 +4,7 @@ import pytest
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
 from overlaylab import cli
-from overlaylab.cliwords import Words
+from overlaylab.cliwords import Words, wire_args
 from topologies.scenario import load
 
 LECTURE = load()
@@ -78,3 +78,13 @@ def test_a_bad_scenario_is_one_line_and_exit_2_before_anything_is_built(tmp_path
     assert err == f"overlaylab: error: {bad}: tenants.a.vni: 0 is out of range; use a whole number in 1..16777215\n"
     assert cli.main(["up", str(tmp_path / "missing.yaml"), "--k", "3"]) == cli.EXIT_ERROR
     assert "missing.yaml: cannot read it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("typed", "parsed"), [
+    ("p0e0-eth1 pepsi/web ping -c2 pepsi/db", ("p0e0-eth1", None, "pepsi/web ping -c2 pepsi/db")),
+    ("p0e0-eth1 --pcap /tmp/w.pcap pepsi/web ping -c2 pepsi/db", ("p0e0-eth1", "/tmp/w.pcap", "pepsi/web ping -c2 pepsi/db")),
+    ("p0e0-eth1", ("p0e0-eth1", None, "")),
+    ("p0e0-eth1 --pcap", ("p0e0-eth1", None, "--pcap")),
+])
+def test_wire_arguments(typed, parsed):
+    assert wire_args(typed) == parsed
