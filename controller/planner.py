@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from controller.flows import Delta, Tables, diff
 
@@ -26,11 +26,6 @@ class Step:
     dpid: int
     phase: str  # MAKE or BREAK
     delta: Delta
-
-    @property
-    def underlay(self) -> bool:
-        """An underlay switch (`p0e0`), not a server's virtual switch (`p0e0h0/br-int`)."""
-        return "/" not in self.datapath
 
     @property
     def changes(self) -> int:
@@ -53,10 +48,21 @@ def plan(old: Mapping[K, Tables], new: Mapping[K, Tables]) -> list[Step]:
     return makes + breaks
 
 
-def summary(steps: list[Step]) -> dict[str, object]:
+def underlay(datapath: str) -> bool:
+    """An underlay switch (`p0e0`), not a server's virtual switch (`p0e0h0/br-int`)."""
+    return "/" not in datapath
+
+
+def layered(per_datapath: dict[str, int]) -> dict[str, Any]:
+    """Changes per datapath, and their sums per layer: how the lab reports every change and repair."""
+    return {"underlay": sum(n for name, n in per_datapath.items() if underlay(name)),
+            "vswitches": sum(n for name, n in per_datapath.items() if not underlay(name)),
+            "datapaths": per_datapath}
+
+
+def summary(steps: list[Step]) -> dict[str, Any]:
     """Flow and group changes per layer and per datapath, as the lab reports them."""
     per_datapath: dict[str, int] = {}
     for step in steps:
         per_datapath[step.datapath] = per_datapath.get(step.datapath, 0) + step.changes
-    return {"underlay": sum(s.changes for s in steps if s.underlay),
-            "vswitches": sum(s.changes for s in steps if not s.underlay), "datapaths": per_datapath}
+    return layered(per_datapath)

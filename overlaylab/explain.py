@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from controller.flows import Tables, ofctl_flow, ofctl_match
+from controller.planner import underlay
 from controller.purpose import UNDERLAY_PURPOSES, VSWITCH_PURPOSES, purpose
 from overlaylab.tables import FlowKey, flow_key
 
@@ -27,16 +28,15 @@ def datapath_text(tables: Tables, underlay: bool, counted: dict[FlowKey, int]) -
 
 def summary_text(compiled: dict[str, Tables]) -> list[str]:
     """Flows per purpose and per layer for the whole lab, and each layer's largest table."""
-    layers = {underlay: [t for name, t in compiled.items() if ("/" not in name) == underlay]
-              for underlay in (True, False)}
+    layers = {layer: [t for name, t in compiled.items() if underlay(name) == layer] for layer in (True, False)}
     counts = {u: Counter(purpose(f, u) for t in ts for f in t.flows) for u, ts in layers.items()}
     lines = [f"  {'purpose':<16} {'underlay':>9} {'vswitches':>10}"]
     for name in dict.fromkeys((*UNDERLAY_PURPOSES, *VSWITCH_PURPOSES)):
         lines.append(f"  {name:<16} {counts[True][name]:>9} {counts[False][name]:>10}")
     lines.append(f"  {'total':<16} {sum(counts[True].values()):>9} {sum(counts[False].values()):>10}")
-    for underlay, tables in layers.items():
+    for layer, tables in layers.items():
         if tables:
             biggest = max(tables, key=lambda t: len(t.flows))
-            lines.append(f"  largest {'underlay' if underlay else 'virtual switch'} table: {biggest.name}, "
+            lines.append(f"  largest {'underlay' if layer else 'virtual switch'} table: {biggest.name}, "
                          f"{len(biggest.flows)} flows ({len(tables)} datapaths)")
     return lines

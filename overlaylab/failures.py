@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from controller.overlay import vswitch_dpid
+from controller.planner import layered
 from controller.underlay import links_of
 from overlaylab import vswitches
 from overlaylab.errors import LabError
@@ -41,8 +42,7 @@ def merged(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     for s in summaries:
         for name, n in s["datapaths"].items():
             per_datapath[name] = per_datapath.get(name, 0) + n
-    return {"underlay": sum(s["underlay"] for s in summaries), "vswitches": sum(s["vswitches"] for s in summaries),
-            "datapaths": per_datapath}
+    return layered(per_datapath)
 
 
 @contextmanager
@@ -115,23 +115,20 @@ def vswitch(lab: Lab, server: str, up: bool) -> dict[str, Any]:
             wait_until(lambda: lab.controller.status().syncs.get(dpid, 0) > before, REPAIR_TIMEOUT,
                        f"{server}'s virtual switch to be reconciled")
             changes = lab.controller.status().changes[dpid]
-            record["changes"] = {"underlay": 0, "vswitches": changes, "datapaths": {f"{server}/br-int": changes}}
+            record["changes"] = layered({f"{server}/br-int": changes})
         else:
             pid = int(ovs.pidfile("ovs-vswitchd").read_text())
             os.kill(pid, signal.SIGKILL)
             wait_until(lambda: not pid_alive(pid), 10, f"{server}'s ovs-vswitchd to die")
-            record["changes"] = merged([])
+            record["changes"] = layered({})
     return record
 
 
 def controller(lab: Lab, up: bool) -> dict[str, Any]:
     with measured(lab, f"controller {'up' if up else 'down'}") as record:
         if up:
-            changes = lab.start_controller()
-            record["changes"] = merged([{"underlay": 0, "vswitches": 0, "datapaths": changes}])
-            record["changes"]["underlay"] = sum(n for name, n in changes.items() if "/" not in name)
-            record["changes"]["vswitches"] = sum(n for name, n in changes.items() if "/" in name)
+            record["changes"] = layered(lab.start_controller())
         else:
             lab.kill_controller()
-            record["changes"] = merged([])
+            record["changes"] = layered({})
     return record

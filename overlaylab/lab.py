@@ -34,8 +34,8 @@ from overlaylab.network import (
 )
 from overlaylab.preflight import preflight
 from overlaylab.state import RUN_DIR, LabLock, LabState, forget_state
-from overlaylab.system import Stopwatch, pid_alive, run, wait_until
-from overlaylab.vswitches import server_ovs
+from overlaylab.system import Stopwatch, pid_alive, wait_until
+from overlaylab.vswitches import server_intf, server_ovs
 from probes.endpoint import Endpoint
 from probes.netns import announce, namespace_id
 from probes.packets import Host
@@ -135,12 +135,13 @@ class Lab:
         running or not connected to the controller. (os-ken on native threads does not notice a switch
         that died, so a dead ovs-vswitchd is found by its pid.)"""
         connected = set(self.controller.request("GET", path="/datapaths")["connected"])
+        hosting = set(virtualized(self.scenario))
         problems = {}
         for server in self.scenario.fabric.servers:
             edge = self.scenario.fabric.peer(server.name, 0)
             if edge and frozenset((server.name, edge[0])) in self.cut:
                 problems[server.name] = f"{server.name}'s uplink to {edge[0]} is down"
-            elif server in virtualized(self.scenario) and not self._vswitch_up(server, connected):
+            elif server in hosting and not self._vswitch_up(server, connected):
                 problems[server.name] = f"{server.name}'s virtual switch is not connected"
         return problems
 
@@ -157,7 +158,13 @@ class Lab:
         """Make `new` the desired state: VMs that stay keep their ports, the controller validates it again,
         pushes only the difference (make before break) and answers once every switch confirmed. Returns
         its answer: the flow changes per layer and per datapath, and how long they took."""
-        bound = bind(new, carried_ports(self.scenario, new))
+        return self._push(self._bound(new))
+
+    def _bound(self, new: Scenario) -> Scenario:
+        """`new` with its VMs' ports: a VM that stays keeps its own, a new one takes its server's lowest free."""
+        return bind(new, carried_ports(self.scenario, new))
+
+    def _push(self, bound: Scenario) -> dict[str, Any]:
         answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
         before = self.scenario
         self._adopt(bound, before)
@@ -216,27 +223,29 @@ class Lab:
         switch and joins the destination's (started if it had none); then the new desired state is
         pushed (make before break: 0 underlay changes) and the VM announces itself."""
         assert self.net is not None
-        label = vm.label
-        new = changes.migrate(self.scenario, label, server)
-        bound = bind(new, carried_ports(self.scenario, new))
-        moved = next(v for v in bound.vms if v.label == label)
+        bound = self._bound(changes.migrate(self.scenario, vm.label, server))
+        moved = next(v for v in bound.vms if v.label == vm.label)
         source, target = self.net[vm.server.name], self.net[moved.server.name]
-        old, new_intf = f"{vm.server.name}-eth{vm.port}", f"{moved.server.name}-eth{moved.port}"
-        vswitches.run_guarded(self.net, {vm.server.name: (unplug_script(server_ovs(vm.server), old),
-                                                          server_ovs(vm.server))})
-        links.move(old, source.pid, target.pid, new_intf)
-        _rehome(source, target, old, new_intf, moved.port)
+        self._leave_br_int(vm)
+        links.move(server_intf(vm), source.pid, target.pid, server_intf(moved))
+        _rehome(source, target, server_intf(vm), server_intf(moved), moved.port)
         self._plug(moved, bound)
-        answer = self.apply(new)
-        announce(self.vm(label).pid, self.vm(label).defaultIntf().name, Host(vm.mac, vm.ip.ip))
+        answer = self._push(bound)
+        node = self.vm(vm.label)
+        announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
+
+    def _leave_br_int(self, vm: VM) -> None:
+        """The VM's port leaves its server's virtual switch (moving away, or removed)."""
+        assert self.net is not None
+        ovs = server_ovs(vm.server)
+        vswitches.run_guarded(self.net, {vm.server.name: (unplug_script(ovs, server_intf(vm)), ovs)})
 
     def add_vm(self, label: str, ip: str, server: str) -> dict[str, Any]:
         """`vm add tenant/vm IP/LEN SERVER`: a new VM (its own namespace) on a port of the server's virtual
         switch (started if the server had none), then the new desired state."""
         assert self.net is not None
-        new = changes.add_vm(self.scenario, label, ip, server)
-        bound = bind(new, carried_ports(self.scenario, new))
+        bound = self._bound(changes.add_vm(self.scenario, label, ip, server))
         vm = next(v for v in bound.vms if v.label == label)
         name = vm_node(self._vm_count)
         self._vm_count += 1
@@ -245,16 +254,15 @@ class Lab:
         node.configDefault()
         self.vm_nodes[label] = name
         self._plug(vm, bound)
-        return self.apply(new)
+        return self._push(bound)
 
     def _plug(self, vm: VM, bound: Scenario) -> None:
         """The VM's veth end, already in its server's namespace, joins that server's br-int; a server with
         no virtual switch yet gets one (with the port), and the controller must have it before a change."""
         assert self.net is not None
-        intf = f"{vm.server.name}-eth{vm.port}"
         if vm.server in virtualized(self.scenario):
             ovs = server_ovs(vm.server)
-            vswitches.run_guarded(self.net, {vm.server.name: (plug_script(ovs, intf, vm.port), ovs)})
+            vswitches.run_guarded(self.net, {vm.server.name: (plug_script(ovs, server_intf(vm), vm.port), ovs)})
             return
         vswitches.start(self.net, bound, self.controller.port, only=vm.server)
         wait_until(lambda: self._connected(vm.server), CONNECT_TIMEOUT,
@@ -277,8 +285,7 @@ class Lab:
         namespace = namespace_id(node.pid)
         if namespace:
             kill_namespace_processes({namespace}, spare={node.pid})
-        run("ovs-vsctl", f"--db={server_ovs(vm.server).db}", "--if-exists", "del-port", "br-int",
-            f"{vm.server.name}-eth{vm.port}")
+        self._leave_br_int(vm)
         self.net.delHost(node)
 
     def start(self) -> None:

@@ -8,6 +8,7 @@ from typing import IO, Any
 from mininet.cli import CLI
 from mininet.log import lg, output
 
+from controller.planner import underlay
 from controller.trace import describe
 from overlaylab import failures, tables
 from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args, wire_args
@@ -156,7 +157,7 @@ class LabCLI(CLI):
             output("\n".join(summary_text(self.lab.compiled)) + "\n")
         elif name in self.lab.compiled:
             counted = tables.counters(self.lab.targets[name])
-            output("\n".join(datapath_text(self.lab.compiled[name], "/" not in name, counted)) + "\n")
+            output("\n".join(datapath_text(self.lab.compiled[name], underlay(name), counted)) + "\n")
         else:
             output("usage: tables DATAPATH (e.g. `tables p0e0`, `tables p0e0h0/br-int`) or tables --summary\n")
 

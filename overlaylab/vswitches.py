@@ -22,11 +22,16 @@ def server_ovs(server: Server) -> OvsInstance:
     return OvsInstance(SERVERS_DIR / server.name)
 
 
+def server_intf(vm: VM) -> str:
+    """The server's end of a VM's veth: br-int port `vm.port` (`p0e0h0-eth2`)."""
+    return f"{vm.server.name}-eth{vm.port}"
+
+
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
     target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
     return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=f"{s.name}-eth0",
-                        vm_ports=tuple((f"{s.name}-eth{vm.port}", vm.port)
+                        vm_ports=tuple((server_intf(vm), vm.port)
                                        for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
                         mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,
