@@ -119,7 +119,7 @@ def vswitch(lab: Lab, server: str, up: bool) -> dict[str, Any]:
     with measured(lab, f"vswitch {server} {'up' if up else 'down'}") as record:
         if up:
             before = lab.controller.status().syncs.get(dpid, 0)
-            vswitches.run_guarded(lab.net, {server: (ovs.guarded([ovs.daemon("ovs-vswitchd", ovs.db)]), ovs)})
+            vswitches.restart(lab.net, lab.scenario, lab.controller.port, found)
             wait_until(lambda: lab.controller.status().syncs.get(dpid, 0) > before, REPAIR_TIMEOUT,
                        f"{server}'s virtual switch to be reconciled")
             changes = lab.controller.status().changes[dpid]

@@ -46,6 +46,19 @@ class LabCLI(CLI):
             output(f"overlaylab> {line.strip()}\n")
         return super().precmd(self.words.rewrite(line))
 
+    def waitForNode(self, node: Any) -> None:  # noqa: N802 (Mininet's name)
+        """Print a node's output until its command ends. Piped, the script's next lines are commands,
+        not the node's input: Mininet's own version forwards them to the node's shell, which swallows
+        the rest of the script (a `ping` or `wire` in the middle of one left every later line unrun)."""
+        if not self.scripted:
+            super().waitForNode(node)
+            return
+        while node.waiting:
+            try:
+                output(node.monitor())
+            except KeyboardInterrupt:
+                node.sendInt()
+
     def do_addresses(self, _line: str) -> None:
         """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""
         output(f"{'server':<10} {'address':<12} {'gateway':<12} mac\n")

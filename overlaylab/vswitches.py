@@ -14,7 +14,7 @@ from probes.session import Progress
 from topologies.fattree import Server
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
-from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, start_script
+from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, start_script
 
 
 def server_ovs(server: Server) -> OvsInstance:
@@ -46,6 +46,12 @@ def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Prog
     todo = [p for p in plans(scenario, controller_port) if only in (None, p.server)]
     mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
     run_guarded(net, {p.server.name: (start_script(p), p.ovs) for p in todo}, progress)
+
+
+def restart(net: Mininet, scenario: Scenario, controller_port: int, server: Server) -> None:
+    """Start a server's killed ovs-vswitchd again (the controller then finds it empty and reconciles it)."""
+    plan = next(p for p in plans(scenario, controller_port) if p.server == server)
+    run_guarded(net, {server.name: (restart_script(plan), plan.ovs)})
 
 
 def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progress: Progress | None = None) -> None:

@@ -164,12 +164,23 @@ def start_script(plan: VswitchPlan) -> str:
         f"ip addr add {s.ip}/{s.rack.prefixlen} dev {PHY}",
         f"ip link set {PHY} up",
         f"ip route replace default via {s.gateway} dev {PHY}",
-        # Every next hop answers with the edge switch's MAC (its proxy ARP): seed OVS's tunnel neighbour
-        # table with it, so no first packet is lost while OVS resolves one.
-        *(f"ovs-appctl -t {plan.ovs.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
-          for hop in (s.gateway, *plan.rack_peers)),
+        *neighbour_steps(plan),
     ]
     return plan.ovs.guarded(steps)
+
+
+def neighbour_steps(plan: VswitchPlan) -> list[str]:
+    """Every next hop answers with the edge switch's MAC (its proxy ARP): seed OVS's tunnel neighbour
+    table with it, so no first packet is lost while OVS resolves one."""
+    s = plan.server
+    return [f"ovs-appctl -t {plan.ovs.ctl('ovs-vswitchd')} tnl/neigh/set {PHY} {hop} {mac_of(s.gateway)}"
+            for hop in (s.gateway, *plan.rack_peers)]
+
+
+def restart_script(plan: VswitchPlan) -> str:
+    """One shell line, in the server's namespace: a killed ovs-vswitchd started again. Its database kept
+    the bridges and ports; its tunnel neighbours died with it and are seeded again."""
+    return plan.ovs.guarded([plan.ovs.daemon("ovs-vswitchd", plan.ovs.db), *neighbour_steps(plan)])
 
 
 def management_steps(address: object, intf: str) -> list[str]:

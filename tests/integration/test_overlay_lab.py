@@ -1,6 +1,9 @@
 """Tenant overlays on real per-server Open vSwitches: the bundled scenarios checked end to end, an
 underlay that never changes, a deliberate break that is caught, and a teardown that leaves nothing."""
 import json
+import subprocess
+import sys
+import threading
 
 from scapy.contrib.geneve import GENEVE
 from scapy.utils import rdpcap
@@ -8,8 +11,9 @@ from scapy.utils import rdpcap
 from overlaylab import tables
 from overlaylab.probing import probe_tenants
 from overlaylab.state import SERVERS_DIR
+from overlaylab.system import wait_until
 from probes.matrix import DELIVER, ISOLATE
-from tests.integration.conftest import lab_of, leftovers, overlaylab
+from tests.integration.conftest import REPO, lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED
 
 
@@ -127,4 +131,28 @@ def test_an_odd_but_valid_scenario_checks_clean(tmp_path):
     done = overlaylab("check", str(scenario), "--json", str(tmp_path / "r.json"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads((tmp_path / "r.json").read_text())["ok"]
+    assert leftovers() == []
+
+
+def test_lines_piped_while_a_command_runs_are_the_scripts_not_the_commands(tmp_path):
+    """Mininet's CLI forwards what arrives on stdin to a node while its command runs: the rest of a
+    script went into a VM's shell. Here the next lines arrive while a ping runs inside a VM."""
+    lines: list[str] = []
+    with open(tmp_path / "stderr", "w") as err:
+        up = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "up", str(BUNDLED / "lecture.yaml")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO)
+        assert up.stdin and up.stdout
+        reader = threading.Thread(target=lambda: lines.extend(up.stdout or ()), daemon=True)
+        reader.start()
+        up.stdin.write("pepsi/web ping -c5 -i0.5 pepsi/db\n")
+        up.stdin.flush()
+        wait_until(lambda: any(line.startswith("PING 192.0.2.3") for line in lines), 120, "the ping to start")
+        up.stdin.write("vms\npepsi/web echo after-the-ping\n")
+        up.stdin.close()
+        assert up.wait(timeout=120) == 0, (tmp_path / "stderr").read_text()[-2000:]
+        reader.join(timeout=10)
+    text = "".join(lines)
+    assert "5 received" in text
+    assert "coke/web                 5002 geneve  192.0.2.2/24" in text
+    assert "after-the-ping" in text.split("overlaylab> pepsi/web echo after-the-ping", 1)[1]
     assert leftovers() == []

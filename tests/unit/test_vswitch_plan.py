@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from topologies.fattree import FatTree
-from vswitch.ovs import START_OK, VswitchPlan, start_script
+from vswitch.ovs import START_OK, VswitchPlan, restart_script, start_script
 
 SERVER = FatTree(4).server("p1e0h1")
 PLAN = VswitchPlan(server=SERVER, rundir=Path("/run/overlaylab/servers/p1e0h1"), uplink="p1e0h1-eth0",
@@ -47,3 +47,11 @@ def test_the_servers_own_stack_ignores_what_ovs_reads():
 def test_success_is_reported_only_when_every_step_worked():
     assert SCRIPT.startswith("mkdir -p /run/overlaylab/servers/p1e0h1 && ( set -e;")
     assert SCRIPT.endswith(f"&& echo {START_OK} || echo START-FAILED")
+
+
+def test_a_restarted_vswitchd_gets_its_tunnel_neighbours_again():
+    again = restart_script(PLAN)
+    assert "ovs-vswitchd unix:/run/overlaylab/servers/p1e0h1/db.sock" in again
+    assert "ovsdb-tool create" not in again and "add-br" not in again  # the database kept its bridges
+    assert again.index("ovs-vswitchd unix:") < again.index("tnl/neigh/set br-phy 10.1.0.1 02:00:0a:01:00:01")
+    assert "tnl/neigh/set br-phy 10.1.0.2 02:00:0a:01:00:01" in again
