@@ -6,8 +6,8 @@ a switch (re)connects it reads what the switch holds (flow and group description
 difference, so a restarted controller facing an unchanged network sends no flow-mod at all.
 The desired state is live: a new one arrives through the REST API (controller.api), is validated like
 a scenario file, compiled, and only the difference is pushed, make before break (controller.planner).
-Its configuration comes through os-ken's options (`--overlaylab-scenario`, `-k`, `-ports`, `-status`,
-`-api-port`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
+Its configuration comes through os-ken's options (`--overlaylab-scenario`, `-k`, `-mode`, `-ports`,
+`-status`, `-api-port`), which controller.launcher fills. Runs on os-ken, or on Ryu where it still runs.
 """
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ OPTIONS = "overlaylab"  # the option group: --overlaylab-scenario and so on
 cfg.CONF.register_cli_opts([
     cfg.StrOpt("scenario", default="", help="scenario file (default: the bundled lecture.yaml)"),
     cfg.IntOpt("k", help="fat-tree k, overriding the scenario's"),
+    cfg.StrOpt("mode", default="overlay", help="overlay (VMs encapsulated between servers) or flat (the "
+                                               "underlay routes VM addresses)"),
     cfg.StrOpt("ports", default="", help="JSON file of the VMs' br-int ports (a running lab's; default: "
                                           "scenario order)"),
     cfg.StrOpt("status", default="", help="file to report synced datapaths and refused messages in"),
@@ -60,9 +62,9 @@ CONFIRM_TIMEOUT = 10.0  # seconds for every switch to confirm one phase of a cha
 START_WAIT = 10.0  # seconds an underlay switch's tables wait for every underlay switch to report its ports
 
 
-def desired_state(path: str | None, k: int | None, ports: str | None) -> Scenario:
-    """The scenario file (the bundled default when path is None), on the given VM ports if any."""
-    lab = scenario.load(path, k)
+def desired_state(path: str | None, k: int | None, ports: str | None, mode: str = "overlay") -> Scenario:
+    """The scenario file (the bundled default when path is None), in `mode`, on the given VM ports if any."""
+    lab = scenario.load(path, k, scenario.Mode(mode))
     return scenario.bind(lab, json.loads(Path(ports).read_text())) if ports else lab
 
 
@@ -88,7 +90,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         conf = getattr(self.CONF, OPTIONS)
-        self.state = DesiredState(desired_state(conf.scenario or None, conf.k, conf.ports or None))
+        self.state = DesiredState(desired_state(conf.scenario or None, conf.k, conf.ports or None, conf.mode))
         self.reroutes: list[dict[str, Any]] = []  # every global repair: the links down, the changes pushed
         self.datapaths: dict[int, Any] = {}
         # os-ken runs its hub on native threads: the API's requests are threads of their own, and wait on

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from controller.flat import underlay_tables
 from controller.flows import Tables
 from controller.overlay import compile_overlay, recompile, touched, vswitch_dpid
-from controller.underlay import compile_underlay
 from topologies import scenario
 from topologies.scenario import Scenario, ScenarioError
 
@@ -27,24 +27,28 @@ class DesiredState:
     def __init__(self, lab: Scenario) -> None:
         self.scenario = lab
         self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
-        self.underlay, self.overlay = compile_underlay(lab.fabric), compile_overlay(lab)
+        self.underlay, self.overlay = underlay_tables(lab), compile_overlay(lab)
         self.tables = by_dpid(self.underlay, self.overlay)
         self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
 
     def validated(self, body: dict[str, Any]) -> Scenario:
         """A new state from the API, validated like a scenario file; VMs that stay keep their ports unless
         the body says which."""
-        new = scenario.parse(body["scenario"], "the new desired state")
+        new = scenario.parse(body["scenario"], "the new desired state", mode=self.scenario.mode)
         if new.fabric != self.scenario.fabric:
             raise ScenarioError(f"the new desired state: fabric: k={new.fabric.k}, but the running fabric is "
                                 f"k={self.scenario.fabric.k}; the fabric cannot change while the lab runs")
         return scenario.bind(new, body.get("ports") or scenario.carried_ports(self.scenario, new))
 
     def change(self, new: Scenario) -> set[int]:
-        """Take `new`; the datapaths whose tables it can change (the servers hosting a changed tenant)."""
+        """Take `new`; the datapaths whose tables it can change: the servers hosting a changed tenant
+        (and in flat mode, where the underlay routes VM addresses, every underlay switch)."""
         again = {vswitch_dpid(s) for s in touched(self.scenario, new)}
         self.overlay = recompile(self.scenario, new, self.overlay)
-        self.scenario, self.tables = new, by_dpid(self.underlay, self.overlay)
+        self.scenario = new
+        if new.flat:
+            again |= self.reroute()
+        self.tables = by_dpid(self.underlay, self.overlay)
         return again
 
     def port(self, switch: str, port: int, up: bool) -> bool:
@@ -61,7 +65,7 @@ class DesiredState:
 
     def reroute(self) -> set[int]:
         """Recompile the underlay with the links now down; the datapaths it can change (the underlay's)."""
-        self.underlay = compile_underlay(self.scenario.fabric, frozenset(self.down))
+        self.underlay = underlay_tables(self.scenario, frozenset(self.down))
         self.tables = by_dpid(self.underlay, self.overlay)
         return {t.dpid for t in self.underlay.values()}
 

@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True, help="OpenFlow TCP port")
     parser.add_argument("--scenario", help="scenario file (default: the bundled lecture.yaml)")
     parser.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    parser.add_argument("--mode", choices=("overlay", "flat"), help="how VMs reach each other (default overlay)")
     parser.add_argument("--ports", help="JSON file of the VMs' br-int ports (a running lab's)")
     parser.add_argument("--status", help="file to report synced datapaths and errors in (controller.status)")
     parser.add_argument("--api-port", type=int, help="serve the REST API (controller.api) on this port of --host")
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import controller.app  # noqa: F401 - registers the app's options before they are parsed
     options = ["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)]
-    for name in ("scenario", "k", "ports", "status", "api_port"):
+    for name in ("scenario", "k", "mode", "ports", "status", "api_port"):
         if getattr(args, name) is not None:
             options += [f"--overlaylab-{name.replace('_', '-')}", str(getattr(args, name))]
     cfg.CONF(args=options, project="os_ken")

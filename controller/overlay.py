@@ -11,6 +11,10 @@ This is the lecture's "Forwarding Tables with Encapsulation", one br-int per vir
   table 3  deliver    decapsulated packets go only to a local VM of the VNI's tenant.
 
 Everything else is dropped. A vswitch holds entries only for tenants that have VMs on it.
+
+In flat mode (controller.flat) there is no tunnel: a packet to a peer on another server leaves through
+the patch port to br-phy, addressed to the edge switch, and the underlay routes the VM's address; one
+that comes back in through the patch port is accepted only from the address of a remote peer.
 """
 from __future__ import annotations
 
@@ -28,12 +32,13 @@ from controller.flows import (
     host,
     match,
 )
-from topologies.fattree import Server
+from topologies.fattree import Server, mac_of
 from topologies.scenario import VM, Scenario, Tenant
 
 T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
 BRIDGE = "br-int"
 PRIO, PRIO_MISS = 100, 0
+PATCH = 103  # flat mode: br-int's patch port to br-phy (the tunnel ports are 100..102)
 
 
 def vswitch_dpid(server: Server) -> int:
@@ -84,11 +89,14 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     here = local_vms(scenario, server)
     ports = {vm: vm.port for vm in here}
     tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
+    accept = _accept_routed if scenario.flat else _accept_tunnels
+    forward = _forward_routed if scenario.flat else _forward
     flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
-             *(f for t in tenants for f in _accept_tunnels(t, server)),
+             *(f for t in tenants for f in accept(t, server)),
              *(_arp_reply(t, peer) for t in tenants for peer in t.vms),
-             *(_forward(t, peer, ports) for t in tenants for peer in t.vms),
-             *(_deliver(vm, ports[vm]) for vm in here)]
+             *(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server)
+               for t in tenants for peer in t.vms),
+             *(_deliver(vm, ports[vm], scenario.flat) for vm in here)]
     misses = [Flow(PRIO_MISS, match(), table=t, note=note) for t, note in (
         (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
         (T_ARP, "ARP for an address the tenant does not have: no answer"),
@@ -124,16 +132,33 @@ def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
                 actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC")
 
 
-def _forward(tenant: Tenant, peer: VM, ports: dict[VM, int]) -> Flow:
-    where = match(metadata=tenant.vni, eth_dst=peer.mac)
-    if peer in ports:
-        return Flow(PRIO, where, (Output(ports[peer]),), table=T_FORWARD, note=f"to {peer.label}, on this server")
+def _accept_routed(tenant: Tenant, here: Server) -> list[Flow]:
+    """Flat mode: from the underlay, only what a remote peer of the tenant sent, by its address."""
+    return [Flow(PRIO, match(in_port=PATCH, eth_type=ETH_IP, ipv4_src=host(vm.ip.ip)), table=T_CLASSIFY,
+                 metadata=tenant.vni, goto=T_DELIVER, note=f"routed by the underlay from {vm.label} ({tenant.name})")
+            for vm in tenant.vms if vm.server != here]
+
+
+def _local(peer: VM, port: int) -> Flow:
+    return Flow(PRIO, match(metadata=peer.vni, eth_dst=peer.mac), (Output(port),), table=T_FORWARD,
+                note=f"to {peer.label}, on this server")
+
+
+def _forward(tenant: Tenant, peer: VM, _here: Server) -> Flow:
     server = peer.server
     encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip), Output(tenant.encap.ofport))
-    return Flow(PRIO, where, encap, table=T_FORWARD,
+    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac), encap, table=T_FORWARD,
                 note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}")
 
 
-def _deliver(vm: VM, port: int) -> Flow:
+def _forward_routed(tenant: Tenant, peer: VM, here: Server) -> Flow:
+    """Flat mode: to the edge switch, bare, for the underlay to route by the peer's address (the peer's
+    only: the underlay would carry any address a VM wrote, a server's or another tenant's)."""
+    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac, eth_type=ETH_IP, ipv4_dst=host(peer.ip.ip)),
+                (SetField("eth_dst", mac_of(here.gateway)), Output(PATCH)), table=T_FORWARD,
+                note=f"to {peer.label} on {peer.server.name}: unencapsulated, the underlay routes {peer.ip.ip}")
+
+
+def _deliver(vm: VM, port: int, flat: bool) -> Flow:
     return Flow(PRIO, match(metadata=vm.vni, eth_dst=vm.mac), (Output(port),), table=T_DELIVER,
-                note=f"decapsulated for {vm.label}")
+                note=f"{'routed by the underlay' if flat else 'decapsulated'} for {vm.label}")

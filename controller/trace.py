@@ -26,7 +26,7 @@ from controller.flows import (
     lookup,
     ofctl_flow,
 )
-from controller.overlay import vswitch_name
+from controller.overlay import PATCH, virtualized, vswitch_name
 from topologies.encap import Encap
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.scenario import VM, Scenario
@@ -34,6 +34,7 @@ from topologies.scenario import VM, Scenario
 Packet = dict[str, object]
 MAX_HOPS = 32
 TUNNEL = "tunnel:"  # endpoints named tunnel:<encap> are a vswitch's tunnel ports
+UPLINK = "uplink"  # flat mode: a vswitch's patch port, the way out to its server's uplink
 
 
 class Cabling(Protocol):
@@ -139,6 +140,9 @@ class LabCabling:
         for server in {vm.server for vm in scenario.vms}:
             for encap in Encap:
                 self.ports[(vswitch_name(server), encap.ofport)] = (f"{TUNNEL}{encap}", 0)
+        if scenario.flat:
+            for server in virtualized(scenario):
+                self.ports[(vswitch_name(server), PATCH)] = (UPLINK, 0)
 
     def peer(self, node: str, port: int) -> tuple[str, int] | None:
         return self.ports.get((node, port)) or self.fabric.peer(node, port)
@@ -149,7 +153,23 @@ def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Pac
     bare-metal member's kernel VTEP). A bare-metal member's own sending is the kernel's: not traced."""
     cabling = LabCabling(scenario)
     paths = walk(cabling, tables, vswitch_name(src.server), src.port, packet)
-    return [p for path in paths for p in _through_tunnel(scenario, cabling, tables, src, path)]
+    return [p for path in paths for p in (_routed(scenario, cabling, tables, src, path) if path.delivered_to == UPLINK
+                                          else _through_tunnel(scenario, cabling, tables, src, path))]
+
+
+def _routed(scenario: Scenario, cabling: LabCabling, tables: dict[str, Tables], src: VM, path: Path) -> list[Path]:
+    """Flat mode: the VM's own packet crosses the underlay, routed by its address, and enters the far
+    server's virtual switch by its patch port."""
+    bare = {k: v for k, v in path.packet.items() if k != "metadata"}
+    result = []
+    for crossing in trace(scenario.fabric, tables, src.server.name, bare):
+        hops = path.hops + crossing.hops
+        far = scenario.fabric.server(str(crossing.delivered_to))
+        if far is None or vswitch_name(far) not in tables:
+            result.append(replace(crossing, hops=hops))
+        else:
+            result += walk(cabling, tables, vswitch_name(far), PATCH, crossing.packet, hops)
+    return result
 
 
 def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, Tables], src: VM,

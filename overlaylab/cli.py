@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controller.overlay import vswitch_name
 from overlaylab.errors import LabError
-from topologies.scenario import Scenario, ScenarioError, load
+from topologies.scenario import Mode, Scenario, ScenarioError, load
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
         cmd.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+        cmd.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.OVERLAY,
+                         help="overlay (default): VMs encapsulated between servers; flat: the underlay routes "
+                              "every VM address itself, no encapsulation (addresses must not overlap)")
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
@@ -44,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 def _up(args: argparse.Namespace) -> int:
     from overlaylab.lab import Phases, running_lab
     from overlaylab.labcli import LabCLI
-    scenario = load(args.scenario, args.k)
+    scenario = load(args.scenario, args.k, args.mode)
     with running_lab(scenario, Phases(), "up") as lab:
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
@@ -54,8 +57,10 @@ def _up(args: argparse.Namespace) -> int:
 
 def _summary(scenario: Scenario) -> str:
     fabric = scenario.fabric
+    mode = " in flat mode (the underlay routes every VM; nothing is encapsulated)" if scenario.flat else ""
     return (f"k={fabric.k} fat-tree, {len(fabric.switches)} switches, {len(fabric.servers)} servers, "
-            f"{len(scenario.tenants)} tenants, {len(scenario.vms)} VMs ({scenario.source}: {scenario.description})")
+            f"{len(scenario.tenants)} tenants, {len(scenario.vms)} VMs{mode} ({scenario.source}: "
+            f"{scenario.description})")
 
 
 def _hints(scenario: Scenario) -> str:
@@ -76,7 +81,7 @@ def _check(args: argparse.Namespace) -> int:
     from overlaylab.check import Report, run_checks
     from overlaylab.lab import Phases, running_lab
     from overlaylab.report import print_summary, write_json
-    scenario = load(args.scenario, args.k)
+    scenario = load(args.scenario, args.k, args.mode)
     phases = Phases()
     report = Report(timings=phases.timings)
     with running_lab(scenario, phases, "check") as lab:

@@ -20,8 +20,8 @@ NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the m
 class ControllerProcess:
     """os-ken running controller.app on a free port of the management address."""
 
-    def __init__(self, host: str, scenario: str, k: int, log: Path) -> None:
-        self.host, self.scenario, self.k, self.log = host, scenario, k, log
+    def __init__(self, host: str, scenario: str, k: int, log: Path, mode: str = "overlay") -> None:
+        self.host, self.scenario, self.k, self.log, self.mode = host, scenario, k, log, mode
         self.ports: str | None = None  # a JSON file of VM ports, once the lab has changed
         self.status_file = log.with_name("controller.status")
         self.port = self.api_port = 0
@@ -33,7 +33,7 @@ class ControllerProcess:
         self.api_port = self.api_port or free_port(self.host)
         self.status_file.unlink(missing_ok=True)  # a restarted controller reports afresh
         cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
-               "--scenario", self.scenario, "--k", str(self.k), "--status", str(self.status_file),
+               "--scenario", self.scenario, "--k", str(self.k), "--mode", self.mode, "--status", str(self.status_file),
                "--api-port", str(self.api_port), *(["--ports", self.ports] if self.ports else [])]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

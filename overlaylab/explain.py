@@ -30,10 +30,10 @@ def summary_text(compiled: dict[str, Tables]) -> list[str]:
     """Flows per purpose and per layer for the whole lab, and each layer's largest table."""
     layers = {layer: [t for name, t in compiled.items() if underlay(name) == layer] for layer in (True, False)}
     counts = {u: Counter(purpose(f, u) for t in ts for f in t.flows) for u, ts in layers.items()}
-    lines = [f"  {'purpose':<16} {'underlay':>9} {'vswitches':>10}"]
+    lines = [f"  {'purpose':<18} {'underlay':>9} {'vswitches':>10}"]
     for name in dict.fromkeys((*UNDERLAY_PURPOSES, *VSWITCH_PURPOSES)):
-        lines.append(f"  {name:<16} {counts[True][name]:>9} {counts[False][name]:>10}")
-    lines.append(f"  {'total':<16} {sum(counts[True].values()):>9} {sum(counts[False].values()):>10}")
+        lines.append(f"  {name:<18} {counts[True][name]:>9} {counts[False][name]:>10}")
+    lines.append(f"  {'total':<18} {sum(counts[True].values()):>9} {sum(counts[False].values()):>10}")
     for layer, tables in layers.items():
         if tables:
             biggest = max(tables, key=lambda t: len(t.flows))

@@ -15,9 +15,9 @@ from typing import IO, Any
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 
+from controller.flat import underlay_tables
 from controller.flows import Tables
 from controller.overlay import compile_overlay, recompile, virtualized, vswitch_dpid, vswitch_name
-from controller.underlay import compile_underlay
 from overlaylab import clean, daemons, links, mgmt, pods, tables, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
@@ -105,7 +105,7 @@ class Lab:
         self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
                               nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
         self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
-                                            RUN_DIR / "controller.log")
+                                            RUN_DIR / "controller.log", str(scenario.mode))
         self.net: Mininet | None = None
 
     def _adopt(self, scenario: Scenario, before: Scenario | None = None) -> None:
@@ -115,11 +115,12 @@ class Lab:
         if before is None:
             self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
             self.cut: set[frozenset[str]] = set()  # every link the lab took down (servers' uplinks too)
-            self.underlay: dict[str, Tables] = compile_underlay(fabric)
             self.overlay = compile_overlay(scenario)
         else:
             self.overlay = recompile(before, scenario, self.overlay)
         self.scenario = scenario
+        if before is None or scenario.flat:  # in flat mode the underlay routes the VMs themselves
+            self.underlay: dict[str, Tables] = underlay_tables(scenario, frozenset(self.down))
         self.compiled: dict[str, Tables] = {**self.underlay, **self.overlay}
         self.dpids = {t.dpid for t in self.compiled.values()}
         self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
@@ -127,7 +128,7 @@ class Lab:
 
     def reroute_expected(self) -> None:
         """The underlay as the compiler gives it with the links now down (what the controller repairs to)."""
-        self.underlay = compile_underlay(self.scenario.fabric, frozenset(self.down))
+        self.underlay = underlay_tables(self.scenario, frozenset(self.down))
         self.compiled = {**self.underlay, **self.overlay}
 
     def server_problems(self) -> dict[str, str]:

@@ -19,20 +19,22 @@ from overlaylab.check import Report, run_checks
 from overlaylab.lab import Lab as RunningLab
 from overlaylab.lab import Phases, running_lab
 from topologies import changes
-from topologies.scenario import Scenario, load, save
+from topologies.scenario import Mode, Scenario, load, save
 
 
 class Lab:
     """A running lab: build it by entering the block, tear it down by leaving it."""
 
-    def __init__(self, scenario: str | Path | None = None, k: int | None = None, quiet: bool = True) -> None:
-        self.scenario_file, self.k, self.quiet = scenario, k, quiet
+    def __init__(self, scenario: str | Path | None = None, k: int | None = None, quiet: bool = True,
+                 mode: str = "overlay") -> None:
+        """`mode` "flat" has the underlay route every VM address itself, with no encapsulation."""
+        self.scenario_file, self.k, self.quiet, self.mode = scenario, k, quiet, Mode(mode)
         self._out: IO[str] | None = None
         self._lab: RunningLab | None = None
 
     def __enter__(self) -> Lab:
         self._out = open(os.devnull, "w") if self.quiet else sys.stdout  # closed on exit
-        self._running = running_lab(load(self.scenario_file, self.k), Phases(self._out), "up")
+        self._running = running_lab(load(self.scenario_file, self.k, self.mode), Phases(self._out), "up")
         self._lab = self._running.__enter__()
         return self
 

@@ -35,7 +35,8 @@ def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
                                        for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
                         mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,
-                        rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s))
+                        rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s),
+                        flat=scenario.flat)
             for s in virtualized(scenario)]
 
 

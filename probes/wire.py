@@ -42,6 +42,7 @@ class Underlay:
     gateways: frozenset[IPv4Address]
     endpoints: tuple[Endpoint, ...]
     sent: dict[bytes, bytes]  # token -> the frame a VM sent
+    flat: bool = False  # flat mode: VM packets cross bare, routed by their own addresses; nothing is encapsulated
 
 
 @dataclass
@@ -70,6 +71,8 @@ class WireChecks:
         self.lab = lab
         self.known = set(lab.servers) | lab.gateways
         self.tenant_ips = {ep.ip for ep in lab.endpoints} - set(lab.servers) - lab.gateways
+        self.routed = set(lab.servers) | (self.tenant_ips if lab.flat else set())  # who IP packets may be between
+        self.bare = 0  # frames with a VM's address outside any tunnel (flat mode's way)
         self.by_mac: dict[str, list[Endpoint]] = defaultdict(list)
         for ep in lab.endpoints:
             self.by_mac[ep.mac].append(ep)
@@ -94,11 +97,15 @@ class WireChecks:
         self._outer(wire)
         if wire.encap:
             self.kinds[wire.encap] += 1
+            if self.lab.flat:
+                self.problems["tunnel"].add(f"{wire.kind} VNI {wire.vni} {wire.src} -> {wire.dst}")
             self._encapsulation(wire)
             self._intact(wire)
             self._source_port(wire)
         elif wire.kind == "other" or {wire.src, wire.dst} & self.tenant_ips or MAGIC in frame:
-            self.problems["bare"].add(f"{wire.kind} frame {wire.src} -> {wire.dst}")
+            self.bare += 1
+            if not self.lab.flat:
+                self.problems["bare"].add(f"{wire.kind} frame {wire.src} -> {wire.dst}")
 
     def _keep_sample(self, frame: bytes) -> None:
         """A uniform sample of the distinct frames (reservoir sampling), for the scapy cross-check."""
@@ -110,7 +117,7 @@ class WireChecks:
             self.sample[slot] = frame
 
     def _outer(self, w: Wire) -> None:
-        allowed = self.known if w.kind == "arp" else self.lab.servers
+        allowed = self.known if w.kind == "arp" else self.routed
         if w.kind != "other" and not (w.src in allowed and w.dst in allowed):
             self.problems["outer"].add(f"{w.kind} {w.src} -> {w.dst}")
 
@@ -146,6 +153,8 @@ class WireChecks:
         """Every wire check's verdict on the frames fed so far."""
         if not self.seen:
             return [Check.not_applicable("wire", "no frame crossed the tapped links")]
+        if self.lab.flat:
+            return self._flat_checks()
         p = self.problems
         seen = ", ".join(f"{self.kinds[k]} {k}" for k in Encap if self.kinds[k])
         encapsulation = (p["encapsulation"].check("encapsulation", f"every tunnel frame ({seen}) carried its tenant's "
@@ -165,6 +174,15 @@ class WireChecks:
             self._source_ports(),
             self._cross_check(),
         ]
+
+    def _flat_checks(self) -> list[Check]:
+        """Flat mode: packets between servers or VMs only, VM packets bare, and not one tunnel frame."""
+        p = self.problems
+        return [p["outer"].check("outer addresses", f"all {len(self.seen)} distinct frames were between physical "
+                                                    f"servers or VMs (ARP: servers and gateways)"),
+                p["tunnel"].check("no encapsulation", f"{self.bare} frames carried VM addresses bare across the "
+                                                      f"underlay and none was encapsulated (flat mode)"),
+                self._cross_check()]
 
     def _source_ports(self) -> Check:
         """Per server pair and UDP encapsulation: how many inner flows, how many outer source ports."""

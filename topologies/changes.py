@@ -16,7 +16,7 @@ Edit = Callable[[dict[str, Any]], None]
 def _changed(current: Scenario, what: str, edit: Edit) -> Scenario:
     doc = document(current)
     edit(doc["tenants"])
-    return parse(doc, what)
+    return parse(doc, what, mode=current.mode)
 
 
 def vm_named(current: Scenario, label: str) -> VM:

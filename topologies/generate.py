@@ -2,7 +2,8 @@
 --k 8 --vms-per-server 2 > my.yaml`. The bundled `scale.yaml` (k=8, 256 VMs) is this module's output.
 
 Tenants take turns over the servers, so every tenant spans every pod; encapsulations cycle through
-VXLAN, GENEVE and GRE; tenants 2i and 2i+1 share one subnet, so addresses overlap across tenants.
+VXLAN, GENEVE and GRE; tenants 2i and 2i+1 share one subnet, so addresses overlap across tenants
+(`--unique`: every tenant a subnet of its own, so that flat mode can route them).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ DEFAULT_TENANTS = 8
 FIRST_VNI = 6000
 
 
-def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS) -> str:
+def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS, unique: bool = False) -> str:
     """A scenario with `vms_per_server` VMs on every server of a k-ary fat-tree, dealt to `tenants`."""
     fabric = FatTree(k)
     members: dict[int, list[tuple[str, str]]] = defaultdict(list)  # tenant -> [(vm, server)]
@@ -25,11 +26,11 @@ def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS) 
     for index, server in enumerate(slots):
         tenant = index % tenants
         members[tenant].append((f"vm{len(members[tenant])}", server))
+    sharing = "every tenant its own subnet" if unique else "tenants 2i and 2i+1 share a subnet"
     lines = [f"description: k={k} fat-tree, {len(slots)} VMs ({vms_per_server} per server) in {tenants} tenants; "
-             f"tenants 2i and 2i+1 share a subnet",
-             "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
+             f"{sharing}", "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
     for tenant in range(tenants):
-        subnet = IPv4Network(f"172.{16 + tenant // 2}.0.0/16")
+        subnet = IPv4Network(f"172.{16 + (tenant if unique else tenant // 2)}.0.0/16")
         lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}",
                   "    vms:"]
         lines += [f"      {vm}: {{ip: {subnet[10 + i]}/{subnet.prefixlen}, server: {server}}}"
@@ -42,8 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--vms-per-server", type=int, default=2)
     parser.add_argument("--tenants", type=int, default=DEFAULT_TENANTS)
+    parser.add_argument("--unique", action="store_true", help="every tenant a subnet of its own (no overlap)")
     args = parser.parse_args(argv)
-    print(scale_yaml(args.k, args.vms_per_server, args.tenants), end="")
+    print(scale_yaml(args.k, args.vms_per_server, args.tenants, args.unique), end="")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Interface
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,18 @@ TOP_KEYS = ("description", "fabric", "tenants")
 FABRIC_KEYS = ("type", "k")
 TENANT_KEYS = ("vni", "encap", "vms")
 VM_KEYS = ("ip", "server", "mac", "vtep")
+FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.host)
+
+
+class Mode(Enum):
+    """How VMs reach each other: encapsulated between servers (the overlay), or routed by the underlay
+    itself, address by address, with no encapsulation (flat: the lecture's "naive" alternative)."""
+
+    OVERLAY = "overlay"
+    FLAT = "flat"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class ScenarioError(ValueError):
@@ -91,6 +104,11 @@ class Scenario:
     fabric: FatTree
     tenants: tuple[Tenant, ...]
     path: Path | None = None  # the file itself, for whoever must read the very same scenario
+    mode: Mode = Mode.OVERLAY  # how the lab runs it (a command's --mode), not part of the file
+
+    @property
+    def flat(self) -> bool:
+        return self.mode is Mode.FLAT
 
     @property
     def vms(self) -> tuple[VM, ...]:
@@ -153,8 +171,9 @@ class _Checker:
         return value
 
 
-def parse(data: Any, source: str = "<scenario>", k: int | None = None) -> Scenario:
-    """Validate parsed YAML into a Scenario; `k` (from --k) overrides fabric.k."""
+def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mode = Mode.OVERLAY) -> Scenario:
+    """Validate parsed YAML into a Scenario; `k` (from --k) overrides fabric.k; `mode` flat also refuses
+    what the underlay cannot route by VM address alone."""
     check = _Checker(source)
     if data is None:
         raise check.fail("", "the file is empty (or only comments, or null); describe a lab, at least "
@@ -164,14 +183,38 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None) -> Scenar
     tenants = _tenants(check, top.get("tenants"), fabric)
     _check_servers(check, tenants)
     tenants = _rebound(tenants, _first_ports(tenants))
+    if mode is Mode.FLAT:
+        _check_flat(check, tenants)
     description = top.get("description") or ""
     if not isinstance(description, str):
         raise check.fail("description", f"{quote(description)} is not text; write a sentence, in quotes if need be")
-    return Scenario(source, description.strip(), fabric, tenants)
+    return Scenario(source, description.strip(), fabric, tenants, mode=mode)
 
 
-def load(path: str | Path | None = None, k: int | None = None) -> Scenario:
-    """Read and validate a scenario file (the bundled default when path is None)."""
+def _check_flat(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
+    """Flat mode routes VM addresses in the underlay, next to the servers' own: every VM address must be
+    unique in the whole datacenter and outside the fabric's space, and there is no tunnel to a kernel VTEP."""
+    vms = [vm for t in tenants for vm in t.vms]
+    owners: dict[IPv4Address, str] = {}
+    for vm in vms:
+        if vm.ip.ip in owners:
+            raise check.fail(f"tenants.{vm.tenant}.vms.{vm.name}.ip",
+                             f"{vm.ip.ip} is also {owners[vm.ip.ip]}'s; in flat mode the underlay routes VM "
+                             f"addresses, and one address leads to one VM: telling tenants apart takes the "
+                             f"overlay's virtual network ID (run without --mode flat)")
+        owners[vm.ip.ip] = vm.label
+    for vm in vms:
+        where = f"tenants.{vm.tenant}.vms.{vm.name}"
+        if vm.bare_metal:
+            raise check.fail(f"{where}.vtep", "a bare-metal member is reached through its kernel's VXLAN "
+                                              "tunnel, and flat mode has no tunnels; run it in overlay mode")
+        if vm.ip.ip in FABRIC_SPACE:
+            raise check.fail(f"{where}.ip", f"{vm.ip.ip} is in the fabric's own {FABRIC_SPACE}, which flat mode "
+                                            f"routes to servers; give the VM an address outside it")
+
+
+def load(path: str | Path | None = None, k: int | None = None, mode: Mode = Mode.OVERLAY) -> Scenario:
+    """Read and validate a scenario file (the bundled default when path is None), to run in `mode`."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = path.name if path.parent == BUNDLED else str(path)
     text = _read(path, source)
@@ -181,7 +224,7 @@ def load(path: str | Path | None = None, k: int | None = None) -> Scenario:
         raise _refusal(_yaml_problem(source, exc)) from None
     except RecursionError:
         raise _refusal(f"{source}: nested too deeply to read; a scenario needs a few levels of `key: value`") from None
-    return replace(parse(data, source, k), path=path.resolve())
+    return replace(parse(data, source, k, mode), path=path.resolve())
 
 
 def _read(path: Path, source: str) -> str:

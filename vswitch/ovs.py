@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from controller.overlay import BRIDGE
+from controller.overlay import BRIDGE, PATCH
 from topologies.encap import Encap
 from topologies.fattree import Server, mac_of
 
@@ -27,6 +27,7 @@ SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 # (restarted, or crashed and started again) try again every second rather than OVS's default 8 s.
 CONTROLLER_OPTIONS = ("inactivity_probe=30000", "max_backoff=1000")
 PHY = "br-phy"
+PATCH_INT, PATCH_PHY = "patch-phy", "patch-int"  # each end is named for the bridge it leads to
 START_OK = "START-OK"
 
 
@@ -100,6 +101,7 @@ class VswitchPlan:
     mgmt_link: str  # the root namespace's end of its management veth
     mgmt_intf: str  # the server's end of it
     rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
+    flat: bool = False  # flat mode: br-int reaches br-phy by a patch port (no tunnels carry the VMs)
 
     @property
     def ovs(self) -> OvsInstance:
@@ -122,6 +124,11 @@ def _bridges(plan: VswitchPlan) -> list[str]:
                  "options:remote_ip=flow", "options:key=flow", f"ofport_request={encap.ofport}"]
     for intf, port in plan.vm_ports:
         args += _add_port(intf, port)
+    if plan.flat:
+        args += ["--", "add-port", BRIDGE, PATCH_INT, "--", "set", "interface", PATCH_INT, "type=patch",
+                 f"options:peer={PATCH_PHY}", f"ofport_request={PATCH}",
+                 "--", "add-port", PHY, PATCH_PHY, "--", "set", "interface", PATCH_PHY, "type=patch",
+                 f"options:peer={PATCH_INT}"]
     return args
 
 

@@ -14,7 +14,7 @@ import pytest
 from overlaylab.lab import Lab, Phases, running_lab
 from overlaylab.preflight import existing_bridges
 from overlaylab.state import PODS_DIR, SERVERS_DIR, STATE_FILE
-from topologies.scenario import load
+from topologies.scenario import Mode, load
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,9 +71,9 @@ def clean_machine():
 
 
 @contextmanager
-def lab_of(scenario_path: Path, k: int | None = None) -> Iterator[Lab]:
+def lab_of(scenario_path: Path, k: int | None = None, mode: Mode = Mode.OVERLAY) -> Iterator[Lab]:
     """A running lab for tests, quiet; asserts it leaves nothing behind once torn down."""
-    scenario = load(scenario_path, k)
+    scenario = load(scenario_path, k, mode)
     with open(os.devnull, "w") as quiet:
         with running_lab(scenario, Phases(quiet), "check") as lab:
             yield lab

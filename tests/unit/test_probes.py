@@ -147,3 +147,14 @@ def test_a_tunnel_frame_is_described_outside_in():
     line = describe_frame(tunnel(Encap.GENEVE, 5002, inner))
     assert line.startswith("10.0.0.2 -> 10.3.1.3 GENEVE sport 49152 VNI 5002 | inside: Ether / IP / ICMP 192.0.2.2 > 192.0.2.3")
     assert "ICMP" in describe_frame(inner)
+
+
+def test_in_flat_mode_bare_vm_packets_are_the_rule_and_a_tunnel_frame_is_wrong():
+    flat = wire.Underlay(UNDERLAY.servers, UNDERLAY.gateways, (WEB, DB), {}, flat=True)
+    bare = probe("udp", WEB.host, DB.host, Tokens()())
+    got = findings([bare], flat)
+    assert set(got) == {"outer addresses", "no encapsulation", "fast dissection"} and all(f.ok for f in got.values())
+    assert "1 frames carried VM addresses bare" in got["no encapsulation"].detail
+    got = findings([bare, tunnel(Encap.VXLAN, 5001, bare)], flat)
+    assert not got["no encapsulation"].ok and "vxlan VNI 5001 10.0.0.2 -> 10.3.1.3" in got["no encapsulation"].detail
+    assert not findings([bare])["nothing unencapsulated"].ok  # the same frame, in overlay mode

@@ -1,4 +1,5 @@
 """The per-server Open vSwitch start-up script: private sockets, the right bridges and ports."""
+from dataclasses import replace
 from pathlib import Path
 
 from topologies.fattree import FatTree
@@ -55,3 +56,10 @@ def test_a_restarted_vswitchd_gets_its_tunnel_neighbours_again():
     assert "ovsdb-tool create" not in again and "add-br" not in again  # the database kept its bridges
     assert again.index("ovs-vswitchd unix:") < again.index("tnl/neigh/set br-phy 10.1.0.1 02:00:0a:01:00:01")
     assert "tnl/neigh/set br-phy 10.1.0.2 02:00:0a:01:00:01" in again
+
+
+def test_a_flat_virtual_switch_reaches_br_phy_by_a_patch_port_and_an_overlay_one_has_none():
+    flat = start_script(replace(PLAN, flat=True))
+    assert "add-port br-int patch-phy -- set interface patch-phy type=patch options:peer=patch-int ofport_request=103" in flat
+    assert "add-port br-phy patch-int -- set interface patch-int type=patch options:peer=patch-phy" in flat
+    assert "patch" not in SCRIPT
