@@ -14,6 +14,7 @@ setup(
         "scapy>=2.5,<3",
         "pyroute2>=0.7,<0.10",
         "PyYAML>=6.0,<7",
+        "matplotlib>=3.6,<4",  # overlaylab compare's plot (the fabric pictures are Graphviz's)
     ],
     extras_require={"test": ["pytest>=7,<10", "hypothesis>=6,<7", "ruff", "mypy"]},
     entry_points={"console_scripts": ["overlaylab=overlaylab.cli:main"]},

@@ -150,11 +150,25 @@ class LabCabling:
 
 def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Packet) -> list[Path]:
     """Every path of a VM's packet: its vswitch, the tunnel across the underlay, the far vswitch (or a
-    bare-metal member's kernel VTEP). A bare-metal member's own sending is the kernel's: not traced."""
+    bare-metal member's kernel VTEP). A bare-metal member's packet starts in its kernel's VXLAN device."""
     cabling = LabCabling(scenario)
-    paths = walk(cabling, tables, vswitch_name(src.server), src.port, packet)
+    if src.bare_metal:
+        paths = [_kernel_sends(scenario, src, packet)]
+    else:
+        paths = walk(cabling, tables, vswitch_name(src.server), src.port, packet)
     return [p for path in paths for p in (_routed(scenario, cabling, tables, src, path) if path.delivered_to == UPLINK
                                           else _through_tunnel(scenario, cabling, tables, src, path))]
+
+
+def _kernel_sends(scenario: Scenario, src: VM, packet: Packet) -> Path:
+    """A kernel VTEP encapsulates for the tenant peers it was told of (by MAC), and for nothing else."""
+    peer = next((vm for vm in scenario.vms if vm.tenant == src.tenant and vm.mac == packet.get("eth_dst")
+                 and vm is not src), None)
+    if peer is None:
+        return Path((), packet, None, f"dropped by {src.server.name}'s kernel VXLAN device: no such peer in "
+                                      f"its forwarding database")
+    tunnelled = {**packet, "tunnel_id": src.vni, "tun_ipv4_dst": peer.server.ip}
+    return Path((), tunnelled, f"{TUNNEL}{Encap.VXLAN}", f"encapsulated by {src.server.name}'s kernel VXLAN device")
 
 
 def _routed(scenario: Scenario, cabling: LabCabling, tables: dict[str, Tables], src: VM, path: Path) -> list[Path]:
@@ -206,3 +220,13 @@ def describe(path: Path) -> str:
              for hop in path.hops]
     return "\n".join([*lines, f"  => {path.verdict}"])
 
+
+
+def cables(paths: list[Path], source: str, target: str) -> set[frozenset[str]]:
+    """The cables the paths cross, as pairs of node names: from server `source` through every hop (a
+    server's virtual switch `p0e0h0/br-int` stands for the server) to server `target` when delivered."""
+    crossed = set()
+    for path in paths:
+        nodes = [source, *(hop.node.split("/")[0] for hop in path.hops), *([target] if path.delivered_to else [])]
+        crossed |= {frozenset(pair) for pair in zip(nodes, nodes[1:], strict=False) if pair[0] != pair[1]}
+    return crossed

@@ -33,6 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
     drill.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     drill.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    compare = sub.add_parser("compare", help="flat routing against the overlay on real switches as the VMs grow: "
+                                             "underlay table sizes and one migration's flow-mods; CSV and PNG",
+                             description="bring up each fabric size with each number of VMs twice, flat and as "
+                                         "an overlay; measure the underlay tables and a migration")
+    compare.add_argument("--k", type=int, nargs="+", default=[4, 8], help="fabric sizes (default 4 8)")
+    compare.add_argument("--vms", type=int, nargs="+", default=[0, 16, 64, 256],
+                         help="numbers of VMs (default 0 16 64 256)")
+    compare.add_argument("--csv", type=Path, default=Path("compare.csv"), help="default compare.csv")
+    compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -117,6 +126,11 @@ def _drill(args: argparse.Namespace) -> int:
     return EXIT_OK if drill(args.scenario, args.k, sys.stdout, args.json) else EXIT_FAILED
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from overlaylab.compare import compare
+    return EXIT_OK if compare(tuple(args.k), tuple(args.vms), args.csv, args.png, sys.stdout) else EXIT_FAILED
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.scalebench import bench_scale
@@ -134,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill}
+    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

@@ -102,3 +102,13 @@ def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
     if not set(options) <= {"--vni", "--encap"} or not options.get("--vni", "").isdigit():
         return None
     return words[0], int(options["--vni"]), options.get("--encap", "vxlan")
+
+
+def draw_args(words: list[str]) -> tuple[str, list[str]] | None:
+    """`draw [FILE.svg|FILE.png] [SRC DST]` as (file, the trace's two ends or none), or None."""
+    file = words[0] if words and words[0].lower().endswith((".svg", ".png")) else DEFAULT_PICTURE
+    ends = words[1:] if words and words[0] == file else words
+    return (file, ends) if len(ends) in (0, 2) else None
+
+
+DEFAULT_PICTURE = "fabric.svg"

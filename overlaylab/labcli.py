@@ -11,10 +11,19 @@ from mininet.log import lg, output
 from controller.planner import underlay
 from controller.trace import describe
 from overlaylab import failures, tables
-from overlaylab.cliwords import Words, describe_changes, describe_event, describe_move, tenant_add_args, wire_args
+from overlaylab.cliwords import (
+    Words,
+    describe_changes,
+    describe_event,
+    describe_move,
+    draw_args,
+    tenant_add_args,
+    wire_args,
+)
 from overlaylab.errors import LabError
 from overlaylab.explain import datapath_text, summary_text
 from overlaylab.lab import Lab
+from overlaylab.picture import dot, render
 from overlaylab.system import run
 from probes.capture import Capture
 from probes.packets import describe_frame
@@ -194,6 +203,24 @@ class LabCLI(CLI):
             return
         for number, path in enumerate(paths, 1):
             output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
+
+    def do_draw(self, line: str) -> None:
+        """draw [FILE.svg|FILE.png] [SRC DST]: a picture of the live fabric (core, aggregation, edge, racks,
+        every VM coloured by tenant, cables that are down), with a traced path (every ECMP branch) drawn
+        over it, e.g. `draw lecture.svg pepsi/web pepsi/db`; the file is fabric.svg unless named."""
+        args = draw_args(line.split())
+        paths = self.words.trace(args[1], self.lab.compiled, self.lab.underlay) if args and args[1] else []
+        if args is None or paths is None:
+            output("usage: draw [FILE.svg|FILE.png] [SRC DST], e.g. `draw fabric.svg pepsi/web pepsi/db`\n")
+            return
+        file, ends = args
+        try:
+            render(dot(self.lab.scenario, self.lab.cut, paths, tuple(ends)), file)
+        except LabError as exc:
+            output(f"refused: {exc}\n")
+            return
+        traced = f", with {len(paths)} paths from {ends[0]} to {ends[1]}" if ends else ""
+        output(f"drew the fabric{traced} to {file}\n")
 
     def do_wire(self, line: str) -> None:
         """wire LINK [--pcap FILE] CMD: run CMD (any lab command) while tapping underlay link LINK, then

@@ -2,7 +2,9 @@
 bare-metal member its kernel VXLAN VTEP."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from mininet.net import Mininet
 
@@ -15,6 +17,8 @@ from topologies.fattree import Server
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, start_script
+
+START_TIMEOUT = 180.0  # seconds for all the start scripts of one phase (128 servers at k=8 take about 8)
 
 
 def server_ovs(server: Server) -> OvsInstance:
@@ -57,18 +61,36 @@ def restart(net: Mininet, scenario: Scenario, controller_port: int, server: Serv
 
 def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progress: Progress | None = None) -> None:
     """Run each node's start script (`OvsInstance.guarded`) at once and wait for all; the first failure
-    is an error quoting the last line of its log."""
-    for name, (script, _) in scripts.items():
-        net[name].sendCmd(script)
+    is an error quoting the last line of its log. Each script goes through a file: a node's shell reads
+    its commands from a terminal, which takes at most 4095 characters a line, and a server with 16 VMs
+    has a longer script (its shell then waited for the rest of the line, forever)."""
+    for name, (script, ovs) in scripts.items():
+        ovs.rundir.mkdir(parents=True, exist_ok=True)
+        path = ovs.rundir / "step.sh"
+        path.write_text(script + "\n")
+        net[name].sendCmd(f"bash {path}")
     failed = []
+    deadline = time.monotonic() + START_TIMEOUT
     for done, (name, (_, ovs)) in enumerate(scripts.items(), 1):
-        if START_OK not in net[name].waitOutput():
+        if START_OK not in _output(net[name], deadline, ovs):
             failed.append((name, ovs))
         if progress:
             progress(f"{done}/{len(scripts)} up")
     if failed:
         name, ovs = failed[0]
         raise LabError(f"the Open vSwitch of {name} did not start ({len(failed)} failed): {_last_line(ovs.start_log)}")
+
+
+def _output(node: Any, deadline: float, ovs: OvsInstance) -> str:
+    """What the node's script printed, once it is done; past the deadline, an error naming it."""
+    printed = ""
+    while node.waiting:
+        if time.monotonic() > deadline:
+            node.sendInt()
+            raise LabError(f"the Open vSwitch of {node.name} did not start within {START_TIMEOUT:.0f} s: "
+                           f"{_last_line(ovs.start_log)}")
+        printed += node.monitor(timeoutms=500)
+    return printed
 
 
 def _peers(scenario: Scenario, member: VM) -> list[kernel.Peer]:

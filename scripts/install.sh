@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 PYTHON=/usr/bin/python3  # Debian's Python: the one Mininet's package is built for
 OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
-PACKAGES=(openvswitch-switch mininet iproute2 iputils-ping ethtool tcpdump iperf3 fping procps
+PACKAGES=(openvswitch-switch mininet iproute2 iputils-ping ethtool tcpdump iperf3 fping procps graphviz
           python3 python3-venv python3-pip make)
 
 fail() { echo "install.sh: step '$1' failed: $2" >&2; exit 1; }

@@ -20,15 +20,28 @@ FIRST_VNI = 6000
 
 def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS, unique: bool = False) -> str:
     """A scenario with `vms_per_server` VMs on every server of a k-ary fat-tree, dealt to `tenants`."""
-    fabric = FatTree(k)
+    slots = [server.name for server in FatTree(k).servers for _ in range(vms_per_server)]
+    sharing = "every tenant its own subnet" if unique else "tenants 2i and 2i+1 share a subnet"
+    return _scenario(k, slots, tenants, unique, f"k={k} fat-tree, {len(slots)} VMs ({vms_per_server} per server) "
+                                                f"in {tenants} tenants; {sharing}")
+
+
+def spread_yaml(k: int, vms: int, tenants: int = DEFAULT_TENANTS) -> str:
+    """`vms` VMs with addresses of their own (flat mode can route them), dealt over the servers one pod
+    after another, so that even a few span the whole fabric."""
+    servers = sorted(FatTree(k).servers, key=lambda s: (s.host, s.edge, s.pod))
+    slots = [servers[i % len(servers)].name for i in range(vms)]
+    return _scenario(k, slots, min(tenants, vms), True, f"k={k} fat-tree, {vms} VMs spread over the pods, "
+                                                        f"every tenant its own subnet")
+
+
+def _scenario(k: int, slots: list[str], tenants: int, unique: bool, description: str) -> str:
+    """The YAML of VMs on `slots` (a server name each), dealt to `tenants` in turn."""
     members: dict[int, list[tuple[str, str]]] = defaultdict(list)  # tenant -> [(vm, server)]
-    slots = [server.name for server in fabric.servers for _ in range(vms_per_server)]
     for index, server in enumerate(slots):
         tenant = index % tenants
         members[tenant].append((f"vm{len(members[tenant])}", server))
-    sharing = "every tenant its own subnet" if unique else "tenants 2i and 2i+1 share a subnet"
-    lines = [f"description: k={k} fat-tree, {len(slots)} VMs ({vms_per_server} per server) in {tenants} tenants; "
-             f"{sharing}", "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
+    lines = [f"description: {description}", "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
     for tenant in range(tenants):
         subnet = IPv4Network(f"172.{16 + (tenant if unique else tenant // 2)}.0.0/16")
         lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}",

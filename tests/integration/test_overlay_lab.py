@@ -13,7 +13,7 @@ from overlaylab.probing import probe_tenants
 from overlaylab.state import SERVERS_DIR
 from overlaylab.system import wait_until
 from probes.matrix import DELIVER, ISOLATE
-from tests.integration.conftest import REPO, lab_of, leftovers, overlaylab
+from tests.integration.conftest import REPO, lab_of, leftovers, overlaylab, write_scenario
 from topologies.scenario import BUNDLED
 
 
@@ -156,3 +156,14 @@ def test_lines_piped_while_a_command_runs_are_the_scripts_not_the_commands(tmp_p
     assert "coke/web                 5002 geneve  192.0.2.2/24" in text
     assert "after-the-ping" in text.split("overlaylab> pepsi/web echo after-the-ping", 1)[1]
     assert leftovers() == []
+
+
+def test_a_server_with_many_vms_comes_up(tmp_path):
+    """24 VMs on one server make its start script longer than the 4095 characters a terminal line holds
+    (a node's shell reads its commands from one): it used to wait for the rest of the line forever."""
+    vms = "".join(f"      v{i}: {{ip: 192.168.0.{10 + i}/24, server: p0e0h0}}\n" for i in range(24))
+    path = write_scenario(tmp_path, f"fabric: {{k: 4}}\ntenants:\n  many:\n    vni: 9\n    vms:\n{vms}"
+                                    "      far: {ip: 192.168.0.99/24, server: p3e1h1}\n")
+    with lab_of(path) as lab:
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert " 0% packet loss" in lab.vm("many/v23").cmd("ping -c1 -W2 192.168.0.99")
