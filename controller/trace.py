@@ -223,10 +223,12 @@ def describe(path: Path) -> str:
 
 
 def cables(paths: list[Path], source: str, target: str) -> set[frozenset[str]]:
-    """The cables the paths cross, as pairs of node names: from server `source` through every hop (a
-    server's virtual switch `p0e0h0/br-int` stands for the server) to server `target` when delivered."""
-    crossed = set()
-    for path in paths:
-        nodes = [source, *(hop.node.split("/")[0] for hop in path.hops), *([target] if path.delivered_to else [])]
-        crossed |= {frozenset(pair) for pair in zip(nodes, nodes[1:], strict=False) if pair[0] != pair[1]}
-    return crossed
+    """The cables the paths cross, as pairs of node names (see `cables_along`)."""
+    return {cable for path in paths for cable in cables_along(path, source, target)}
+
+
+def cables_along(path: Path, source: str, target: str) -> list[frozenset[str]]:
+    """The cables one path crosses in order: from server `source` through every hop (a server's virtual
+    switch `p0e0h0/br-int` stands for the server) to server `target` when delivered."""
+    nodes = [source, *(hop.node.split("/")[0] for hop in path.hops), *([target] if path.delivered_to else [])]
+    return [frozenset(pair) for pair in zip(nodes, nodes[1:], strict=False) if pair[0] != pair[1]]

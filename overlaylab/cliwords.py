@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.flows import Tables
 from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
+from probes.packets import PROTOS
 from topologies.scenario import VM, Scenario
 
 
@@ -51,6 +52,13 @@ class Words:
         except ValueError:
             return None
         return trace(fabric, underlay, server.name, ip_packet(server, address))
+
+    def vm_pair(self, args: list[str]) -> tuple[VM, VM] | None:
+        """`trace` arguments naming two VMs (the second maybe by address): the packet can be really sent."""
+        if len(args) != 2 or args[0] not in self.vms:
+            return None
+        target = self.vm_target(self.vms[args[0]], args[1])
+        return (self.vms[args[0]], target) if target else None
 
     def vm_target(self, src: VM, dst: str) -> VM | None:
         """A VM label, or an address looked up in the source's own tenant (as ARP would)."""
@@ -112,3 +120,10 @@ def draw_args(words: list[str]) -> tuple[str, list[str]] | None:
 
 
 DEFAULT_PICTURE = "fabric.svg"
+
+
+def trace_args(words: list[str]) -> tuple[list[str], str]:
+    """`trace SRC DST [icmp|udp|tcp]` as (the two ends, the protocol to send: udp unless named)."""
+    if len(words) == 3 and words[2] in PROTOS:
+        return words[:2], words[2]
+    return words, "udp"

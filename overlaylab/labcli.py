@@ -18,11 +18,14 @@ from overlaylab.cliwords import (
     describe_move,
     draw_args,
     tenant_add_args,
+    trace_args,
     wire_args,
 )
 from overlaylab.errors import LabError
 from overlaylab.explain import datapath_text, summary_text
 from overlaylab.lab import Lab
+from overlaylab.observe import describe as describe_observation
+from overlaylab.observe import observe, taken
 from overlaylab.picture import dot, render
 from overlaylab.system import run
 from probes.capture import Capture
@@ -193,16 +196,25 @@ class LabCLI(CLI):
         output(run("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", self.lab.targets[name]).stdout)
 
     def do_trace(self, line: str) -> None:
-        """trace SRC DST: walk a packet through the compiled tables, every ECMP path, with the flow
-        matched at each hop: between servers (`trace p0e0h0 p3e1h1`, or DST an address) or between
-        VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch)."""
-        paths = self.words.trace(line.split(), self.lab.compiled, self.lab.underlay)
+        """trace SRC DST [icmp|udp|tcp]: walk a packet through the compiled tables, every ECMP path, with
+        the flow matched at each hop: between servers (`trace p0e0h0 p3e1h1`, or DST an address) or
+        between VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch). Between
+        VMs the packet is then really sent (UDP unless named) with every cable of those paths tapped:
+        what each cable carried, which path it took, and whether prediction and observation agree."""
+        ends, proto = trace_args(line.split())
+        paths = self.words.trace(ends, self.lab.compiled, self.lab.underlay)
         if paths is None:
-            output("usage: trace SRC DST, e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
-                   "or `trace pepsi/web pepsi/db`\n")
+            output("usage: trace SRC DST [icmp|udp|tcp], e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
+                   "or `trace pepsi/web pepsi/db tcp`\n")
             return
         for number, path in enumerate(paths, 1):
             output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
+        pair = self.words.vm_pair(ends)
+        if pair:
+            src, dst = pair
+            seen = observe(self.lab, src, dst, proto, paths)
+            taken_path = taken(paths, src, dst, seen, self.lab.scenario.fabric)
+            output(describe_observation(paths, seen, taken_path, proto, src, dst) + "\n")
 
     def do_draw(self, line: str) -> None:
         """draw [FILE.svg|FILE.png] [SRC DST]: a picture of the live fabric (core, aggregation, edge, racks,

@@ -92,6 +92,11 @@ class Controller(Orphanless, RemoteController):
         """Mininet's RemoteController.stop() leaves its node shell running; end it."""
         self.terminate()
 
+    def checkListening(self) -> None:  # noqa: N802 (Mininet's name)
+        """Mininet asks `telnet` whether the controller listens and decodes what it prints as UTF-8: that
+        is the controller's binary OpenFlow hello, which now and then is not UTF-8 (seen: a lab that did
+        not start, UnicodeDecodeError on byte 0xed). The lab has already waited until it listens."""
+
 
 def vm_node(index: int) -> str:
     """A VM's Mininet name: short whatever the tenant and VM are called (v<index in the scenario>)."""
