@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="numbers of VMs (default 0 16 64 256)")
     compare.add_argument("--csv", type=Path, default=Path("compare.csv"), help="default compare.csv")
     compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
+    exercise = sub.add_parser("exercise", help="the exercises of exercises/: list them, or check one on a real lab",
+                              description="`exercise list`, or `exercise check NN`: build the exercise's lab "
+                                          "with your answer in it, probe it, and say what still fails")
+    exercise.add_argument("action", choices=["list", "check"])
+    exercise.add_argument("number", nargs="?", help="the exercise, e.g. 01")
+    exercise.add_argument("--solution", action="store_true", help="check the exercise's own solution instead")
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -131,6 +137,16 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK if compare(tuple(args.k), tuple(args.vms), args.csv, args.png, sys.stdout) else EXIT_FAILED
 
 
+def _exercise(args: argparse.Namespace) -> int:
+    from overlaylab import exercises
+    if args.action == "list":
+        exercises.listing(sys.stdout)
+        return EXIT_OK
+    if not args.number:
+        raise LabError("name the exercise to check, e.g. `overlaylab exercise check 01` (`exercise list`)")
+    return EXIT_OK if exercises.check(exercises.find(args.number), args.solution, sys.stdout) else EXIT_FAILED
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.scalebench import bench_scale
@@ -148,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare}
+    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
+                "exercise": _exercise}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

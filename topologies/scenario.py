@@ -291,6 +291,9 @@ def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     check.name(name, path, "tenant")
     spec = check.mapping(body, path, TENANT_KEYS)
     vni = spec.get("vni")
+    if vni is None:
+        raise check.fail(f"{path}.vni", f"missing: every tenant needs a virtual network ID of its own, a whole "
+                                        f"number in 1..{VNI_MAX}")
     if isinstance(vni, bool) or not isinstance(vni, int) or not 1 <= vni <= VNI_MAX:
         raise check.fail(f"{path}.vni", f"{quote(vni)} is out of range; use a whole number in 1..{VNI_MAX}")
     encap = Encap.named(spec.get("encap", "vxlan"))

@@ -83,7 +83,7 @@ ERRORS = {
     "unknown tenant key": ("tenants: {a: {vni: 1, vlan: 3}}\n", "tenants.a.vlan: unknown key"),
     "bad tenant name": ("tenants: {'pep si': {vni: 1}}\n", "tenants.'pep si': 'pep si' is not a valid tenant name"),
     "tenant name with a slash": ("tenants: {'a/b': {vni: 1}}\n", "not a valid tenant name"),
-    "missing vni": ("tenants: {a: {encap: gre}}\n", "tenants.a.vni: None is out of range; use a whole number in 1..16777215"),
+    "missing vni": ("tenants: {a: {encap: gre}}\n", "tenants.a.vni: missing: every tenant needs a virtual network ID of its own, a whole number in 1..16777215"),
     "vni zero": ("tenants: {a: {vni: 0}}\n", "tenants.a.vni: 0 is out of range"),
     "vni too big": ("tenants: {a: {vni: 16777216}}\n", "tenants.a.vni: 16777216 is out of range"),
     "vni reused": ("tenants: {a: {vni: 7}, b: {vni: 7}}\n", "tenants.b.vni: 7 is already the VNI of tenant a"),
