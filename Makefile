@@ -8,7 +8,7 @@ install:
 	scripts/install.sh
 
 demo: install
-	$(VENV)/bin/overlaylab up
+	$(VENV)/bin/overlaylab demo
 
 test: install
 	$(MAKE) --no-print-directory lint

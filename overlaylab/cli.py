@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="numbers of VMs (default 0 16 64 256)")
     compare.add_argument("--csv", type=Path, default=Path("compare.csv"), help="default compare.csv")
     compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
+    demo = sub.add_parser("demo", help="the lecture, section by section, on a live lab, with the evidence of "
+                                       "each step; then the lab CLI", description=_demo.__doc__)
+    demo.add_argument("--no-pause", action="store_true", help="run every step unattended (also when stdin is "
+                                                               "not a terminal) and tear down at the end")
+    demo.add_argument("--step", type=int, default=1, metavar="N", help="start at step N")
+    demo.add_argument("--no-cli", action="store_true", help="do not open the lab CLI after the last step")
+    demo.add_argument("--out", type=Path, default=Path("overlaylab-demo"), metavar="DIR",
+                      help="where the captures go (default ./overlaylab-demo)")
     exercise = sub.add_parser("exercise", help="the exercises of exercises/: list them, or check one on a real lab",
                               description="`exercise list`, or `exercise check NN`: build the exercise's lab "
                                           "with your answer in it, probe it, and say what still fails")
@@ -137,6 +145,14 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK if compare(tuple(args.k), tuple(args.vms), args.csv, args.png, sys.stdout) else EXIT_FAILED
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Bring up the lecture's lab and walk through the lecture's sections, each with its evidence from the
+    live lab; pause for Enter between steps (not with --no-pause, nor when stdin is not a terminal)."""
+    from overlaylab.demo import demo
+    cli = not args.no_cli and not (args.no_pause and sys.stdin.isatty())
+    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out) else EXIT_FAILED
+
+
 def _exercise(args: argparse.Namespace) -> int:
     from overlaylab import exercises
     if args.action == "list":
@@ -165,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
-                "exercise": _exercise}
+                "exercise": _exercise, "demo": _demo}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:
