@@ -113,10 +113,11 @@ def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
 
 
 def draw_args(words: list[str]) -> tuple[str, list[str]] | None:
-    """`draw [FILE.svg|FILE.png] [SRC DST]` as (file, the trace's two ends or none), or None."""
-    file = words[0] if words and words[0].lower().endswith((".svg", ".png")) else DEFAULT_PICTURE
-    ends = words[1:] if words and words[0] == file else words
-    return (file, ends) if len(ends) in (0, 2) else None
+    """`draw [FILE] [SRC DST]` as (file, the trace's two ends or none), or None: one or three words
+    start with the file."""
+    if len(words) not in (0, 1, 2, 3):
+        return None
+    return (words[0], words[1:]) if len(words) % 2 else (DEFAULT_PICTURE, words)
 
 
 DEFAULT_PICTURE = "fabric.svg"

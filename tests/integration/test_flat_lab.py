@@ -1,5 +1,7 @@
 """Flat mode on real switches: the underlay routes every VM address, delivers and isolates like the
 overlay, but holds a route per VM and changes when a VM moves; the overlay's underlay does not."""
+import csv
+
 from overlaylab import tables
 from overlaylab.check import Report, run_checks
 from tests.integration.conftest import lab_of, overlaylab
@@ -44,3 +46,16 @@ def test_flat_mode_refuses_overlapping_tenants_in_one_line_before_building_anyth
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert "192.0.2.2 is also pepsi/web's" in line and "virtual network ID" in line
+
+
+def test_compare_measures_both_modes_and_writes_the_csv_and_the_plot(clean_machine, tmp_path):
+    csv_path, png = tmp_path / "c.csv", tmp_path / "c.png"
+    done = overlaylab("compare", "--k", "4", "--vms", "0", "16", "--csv", str(csv_path), "--png", str(png))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = {(r["vms"], r["mode"]): r for r in csv.DictReader(csv_path.open())}
+    assert set(rows) == {("0", "flat"), ("0", "overlay"), ("16", "flat"), ("16", "overlay")}
+    assert rows[("0", "flat")]["underlay_flows"] == rows[("0", "overlay")]["underlay_flows"] == "156"
+    assert rows[("16", "overlay")]["underlay_flows"] == "156" and rows[("16", "overlay")]["migration_underlay"] == "0"
+    assert int(rows[("16", "flat")]["largest_table"]) == 5 + 16  # a core: one route per pod and per VM
+    assert int(rows[("16", "flat")]["migration_underlay"]) == 12
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

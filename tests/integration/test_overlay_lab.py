@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import threading
+from xml.etree import ElementTree
 
 from scapy.contrib.geneve import GENEVE
 from scapy.utils import rdpcap
@@ -14,7 +15,7 @@ from overlaylab.state import SERVERS_DIR
 from overlaylab.system import wait_until
 from probes.matrix import DELIVER, ISOLATE
 from tests.integration.conftest import REPO, lab_of, leftovers, overlaylab, write_scenario
-from topologies.scenario import BUNDLED
+from topologies.scenario import BUNDLED, load
 
 
 def test_lecture_check_reports_every_pair(tmp_path):
@@ -167,3 +168,16 @@ def test_a_server_with_many_vms_comes_up(tmp_path):
     with lab_of(path) as lab:
         assert tables.mismatches(lab.compiled, lab.targets) == []
         assert " 0% packet loss" in lab.vm("many/v23").cmd("ping -c1 -W2 192.168.0.99")
+
+
+def test_draw_writes_an_svg_naming_every_switch_and_a_png(tmp_path):
+    svg, png = tmp_path / "fabric.svg", tmp_path / "fabric.png"
+    done = overlaylab("up", str(BUNDLED / "lecture.yaml"),
+                      stdin=f"link p0a0 c0 down\ndraw {svg} coke/web coke/db\ndraw {png}\ndraw x.pdf\n")
+    assert done.returncode == 0, done.stderr
+    assert f"drew the fabric, with 3 paths from coke/web to coke/db to {svg}" in done.stdout  # not by p0a0-c0
+    assert "refused: cannot draw x.pdf: name a .svg or .png file" in done.stdout
+    texts = {t.text for t in ElementTree.parse(svg).iter("{http://www.w3.org/2000/svg}text")}
+    lab = load(BUNDLED / "lecture.yaml")
+    assert {s.name for s in lab.fabric.switches} <= texts and "down" in texts
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

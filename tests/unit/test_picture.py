@@ -61,7 +61,8 @@ def test_a_k8_fabric_is_compact_racks_of_coloured_cells():
     (["a.png"], ("a.png", [])),
     (["x.svg", "pepsi/web", "pepsi/db"], ("x.svg", ["pepsi/web", "pepsi/db"])),
     (["pepsi/web", "pepsi/db"], (DEFAULT_PICTURE, ["pepsi/web", "pepsi/db"])),
-    (["x.svg", "pepsi/web"], None),
+    (["x.pdf"], ("x.pdf", [])),  # render refuses it, with a reason
+    (["a", "b", "c", "d"], None),
 ])
 def test_draw_arguments(words, parsed):
     assert draw_args(words) == parsed
