@@ -70,9 +70,22 @@ class Words:
 def describe_changes(answer: dict[str, Any]) -> str:
     """The controller's answer to a change, as one line: flow changes per layer, then per datapath."""
     changes = answer["changes"]
-    where = ", ".join(f"{name} {n}" for name, n in sorted(changes["datapaths"].items())) or "none"
+    where = _datapaths(changes["datapaths"])
     return (f"flow changes: underlay {changes['underlay']}, virtual switches {changes['vswitches']} ({where}); "
             f"confirmed by every switch in {answer['seconds']:.2f} s")
+
+
+SHOWN_DATAPATHS = 8  # a change at k=8 can touch a hundred virtual switches: name the busiest
+
+
+def _datapaths(changed: dict[str, int]) -> str:
+    """Flow changes per datapath, by name; past SHOWN_DATAPATHS, the busiest and how many more."""
+    if len(changed) <= SHOWN_DATAPATHS:
+        return ", ".join(f"{name} {n}" for name, n in sorted(changed.items())) or "none"
+    busiest = sorted(changed.items(), key=lambda item: (-item[1], item[0]))[:SHOWN_DATAPATHS - 2]
+    rest = {name: n for name, n in changed.items() if (name, n) not in busiest}
+    return (", ".join(f"{name} {n}" for name, n in sorted(busiest)) +
+            f" and {len(rest)} more with {sum(rest.values())} in all")
 
 
 def describe_move(answer: dict[str, Any]) -> str:

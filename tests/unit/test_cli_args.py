@@ -4,7 +4,7 @@ import pytest
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
 from overlaylab import cli
-from overlaylab.cliwords import Words, wire_args
+from overlaylab.cliwords import Words, describe_changes, trace_args, wire_args
 from topologies.scenario import load
 
 LECTURE = load()
@@ -52,6 +52,10 @@ def test_trace_finds_a_tenant_peer_by_address_inside_its_own_tenant_only():
     (["bench", "--repeat", "5"], {"command": "bench", "repeat": 5, "scale": False}),
     (["bench", "--scale"], {"command": "bench", "scale": True}),
     (["clean"], {"command": "clean"}),
+    (["check", "--mode", "flat"], {"command": "check", "mode": cli.Mode.FLAT}),
+    (["compare", "--k", "4", "--vms", "0", "16"], {"command": "compare", "k": [4], "vms": [0, 16]}),
+    (["demo", "--no-pause", "--step", "5"], {"command": "demo", "no_pause": True, "step": 5, "no_cli": False}),
+    (["exercise", "check", "03", "--solution"], {"command": "exercise", "number": "03", "solution": True}),
 ])
 def test_the_command_line_parses_what_the_readme_documents(argv, fields):
     args = vars(cli._parser().parse_args(argv))
@@ -88,3 +92,21 @@ def test_a_bad_scenario_is_one_line_and_exit_2_before_anything_is_built(tmp_path
 ])
 def test_wire_arguments(typed, parsed):
     assert wire_args(typed) == parsed
+
+
+@pytest.mark.parametrize(("words", "parsed"), [
+    (["pepsi/web", "pepsi/db"], (["pepsi/web", "pepsi/db"], "udp")),
+    (["pepsi/web", "pepsi/db", "tcp"], (["pepsi/web", "pepsi/db"], "tcp")),
+    (["pepsi/web", "pepsi/db", "sctp"], (["pepsi/web", "pepsi/db", "sctp"], "udp")),  # then refused with usage
+])
+def test_trace_arguments_with_a_protocol(words, parsed):
+    assert trace_args(words) == parsed
+
+
+def test_a_change_touching_many_virtual_switches_names_the_busiest_and_counts_the_rest():
+    many = {f"p{i}e0h0/br-int": 3 for i in range(30)} | {"p0e0h0/br-int": 98, "p7e3h1/br-int": 98}
+    line = describe_changes({"changes": {"underlay": 0, "vswitches": 280, "datapaths": many}, "seconds": 0.13})
+    assert "p0e0h0/br-int 98" in line and "p7e3h1/br-int 98" in line and "and 25 more with 75 in all" in line
+    few = describe_changes({"changes": {"underlay": 7, "vswitches": 0, "datapaths": {"p0a0": 1, "c0": 6}},
+                            "seconds": 0.3})
+    assert few == "flow changes: underlay 7, virtual switches 0 (c0 6, p0a0 1); confirmed by every switch in 0.30 s"
