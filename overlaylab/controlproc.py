@@ -67,6 +67,14 @@ class ControllerProcess:
             return "(no log)"
         return " | ".join(text[-lines:]) + f" (full log: {self.log})"
 
+    def last_said(self, word: str) -> str:
+        """The controller log's last line that mentions `word` (a datapath's id, say)."""
+        try:
+            lines = [line for line in self.log.read_text(errors="replace").splitlines() if word in line]
+        except OSError:
+            return "(no log)"
+        return lines[-1].strip() if lines else "nothing"
+
     def status(self) -> Status:
         """What the controller has reported: datapaths in sync, messages refused."""
         return read_status(self.status_file)

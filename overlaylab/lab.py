@@ -349,10 +349,18 @@ class Lab:
         return self.dpids <= set(status.synced)
 
     def _flows_problem(self) -> str:
+        """Which datapaths never confirmed, whether the controller has them, and the last thing its log
+        says of each (a stall at k=8 is otherwise hard to tell from a switch that never connected)."""
         missing = sorted(self.dpids - set(self.controller.status().synced))
-        names = [name for name, t in self.compiled.items() if t.dpid in missing]
-        return (f"{len(names)} datapaths never confirmed their flows, e.g. {', '.join(names[:5])}; "
-                f"controller log: {self.controller.tail()}")
+        names = {t.dpid: name for name, t in self.compiled.items() if t.dpid in missing}
+        try:
+            connected = set(self.controller.request("GET", path="/datapaths", timeout=5)["connected"])
+        except LabError:
+            connected = set()
+        said = [f"{names[d]} ({'connected' if d in connected else 'not connected'}; last logged: "
+                f"{self.controller.last_said(f'{d:016x}')})" for d in missing[:3]]
+        return (f"{len(names)} datapaths never confirmed their flows: {'; '.join(said)}; controller log: "
+                f"{self.controller.tail()}")
 
     def vm(self, label: str) -> Any:
         """The Mininet node of VM `tenant/vm`."""
