@@ -221,7 +221,6 @@ def describe(path: Path) -> str:
     return "\n".join([*lines, f"  => {path.verdict}"])
 
 
-
 def cables(paths: list[Path], source: str, target: str) -> set[frozenset[str]]:
     """The cables the paths cross, as pairs of node names (see `cables_along`)."""
     return {cable for path in paths for cable in cables_along(path, source, target)}

@@ -78,8 +78,7 @@ def holds(rows: list[Row]) -> bool:
     """The lecture's claim: the overlay's underlay is the same whatever the VMs and never changes when one
     moves; the flat underlay is larger once there are VMs."""
     overlay = [r for r in rows if r.mode == str(Mode.OVERLAY)]
-    same = all(r.underlay_flows == next(o.underlay_flows for o in overlay if o.k == r.k and o.vms == 0)
-               for r in overlay if any(o.k == r.k and o.vms == 0 for o in overlay))
+    same = all(len({r.underlay_flows for r in overlay if r.k == k}) == 1 for k in {r.k for r in overlay})
     still = all(not r.migration_underlay for r in overlay)
     grows = all(r.underlay_flows > o.underlay_flows for r in rows if r.mode == str(Mode.FLAT) and r.vms
                 for o in overlay if (o.k, o.vms) == (r.k, r.vms))

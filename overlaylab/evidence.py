@@ -13,8 +13,10 @@ from controller.flows import ofctl_match
 from overlaylab import tables
 from overlaylab.errors import LabError
 from overlaylab.lab import Lab
+from overlaylab.probing import uplink_tap
 from overlaylab.system import wait_until
 from probes.capture import Capture
+from topologies.scenario import VM
 
 COUNTER_TIMEOUT = 5.0  # seconds: Open vSwitch's revalidators publish flow counters every half second or so
 
@@ -42,6 +44,17 @@ def inner_ip(frame: bytes) -> tuple[str, str, int] | None:
 def between(frames: list[bytes], src: str, dst: str) -> list[bytes]:
     """The frames whose innermost IP packet goes from `src` to `dst`."""
     return [f for f in frames if (inner_ip(f) or ("", "", 0))[:2] == (src, dst)]
+
+
+def ping(lab: Lab, src: VM, dst: VM) -> Callable[[], object]:
+    """One ping from inside VM `src` to `dst`, to run while something watches."""
+    return lambda: lab.vm(src.label).cmd(f"ping -c1 -W2 {dst.ip.ip}")
+
+
+def on_uplink(lab: Lab, src: VM, dst: VM, send: Callable[[], object]) -> list[bytes]:
+    """The frames on `src`'s server's cable, while `send` ran, whose innermost packet goes from src to dst."""
+    tap = uplink_tap(src.server)
+    return between(captured(lab, [tap], send)[tap], str(src.ip.ip), str(dst.ip.ip))
 
 
 @dataclass(frozen=True)

@@ -369,10 +369,12 @@ class Lab:
 
     def endpoints(self) -> list[Endpoint]:
         """Every VM as the probes address it."""
-        return [Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip,
-                         self.vm(vm.label).pid,
-                         kernel.device(vm) if vm.bare_metal else self.vm(vm.label).defaultIntf().name, vm.vtep)
-                for vm in self.scenario.vms]
+        return [self.endpoint(vm) for vm in self.scenario.vms]
+
+    def endpoint(self, vm: VM) -> Endpoint:
+        """One VM as the probes address it: where to send from and listen at, inside its namespace."""
+        return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, self.vm(vm.label).pid,
+                        kernel.device(vm) if vm.bare_metal else self.vm(vm.label).defaultIntf().name, vm.vtep)
 
     def port_pid(self, port: str) -> int:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: the machine's

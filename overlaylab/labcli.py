@@ -22,13 +22,13 @@ from overlaylab.cliwords import (
     wire_args,
 )
 from overlaylab.errors import LabError
+from overlaylab.evidence import captured
 from overlaylab.explain import datapath_text, summary_text
 from overlaylab.lab import Lab
 from overlaylab.observe import describe as describe_observation
 from overlaylab.observe import observe, taken
 from overlaylab.picture import dot, render
 from overlaylab.system import run
-from probes.capture import Capture
 from probes.packets import describe_frame
 from probes.pcap import write_pcap
 from topologies import changes
@@ -243,14 +243,7 @@ class LabCLI(CLI):
         if link not in self._links() or not command:
             output("usage: wire LINK [--pcap FILE] CMD, e.g. `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db`\n")
             return
-        capture = Capture()
-        try:
-            capture.tap(link, self.lab.port_pid(link), link)
-            self.onecmd(self.precmd(command))
-            capture.run(lambda: True, timeout=0, settle=0.2)
-        finally:
-            capture.close()
-        frames = capture.frames[link]
+        frames = captured(self.lab, [link], lambda: self.onecmd(self.precmd(command)))[link]
         output(f"{len(frames)} frames crossed {link}:\n")
         for frame in frames:
             output(f"  {describe_frame(frame)}\n")

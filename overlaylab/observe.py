@@ -67,7 +67,6 @@ def observe(lab: Lab, src: VM, dst: VM, proto: str, paths: list[Path]) -> Observ
     cable the predicted paths cross and listening at `dst`."""
     fabric = lab.scenario.fabric
     tapped = taps(fabric, cables(paths, src.server.name, dst.server.name))
-    ends = {ep.label: ep for ep in lab.endpoints()}
     token = Tokens()()
     sightings: list[Sighting] = []
     arrived: list[bytes] = []
@@ -76,7 +75,8 @@ def observe(lab: Lab, src: VM, dst: VM, proto: str, paths: list[Path]) -> Observ
         for iface, cable in tapped.items():
             capture.tap(iface, lab.port_pid(iface), iface, _sink(token, cable, iface, sightings))
         for vm in (src, dst):
-            capture.listen(vm.label, ends[vm.label].pid, ends[vm.label].iface)
+            end = lab.endpoint(vm)
+            capture.listen(vm.label, end.pid, end.iface)
         capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
         expect = any(p.delivered_to == dst.label for p in paths)
         capture.run(lambda: bool(arrived), ARRIVAL_TIMEOUT if expect else SETTLE, SETTLE,

@@ -17,7 +17,7 @@ from probes.endpoint import Endpoint
 from probes.packets import Host
 from probes.session import Progress, Tokens, run_session
 from probes.verdicts import Check
-from topologies.fattree import mac_of
+from topologies.fattree import FatTree, Server, mac_of
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,17 @@ class Verdicts:
 def underlay_taps(lab: Lab) -> list[str]:
     """Every server uplink (its edge switch's side) and every core link (the core's side)."""
     fabric = lab.scenario.fabric
-    uplinks = [f"p{s.pod}e{s.edge}-eth{s.host + 1}" for s in fabric.servers]
-    core = [f"{c.name}-eth{p + 1}" for c in fabric.cores for p in range(fabric.k)]
-    return uplinks + core
+    return [uplink_tap(s) for s in fabric.servers] + core_taps(fabric)
+
+
+def uplink_tap(server: Server) -> str:
+    """Where a server's cable is tapped: its edge switch's port (`p0e0-eth1`)."""
+    return f"p{server.pod}e{server.edge}-eth{server.host + 1}"
+
+
+def core_taps(fabric: FatTree) -> list[str]:
+    """Where the core links are tapped: every port of every core switch."""
+    return [f"{c.name}-eth{p + 1}" for c in fabric.cores for p in range(fabric.k)]
 
 
 def _rogue(lab: Lab) -> attacks.Rogue:

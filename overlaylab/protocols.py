@@ -19,16 +19,17 @@ from scapy.layers.l2 import GRE, Ether
 from overlaylab import evidence
 from overlaylab.lab import Lab
 from overlaylab.system import run
+from overlaylab.tables import OFCTL
 from overlaylab.vswitches import server_ovs
 from probes.fastparse import dissect
 from probes.packets import describe_frame
 from probes.pcap import write_pcap
 from topologies import changes
+from topologies.changes import vm_named
 from topologies.scenario import VM
 
 MPLS_PORT, L3_GRE_PORT = 104, 105  # br-int ports of the hand-made tunnels (the lab's are 100..103)
 PRIO = 400  # above everything the controller compiles
-OFCTL = ("ovs-ofctl", "-O", "OpenFlow13")
 Line = tuple[str, dict[str, Any]]
 
 
@@ -48,30 +49,15 @@ def tour(lab: Lab, out: Path) -> Iterator[Line]:
     yield f"every frame above is in {pcap}", {"pcap": str(pcap)}
 
 
-def _vm(lab: Lab, label: str) -> VM:
-    return next(vm for vm in lab.scenario.vms if vm.label == label)
-
-
-def _uplink(vm: VM) -> str:
-    s = vm.server
-    return f"p{s.pod}e{s.edge}-eth{s.host + 1}"
-
-
 def _one(lab: Lab, src: VM, dst: VM, send: Callable[[], object]) -> bytes | None:
-    """The first frame on the source server's uplink whose innermost packet goes from src to dst."""
-    seen = evidence.captured(lab, [_uplink(src)], send)[_uplink(src)]
-    found = evidence.between(seen, str(src.ip.ip), str(dst.ip.ip))
-    return found[0] if found else None
-
-
-def _ping(lab: Lab, src: VM, dst: VM) -> Callable[[], object]:
-    return lambda: lab.vm(src.label).cmd(f"ping -c1 -W2 {dst.ip.ip}")
+    """The first frame on the source server's cable whose innermost packet goes from src to dst."""
+    return next(iter(evidence.on_uplink(lab, src, dst, send)), None)
 
 
 def _vxlan_geneve(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
     for src, dst in (("pepsi/db", "pepsi/web"), ("coke/web", "coke/db")):
-        a, b = _vm(lab, src), _vm(lab, dst)
-        frame = _one(lab, a, b, _ping(lab, a, b))
+        a, b = vm_named(lab.scenario, src), vm_named(lab.scenario, dst)
+        frame = _one(lab, a, b, evidence.ping(lab, a, b))
         kind = dissect(frame).encap if frame else None
         yield (f"{a.encap.text.upper()} ({a.tenant}): {describe_frame(frame) if frame else 'NOT SEEN'}",
                {a.encap.text: kind is a.encap}, frame)
@@ -83,8 +69,8 @@ def _gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
     try:
         lab.add_vm("sprite/a", "192.0.2.2/24", "p1e0h0")
         lab.add_vm("sprite/b", "192.0.2.3/24", "p2e1h1")
-        a, b = _vm(lab, "sprite/a"), _vm(lab, "sprite/b")
-        frame = _one(lab, a, b, _ping(lab, a, b))
+        a, b = vm_named(lab.scenario, "sprite/a"), vm_named(lab.scenario, "sprite/b")
+        frame = _one(lab, a, b, evidence.ping(lab, a, b))
         key = frame and Ether(frame)[GRE].key
         yield (f"GRE (tenant sprite, added for this: key {key} is its VNI): "
                f"{describe_frame(frame) if frame else 'NOT SEEN'}", {"gre": key == 7}, frame)
@@ -93,7 +79,7 @@ def _gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
 
 
 def _mpls_and_ip_in_gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
-    web, db = _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    web, db = vm_named(lab.scenario, "coke/web"), vm_named(lab.scenario, "coke/db")
     with _l3_tunnels(lab, web, db):
         frame = _one(lab, web, db, _udp(lab, web, db, 46001))
         label = frame and MPLS in Ether(frame) and Ether(frame)[MPLS].label

@@ -18,15 +18,17 @@ from scapy.layers.l2 import Ether
 from controller.flows import ofctl_match
 from controller.trace import trace_vm, vm_packet
 from overlaylab import protocols, tables
-from overlaylab.evidence import Counted, between, captured, counted
+from overlaylab.evidence import Counted, between, captured, counted, on_uplink, ping
 from overlaylab.lab import Lab
 from overlaylab.observe import observe, taken
+from overlaylab.probing import core_taps, uplink_tap
 from overlaylab.vswitches import server_intf, server_ovs
 from probes.capture import Capture
 from probes.fastparse import dissect
 from probes.packets import Host, describe_frame, probe
 from probes.pcap import write_pcap
 from probes.session import Tokens
+from topologies.changes import vm_named
 from topologies.scenario import VM, Mode, ScenarioError, load
 
 
@@ -49,17 +51,7 @@ class Step:
 
 
 def _vm(lab: Lab, label: str) -> VM:
-    return next(vm for vm in lab.scenario.vms if vm.label == label)
-
-
-def _uplink(vm: VM) -> str:
-    """The edge switch's port to the VM's server (where the server's cable is tapped)."""
-    s = vm.server
-    return f"p{s.pod}e{s.edge}-eth{s.host + 1}"
-
-
-def _ping(lab: Lab, src: str, dst: VM) -> Callable[[], str]:
-    return lambda: str(lab.vm(src).cmd(f"ping -c1 -W2 {dst.ip.ip}"))
+    return vm_named(lab.scenario, label)
 
 
 def physical(lab: Lab, _out: Path) -> Shown:
@@ -123,12 +115,11 @@ def underlay_overlay(lab: Lab, _out: Path) -> Shown:
 def encapsulation(lab: Lab, out: Path) -> Shown:
     """The lecture's four steps, each a real capture of one ping from coke/web to coke/db."""
     shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
-    cores = [f"{c.name}-eth{p + 1}" for c in lab.scenario.fabric.cores for p in range(lab.scenario.fabric.k)]
     stages = {"1. leaves VM A (coke/web), bare": [server_intf(web)],
-              "2. on its server's uplink, encapsulated": [_uplink(web)],
-              "3. across the core: the underlay reads only the outer header": cores,
+              "2. on its server's uplink, encapsulated": [uplink_tap(web.server)],
+              "3. across the core: the underlay reads only the outer header": core_taps(lab.scenario.fabric),
               "4. decapsulated, into VM B (coke/db)": [server_intf(db)]}
-    frames = captured(lab, [i for ifaces in stages.values() for i in ifaces], _ping(lab, "coke/web", db))
+    frames = captured(lab, [i for ifaces in stages.values() for i in ifaces], ping(lab, web, db))
     for stage, ifaces in stages.items():
         seen = [(i, f) for i in ifaces for f in between(frames[i], str(web.ip.ip), str(db.ip.ip))]
         shown.say(f"  {stage}:")
@@ -191,9 +182,10 @@ def multi_tenancy(lab: Lab, _out: Path) -> Shown:
 def network_id(lab: Lab, _out: Path) -> Shown:
     shown = Shown()
     web = _vm(lab, "pepsi/web")
-    frames = captured(lab, [_uplink(web)], lambda: (_ping(lab, "pepsi/db", web)(),
-                                                      _ping(lab, "coke/db", _vm(lab, "coke/web"))()))
-    kinds = sorted({(str(w.encap), w.vni) for f in frames[_uplink(web)] if (w := dissect(f)).encap})
+    tap = uplink_tap(web.server)
+    frames = captured(lab, [tap], lambda: (ping(lab, _vm(lab, "pepsi/db"), web)(),
+                                           ping(lab, _vm(lab, "coke/db"), _vm(lab, "coke/web"))()))
+    kinds = sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
     seen = ", ".join(f"{kind} VNI {vni}" for kind, vni in kinds)
     shown.say(f"  on p0e0h0's uplink, both tenants' packets to 192.0.2.2: {seen}")
     stranger = _cross_tenant(lab, _vm(lab, "coke/db"), web)
@@ -205,11 +197,11 @@ def network_id(lab: Lab, _out: Path) -> Shown:
 
 def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
     """A frame from one tenant's VM to another tenant's VM, by its real MAC and IP: where it arrived."""
-    ends = {ep.label: ep for ep in lab.endpoints()}
     capture, token, arrived = Capture(), Tokens()(), []
     try:
         for vm in (src, dst):
-            capture.listen(vm.label, ends[vm.label].pid, ends[vm.label].iface)
+            end = lab.endpoint(vm)
+            capture.listen(vm.label, end.pid, end.iface)
         capture.send(src.label, probe("icmp", Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
         capture.run(lambda: False, 0.5, 0, lambda name, frame: arrived.append(name) if token in frame else None)
     finally:
@@ -219,8 +211,7 @@ def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
 
 def stacking(lab: Lab, _out: Path) -> Shown:
     shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
-    frames = between(captured(lab, [_uplink(web)], _ping(lab, "coke/web", db))[_uplink(web)],
-                     str(web.ip.ip), str(db.ip.ip))
+    frames = on_uplink(lab, web, db, ping(lab, web, db))
     layers = []
     for layer in Ether(frames[0]).iterpayloads() if frames else []:
         if layer.name in ("Raw", "Padding"):
@@ -246,21 +237,20 @@ def _fields(layer: Any) -> str:
 def five_tuple(lab: Lab, _out: Path) -> Shown:
     """Eight inner flows between one pair of VMs: eight outer source ports, spread over the core."""
     shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
-    fabric = lab.scenario.fabric
-    cores = [f"{c.name}-eth{p + 1}" for c in fabric.cores for p in range(fabric.k)]
-    ends = {ep.label: ep for ep in lab.endpoints()}
+    cores, tap = core_taps(lab.scenario.fabric), uplink_tap(web.server)
 
     def flows() -> None:
         capture = Capture()
         try:
-            capture.listen(web.label, ends[web.label].pid, ends[web.label].iface)
+            end = lab.endpoint(web)
+            capture.listen(web.label, end.pid, end.iface)
             tokens = Tokens()
             for flow in range(8):
                 capture.send(web.label, probe("udp", Host(web.mac, web.ip.ip), Host(db.mac, db.ip.ip), tokens(), flow))
         finally:
             capture.close()
-    frames = captured(lab, [_uplink(web), *cores], flows)
-    outer = {w.sport for f in frames[_uplink(web)] if (w := dissect(f)).encap and w.inner and w.inner.token}
+    frames = captured(lab, [tap, *cores], flows)
+    outer = {w.sport for f in frames[tap] if (w := dissect(f)).encap and w.inner and w.inner.token}
     used = sorted({iface.split("-")[0] for iface in cores for f in frames[iface] if dissect(f).inner})
     shown.say(f"  8 UDP flows from coke/web to coke/db (different source ports inside) left p0e0h0 with "
               f"{len(outer)} different outer UDP source ports, and crossed cores {', '.join(used)}")
