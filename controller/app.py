@@ -106,9 +106,10 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         self.ports_known: set[int] = set()
         self.held_back: dict[int, Any] = {}
         self.started = False
-        # Handlers and the start run on threads of their own: deciding to hold a switch back and the start
-        # taking every switch held back must not interleave (a switch held back just after the start
-        # took the others was never pushed: seen once at k=8, one aggregation switch left without flows).
+        # Handlers, the start and repairs run on threads of their own. Under this lock: holding a switch
+        # back, the start taking every switch held back (one held back just after was never pushed: seen
+        # once at k=8), and the links known down changing or being compiled (a link that came up while
+        # the start compiled was neither compiled nor repaired: seen once in the drill).
         self.starting = threading.Lock()
         self.status = StatusFile(Path(conf.status)) if conf.status else None
         self.logger.info("compiled tables for %d datapaths", len(self.state.tables))
@@ -288,19 +289,23 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         name, ofp_ = self.state.switch_names.get(dp.id), dp.ofproto
         if name is None:
             return  # a server's virtual switch
-        changed = [self.state.port(name, port.port_no, not gone and not port.state & ofp_.OFPPS_LINK_DOWN
-                                   and not port.config & ofp_.OFPPC_PORT_DOWN) for port in ports]
-        self.ports_known.add(dp.id)
-        if not self.started:
+        with self.starting:  # a link that changes while the start compiles is seen by the start or rerouted
+            changed = [self.state.port(name, port.port_no, not gone and not port.state & ofp_.OFPPS_LINK_DOWN
+                                       and not port.config & ofp_.OFPPC_PORT_DOWN) for port in ports]
+            self.ports_known.add(dp.id)
+            started = self.started
+        if not started:
             self._start_if_ready()  # the start compiles whatever is down by then
         elif any(changed):
             hub.spawn(self._reroute)
 
     def _reroute(self) -> None:
         with self.changing:
-            steps, _ = self._realise(self.state.reroute())
-            self.reroutes.append({"down": self.state.failed(), "changes": summary(steps)})
-        self.logger.info("links down: %s; rerouted: %s", ", ".join(self.state.failed()) or "none", summary(steps))
+            with self.starting:
+                dpids, failed = self.state.reroute(), self.state.failed()
+            steps, _ = self._realise(dpids)
+            self.reroutes.append({"down": failed, "changes": summary(steps)})
+        self.logger.info("links down: %s; rerouted: %s", ", ".join(failed) or "none", summary(steps))
 
     def _run(self, steps: list[Step]) -> list[str]:
         """Send one phase's steps and wait for every switch's barrier reply; the ones that did not confirm."""
