@@ -1,6 +1,6 @@
 """The controller's desired state, in one place (OVN's northbound, in miniature): the scenario with its
-VMs on their ports, the links known to be down, and the tables they compile to. A change says which
-datapaths it can touch; the app plans and pushes only for those. Pure: no OpenFlow, no threads.
+VMs on their ports, the links known to be down, and the tables they compile to. Pure: no OpenFlow, no
+threads; controller.reconciler decides what to do with it.
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from controller.flat import underlay_tables
 from controller.flows import Tables
-from controller.overlay import compile_overlay, recompile, touched, vswitch_dpid
+from controller.overlay import compile_overlay, recompile, vswitch_dpid, vswitch_name
 from topologies import scenario
 from topologies.scenario import Scenario, ScenarioError
 
@@ -30,26 +30,38 @@ class DesiredState:
         self.underlay, self.overlay = underlay_tables(lab), compile_overlay(lab)
         self.tables = by_dpid(self.underlay, self.overlay)
         self.switch_names = {t.dpid: t.name for t in self.underlay.values()}
+        self.names = {**{vswitch_dpid(s): vswitch_name(s) for s in lab.fabric.servers}, **self.switch_names}
 
-    def validated(self, body: dict[str, Any]) -> Scenario:
+    def validated(self, body: Any) -> Scenario:
         """A new state from the API, validated like a scenario file; VMs that stay keep their ports unless
-        the body says which."""
+        the body says which. It must name its tenants, even none (`tenants: {}`): a body that forgot them
+        must not empty a running lab."""
+        if not isinstance(body, dict) or not isinstance(body.get("scenario"), dict):
+            raise ScenarioError('expected a JSON object {"scenario": {...}, "ports": {"tenant/vm": port}}')
+        if "tenants" not in body["scenario"]:
+            raise ScenarioError("the new desired state: tenants: missing; name every tenant, or write "
+                                "tenants: {} to remove them all")
+        ports = body.get("ports")
+        if ports is not None and (not isinstance(ports, dict) or not all(isinstance(p, str) for p in ports)):
+            raise ScenarioError('the new desired state: ports: expected {"tenant/vm": port, ...}')
         new = scenario.parse(body["scenario"], "the new desired state", mode=self.scenario.mode)
         if new.fabric != self.scenario.fabric:
             raise ScenarioError(f"the new desired state: fabric: k={new.fabric.k}, but the running fabric is "
                                 f"k={self.scenario.fabric.k}; the fabric cannot change while the lab runs")
-        return scenario.bind(new, body.get("ports") or scenario.carried_ports(self.scenario, new))
+        return scenario.bind(new, ports or scenario.carried_ports(self.scenario, new))
 
-    def change(self, new: Scenario) -> set[int]:
-        """Take `new`; the datapaths whose tables it can change: the servers hosting a changed tenant
-        (and in flat mode, where the underlay routes VM addresses, every underlay switch)."""
-        again = {vswitch_dpid(s) for s in touched(self.scenario, new)}
+    def change(self, new: Scenario) -> None:
+        """Take `new`: only the servers hosting a changed tenant are compiled again (and in flat mode,
+        where the underlay routes VM addresses, the underlay)."""
         self.overlay = recompile(self.scenario, new, self.overlay)
         self.scenario = new
         if new.flat:
-            again |= self.reroute()
+            self.reroute()
         self.tables = by_dpid(self.underlay, self.overlay)
-        return again
+
+    def name(self, dpid: int) -> str:
+        """How reports name a datapath of this fabric (`p0a1`, `p0e0h0/br-int`), or its DPID in hex."""
+        return self.names.get(dpid, f"{dpid:016x}")
 
     def port(self, switch: str, port: int, up: bool) -> bool:
         """An underlay switch's port went up or down: did that change a link between two switches?"""

@@ -18,6 +18,7 @@ MatchValue = int | str | IPv4Network
 # Field widths in bits, for Move; names follow OpenFlow OXM (and os-ken).
 FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48,
               "arp_spa": 32, "arp_tpa": 32, "reg0": 32}
+IPV4_FIELDS = frozenset({"ipv4_src", "ipv4_dst", "arp_spa", "arp_tpa", "tun_ipv4_src", "tun_ipv4_dst"})
 _ETH_NAMES = {ETH_IP: "ip", ETH_ARP: "arp"}
 _OFCTL_FIELD = {"ipv4_dst": "nw_dst", "ipv4_src": "nw_src", "tunnel_id": "tun_id",
                 "tun_ipv4_src": "tun_src", "tun_ipv4_dst": "tun_dst"}
@@ -184,8 +185,13 @@ class Delta:
     modify_groups: tuple[SelectGroup, ...] = ()
 
     def __bool__(self) -> bool:
-        return any((self.remove_flows, self.add_flows, self.remove_groups, self.add_groups,
-                    self.modify_groups))
+        return self.changes > 0
+
+    @property
+    def changes(self) -> int:
+        """How many flow and group mods it takes."""
+        return sum(map(len, (self.remove_flows, self.add_flows, self.remove_groups, self.add_groups,
+                             self.modify_groups)))
 
 
 def key(flow: Flow) -> tuple[object, ...]:

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ports", help="JSON file of the VMs' br-int ports (a running lab's)")
     parser.add_argument("--status", help="file to report synced datapaths and errors in (controller.status)")
     parser.add_argument("--api-port", type=int, help="serve the REST API (controller.api) on this port of --host")
+    parser.add_argument("--api-secret", help="file holding the secret every API request must carry")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import controller.app  # noqa: F401 - registers the app's options before they are parsed
     options = ["--ofp-listen-host", args.host, "--ofp-tcp-listen-port", str(args.port)]
-    for name in ("scenario", "k", "mode", "ports", "status", "api_port"):
+    for name in ("scenario", "k", "mode", "ports", "status", "api_port", "api_secret"):
         if getattr(args, name) is not None:
             options += [f"--overlaylab-{name.replace('_', '-')}", str(getattr(args, name))]
     cfg.CONF(args=options, project="os_ken")

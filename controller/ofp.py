@@ -11,6 +11,7 @@ from controller import osken_fixes  # noqa: F401 - os-ken must decode what the s
 from controller.flows import (
     FIELD_BITS,
     IN_PORT,
+    IPV4_FIELDS,
     Action,
     DecTtl,
     Delta,
@@ -30,7 +31,6 @@ OF15 = 0x06
 NTR_VENDOR_ID, NTRT_SELECTION_METHOD = 0x0000154D, 1
 # OXM headers (class 0x8000, field << 9, length) of ipv4_src, ipv4_dst, tcp_src, tcp_dst, udp_src, udp_dst
 HASH_FIELDS = (0x80001604, 0x80001804, 0x80001A02, 0x80001C02, 0x80001E02, 0x80002002)
-IPV4_FIELDS = frozenset({"ipv4_src", "ipv4_dst", "arp_spa", "arp_tpa", "tun_ipv4_src", "tun_ipv4_dst"})
 
 
 def _match_value(value: MatchValue) -> Any:

@@ -29,8 +29,7 @@ class Step:
 
     @property
     def changes(self) -> int:
-        d = self.delta
-        return sum(map(len, (d.add_flows, d.remove_flows, d.add_groups, d.modify_groups, d.remove_groups)))
+        return self.delta.changes
 
 
 def plan(old: Mapping[K, Tables], new: Mapping[K, Tables]) -> list[Step]:

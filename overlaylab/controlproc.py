@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 import urllib.error
@@ -24,6 +26,8 @@ class ControllerProcess:
         self.host, self.scenario, self.k, self.log, self.mode = host, scenario, k, log, mode
         self.ports: str | None = None  # a JSON file of VM ports, once the lab has changed
         self.status_file = log.with_name("controller.status")
+        self.secret_file = log.with_name("api.secret")  # only the lab's owner reads it: the API's key
+        self.secret = ""
         self.port = self.api_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -32,13 +36,23 @@ class ControllerProcess:
         self.port = self.port or free_port(self.host)
         self.api_port = self.api_port or free_port(self.host)
         self.status_file.unlink(missing_ok=True)  # a restarted controller reports afresh
+        self._write_secret()
         cmd = [sys.executable, "-m", "controller.launcher", "--host", self.host, "--port", str(self.port),
                "--scenario", self.scenario, "--k", str(self.k), "--mode", self.mode, "--status", str(self.status_file),
-               "--api-port", str(self.api_port), *(["--ports", self.ports] if self.ports else [])]
+               "--api-port", str(self.api_port), "--api-secret", str(self.secret_file),
+               *(["--ports", self.ports] if self.ports else [])]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, preexec_fn=die_with_parent)
         wait_until(self._ready, timeout, f"the controller to listen on {self.host}:{self.port}", self.tail)
+
+    def _write_secret(self) -> None:
+        """A new secret for the API, readable by the lab's owner only (mode 0600 from the start)."""
+        self.secret = self.secret or secrets.token_urlsafe(32)
+        self.secret_file.unlink(missing_ok=True)
+        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.secret + "\n")
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -50,12 +64,13 @@ class ControllerProcess:
         """Call the controller's REST API (controller.api); its one-line refusals become LabErrors."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"http://{self.host}:{self.api_port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {self.secret}"})
         try:
             with NO_PROXY.open(req, timeout=timeout) as answer:
                 return json.loads(answer.read())  # type: ignore[no-any-return]
         except urllib.error.HTTPError as exc:
-            raise LabError(json.loads(exc.read() or b"{}").get("error", str(exc))) from None
+            raise LabError(_refusal(exc)) from None
         except (urllib.error.URLError, OSError) as exc:
             raise LabError(f"the controller does not answer on {self.host}:{self.api_port}: {exc}") from None
 
@@ -98,3 +113,12 @@ class ControllerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _refusal(exc: urllib.error.HTTPError) -> str:
+    """The controller's one-line refusal (or, from anything else on that port, its status)."""
+    try:
+        said = json.loads(exc.read() or b"{}").get("error")
+    except (ValueError, AttributeError):
+        said = None
+    return str(said) if said else f"the controller answered {exc}"

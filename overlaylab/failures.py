@@ -64,19 +64,18 @@ def measured(lab: Lab, event: str) -> Iterator[dict[str, Any]]:
 
 
 def _repaired(lab: Lab, change: Callable[[], None]) -> dict[str, Any]:
-    """Make a change to the underlay's links, then wait until the switches hold the repair the compiler
-    gives for the links now down; the controller's repairs since, merged."""
+    """Make a change to the underlay's links, then wait until the controller knows exactly the links the
+    lab took down, has recorded its repair for them, and the switches hold what it now wants."""
     before, down = len(lab.controller.request("GET", path="/underlay")["reroutes"]), set(lab.down)
     change()
-    lab.reroute_expected()
     failed = sorted(link_name(link) for link in lab.down)
 
     def done() -> bool:
-        """The switches hold the repair, and the controller has recorded the repair for exactly these
-        links (it records each one after its barriers, so the tables can match a moment earlier)."""
+        """(It records each repair after its barriers, so the tables can match a moment earlier.)"""
+        lab.refresh()
         reroutes = lab.controller.request("GET", path="/underlay")["reroutes"][before:]
         recorded = lab.down == down or (bool(reroutes) and reroutes[-1]["down"] == failed)
-        return recorded and not lab.underlay_problems()
+        return lab.known_down == failed and recorded and not lab.underlay_problems()
     wait_until(done, REPAIR_TIMEOUT, "the underlay's repair", lambda: "; ".join(lab.underlay_problems()[:3]))
     return merged([r["changes"] for r in lab.controller.request("GET", path="/underlay")["reroutes"][before:]])
 

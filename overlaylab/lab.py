@@ -9,15 +9,16 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import replace
 from typing import IO, Any
 
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 
-from controller.flat import underlay_tables
+from controller.codec import tables_of
 from controller.flows import Tables
-from controller.overlay import compile_overlay, recompile, virtualized, vswitch_dpid, vswitch_name
+from controller.overlay import virtualized, vswitch_dpid, vswitch_name
 from overlaylab import clean, daemons, links, mgmt, pods, tables, vswitches
 from overlaylab.capacity import require_capacity
 from overlaylab.controlproc import ControllerProcess
@@ -44,7 +45,7 @@ from probes.session import Progress
 from probes.stream import End, Stream
 from topologies import changes
 from topologies.fattree import Server, mac_of
-from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of, save
+from topologies.scenario import VM, Scenario, bind, carried_ports, document, parse, ports_of, save
 from vswitch import kernel
 from vswitch.nodes import VirtualMachine
 from vswitch.ovs import PHY, plug_script, unplug_script
@@ -95,7 +96,16 @@ class Lab:
     def __init__(self, scenario: Scenario, phases: Phases) -> None:
         self.phases = phases
         fabric = scenario.fabric
-        self._adopt(scenario)
+        self.scenario = scenario  # the desired state, as the controller (its owner) last said it
+        self.generation = -1  # the controller's count of its changes, when the lab last read them
+        self.underlay: dict[str, Tables] = {}  # what every underlay switch must hold, by name (from the controller)
+        self.compiled: dict[str, Tables] = {}  # ... and every datapath
+        self.dpids: set[int] = set()
+        self.down: set[frozenset[str]] = set()  # links between underlay switches the lab took down
+        self.cut: set[frozenset[str]] = set()  # every link the lab took down (servers' uplinks too)
+        self.known_down: list[str] = []  # the links the controller knows are down (`c0-p0a0`)
+        self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
+        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server itself
                          for i, vm in enumerate(scenario.vms)}
         self._vm_count = len(scenario.vms)  # VM node names are never reused
@@ -108,35 +118,40 @@ class Lab:
                                             RUN_DIR / "controller.log", str(scenario.mode))
         self.net: Mininet | None = None
 
-    def _adopt(self, scenario: Scenario, before: Scenario | None = None) -> None:
-        """Take `scenario` as the desired state (changed from `before`): the tables every datapath must
-        hold, and where ovs-ofctl finds each datapath."""
-        fabric = scenario.fabric
-        if before is None:
-            self.down: set[frozenset[str]] = set()  # links between underlay switches that are down
-            self.cut: set[frozenset[str]] = set()  # every link the lab took down (servers' uplinks too)
-            self.overlay = compile_overlay(scenario)
-        else:
-            self.overlay = recompile(before, scenario, self.overlay)
-        self.scenario = scenario
-        if before is None or scenario.flat:  # in flat mode the underlay routes the VMs themselves
-            self.underlay: dict[str, Tables] = underlay_tables(scenario, frozenset(self.down))
-        self.compiled: dict[str, Tables] = {**self.underlay, **self.overlay}
-        self.dpids = {t.dpid for t in self.compiled.values()}
-        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name for s in fabric.switches}
-        self.targets.update({vswitch_name(s): server_ovs(s).br_int for s in virtualized(scenario)})
+    def refresh(self) -> None:
+        """Read the desired state back from its owner, the controller: the scenario, the links it knows are
+        down and, when it changed, the tables every datapath must hold. Called after every change whatever
+        its answer, after a failure and after a restart: the lab keeps no compiled copy of its own."""
+        for _ in range(3):  # a change between the two questions: ask again
+            doc = self.controller.request("GET")
+            self.known_down = doc["down"]
+            if doc["generation"] == self.generation:
+                return
+            wanted = self.controller.request("GET", path="/tables")
+            if wanted["generation"] == doc["generation"]:
+                self._take(doc, wanted)
+                return
+        raise LabError("the controller's desired state kept changing while the lab read it; is another "
+                       "client changing it?")
 
-    def reroute_expected(self) -> None:
-        """The underlay as the compiler gives it with the links now down (what the controller repairs to)."""
-        self.underlay = underlay_tables(self.scenario, frozenset(self.down))
-        self.compiled = {**self.underlay, **self.overlay}
+    def _take(self, doc: dict[str, Any], wanted: dict[str, Any]) -> None:
+        fresh = parse(doc["scenario"], "the controller's desired state", mode=self.scenario.mode)
+        self.scenario = replace(bind(fresh, doc["ports"]), path=self.scenario.path)
+        self.underlay = {t.name: t for t in map(tables_of, wanted["underlay"])}
+        self.compiled = {**self.underlay, **{t.name: t for t in map(tables_of, wanted["overlay"])}}
+        self.dpids = {t.dpid for t in self.compiled.values()}
+        self.generation = doc["generation"]
+
+    def _vswitch_started(self, server: Server) -> None:
+        self.hosting.add(server.name)
+        self.targets[vswitch_name(server)] = server_ovs(server).br_int
 
     def server_problems(self) -> dict[str, str]:
         """Servers that cannot take part, and why: their uplink is down, or their virtual switch is not
         running or not connected to the controller. (os-ken on native threads does not notice a switch
         that died, so a dead ovs-vswitchd is found by its pid.)"""
         connected = set(self.controller.request("GET", path="/datapaths")["connected"])
-        hosting = set(virtualized(self.scenario))
+        hosting = {vm.server for vm in self.scenario.vms if not vm.bare_metal}
         problems = {}
         for server in self.scenario.fabric.servers:
             edge = self.scenario.fabric.peer(server.name, 0)
@@ -166,13 +181,29 @@ class Lab:
         return bind(new, carried_ports(self.scenario, new))
 
     def _push(self, bound: Scenario) -> dict[str, Any]:
-        answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
+        """Ask the controller for `bound`; whatever it answers, read back what it now wants."""
         before = self.scenario
-        self._adopt(bound, before)
+        try:
+            answer = self.controller.request("PUT", {"scenario": document(bound), "ports": ports_of(bound)})
+        finally:
+            with suppress(LabError):  # a controller that does not answer: the lab keeps what it last read
+                self.refresh()
         self._remember()
         if self.net is not None:
-            vswitches.start_kernel_vteps(self.net, bound, before)
+            vswitches.start_kernel_vteps(self.net, self.scenario, before)
         return answer
+
+    @contextmanager
+    def _all_or_nothing(self, unchanged: str) -> Iterator[ExitStack]:
+        """A change in steps, each registering its own undo: a step or the controller failing undoes
+        every step done, in reverse, and the error says so in the same line."""
+        with ExitStack() as undo:
+            try:
+                yield undo
+            except LabError as exc:
+                undo.close()
+                raise LabError(f"{exc}; nothing changed: {unchanged}") from None
+            undo.pop_all()
 
     def _remember(self) -> None:
         """The current desired state on disk, so a restarted controller starts from it, not from the file."""
@@ -222,25 +253,38 @@ class Lab:
     def _migrate(self, vm: VM, server: str) -> dict[str, Any]:
         """The VM keeps its namespace, processes, IP and MAC; its veth end leaves its server's virtual
         switch and joins the destination's (started if it had none); then the new desired state is
-        pushed (make before break: 0 underlay changes) and the VM announces itself."""
+        pushed (make before break: 0 underlay changes) and the VM announces itself. All or nothing:
+        should any step fail, the veth goes back where it was."""
         assert self.net is not None
         bound = self._bound(changes.migrate(self.scenario, vm.label, server))
         moved = next(v for v in bound.vms if v.label == vm.label)
         source, target = self.net[vm.server.name], self.net[moved.server.name]
-        self._leave_br_int(vm)
-        links.move(server_intf(vm), source.pid, target.pid, server_intf(moved))
-        _rehome(source, target, server_intf(vm), server_intf(moved), moved.port)
-        self._plug(moved, bound)
-        answer = self._push(bound)
+        here, there = server_intf(vm), server_intf(moved)
+        with self._all_or_nothing(f"{vm.label} is still on {vm.server.name}") as undo:
+            self._leave_br_int(vm)
+            undo.callback(self._join_br_int, vm)
+            links.move(here, source.pid, target.pid, there)
+            undo.callback(links.move, there, target.pid, source.pid, here)
+            _rehome(source, target, here, there, moved.port)
+            undo.callback(_rehome, target, source, there, here, vm.port)
+            self._plug(moved, bound)
+            undo.callback(self._leave_br_int, moved)
+            answer = self._push(bound)
         node = self.vm(vm.label)
         announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
 
     def _leave_br_int(self, vm: VM) -> None:
         """The VM's port leaves its server's virtual switch (moving away, or removed)."""
+        self._guarded(vm, unplug_script(server_ovs(vm.server), server_intf(vm)))
+
+    def _join_br_int(self, vm: VM) -> None:
+        """The VM's port, on its server, joins that server's running virtual switch."""
+        self._guarded(vm, plug_script(server_ovs(vm.server), server_intf(vm), vm.port))
+
+    def _guarded(self, vm: VM, script: str) -> None:
         assert self.net is not None
-        ovs = server_ovs(vm.server)
-        vswitches.run_guarded(self.net, {vm.server.name: (unplug_script(ovs, server_intf(vm)), ovs)})
+        vswitches.run_guarded(self.net, {vm.server.name: (script, server_ovs(vm.server))})
 
     def add_vm(self, label: str, ip: str, server: str) -> dict[str, Any]:
         """`vm add tenant/vm IP/LEN SERVER`: a new VM (its own namespace) on a port of the server's virtual
@@ -250,22 +294,26 @@ class Lab:
         vm = next(v for v in bound.vms if v.label == label)
         name = vm_node(self._vm_count)
         self._vm_count += 1
-        node = self.net.addHost(name, cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
-        self.net.addLink(node, self.net[server], port1=0, port2=vm.port)
-        node.configDefault()
-        self.vm_nodes[label] = name
-        self._plug(vm, bound)
-        return self._push(bound)
+        with self._all_or_nothing(f"{label} was not added") as undo:
+            node = self.net.addHost(name, cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
+            undo.callback(self.net.delHost, node)
+            self.net.addLink(node, self.net[server], port1=0, port2=vm.port)
+            node.configDefault()
+            self.vm_nodes[label] = name
+            undo.callback(self.vm_nodes.pop, label)
+            self._plug(vm, bound)
+            undo.callback(self._leave_br_int, vm)
+            return self._push(bound)
 
     def _plug(self, vm: VM, bound: Scenario) -> None:
         """The VM's veth end, already in its server's namespace, joins that server's br-int; a server with
         no virtual switch yet gets one (with the port), and the controller must have it before a change."""
         assert self.net is not None
-        if vm.server in virtualized(self.scenario):
-            ovs = server_ovs(vm.server)
-            vswitches.run_guarded(self.net, {vm.server.name: (plug_script(ovs, server_intf(vm), vm.port), ovs)})
+        if vm.server.name in self.hosting:
+            self._join_br_int(vm)
             return
         vswitches.start(self.net, bound, self.controller.port, only=vm.server)
+        self._vswitch_started(vm.server)
         wait_until(lambda: self._connected(vm.server), CONNECT_TIMEOUT,
                    f"{vm.server.name}'s new virtual switch to connect to the controller")
 
@@ -313,6 +361,8 @@ class Lab:
             with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
                                                 f" and {len(bare_metal)} kernel VTEPs") as progress:
                 vswitches.start(self.net, self.scenario, self.controller.port, progress)
+                for server in servers:
+                    self._vswitch_started(server)
                 vswitches.start_kernel_vteps(self.net, self.scenario)
         self._wait_for_flows()
 
@@ -320,6 +370,8 @@ class Lab:
         self.controller.start()
         self.state.controller_pid = self.controller.pid
         self.state.save()
+        self.generation = -1  # a new controller counts its changes afresh
+        self.refresh()
 
     def _wait_for_flows(self) -> None:
         waiting = f"waiting until all {len(self.compiled)} datapaths hold their flows"
@@ -341,6 +393,7 @@ class Lab:
 
     def _in_sync(self, progress: Progress) -> bool:
         """Has every datapath answered the barrier after its push? (Refused messages fail the lab.)"""
+        self.refresh()  # the start may have found links down
         status = self.controller.status()
         if status.errors:
             raise LabError(f"a switch refused the controller's flows: {status.errors[0]}; "
@@ -385,9 +438,8 @@ class Lab:
     def stations(self) -> list[Station]:
         """Every physical server as the reachability probes address it."""
         assert self.net is not None
-        hosting = {s.name for s in virtualized(self.scenario)}
         return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.net[s.name].pid,
-                        PHY if s.name in hosting else f"{s.name}-eth0")
+                        PHY if s.name in self.hosting else f"{s.name}-eth0")
                 for s in self.scenario.fabric.servers]
 
     def stop(self) -> None:

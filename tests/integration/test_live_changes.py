@@ -2,11 +2,15 @@
 the switches end up holding exactly what the compilers say, and `check` proves the new state."""
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import pytest
 
 from overlaylab import tables
 from overlaylab.check import Report, run_checks
+from overlaylab.controlproc import NO_PROXY
+from overlaylab.errors import LabError
 from tests.integration.conftest import REPO, lab_of, leftovers
 from topologies import changes
 from topologies.scenario import BUNDLED, ScenarioError
@@ -92,3 +96,36 @@ def test_the_example_script_drives_a_lab_from_python(clean_machine):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "underlay 0" in done.stdout and "the process inside pepsi/web: alive" in done.stdout
     assert done.stdout.strip().endswith("all checks passed") and leftovers() == []
+
+
+def test_a_vm_moves_to_the_server_it_emptied_and_back_as_often_as_asked():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        for server in ("p1e0h0", "p0e0h1", "p1e0h0", "p0e0h1"):  # p0e0h1 hosts pepsi/db alone
+            assert lab.migrate("pepsi/db", server)["to"] == server
+            assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert " 0% packet loss" in lab.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
+        assert_checks_green(lab)
+
+
+def test_a_move_the_controller_cannot_take_leaves_the_vm_where_it_was():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        db = lab.vm("pepsi/db")
+        lab.kill_controller()
+        with pytest.raises(LabError, match="does not answer.*nothing changed: pepsi/db is still on p0e0h1"):
+            lab.migrate("pepsi/db", "p1e0h0")
+        assert changes.vm_named(lab.scenario, "pepsi/db").server.name == "p0e0h1"
+        assert lab.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
+        lab.start_controller()
+        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert " 0% packet loss" in db.cmd("ping -c2 -W1 192.0.2.2")
+        assert_checks_green(lab)
+
+
+def test_the_api_answers_the_labs_owner_only():
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        assert oct(lab.controller.secret_file.stat().st_mode & 0o777) == "0o600"
+        url = f"http://{lab.controller.host}:{lab.controller.api_port}/scenario"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            NO_PROXY.open(urllib.request.Request(url, method="GET"), timeout=10)
+        assert refused.value.code == 401 and b"secret" in refused.value.read()
+        assert lab.controller.request("GET")["scenario"]["tenants"]  # with the secret
