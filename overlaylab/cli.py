@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: topologies/datacenter.yaml)")
     bench.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     bench.add_argument("--repeat", type=int, default=3, help="probing sessions to time (default 3)")
+    bench.add_argument("--soak", type=int, metavar="N", help="instead: N cycles of up, check, changes (migrate "
+                                                               "away and back, vm add/remove, link down/up), "
+                                                               "teardown; exit 0 only with 0 failures")
     bench.add_argument("--scale", action="store_true", help="instead: a full check at k=4, 6 and 8 with 2 VMs "
                                                             "per server, then VM-to-VM TCP throughput")
     return parser
@@ -167,6 +170,9 @@ def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.scalebench import bench_scale
         return EXIT_OK if bench_scale(sys.stdout) else EXIT_FAILED
+    if args.soak is not None:
+        from overlaylab.soak import soak
+        return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout) else EXIT_FAILED
     from overlaylab.bench import bench
     return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout) else EXIT_FAILED
 

@@ -120,9 +120,10 @@ def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
     if not words or len(words) % 2 == 0:
         return None
     options = dict(zip(words[1::2], words[2::2], strict=True))
-    if not set(options) <= {"--vni", "--encap"} or not options.get("--vni", "").isdigit():
+    vni = options.get("--vni", "")
+    if not set(options) <= {"--vni", "--encap"} or not (vni.isascii() and vni.isdigit()):  # not `²`
         return None
-    return words[0], int(options["--vni"]), options.get("--encap", "vxlan")
+    return words[0], int(vni), options.get("--encap", "vxlan")
 
 
 def draw_args(words: list[str]) -> tuple[str, list[str]] | None:

@@ -161,7 +161,11 @@ class LabCLI(CLI):
         if len(words) != 2 or words[0] != "save":
             output("usage: scenario save FILE\n")
             return
-        save(self.lab.scenario, words[1])
+        try:
+            save(self.lab.scenario, words[1])
+        except OSError as exc:
+            output(f"cannot save to {words[1]}: {exc.strerror}; name a file in a directory you can write to\n")
+            return
         output(f"saved the current desired state ({len(self.lab.scenario.vms)} VMs) to {words[1]}\n")
 
     def _change(self, done: str, change: Callable[[], dict[str, Any]]) -> None:

@@ -1,0 +1,119 @@
+"""`overlaylab bench --soak N`: a lab brought up, checked, changed and torn down N times over. A lab in
+front of a class must never fail once in 50; this counts every failure with its first line and names
+the slowest phase, so a rare one is found here and not in front of students."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import IO, Any
+
+from overlaylab import failures
+from overlaylab.check import Report, run_checks
+from overlaylab.lab import Lab, Phases, running_lab
+from topologies.scenario import BUNDLED, VM, Scenario, load
+
+DEFAULT = BUNDLED / "lecture.yaml"
+
+
+class Soak:
+    """Failures (first line each) and the slowest run of every phase, over all cycles."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.slowest: dict[str, tuple[float, int]] = {}  # phase -> (seconds, cycle)
+
+    def took(self, cycle: int, name: str, seconds: float) -> None:
+        if seconds > self.slowest.get(name, (0.0, 0))[0]:
+            self.slowest[name] = (seconds, cycle)
+
+    @contextmanager
+    def phase(self, cycle: int, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.took(cycle, name, time.monotonic() - start)
+
+    def failed(self, cycle: int, name: str, exc: BaseException) -> None:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        self.failures.append(f"cycle {cycle}: {name}: {first}")
+
+
+def changes_of(lab: Lab) -> list[tuple[str, Callable[[], Any]]]:
+    """One round of changes: a VM away to a server with none and back (emptying its own when it was
+    alone there), a VM added and removed, a link between an aggregation and a core switch down and up."""
+    scenario = lab.scenario
+    vm = next(v for v in scenario.vms if not v.bare_metal)
+    empty = next(s.name for s in scenario.fabric.servers if s not in {v.server for v in scenario.vms})
+    cable = next((link.a, link.b) for link in scenario.fabric.links
+                 if link.a.startswith("c") or link.b.startswith("c"))
+    label = f"{vm.tenant}/soak"
+    return [(f"migrate {vm.label} {empty}", lambda: lab.migrate(vm.label, empty)),
+            (f"migrate {vm.label} {vm.server.name}", lambda: lab.migrate(vm.label, vm.server.name)),
+            (f"vm add {label}", lambda: lab.add_vm(label, free_address(scenario, vm), empty)),
+            (f"vm remove {label}", lambda: lab.remove_vm(label)),
+            (f"link {' '.join(cable)} down", lambda: failures.link(lab, *cable, up=False)),
+            (f"link {' '.join(cable)} up", lambda: failures.link(lab, *cable, up=True))]
+
+
+def free_address(scenario: Scenario, vm: VM) -> str:
+    """An address of the VM's subnet that no member of its tenant has."""
+    taken = {v.ip.ip for v in scenario.vms if v.tenant == vm.tenant}
+    host = next(h for h in vm.ip.network.hosts() if h not in taken)
+    return str(IPv4Interface(f"{host}/{vm.ip.network.prefixlen}"))
+
+
+def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str]) -> None:
+    """Up, a check, the round of changes (each tried whatever the last did), a check, teardown."""
+    start, torn = time.monotonic(), 0.0
+    try:
+        with running_lab(scenario, Phases(quiet), "bench") as lab:
+            soak.took(number, "up", time.monotonic() - start)
+            pass_on(lab, number, soak)
+            torn = time.monotonic()
+        soak.took(number, "teardown", time.monotonic() - torn)
+    except Exception as exc:  # noqa: BLE001 - the soak counts any failure, and goes on
+        soak.failed(number, "teardown" if torn else "up", exc)
+
+
+def pass_on(lab: Lab, number: int, soak: Soak) -> None:
+    for name, change in [("check", lambda: checked(lab)), *changes_of(lab), ("check again", lambda: checked(lab))]:
+        try:
+            with soak.phase(number, name.split()[0] if name.startswith(("migrate", "vm", "link")) else name):
+                change()
+        except Exception as exc:  # noqa: BLE001
+            soak.failed(number, name, exc)
+
+
+def checked(lab: Lab) -> None:
+    report = Report()
+    run_checks(lab, report)
+    bad = [c for c in report.checks if not c.ok]
+    if bad:
+        raise AssertionError(f"{len(bad)} checks failed, first: {bad[0].name}: {bad[0].detail}")
+
+
+def soak(cycles: int, path: Path | None, k: int | None, out: IO[str]) -> bool:
+    """N cycles; True with 0 failures."""
+    scenario = load(path or DEFAULT, k)
+    result = Soak()
+    out.write(f"overlaylab bench --soak {cycles}: {scenario.source}, k={scenario.fabric.k}, "
+              f"{len(scenario.vms)} tenant members\n")
+    with open(os.devnull, "w") as quiet:
+        for number in range(1, cycles + 1):
+            start, before = time.monotonic(), len(result.failures)
+            cycle(scenario, number, result, quiet)
+            new = result.failures[before:]
+            out.write(f"  cycle {number}/{cycles}: {time.monotonic() - start:.1f} s, "
+                      f"{'ok' if not new else new[0]}\n")
+            out.flush()
+    name, (seconds, at) = max(result.slowest.items(), key=lambda item: item[1][0])
+    out.write(f"  {len(result.failures)} failures in {cycles} cycles; slowest phase: {name} {seconds:.1f} s "
+              f"(cycle {at})\n")
+    for failure in result.failures:
+        out.write(f"  {failure}\n")
+    return not result.failures
