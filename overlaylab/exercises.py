@@ -32,11 +32,13 @@ from overlaylab.observe import observe
 from overlaylab.probing import probe_tenants
 from overlaylab.system import run
 from overlaylab.tables import OFCTL
+from topologies import strictyaml
 from topologies.fattree import CORE
 from topologies.quoting import quote
 from topologies.scenario import Mode, ScenarioError, load
 
 ROOT = Path(__file__).resolve().parent.parent / "exercises"
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Exercise:
 
 
 def exercises(root: Path = ROOT) -> list[Exercise]:
-    return [Exercise(folder, yaml.safe_load((folder / "exercise.yaml").read_text()))
+    return [Exercise(folder, strictyaml.load((folder / "exercise.yaml").read_text()))
             for folder in sorted(root.iterdir()) if (folder / "exercise.yaml").is_file()]
 
 
@@ -125,7 +127,7 @@ def _failure(src: str, dst: str, found: list[dict[str, Any]], hints: dict[str, s
 def flows_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
     """Take the named compiled entries out of one virtual switch, put the student's in, probe."""
     spec = exercise.spec
-    lines = [line.strip() for line in exercise.file(spec["answer"], solution).read_text().splitlines()
+    lines = [line.strip() for line in _text(exercise, spec["answer"], solution).splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         return [Verdict(False, f"{spec['answer']} has no flow entries yet: write them one per line, in "
@@ -171,16 +173,36 @@ def _answers(exercise: Exercise, solution: bool) -> dict[str, Any]:
     """The student's answers, by key."""
     name = exercise.spec["answer"]
     try:
-        answers = yaml.safe_load(exercise.file(name, solution).read_text()) or {}
+        answers = strictyaml.load(_text(exercise, name, solution)) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise LabError(f"{name} is not YAML any more{where}: keep its `key: value` lines") from None
+        said = f": {exc.problem}" if getattr(exc, "problem", None) else ""
+        raise LabError(f"{name} is not YAML any more{where}{said}; keep its `key: value` lines") from None
+    except RecursionError:
+        raise LabError(f"{name} is nested too deeply to read; keep its `key: value` lines") from None
     if not isinstance(answers, dict):
         raise LabError(f"{name} must be `key: value` lines, as it came")
     if isinstance(answers.get("cores"), list):
         answers["cores"] = sorted(map(str, answers["cores"]))  # a set of switches: any order will do
     return answers
+
+
+def _text(exercise: Exercise, name: str, solution: bool) -> str:
+    """The student's file as text, if it is UTF-8 of a sane size: one line says what is wrong otherwise."""
+    try:
+        with open(exercise.file(name, solution), "rb") as f:
+            raw = f.read(MAX_ANSWER_BYTES + 1)
+    except OSError as exc:
+        raise LabError(f"{name}: cannot read it ({exc.strerror}); it comes with the exercise (git checkout "
+                       f"{exercise.folder.name}/{name} brings it back)") from None
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise LabError(f"{name} is over {MAX_ANSWER_BYTES // 1024} KiB: an answer is a few lines")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabError(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                       f"save it as UTF-8") from None
 
 
 def _blank(exercise: Exercise, answers: dict[str, Any]) -> list[Verdict]:

@@ -19,7 +19,7 @@ import yaml
 from topologies import strictyaml
 from topologies.encap import NAMES as ENCAP_NAMES
 from topologies.encap import Encap, Vtep
-from topologies.fattree import FatTree, Server, k_problem
+from topologies.fattree import FatTree, Server, k_problem, mac_of
 from topologies.quoting import quote
 
 BUNDLED = Path(__file__).resolve().parent
@@ -35,6 +35,7 @@ FABRIC_KEYS = ("type", "k")
 TENANT_KEYS = ("vni", "encap", "vms")
 VM_KEYS = ("ip", "server", "mac", "vtep")
 FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.host)
+FABRIC_MACS = mac_of(FABRIC_SPACE.network_address)[:8]  # servers' and routers' MACs spell their 10.x address
 
 
 class Mode(Enum):
@@ -136,9 +137,12 @@ def save(scenario: Scenario, path: str | Path) -> None:
 
 
 def derived_mac(vni: int, ip: IPv4Address) -> str:
-    """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet."""
+    """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet. A VNI
+    of 2560..2815 would spell the fabric's own 02:00:0a: prefix (VNI 2560 and x.x.0.2 is server p0e0h0's
+    MAC), so those start with 06, also locally administered, instead."""
     octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[2:]]
-    return ":".join(f"{b:02x}" for b in octets)
+    mac = ":".join(f"{b:02x}" for b in octets)
+    return "06" + mac[2:] if mac.startswith(FABRIC_MACS) else mac
 
 
 class _Checker:
@@ -188,6 +192,9 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mod
     description = top.get("description") or ""
     if not isinstance(description, str):
         raise check.fail("description", f"{quote(description)} is not text; write a sentence, in quotes if need be")
+    if any(not (c.isprintable() or c in "\n\t") for c in description):
+        raise check.fail("description", f"{quote(description)} holds control characters (a terminal escape "
+                                        f"would be printed raw at `up`); write plain text")
     return Scenario(source, description.strip(), fabric, tenants, mode=mode)
 
 
@@ -334,6 +341,9 @@ def _mac(check: _Checker, value: Any, path: str) -> str:
     if not MAC_RE.fullmatch(mac) or int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
         raise check.fail(path, f"{quote(value)} is not a unicast MAC; write six hex bytes with an even first "
                                f"byte, e.g. 02:00:00:00:00:01, or leave mac: out to have one derived")
+    if mac.startswith(FABRIC_MACS):
+        raise check.fail(path, f"{mac} is in the fabric's own {FABRIC_MACS}.. (a server's or router's MAC spells "
+                               f"its 10.x address); write another, or leave mac: out to have one derived")
     return mac
 
 

@@ -5,7 +5,11 @@
 - plain scalars follow YAML 1.2's core schema: only true/false are booleans and numbers are decimal,
   0o octal or 0x hex, so `yes`, `off`, `12:30` and an unquoted MAC like 52:54:00:12:34:56 stay text
   (YAML 1.1 made them booleans and base-60 numbers, and errors then spoke of True and 41135085296);
-- merge keys (`<<: *base`) work, and keys written out override merged ones, as YAML specifies;
+- merge keys (`<<: *base`) work, and keys written out override merged ones, as YAML specifies; a key
+  merged in twice is kept once, so merging an anchor into itself level after level stays as small as
+  the keys it names (PyYAML doubled the list at every level: 26 lines took 38 s and all memory);
+- an explicit tag (`!!int x`, `!!map`, `!python/...`) is refused: no file here needs one, and PyYAML's
+  constructors answer a wrong one with a traceback;
 - no number needs more than MAX_DIGITS digits, so a longer one is refused before Python converts it.
 """
 from __future__ import annotations
@@ -17,13 +21,15 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import AliasEvent
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
 MAX_DIGITS = 40
-BOOL, INT, FLOAT, MERGE = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "merge"))
+CORE = "tag:yaml.org,2002:"
+BOOL, INT, FLOAT, MERGE = (f"{CORE}{t}" for t in ("bool", "int", "float", "merge"))
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -54,6 +60,21 @@ class _StrictLoader(Reader, Scanner, Parser, Composer, SafeConstructor, _CoreRes
         SafeConstructor.__init__(self)
         _CoreResolver.__init__(self)
 
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if not isinstance(event, AliasEvent) and getattr(event, "tag", None) is not None:
+            raise ConstructorError(None, None, f"the tag {_written(event.tag)} is not used here; write the plain "
+                                               f"value (a number, text, a list or `key: value` lines)",
+                                   event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        super().flatten_mapping(node)  # type: ignore[no-untyped-call]
+        kept: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+        for pair in node.value:  # each key at the first place it was seen, with its last value
+            kept[_identity(pair[0])] = pair
+        node.value = list(kept.values())
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -78,6 +99,16 @@ class _StrictLoader(Reader, Scanner, Parser, Composer, SafeConstructor, _CoreRes
 
 
 _StrictLoader.add_constructor(INT, _StrictLoader.construct_yaml_int)
+
+
+def _written(tag: str) -> str:
+    """A tag as a file spells it: `!!int`, not tag:yaml.org,2002:int."""
+    return "!!" + tag.removeprefix(CORE) if tag.startswith(CORE) else tag
+
+
+def _identity(key: yaml.Node) -> Any:
+    """What makes two merged keys the same key: a scalar's tag and text, any other node itself."""
+    return (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
 
 
 def load(text: str) -> Any:

@@ -65,6 +65,20 @@ HOSTILE = {
     "comments only": ("# nothing here\n", "the file is empty"),
     "null": ("null\n", "the file is empty"),
     "a description that is not text": ("description: [1, 2]\n", "description: [1, 2] is not text"),
+    "a description with a terminal escape": ('description: "\\e[2J\\e[31mhacked"\n', "holds control characters"),
+    "a VM MAC of the fabric's (p0e0h0's)": (VM.format(ip="10.0.0.2/24", extra=", mac: '02:00:0a:00:00:02'"),
+                                           "tenants.a.vms.w.mac: 02:00:0a:00:00:02 is in the fabric's own 02:00:0a"),
+    "!!int x": ("fabric: {k: !!int x}\n", "s.yaml:1:13: the tag !!int is not used here; write the plain value"),
+    "!!float ''": ("fabric: {k: !!float ''}\n", "the tag !!float is not used here"),
+    "!!bool maybe": ("fabric: {k: !!bool maybe}\n", "the tag !!bool is not used here"),
+    "!!timestamp foo": ("description: !!timestamp foo\n", "the tag !!timestamp is not used here"),
+    "!!map x": ("fabric: !!map x\n", "the tag !!map is not used here"),
+    "!!set [a]": ("fabric: !!set [a]\n", "the tag !!set is not used here"),
+    "a python tag": ("fabric: !!python/object/apply:os.system [id]\n", "the tag !!python/object/apply:os.system"),
+    "a local tag": ("tenants: !mine {}\n", "the tag !mine is not used here"),
+    "an anchor merged into itself 26 times": (
+        "x0: &b0 {a: 1}\n" + "".join(f"x{n}: &b{n} {{<<: [*b{n - 1}, *b{n - 1}]}}\n" for n in range(1, 26)),
+        "s.yaml: x0: unknown key"),
 }
 
 
@@ -99,6 +113,13 @@ def test_merge_keys_are_supported_and_written_keys_win(tmp_path):
     text = ("tenants:\n  a: &base {vni: 1, encap: gre}\n  b:\n    <<: *base\n    vni: 2\n")
     a, b = load(file_with(tmp_path, text)).tenants
     assert (a.vni, a.encap, b.vni, b.encap) == (1, Encap.GRE, 2, Encap.GRE)
+
+
+def test_a_key_merged_in_twice_keeps_its_first_place_and_last_value(tmp_path):
+    text = ("tenants:\n  a: &a {vni: 1, encap: gre}\n  b: &b {encap: geneve, vni: 2}\n"
+            "  c: {<<: [*b, *a, *b], vni: 3}\n")
+    c = load(file_with(tmp_path, text)).tenants[2]
+    assert (c.vni, c.encap) == (3, Encap.GENEVE)  # the first mapping listed wins, as YAML says
 
 
 KEYS = ["fabric", "type", "k", "tenants", "vni", "encap", "vms", "ip", "server", "mac", "vtep", "description"]
@@ -143,6 +164,15 @@ def test_random_text_and_bytes(content):
 @given(st.integers(0, 2), st.lists(st.tuples(st.integers(0, 400), st.text(max_size=6)), max_size=4))
 def test_mutations_of_a_good_scenario(seed, cuts):
     loads_or_refuses_cleanly(mutated(seed, cuts))
+
+
+@FUZZ
+@given(st.sampled_from(["!!int", "!!float", "!!bool", "!!str", "!!null", "!!timestamp", "!!map", "!!seq", "!!set",
+                        "!!omap", "!!pairs", "!!binary", "!", "!x", "!!merge", "!!value"]),
+       st.sampled_from(["x", "''", "maybe", "[a]", "{a: 1}", "1", "-", "foo", "2001-12-14"]),
+       st.sampled_from(["fabric: {{k: {}}}", "fabric: {}", "tenants: {{a: {{vni: {}}}}}", "description: {}", "{}"]))
+def test_any_tag_anywhere(tag, value, where):
+    loads_or_refuses_cleanly(where.format(f"{tag} {value}") + "\n")
 
 
 @FUZZ

@@ -1,12 +1,13 @@
 """Scenario files: valid ones load as dataclasses, each kind of mistake is one precise line."""
 import textwrap
 from dataclasses import replace
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 import yaml
 
 from topologies.encap import Encap
+from topologies.fattree import FatTree
 from topologies.scenario import (
     BUNDLED,
     DEFAULT_SCENARIO,
@@ -61,6 +62,13 @@ def test_good_scenario_loads(tmp_path):
     assert pepsi.vms[0].ip == coke.vms[0].ip == IPv4Interface("192.0.2.2/24")  # overlapping: allowed
     assert pepsi.vms[0].mac == "02:00:13:89:02:02" == derived_mac(5001, pepsi.vms[0].ip.ip)
     assert coke.vms[0].mac == "02:aa:00:00:00:01"
+
+
+@pytest.mark.parametrize("vni", [2560, 2600, 2815])
+def test_a_derived_mac_never_spells_a_servers(vni):
+    """VNI 2560..2815 is 00:0a:xx: with 02 in front, VM 172.16.0.2 of VNI 2560 would be p0e0h0's MAC."""
+    mac = derived_mac(vni, IPv4Address("172.16.0.2"))
+    assert mac == f"06:00:0a:{vni & 0xff:02x}:00:02" and mac != FatTree(4).servers[0].mac
 
 
 def test_k_override_and_default(tmp_path):
