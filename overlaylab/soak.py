@@ -44,20 +44,30 @@ class Soak:
 
 
 def changes_of(lab: Lab) -> list[tuple[str, Callable[[], Any]]]:
-    """One round of changes: a VM away to a server with none and back (emptying its own when it was
-    alone there), a VM added and removed, a link between an aggregation and a core switch down and up."""
+    """One round of changes: a VM away to the server with fewest VMs (one with none if there is one) and
+    back (emptying its own when it was alone there), a VM added and removed, a link between an
+    aggregation and a core switch down and up."""
     scenario = lab.scenario
     vm = next(v for v in scenario.vms if not v.bare_metal)
-    empty = next(s.name for s in scenario.fabric.servers if s not in {v.server for v in scenario.vms})
+    away = least_used(scenario, vm)
     cable = next((link.a, link.b) for link in scenario.fabric.links
                  if link.a.startswith("c") or link.b.startswith("c"))
     label = f"{vm.tenant}/soak"
-    return [(f"migrate {vm.label} {empty}", lambda: lab.migrate(vm.label, empty)),
+    return [(f"migrate {vm.label} {away}", lambda: lab.migrate(vm.label, away)),
             (f"migrate {vm.label} {vm.server.name}", lambda: lab.migrate(vm.label, vm.server.name)),
-            (f"vm add {label}", lambda: lab.add_vm(label, free_address(scenario, vm), empty)),
+            (f"vm add {label}", lambda: lab.add_vm(label, free_address(scenario, vm), away)),
             (f"vm remove {label}", lambda: lab.remove_vm(label)),
             (f"link {' '.join(cable)} down", lambda: failures.link(lab, *cable, up=False)),
             (f"link {' '.join(cable)} up", lambda: failures.link(lab, *cable, up=True))]
+
+
+def least_used(scenario: Scenario, vm: VM) -> str:
+    """The server in another pod than the VM's with fewest tenant members (at k=8 with 256 VMs, none is
+    empty), the first such."""
+    count = {s: 0 for s in scenario.fabric.servers if s.pod != vm.server.pod}
+    for member in (v for v in scenario.vms if v.server in count):
+        count[member.server] += 1
+    return min(count, key=lambda s: count[s]).name
 
 
 def free_address(scenario: Scenario, vm: VM) -> str:
@@ -81,7 +91,12 @@ def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str]) -> None:
 
 
 def pass_on(lab: Lab, number: int, soak: Soak) -> None:
-    for name, change in [("check", lambda: checked(lab)), *changes_of(lab), ("check again", lambda: checked(lab))]:
+    try:
+        changes = changes_of(lab)
+    except Exception as exc:  # noqa: BLE001
+        soak.failed(number, "choosing the changes", exc)
+        changes = []
+    for name, change in [("check", lambda: checked(lab)), *changes, ("check again", lambda: checked(lab))]:
         try:
             with soak.phase(number, name.split()[0] if name.startswith(("migrate", "vm", "link")) else name):
                 change()

@@ -2,9 +2,9 @@
 import pytest
 
 from overlaylab.cliwords import tenant_add_args
-from overlaylab.soak import free_address
+from overlaylab.soak import free_address, least_used
 from topologies.changes import vm_named
-from topologies.scenario import load
+from topologies.scenario import BUNDLED, load
 
 
 @pytest.mark.parametrize("words", [["x", "--vni", "²"], ["x", "--vni", "-1"], ["x", "--vni"], ["x", "--encap", "gre"]])
@@ -21,3 +21,12 @@ def test_the_soaks_new_vm_takes_an_address_no_member_of_its_tenant_has():
     taken = {str(v.ip.ip) for v in lab.vms if v.tenant == "pepsi"}
     address = free_address(lab, vm_named(lab, "pepsi/web"))
     assert address.split("/")[0] not in taken and address.endswith("/24")
+
+
+@pytest.mark.parametrize("name,expected", [("lecture.yaml", 0), ("scale.yaml", 2)])
+def test_the_soak_moves_a_vm_to_another_pods_least_used_server(name, expected):
+    """At k=4 one with no VM; at k=8 with 256 VMs every server has 2 (the soak once chose none there)."""
+    lab = load(BUNDLED / name)
+    vm = next(v for v in lab.vms if not v.bare_metal)
+    away = lab.fabric.server(least_used(lab, vm))
+    assert away.pod != vm.server.pod and sum(v.server == away for v in lab.vms) == expected
