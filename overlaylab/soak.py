@@ -25,6 +25,7 @@ class Soak:
     def __init__(self) -> None:
         self.failures: list[str] = []
         self.slowest: dict[str, tuple[float, int]] = {}  # phase -> (seconds, cycle)
+        self.notes: list[str] = []  # what the controller said went wrong while nothing failed
 
     def took(self, cycle: int, name: str, seconds: float) -> None:
         if seconds > self.slowest.get(name, (0.0, 0))[0]:
@@ -41,6 +42,19 @@ class Soak:
     def failed(self, cycle: int, name: str, exc: BaseException) -> None:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         self.failures.append(f"cycle {cycle}: {name}: {first}")
+
+
+CONTROLLER_WORRIES = ("starting without", "did not confirm", "failed", "Traceback")
+
+
+def worries(log: Path) -> list[str]:
+    """The controller log's lines that explain a slow or a failed cycle (the start's fallback timer, a
+    switch that did not confirm, a reconciler error)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if any(word in line for word in CONTROLLER_WORRIES)]
 
 
 def changes_of(lab: Lab) -> list[tuple[str, Callable[[], Any]]]:
@@ -79,11 +93,14 @@ def free_address(scenario: Scenario, vm: VM) -> str:
 
 def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str]) -> None:
     """Up, a check, the round of changes (each tried whatever the last did), a check, teardown."""
-    start, torn = time.monotonic(), 0.0
+    start, torn, phases = time.monotonic(), 0.0, Phases(quiet)
     try:
-        with running_lab(scenario, Phases(quiet), "bench") as lab:
+        with running_lab(scenario, phases, "bench") as lab:
             soak.took(number, "up", time.monotonic() - start)
+            for key, seconds in phases.timings.items():
+                soak.took(number, f"up: {key}", seconds)
             pass_on(lab, number, soak)
+            soak.notes += [f"cycle {number}: controller: {line}" for line in worries(lab.controller.log)]
             torn = time.monotonic()
         soak.took(number, "teardown", time.monotonic() - torn)
     except Exception as exc:  # noqa: BLE001 - the soak counts any failure, and goes on
@@ -126,9 +143,11 @@ def soak(cycles: int, path: Path | None, k: int | None, out: IO[str]) -> bool:
             out.write(f"  cycle {number}/{cycles}: {time.monotonic() - start:.1f} s, "
                       f"{'ok' if not new else new[0]}\n")
             out.flush()
-    name, (seconds, at) = max(result.slowest.items(), key=lambda item: item[1][0])
+    name, (seconds, at) = max(((n, v) for n, v in result.slowest.items() if ":" not in n), key=lambda i: i[1][0])
     out.write(f"  {len(result.failures)} failures in {cycles} cycles; slowest phase: {name} {seconds:.1f} s "
               f"(cycle {at})\n")
-    for failure in result.failures:
-        out.write(f"  {failure}\n")
+    out.write("  slowest of each: " + ", ".join(f"{n} {s:.1f} s (cycle {c})" for n, (s, c) in result.slowest.items())
+              + "\n")
+    for line in result.failures + result.notes:
+        out.write(f"  {line}\n")
     return not result.failures

@@ -2,7 +2,7 @@
 import pytest
 
 from overlaylab.cliwords import tenant_add_args
-from overlaylab.soak import free_address, least_used
+from overlaylab.soak import free_address, least_used, worries
 from topologies.changes import vm_named
 from topologies.scenario import BUNDLED, load
 
@@ -30,3 +30,12 @@ def test_the_soak_moves_a_vm_to_another_pods_least_used_server(name, expected):
     vm = next(v for v in lab.vms if not v.bare_metal)
     away = lab.fabric.server(least_used(lab, vm))
     assert away.pod != vm.server.pod and sum(v.server == away for v in lab.vms) == expected
+
+
+def test_the_soak_quotes_what_the_controller_worried_about(tmp_path):
+    log = tmp_path / "controller.log"
+    log.write_text("12:00 OverlayLabController: p0e0 (dpid 1): +20 -0 flows, 1 group changes\n"
+                   "12:00 OverlayLabController: starting without the ports of 1 underlay switches after 10 s: p2a1\n")
+    assert worries(log) == ["12:00 OverlayLabController: starting without the ports of 1 underlay switches after "
+                            "10 s: p2a1"]
+    assert worries(tmp_path / "none.log") == []
