@@ -173,8 +173,10 @@ class Lab:
     def apply(self, new: Scenario) -> dict[str, Any]:
         """Make `new` the desired state: VMs that stay keep their ports, the controller validates it again,
         pushes only the difference (make before break) and answers once every switch confirmed. Returns
-        its answer: the flow changes per layer and per datapath, and how long they took."""
-        return self._push(self._bound(new))
+        its answer: the flow changes per layer and per datapath, and how long they took. All or nothing:
+        a refusal leaves the desired state as it was, and says so."""
+        with self._all_or_nothing("the desired state is as it was"):
+            return self._push(self._bound(new))
 
     def _bound(self, new: Scenario) -> Scenario:
         """`new` with its VMs' ports: a VM that stays keeps its own, a new one takes its server's lowest free."""
@@ -215,14 +217,16 @@ class Lab:
     def remove_vm(self, label: str) -> dict[str, Any]:
         """`vm remove`: the VM's flows go everywhere, then the VM itself (its processes and its port)."""
         vm = changes.vm_named(self.scenario, label)
-        answer = self.apply(changes.remove_vm(self.scenario, label))
+        with self._all_or_nothing(f"{label} is still on {vm.server.name}"):
+            answer = self._push(self._bound(changes.remove_vm(self.scenario, label)))
         self._unplug(vm)
         return answer
 
     def remove_tenant(self, name: str) -> dict[str, Any]:
         """`tenant remove`: the tenant's flows go everywhere, then its VMs and bare-metal VTEPs."""
         gone = [vm for vm in self.scenario.vms if vm.tenant == name]
-        answer = self.apply(changes.remove_tenant(self.scenario, name))
+        with self._all_or_nothing(f"tenant {name} is still there"):
+            answer = self._push(self._bound(changes.remove_tenant(self.scenario, name)))
         for vm in gone:
             self._unplug(vm)
         return answer

@@ -1,19 +1,24 @@
 """The desired state changes while the lab runs: only what must change changes (never the underlay),
 the switches end up holding exactly what the compilers say, and `check` proves the new state."""
+import os
+import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
-from overlaylab import tables
+from overlaylab import tables, vswitches
 from overlaylab.check import Report, run_checks
 from overlaylab.controlproc import NO_PROXY
 from overlaylab.errors import LabError
+from overlaylab.system import wait_until
 from tests.integration.conftest import REPO, lab_of, leftovers
 from topologies import changes
-from topologies.scenario import BUNDLED, ScenarioError
+from topologies.scenario import BUNDLED, ScenarioError, document, ports_of
 
 
 def snapshot(lab):
@@ -129,3 +134,107 @@ def test_the_api_answers_the_labs_owner_only():
             NO_PROXY.open(urllib.request.Request(url, method="GET"), timeout=10)
         assert refused.value.code == 401 and b"secret" in refused.value.read()
         assert lab.controller.request("GET")["scenario"]["tenants"]  # with the secret
+
+
+def as_before(lab, before, scenario, vms):
+    """The lab is exactly as it was: desired state (read again: another client may have changed it since
+    the lab last read it), VM nodes, every switch's flows (once they settle)."""
+    lab.refresh()
+    assert lab.scenario == scenario and dict(lab.vm_nodes) == vms
+    wait_until(lambda: {n: t for n, t in snapshot(lab).items() if n in before} == before, 30,
+               "every switch to hold what it held before the change")
+    assert tables.mismatches(lab.compiled, lab.targets) == []
+
+
+REFUSED_BY_THE_CONTROLLER = [
+    ("migrate", lambda lab: lab.migrate("pepsi/db", "p1e0h0"), "pepsi/db is still on p0e0h1"),  # a new vswitch
+    ("migrate", lambda lab: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),  # a running one
+    ("vm add", lambda lab: lab.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1"), "pepsi/api was not added"),
+    ("vm remove", lambda lab: lab.remove_vm("coke/db"), "coke/db is still on p3e1h1"),
+    ("tenant add", lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre")), "as it was"),
+    ("tenant remove", lambda lab: lab.remove_tenant("pepsi"), "tenant pepsi is still there"),
+]
+
+
+def test_a_change_the_controller_refuses_changes_nothing(monkeypatch):
+    """The controller answers 400 (here: every request asks for another fabric, which a running lab cannot
+    take): every kind of change leaves the lab as it was, its VMs reachable, its check green."""
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        request = lab.controller.request
+
+        def another_fabric(method, body=None, **kw):
+            if method == "PUT":
+                body = {**body, "scenario": {**body["scenario"], "fabric": {"type": "fattree", "k": 6}}}
+            return request(method, body, **kw)
+
+        monkeypatch.setattr(lab.controller, "request", another_fabric)
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
+        for _, change, unchanged in REFUSED_BY_THE_CONTROLLER:
+            with pytest.raises(LabError, match=f"the fabric cannot change while the lab runs; nothing changed: "
+                                               f"{unchanged}"):
+                change(lab)
+            as_before(lab, before, scenario, vms)
+        monkeypatch.undo()
+        assert " 0% packet loss" in lab.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
+        assert_checks_green(lab)
+        assert lab.migrate("pepsi/db", "p1e0h0")["to"] == "p1e0h0"  # the server tried first: it can be used
+
+
+@contextmanager
+def vswitch_stopped(lab, server):
+    """A server's ovs-vswitchd stopped (SIGSTOP): connected, but confirming nothing until it goes on."""
+    pid = int(vswitches.server_ovs(lab.scenario.fabric.server(server)).pidfile("ovs-vswitchd").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_a_change_a_switch_does_not_confirm_is_taken_back_and_the_vm_stays():
+    """504: pepsi/web's server stops confirming while pepsi/db moves; the controller takes the change back,
+    the lab puts pepsi/db back, and once the switch goes on every switch holds the old tables."""
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
+        db = lab.vm("pepsi/db")
+        with vswitch_stopped(lab, "p0e0h0"):
+            with pytest.raises(LabError, match=r"did not confirm within 10 s: p0e0h0/br-int; the change was taken "
+                                               r"back; nothing changed: pepsi/db is still on p0e0h1"):
+                lab.migrate("pepsi/db", "p1e0h0")
+        as_before(lab, before, scenario, vms)
+        assert lab.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
+        assert " 0% packet loss" in db.cmd("ping -c2 -W1 192.0.2.2")
+        assert_checks_green(lab)
+
+
+def test_a_change_asked_while_another_is_applied_is_refused_and_changes_nothing():
+    """409: another client's change waits for coke/db's server (stopped); meanwhile the lab's own migrate,
+    vm remove and tenant add are refused, and each leaves the lab as it was."""
+    with lab_of(BUNDLED / "lecture.yaml") as lab:
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
+        theirs = changes.remove_vm(scenario, "coke/db")
+        answered: list[str] = []
+        with vswitch_stopped(lab, "p3e1h1"):
+            generation = lab.controller.request("GET")["generation"]
+            other = threading.Thread(target=lambda: answered.append(_refused(
+                lambda: lab.controller.request("PUT", {"scenario": document(theirs), "ports": ports_of(theirs)}))))
+            other.start()
+            wait_until(lambda: lab.controller.request("GET")["generation"] > generation, 5,
+                       "the other client's change to begin")
+            for change, unchanged in [(lambda: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),
+                                      (lambda: lab.remove_vm("pepsi/web"), "pepsi/web is still on p0e0h0"),
+                                      (lambda: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7)), "as it was")]:
+                with pytest.raises(LabError, match=f"another change is being applied.*nothing changed: {unchanged}"):
+                    change()
+        other.join(timeout=60)
+        assert answered and "did not confirm" in answered[0]  # theirs was taken back too
+        as_before(lab, before, scenario, vms)
+        assert_checks_green(lab)
+
+
+def _refused(request):
+    try:
+        request()
+    except LabError as exc:
+        return str(exc)
+    return "taken"
