@@ -151,7 +151,7 @@ REFUSED_BY_THE_CONTROLLER = [
     ("migrate", lambda lab: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),  # a running one
     ("vm add", lambda lab: lab.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1"), "pepsi/api was not added"),
     ("vm remove", lambda lab: lab.remove_vm("coke/db"), "coke/db is still on p3e1h1"),
-    ("tenant add", lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre")), "as it was"),
+    ("tenant add", lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre")), "the desired state is as it was"),
     ("tenant remove", lambda lab: lab.remove_tenant("pepsi"), "tenant pepsi is still there"),
 ]
 
@@ -223,10 +223,11 @@ def test_a_change_asked_while_another_is_applied_is_refused_and_changes_nothing(
                        "the other client's change to begin")
             for change, unchanged in [(lambda: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),
                                       (lambda: lab.remove_vm("pepsi/web"), "pepsi/web is still on p0e0h0"),
-                                      (lambda: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7)), "as it was")]:
+                                      (lambda: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7)),
+                                       "the desired state is as it was")]:
                 with pytest.raises(LabError, match=f"another change is being applied.*nothing changed: {unchanged}"):
                     change()
-        other.join(timeout=60)
+            other.join(timeout=60)  # with the switch still stopped: theirs cannot be confirmed
         assert answered and "did not confirm" in answered[0]  # theirs was taken back too
         as_before(lab, before, scenario, vms)
         assert_checks_green(lab)
