@@ -1,5 +1,5 @@
 """overlaylab: a datacenter virtualization lab on Mininet, Open vSwitch, os-ken and scapy."""
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="overlaylab",
@@ -7,7 +7,7 @@ setup(
     description="See datacenter virtualization work: a fat-tree underlay, per-server virtual switches, "
                 "tenant overlays (VXLAN, GENEVE, GRE) and probes that prove delivery and isolation.",
     python_requires=">=3.10",
-    packages=["topologies", "controller", "vswitch", "probes", "overlaylab"],
+    packages=find_packages(include=["topologies", "controller", "vswitch", "probes", "overlaylab", "overlaylab.*"]),
     package_data={"topologies": ["*.yaml"]},
     install_requires=[
         "os-ken>=4.2,<5",
@@ -17,5 +17,5 @@ setup(
         "matplotlib>=3.6,<4",  # overlaylab compare's plot (the fabric pictures are Graphviz's)
     ],
     extras_require={"test": ["pytest>=7,<10", "hypothesis>=6,<7", "ruff", "mypy"]},
-    entry_points={"console_scripts": ["overlaylab=overlaylab.cli:main"]},
+    entry_points={"console_scripts": ["overlaylab=overlaylab.faces.cli:main"]},
 )

@@ -7,6 +7,6 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     """Lab is imported on first use: the command line's modules need not load Mininet to start."""
     if name == "Lab":
-        from overlaylab.scripting import Lab
+        from overlaylab.faces.scripting import Lab
         return Lab
     raise AttributeError(f"module 'overlaylab' has no attribute {name!r}")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from overlaylab.lab import Lab, Phases, running_lab
-from overlaylab.preflight import existing_bridges
-from overlaylab.state import PODS_DIR, SERVERS_DIR, STATE_FILE
+from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.preflight import existing_bridges
+from overlaylab.runtime.state import PODS_DIR, SERVERS_DIR, STATE_FILE
 from topologies.scenario import Mode, load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def leftovers() -> list[str]:
 
 def overlaylab(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.CompletedProcess[str]:
     """Run the real command, as a user would (through the venv's interpreter)."""
-    return subprocess.run([sys.executable, "-m", "overlaylab.cli", *args], input=stdin, text=True,
+    return subprocess.run([sys.executable, "-m", "overlaylab.faces.cli", *args], input=stdin, text=True,
                           capture_output=True, timeout=timeout, cwd=REPO)
 
 

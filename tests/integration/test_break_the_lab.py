@@ -1,7 +1,7 @@
 """Proof the probes can fail: break a running lab on purpose, and `check` must fail and name exactly
 what broke (the pairs, or the attack)."""
-from overlaylab.check import Report, run_checks
 from overlaylab.system import run
+from overlaylab.verify.check import Report, run_checks
 from tests.integration.conftest import lab_of
 from topologies.scenario import BUNDLED
 

@@ -2,7 +2,7 @@
 all when nothing changed, exactly the repair when something did; meanwhile traffic keeps flowing."""
 from controller.planner import plan, summary
 from controller.underlay import compile_underlay
-from overlaylab import failures, tables
+from overlaylab.runtime import failures, tables
 from overlaylab.system import run
 from probes.stream import Stream
 from tests.integration.conftest import lab_of

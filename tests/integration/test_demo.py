@@ -5,8 +5,8 @@ import io
 
 from scapy.utils import rdpcap
 
-from overlaylab.demo import walk
-from overlaylab.walkthrough import STEPS
+from overlaylab.classroom.walkthrough import STEPS
+from overlaylab.faces.demo import walk
 from probes.fastparse import dissect
 from tests.integration.conftest import lab_of, overlaylab
 from topologies.encap import Encap

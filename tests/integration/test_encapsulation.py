@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from overlaylab.probing import probe_tenants
+from overlaylab.verify.probing import probe_tenants
 from probes.matrix import DELIVER
 from probes.netns import packet_socket
 from tests.integration.conftest import lab_of, leftovers, write_scenario

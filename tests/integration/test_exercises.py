@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from overlaylab import exercises
+from overlaylab.classroom import exercises
 
 ALL = exercises.exercises()
 

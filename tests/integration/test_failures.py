@@ -4,9 +4,9 @@ difference), and every test waits for the repair to be realised in the switches,
 import json
 
 from controller.underlay import compile_underlay
-from overlaylab import failures, tables
-from overlaylab.check import Report, run_checks
+from overlaylab.runtime import failures, tables
 from overlaylab.system import wait_until
+from overlaylab.verify.check import Report, run_checks
 from probes.reach import reachability
 from tests.integration.conftest import lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED

@@ -2,8 +2,8 @@
 overlay, but holds a route per VM and changes when a VM moves; the overlay's underlay does not."""
 import csv
 
-from overlaylab import tables
-from overlaylab.check import Report, run_checks
+from overlaylab.runtime import tables
+from overlaylab.verify.check import Report, run_checks
 from tests.integration.conftest import lab_of, overlaylab
 from topologies.scenario import BUNDLED, Mode
 

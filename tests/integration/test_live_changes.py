@@ -11,11 +11,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from overlaylab import tables, vswitches
-from overlaylab.check import Report, run_checks
-from overlaylab.controlproc import NO_PROXY
 from overlaylab.errors import LabError
+from overlaylab.runtime import tables, vswitches
+from overlaylab.runtime.controlproc import NO_PROXY
 from overlaylab.system import wait_until
+from overlaylab.verify.check import Report, run_checks
 from tests.integration.conftest import REPO, lab_of, leftovers
 from topologies import changes
 from topologies.scenario import BUNDLED, ScenarioError, document, ports_of

@@ -9,10 +9,10 @@ from xml.etree import ElementTree
 from scapy.contrib.geneve import GENEVE
 from scapy.utils import rdpcap
 
-from overlaylab import tables
-from overlaylab.probing import probe_tenants
-from overlaylab.state import SERVERS_DIR
+from overlaylab.runtime import tables
+from overlaylab.runtime.state import SERVERS_DIR
 from overlaylab.system import wait_until
+from overlaylab.verify.probing import probe_tenants
 from probes.matrix import DELIVER, ISOLATE
 from tests.integration.conftest import REPO, lab_of, leftovers, overlaylab, write_scenario
 from topologies.scenario import BUNDLED, load
@@ -140,7 +140,7 @@ def test_lines_piped_while_a_command_runs_are_the_scripts_not_the_commands(tmp_p
     script went into a VM's shell. Here the next lines arrive while a ping runs inside a VM."""
     lines: list[str] = []
     with open(tmp_path / "stderr", "w") as err:
-        up = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "up", str(BUNDLED / "lecture.yaml")],
+        up = subprocess.Popen([sys.executable, "-m", "overlaylab.faces.cli", "up", str(BUNDLED / "lecture.yaml")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO)
         assert up.stdin and up.stdout
         reader = threading.Thread(target=lambda: lines.extend(up.stdout or ()), daemon=True)

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import sys
 
-from overlaylab.state import LabLock
+from overlaylab.runtime.state import LabLock
 from tests.integration.conftest import REPO, leftovers, overlaylab
 from topologies.scenario import BUNDLED
 
@@ -26,14 +26,14 @@ def test_bad_scenario_is_refused_before_anything_is_built(clean_machine, tmp_pat
 
 def test_not_root_is_refused():
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           sys.executable, "-m", "overlaylab.cli", "check", UNDERLAY, "--k", "2"],
+                           sys.executable, "-m", "overlaylab.faces.cli", "check", UNDERLAY, "--k", "2"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "must run as root: try `sudo" in error_line(done)
 
 
 def test_ovs_not_running_is_refused(clean_machine, tmp_path):
     env = {**os.environ, "OVS_RUNDIR": str(tmp_path)}  # where no ovsdb socket listens
-    done = subprocess.run([sys.executable, "-m", "overlaylab.cli", "check", UNDERLAY, "--k", "2"], env=env,
+    done = subprocess.run([sys.executable, "-m", "overlaylab.faces.cli", "check", UNDERLAY, "--k", "2"], env=env,
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "Open vSwitch is not running: start it with `sudo /usr/share/openvswitch/scripts/ovs-ctl start`" \
         in error_line(done)
@@ -72,7 +72,7 @@ def test_foreign_bridge_is_neither_replaced_nor_cleaned(clean_machine):
 
 def _start_up(k="2"):
     """`overlaylab up` with its stdin held open, returned once the lab is up."""
-    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "up", UNDERLAY, "--k", k], cwd=REPO, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.faces.cli", "up", UNDERLAY, "--k", k], cwd=REPO, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for line in proc.stdout:
         if "lab is up" in line:
@@ -101,7 +101,7 @@ def test_a_killed_lab_is_cleaned_up(clean_machine):
 
 def test_ctrl_c_during_bring_up_removes_everything(clean_machine):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the network is built."""
-    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.cli", "check", str(BUNDLED / "datacenter.yaml")],
+    proc = subprocess.Popen([sys.executable, "-m", "overlaylab.faces.cli", "check", str(BUNDLED / "datacenter.yaml")],
                             cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     seen = ""

@@ -2,8 +2,8 @@
 probes are re-sent rather than reported as isolation, and a leak is still caught on its first arrival."""
 import json
 
-from overlaylab.probing import probe_tenants
 from overlaylab.system import run
+from overlaylab.verify.probing import probe_tenants
 from tests.integration.conftest import lab_of, leftovers, overlaylab
 from topologies.scenario import BUNDLED
 

@@ -2,7 +2,7 @@
 sent is seen on exactly the cables of one predicted path, carrying its tenant's VNI, and arrives exactly
 where the prediction says (a pair across tenants: on no cable, nowhere)."""
 from controller.trace import trace_vm, vm_packet
-from overlaylab.observe import describe, observe, taken
+from overlaylab.verify.observe import describe, observe, taken
 from probes import fastparse
 from tests.integration.conftest import lab_of
 from topologies.scenario import BUNDLED

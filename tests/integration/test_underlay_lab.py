@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from overlaylab import tables
-from overlaylab.lab import Phases, running_lab
+from overlaylab.runtime import tables
+from overlaylab.runtime.lab import Phases, running_lab
 from overlaylab.system import run
 from probes.reach import reachability
 from tests.integration.conftest import REPO, leftovers, overlaylab

@@ -1,8 +1,8 @@
 """A lab too large for the machine is refused before anything is built, with its estimated cost."""
 import pytest
 
-from overlaylab.capacity import estimate, require_capacity
 from overlaylab.errors import LabError
+from overlaylab.runtime.capacity import estimate, require_capacity
 from topologies.generate import scale_yaml
 from topologies.scenario import BUNDLED, load, parse
 from topologies.strictyaml import load as yaml_load

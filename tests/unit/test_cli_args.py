@@ -3,8 +3,8 @@ import pytest
 
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
-from overlaylab import cli
-from overlaylab.cliwords import Words, describe_changes, trace_args, wire_args
+from overlaylab.faces import cli
+from overlaylab.faces.cliwords import Words, describe_changes, trace_args, wire_args
 from topologies.scenario import load
 
 LECTURE = load()

@@ -1,8 +1,8 @@
 """A student's answers file: whatever it holds, it is read or refused in one line (never a traceback)."""
 import pytest
 
+from overlaylab.classroom.exercises import Exercise, _answers
 from overlaylab.errors import LabError
-from overlaylab.exercises import Exercise, _answers
 
 HOSTILE = {
     "a 5,000-digit number": (b"paths: " + b"9" * 5000 + b"\n", "a number of 5000 digits"),

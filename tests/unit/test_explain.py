@@ -2,8 +2,8 @@
 from controller.flows import ofctl_match
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
-from overlaylab.explain import datapath_text, summary_text
-from overlaylab.tables import flow_key
+from overlaylab.runtime.tables import flow_key
+from overlaylab.verify.explain import datapath_text, summary_text
 from topologies.scenario import load
 
 LECTURE = load()

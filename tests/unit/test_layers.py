@@ -13,6 +13,17 @@ MAY_IMPORT = {
     "vswitch": {"topologies", "controller", "probes", "vswitch"},
     "overlaylab": set(PACKAGES),
 }
+# overlaylab's own layers: its root modules (errors, system) at the bottom, the user's faces on top
+LAB_LAYERS = ("overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom", "overlaylab.measure",
+              "overlaylab.faces")
+LAB_MAY_IMPORT = {
+    "overlaylab": {"overlaylab"},
+    "overlaylab.runtime": {"overlaylab", "overlaylab.runtime"},
+    "overlaylab.verify": {"overlaylab", "overlaylab.runtime", "overlaylab.verify"},
+    "overlaylab.classroom": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom"},
+    "overlaylab.measure": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.measure"},
+    "overlaylab.faces": set(LAB_LAYERS),
+}
 PURE = ("topologies/fattree.py", "topologies/scenario.py", "topologies/encap.py", "controller/flows.py",
         "controller/underlay.py", "controller/overlay.py", "controller/trace.py")
 
@@ -29,6 +40,28 @@ def test_no_package_imports_one_above_it(package):
         above = {m for m in imports(path) if m.split(".")[0] in PACKAGES} - {
             m for m in imports(path) if m.split(".")[0] in MAY_IMPORT[package]}
         assert not above, f"{path.relative_to(REPO)} imports {sorted(above)}"
+
+
+def layer(module: str) -> str:
+    """The overlaylab layer a module (`overlaylab.verify.check`) or an import of one belongs to."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 and ".".join(parts[:2]) in LAB_LAYERS else "overlaylab"
+
+
+@pytest.mark.parametrize("package", LAB_LAYERS)
+def test_no_layer_of_the_lab_imports_one_above_it(package):
+    folder = REPO / package.replace(".", "/")
+    modules = [p for p in folder.glob("*.py") if package != "overlaylab" or p.name != "__init__.py"]  # the API's door
+    assert modules, f"{package} has no modules"
+    for path in modules:
+        above = {m for m in imports(path) if m.split(".")[0] == "overlaylab"
+                 and layer(m) not in LAB_MAY_IMPORT[package]}
+        assert not above, f"{path.relative_to(REPO)} imports {sorted(above)}"
+
+
+def test_every_module_of_the_lab_is_in_a_layer():
+    folders = {p.parent.relative_to(REPO).as_posix().replace("/", ".") for p in (REPO / "overlaylab").rglob("*.py")}
+    assert folders == set(LAB_LAYERS)
 
 
 @pytest.mark.parametrize("module", PURE)

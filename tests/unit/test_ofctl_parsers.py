@@ -2,7 +2,7 @@
 bucket counters and diff-flows, each against what the compiler renders."""
 from controller.flows import ofctl_group
 from controller.underlay import compile_underlay
-from overlaylab.tables import parse_bucket_packets, parse_diff, parse_flows, parse_groups
+from overlaylab.runtime.tables import parse_bucket_packets, parse_diff, parse_flows, parse_groups
 from topologies.fattree import FatTree
 
 FLOWS = """\
@@ -74,7 +74,7 @@ actions=set_field:0x1389->tun_id,set_field:10.0.0.3->tun_dst,output:100
 def test_live_counters_are_found_for_the_compiled_flows_they_belong_to():
     from controller.flows import ofctl_match
     from controller.overlay import compile_overlay
-    from overlaylab.tables import flow_key, parse_counters
+    from overlaylab.runtime.tables import flow_key, parse_counters
     from topologies.scenario import load
     counted = parse_counters(DUMP)
     assert len(counted) == 4

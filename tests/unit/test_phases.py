@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from overlaylab.lab import Phases
+from overlaylab.runtime.lab import Phases
 
 
 class Terminal(io.StringIO):

@@ -3,8 +3,8 @@ program reads."""
 import io
 import json
 
-from overlaylab.check import Found, Report
-from overlaylab.report import failures, print_summary, tenant_table, write_json
+from overlaylab.verify.check import Found, Report
+from overlaylab.verify.report import failures, print_summary, tenant_table, write_json
 from probes.verdicts import Check
 
 

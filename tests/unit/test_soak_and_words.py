@@ -1,8 +1,8 @@
 """Words a user types and the soak's own choices: refused in one line, or right."""
 import pytest
 
-from overlaylab.cliwords import tenant_add_args
-from overlaylab.soak import free_address, least_used, worries
+from overlaylab.faces.cliwords import tenant_add_args
+from overlaylab.measure.soak import free_address, least_used, worries
 from topologies.changes import vm_named
 from topologies.scenario import BUNDLED, load
 

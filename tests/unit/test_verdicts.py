@@ -2,7 +2,7 @@
 to judge and says so."""
 from ipaddress import IPv4Address as IP
 
-from overlaylab.check import ECMP_MIN_PACKETS, ecmp_check
+from overlaylab.verify.check import ECMP_MIN_PACKETS, ecmp_check
 from probes.attacks import Attack
 from probes.endpoint import Endpoint
 from probes.matrix import DELIVER, ISOLATE, PairResult

@@ -1,0 +1,1 @@
+"""What a class sees: the narrated walkthrough, exercises that check themselves, pictures, flat versus overlay."""

@@ -1,0 +1,131 @@
+"""`overlaylab compare`: flat routing against the overlay, on real switches, as the VMs grow.
+
+The lecture's argument, measured. With the underlay routing VM addresses itself (flat mode), "our
+forwarding tables would become very large, very quickly", and a moved VM needs the routing to change;
+with encapsulation the underlay only ever knows physical servers. For each fabric size and number of
+VMs the same tenants are brought up twice, flat and as an overlay; the switches themselves are asked
+how many flows they hold (the largest underlay table, and all underlay flows together), then one VM
+moves to another pod and the controller counts the underlay flow-mods that cost. The rows go to a CSV
+and a PNG plot.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import IO
+
+from overlaylab.runtime import tables
+from overlaylab.runtime.lab import Lab, Phases, running_lab
+from topologies.generate import spread_yaml
+from topologies.scenario import Mode, load
+
+KS = (4, 8)
+SIZES = (0, 16, 64, 256)
+TENANTS = 8
+
+
+@dataclass(frozen=True)
+class Row:
+    """One lab's figures: what its underlay switches held, and what one migration changed there."""
+
+    k: int
+    vms: int
+    mode: str
+    largest_table: int  # flows in the underlay switch that holds the most
+    largest_switch: str
+    underlay_flows: int  # all underlay switches together
+    migration_underlay: int | None  # flow-mods one VM's move to another pod cost the underlay (None: no VM)
+    migration_vswitches: int | None
+
+
+def measure(lab: Lab, k: int, vms: int) -> Row:
+    """Read the real underlay tables, then move the first VM to the fabric's last server (another pod)."""
+    counts = tables.flow_counts({name: lab.targets[name] for name in lab.underlay})
+    biggest = max(counts, key=counts.__getitem__)
+    moved = None
+    if lab.scenario.vms:
+        vm = lab.scenario.vms[0]
+        moved = lab.migrate(vm.label, lab.scenario.fabric.servers[-1].name)["changes"]
+    return Row(k, vms, str(lab.scenario.mode), counts[biggest], biggest, sum(counts.values()),
+               moved["underlay"] if moved else None, moved["vswitches"] if moved else None)
+
+
+def compare(ks: tuple[int, ...], sizes: tuple[int, ...], csv_path: Path, png_path: Path, out: IO[str]) -> bool:
+    """Every (k, VMs, mode) lab, measured; the table printed, the CSV and the plot written. True when flat
+    mode's underlay grew with the VMs and the overlay's never did, nor changed on a migration."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="overlaylab-compare-") as scratch, open(os.devnull, "w") as quiet:
+        for k in ks:
+            for vms in sizes:
+                path = Path(scratch) / f"k{k}-{vms}.yaml"
+                path.write_text(spread_yaml(k, vms, TENANTS))
+                for mode in (Mode.FLAT, Mode.OVERLAY):
+                    out.write(f"  k={k}, {vms} VMs, {mode}: building and measuring ...\n")
+                    out.flush()
+                    with running_lab(load(path, mode=mode), Phases(quiet), "bench") as lab:
+                        rows.append(measure(lab, k, vms))
+    out.write(table(rows))
+    write_csv(rows, csv_path)
+    plot(rows, png_path)
+    out.write(f"  wrote {csv_path} and {png_path}\n")
+    return holds(rows)
+
+
+def holds(rows: list[Row]) -> bool:
+    """The lecture's claim: the overlay's underlay is the same whatever the VMs and never changes when one
+    moves; the flat underlay is larger once there are VMs."""
+    overlay = [r for r in rows if r.mode == str(Mode.OVERLAY)]
+    same = all(len({r.underlay_flows for r in overlay if r.k == k}) == 1 for k in {r.k for r in overlay})
+    still = all(not r.migration_underlay for r in overlay)
+    grows = all(r.underlay_flows > o.underlay_flows for r in rows if r.mode == str(Mode.FLAT) and r.vms
+                for o in overlay if (o.k, o.vms) == (r.k, r.vms))
+    return same and still and grows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"  {'k':>2} {'VMs':>5}  {'mode':<8} {'largest underlay table':>24} {'underlay flows':>15} "
+             f"{'one migration: underlay flow-mods':>34}"]
+    for r in rows:
+        moved = "-" if r.migration_underlay is None else str(r.migration_underlay)
+        lines.append(f"  {r.k:>2} {r.vms:>5}  {r.mode:<8} {f'{r.largest_table} ({r.largest_switch})':>24} "
+                     f"{r.underlay_flows:>15} {moved:>34}")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[field.name for field in fields(Row)])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+
+
+def plot(rows: list[Row], path: Path) -> None:
+    """Three panels against the number of VMs (the largest underlay table, all underlay flows, one
+    migration's underlay flow-mods): a colour per fabric size, solid flat, dashed overlay."""
+    import matplotlib
+    matplotlib.use("Agg")  # no screen: draw straight to the file
+    import matplotlib.pyplot as plt
+    panels = (("largest underlay table", "flows", lambda r: r.largest_table),
+              ("all underlay tables", "flows", lambda r: r.underlay_flows),
+              ("one VM moves to another pod", "underlay flow-mods", lambda r: r.migration_underlay))
+    figure, axes = plt.subplots(1, len(panels), figsize=(14, 4.5), sharex=True)
+    for colour, k in enumerate(sorted({r.k for r in rows})):
+        for mode, style in ((str(Mode.FLAT), "o-"), (str(Mode.OVERLAY), "s--")):
+            mine = sorted((r for r in rows if (r.k, r.mode) == (k, mode)), key=lambda r: r.vms)
+            for ax, (_, _, value) in zip(axes, panels, strict=True):
+                points = [(r.vms, value(r)) for r in mine if value(r) is not None]
+                ax.plot([x for x, _ in points], [y for _, y in points], style, color=f"C{colour}",
+                        label=f"{mode}, k={k}")
+    for ax, (title, unit, _) in zip(axes, panels, strict=True):
+        ax.set(title=title, xlabel="VMs in the datacenter", ylabel=unit)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    figure.suptitle("Routing VM addresses in the underlay (flat) against encapsulation (overlay), "
+                    "measured on the switches")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

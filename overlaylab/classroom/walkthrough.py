@@ -1,0 +1,317 @@
+"""The lecture, section by section, on the lecture's own lab: each step a short paragraph in the lecture's
+words, then the real thing happening and its evidence (packets captured, counters that moved, tables
+read from the switches). Each step returns what it printed and the facts behind it, for the tests.
+
+The scenario is topologies/lecture.yaml: Pepsi (VXLAN, VNI 5001) has web on p0e0h0, db on p0e0h1 and a
+bare-metal member; Coke (GENEVE, VNI 5002) has web on p0e0h0 too and db on p3e1h1, across the core.
+"""
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scapy.layers.l2 import Ether
+
+from controller.flows import ofctl_match
+from controller.trace import trace_vm, vm_packet
+from overlaylab.classroom import protocols
+from overlaylab.runtime import tables
+from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.vswitches import server_intf, server_ovs
+from overlaylab.verify.evidence import Counted, between, captured, counted, on_uplink, ping
+from overlaylab.verify.observe import observe, taken
+from overlaylab.verify.probing import core_taps, uplink_tap
+from probes.capture import Capture
+from probes.fastparse import dissect
+from probes.packets import Host, describe_frame, probe
+from probes.pcap import write_pcap
+from probes.session import Tokens
+from topologies.changes import vm_named
+from topologies.scenario import VM, Mode, ScenarioError, load
+
+
+@dataclass
+class Shown:
+    """What a step showed: the lines printed, and the facts behind them."""
+
+    lines: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, line: str = "") -> None:
+        self.lines.append(line)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    lecture: str  # the lecture's point, in its words
+    show: Callable[[Lab, Path], Shown]
+
+
+def _vm(lab: Lab, label: str) -> VM:
+    return vm_named(lab.scenario, label)
+
+
+def physical(lab: Lab, _out: Path) -> Shown:
+    shown, fabric = Shown(), lab.scenario.fabric
+    for name in ("p0e0h0", "p0e0h1", "p3e1h1"):
+        server = fabric.server(name)
+        assert server is not None
+        shown.say(f"  {name}: pod {server.pod}, edge {server.edge}, host {server.host} -> address {server.ip}")
+    core = [line for line in tables.flow_lines(lab.targets["c0"]) if "nw_dst" in line]
+    shown.say("  core switch c0 routes whole pods, one aggregated prefix each (read from the switch):")
+    shown.lines += [f"    {line.split('nw_dst=')[1].split()[0]:<14} -> {line.split('actions=')[1]}" for line in core]
+    shown.facts = {"core_routes": len(core)}
+    return shown
+
+
+def virtualization(lab: Lab, _out: Path) -> Shown:
+    shown = Shown()
+    shown.say("  physical server p0e0h0 hosts two VMs, each in its own namespace with its own address:")
+    for label in ("pepsi/web", "coke/web"):
+        address = str(lab.vm(label).cmd("ip -4 -o addr show scope global")).split()[3]
+        shown.say(f"    {label:<10} {address}   (a VM of tenant {label.split('/')[0]})")
+        shown.facts[label] = address
+    server = str(lab.net["p0e0h0"].cmd("ip -4 -o addr show dev br-phy")).split()[3]  # type: ignore[index]
+    shown.say(f"    the server itself: {server}, on its uplink")
+    shown.facts["server"] = server
+    return shown
+
+
+def virtual_switches(lab: Lab, _out: Path) -> Shown:
+    shown, ovs = Shown(), server_ovs(lab.scenario.fabric.servers[0])
+    pid = int(ovs.pidfile("ovs-vswitchd").read_text())
+    ports = str(lab.net["p0e0h0"].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
+    shown.say(f"  p0e0h0 runs its own Open vSwitch (ovs-vswitchd pid {pid}); its bridge br-int has ports:")
+    names = {server_intf(vm): vm.label for vm in lab.scenario.vms if vm.server.name == "p0e0h0"}
+    shown.lines += [f"    {port:<14} {names.get(port, 'a tunnel port: the way to other servers')}" for port in ports]
+    shown.facts = {"pid": pid, "ports": ports}
+    return shown
+
+
+def underlay_overlay(lab: Lab, _out: Path) -> Shown:
+    shown = Shown()
+    vm_ips = {str(vm.ip.ip) for vm in lab.scenario.vms}
+    held = tables.each(lambda name: tables.flow_lines(lab.targets[name]), list(lab.underlay))
+    mentions = sum(1 for lines in held.values() for line in lines for ip in vm_ips if f"={ip}" in line)
+    largest = max(held, key=lambda name: len(held[name]))
+    shown.say(f"  the underlay's {len(held)} switches hold {sum(map(len, held.values()))} flows; the largest, "
+              f"{largest}, {len(held[largest])}; VM addresses among them: {mentions}")
+    try:
+        load(lab.scenario.path, mode=Mode.FLAT)
+        refusal = ""
+    except ScenarioError as exc:
+        refusal = str(exc)
+    said = textwrap.wrap(f"routing the VMs' own addresses in the underlay instead (`--mode flat`) is refused "
+                         f"for this scenario: {refusal.split(': ', 1)[-1]}", 96)
+    shown.lines += [f"  {line}" for line in said]
+    shown.say("  (`overlaylab compare` measures what flat routing costs where it can work: docs/compare.png)")
+    shown.facts = {"vm_addresses_in_underlay": mentions, "flat_refused": refusal}
+    return shown
+
+
+def encapsulation(lab: Lab, out: Path) -> Shown:
+    """The lecture's four steps, each a real capture of one ping from coke/web to coke/db."""
+    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    stages = {"1. leaves VM A (coke/web), bare": [server_intf(web)],
+              "2. on its server's uplink, encapsulated": [uplink_tap(web.server)],
+              "3. across the core: the underlay reads only the outer header": core_taps(lab.scenario.fabric),
+              "4. decapsulated, into VM B (coke/db)": [server_intf(db)]}
+    frames = captured(lab, [i for ifaces in stages.values() for i in ifaces], ping(lab, web, db))
+    for stage, ifaces in stages.items():
+        seen = [(i, f) for i in ifaces for f in between(frames[i], str(web.ip.ip), str(db.ip.ip))]
+        shown.say(f"  {stage}:")
+        shown.lines += [f"    {iface}: {describe_frame(frame)}" for iface, frame in seen[:1]]
+        shown.facts[stage[0]] = [f for _, f in seen]
+    pcap = out / "encapsulation.pcap"
+    write_pcap(pcap, [f for stage in "1234" for f in shown.facts[stage][:1]])
+    shown.say(f"  the four frames are in {pcap} (Wireshark decodes the GENEVE header and the VM's packet)")
+    return shown
+
+
+def forwarding_tables(lab: Lab, _out: Path) -> Shown:
+    """One packet, and the entry it matched in every switch it crossed, each counter moving."""
+    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    paths = trace_vm(lab.scenario, lab.compiled, web, vm_packet(web, db))
+    nodes = list(dict.fromkeys(hop.node for path in paths for hop in path.hops))
+    taken_path: list[Any] = []
+
+    def send() -> None:
+        seen = observe(lab, web, db, "udp", paths)
+        taken_path[:] = paths[taken(paths, web, db, seen, lab.scenario.fabric) or 0].hops
+
+    def every_hop(found: list[Counted]) -> bool:
+        return bool(taken_path) and _matched(taken_path) <= {(c.datapath, c.key) for c in found}
+    hits = {(c.datapath, c.key): c for c in counted(lab, nodes, send, every_hop)}
+    shown.say("  one UDP packet from coke/web to coke/db, and the entry it matched in each table on its way:")
+    matched = sorted(_matched(taken_path), key=lambda hop: _order(taken_path, hop))
+    for node, key in matched:
+        hit = hits.get((node, key))
+        shown.say(f"    {node:<14} {f'+{hit.packets}' if hit else 'not counted':>4}  {hit.note if hit else '?'}")
+    shown.facts = {"path": list(dict.fromkeys(hop.node for hop in taken_path)),
+                   "counted": [hits.get(hop) for hop in matched]}
+    return shown
+
+
+def _matched(hops: list[Any]) -> set[tuple[str, tables.FlowKey]]:
+    """(datapath, flow key) of the entry the prediction says each hop matched."""
+    return {(hop.node, tables.flow_key(ofctl_match(hop.flow))) for hop in hops if hop.flow is not None}
+
+
+def _order(hops: list[Any], matched: tuple[str, tables.FlowKey]) -> int:
+    return next(i for i, hop in enumerate(hops) if hop.flow is not None and
+                (hop.node, tables.flow_key(ofctl_match(hop.flow))) == matched)
+
+
+def multi_tenancy(lab: Lab, _out: Path) -> Shown:
+    shown = Shown()
+    pepsi_web, coke_web = _vm(lab, "pepsi/web"), _vm(lab, "coke/web")
+    for asker, owner in (("pepsi/db", pepsi_web), ("coke/db", coke_web)):
+        replies = str(lab.vm(asker).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
+        neighbour = str(lab.vm(asker).cmd(f"ip neigh show {owner.ip.ip}")).split()
+        mac = neighbour[neighbour.index("lladdr") + 1] if "lladdr" in neighbour else "?"
+        ok = " 0% packet loss" in replies
+        shown.say(f"  {asker} pings {owner.ip.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = {owner.label}")
+        shown.facts[asker] = {"answered": ok, "mac": mac, "owner_mac": owner.mac}
+    shown.say("  one address, two tenants, two different VMs: each tenant's network is its own")
+    return shown
+
+
+def network_id(lab: Lab, _out: Path) -> Shown:
+    shown = Shown()
+    web = _vm(lab, "pepsi/web")
+    tap = uplink_tap(web.server)
+    frames = captured(lab, [tap], lambda: (ping(lab, _vm(lab, "pepsi/db"), web)(),
+                                           ping(lab, _vm(lab, "coke/db"), _vm(lab, "coke/web"))()))
+    kinds = sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
+    seen = ", ".join(f"{kind} VNI {vni}" for kind, vni in kinds)
+    shown.say(f"  on p0e0h0's uplink, both tenants' packets to 192.0.2.2: {seen}")
+    stranger = _cross_tenant(lab, _vm(lab, "coke/db"), web)
+    shown.say(f"  coke/db sends straight to pepsi/web's MAC and address: {stranger} (dropped by its own virtual "
+              f"switch: no entry of Coke's network leads there)")
+    shown.facts = {"vnis": kinds, "cross_tenant": stranger}
+    return shown
+
+
+def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
+    """A frame from one tenant's VM to another tenant's VM, by its real MAC and IP: where it arrived."""
+    capture, token, arrived = Capture(), Tokens()(), []
+    try:
+        for vm in (src, dst):
+            end = lab.endpoint(vm)
+            capture.listen(vm.label, end.pid, end.iface)
+        capture.send(src.label, probe("icmp", Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
+        capture.run(lambda: False, 0.5, 0, lambda name, frame: arrived.append(name) if token in frame else None)
+    finally:
+        capture.close()
+    return f"arrived at {', '.join(arrived)}" if arrived else "arrived nowhere"
+
+
+def stacking(lab: Lab, _out: Path) -> Shown:
+    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    frames = on_uplink(lab, web, db, ping(lab, web, db))
+    layers = []
+    for layer in Ether(frames[0]).iterpayloads() if frames else []:
+        if layer.name in ("Raw", "Padding"):
+            shown.say(f"    {'payload':<10} {len(layer)} bytes")
+            break
+        layers.append(layer.name)
+        shown.say(f"    {layer.name:<10} {_fields(layer)}")
+    shown.lines.insert(0, "  one frame from p0e0h0's uplink, outermost header first:")
+    shown.facts = {"layers": layers}
+    return shown
+
+
+def _fields(layer: Any) -> str:
+    """The fields that say who and what, as scapy names their values (proto=udp, type=IPv4)."""
+    wanted = ("src", "dst", "sport", "dport", "vni", "key", "proto", "type")
+    named = type(layer).__name__
+
+    def value(name: str) -> object:
+        return layer.getfieldval(name) if name in ("vni", "key") else layer.sprintf(f"%{named}.{name}%")
+    return ", ".join(f"{name}={value(name)}" for name in wanted if name in layer.fields)
+
+
+def five_tuple(lab: Lab, _out: Path) -> Shown:
+    """Eight inner flows between one pair of VMs: eight outer source ports, spread over the core."""
+    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    cores, tap = core_taps(lab.scenario.fabric), uplink_tap(web.server)
+
+    def flows() -> None:
+        capture = Capture()
+        try:
+            end = lab.endpoint(web)
+            capture.listen(web.label, end.pid, end.iface)
+            tokens = Tokens()
+            for flow in range(8):
+                capture.send(web.label, probe("udp", Host(web.mac, web.ip.ip), Host(db.mac, db.ip.ip), tokens(), flow))
+        finally:
+            capture.close()
+    frames = captured(lab, [tap, *cores], flows)
+    outer = {w.sport for f in frames[tap] if (w := dissect(f)).encap and w.inner and w.inner.token}
+    used = sorted({iface.split("-")[0] for iface in cores for f in frames[iface] if dissect(f).inner})
+    shown.say(f"  8 UDP flows from coke/web to coke/db (different source ports inside) left p0e0h0 with "
+              f"{len(outer)} different outer UDP source ports, and crossed cores {', '.join(used)}")
+    shown.facts = {"outer_ports": len(outer), "cores": used}
+    return shown
+
+
+def protocol_tour(lab: Lab, out: Path) -> Shown:
+    shown = Shown()
+    for line, fact in protocols.tour(lab, out):
+        shown.say(f"  {line}")
+        shown.facts.update(fact)
+    return shown
+
+
+def moving(lab: Lab, _out: Path) -> Shown:
+    shown = Shown()
+    gone = lab.migrate("pepsi/web", "p3e1h0")
+    back = lab.migrate("pepsi/web", "p0e0h0")
+    for move in (gone, back):
+        stream, changes = move["stream"], move["changes"]
+        shown.say(f"  pepsi/web {move['from']} -> {move['to']} in {move['moved_in']:.2f} s, same address and MAC; "
+                  f"pepsi/db's stream lost {stream['lost']} of {stream['sent']} (gap {stream['longest_gap']:.2f} s); "
+                  f"underlay flow changes {changes['underlay']}, virtual switches {changes['vswitches']}")
+    shown.facts = {"underlay": [gone["changes"]["underlay"], back["changes"]["underlay"]]}
+    return shown
+
+
+STEPS = (
+    Step("Physical datacenter: hierarchical addresses",
+         "Racks arranged in a fixed topology give us \"a natural way to assign hierarchical addresses\": a "
+         "server's address says where it is, and a switch needs one route per pod or rack, not per server.",
+         physical),
+    Step("Virtualization", "\"Virtualization allows us to run one or more virtual servers inside a physical "
+         "server\": each VM believes it has a machine, and an address, of its own.", virtualization),
+    Step("Virtual switches", "\"The server needs a virtual switch\": it runs in software on the server, "
+         "every VM is connected to it, and it is connected to the rest of the network.", virtual_switches),
+    Step("Underlay and overlay", "The underlay routes between physical machines with hierarchical "
+         "addresses; the overlay only thinks about VMs. \"The underlay network should not need to know about "
+         "virtual host addresses (otherwise, it would scale poorly).\"", underlay_overlay),
+    Step("Encapsulation, in four steps", "VM A sends to B's virtual address; its virtual switch adds an outer "
+         "header with B's physical server address; the underlay reads only that outer header; B's virtual "
+         "switch removes it and hands the packet to B.", encapsulation),
+    Step("Forwarding tables with encapsulation", "The virtual switch has an entry for every VM its VMs talk "
+         "to (encapsulate towards its server) and an entry to decapsulate for its own VMs; \"the switches in "
+         "the datacenter work exactly the same as they did before\".", forwarding_tables),
+    Step("Multi-tenancy and private networks", "Tenants choose addresses without asking each other: \"Pepsi's "
+         "private network might have a VM with IP address 192.0.2.2, and Coke's private network might have a "
+         "different VM with IP address 192.0.2.2.\"", multi_tenancy),
+    Step("Encapsulation for multi-tenancy: the virtual network ID", "A header with a virtual network ID says "
+         "which tenant a packet belongs to; after decapsulation the virtual switch uses it \"to pass the "
+         "packet up to the correct virtual network\".", network_id),
+    Step("Stacking encapsulations", "The VM's own packet, then the virtual network header, then the underlay "
+         "header: the underlay \"just looks at the outermost header\".", stacking),
+    Step("The 5-tuple note", "\"With encapsulation, we have to be careful when reading the 5-tuple for "
+         "load-balancing packets across multiple paths\": the outer header must still tell flows apart.",
+         five_tuple),
+    Step("The protocols", "\"In practice, many different protocols exist for encapsulation\": IP-in-IP, MPLS, "
+         "GRE, VXLAN, GENEVE.", protocol_tour),
+    Step("Moving a VM", "\"We can move hosts to a different physical machine, entirely in software\", "
+         "keeping the address: only the virtual switches learn where the VM went.", moving),
+)
+

@@ -1,0 +1,202 @@
+"""The `overlaylab` command: up, check, clean, bench (the command contract in README.md)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from controller.overlay import vswitch_name
+from overlaylab.errors import LabError
+from topologies.scenario import Mode, Scenario, ScenarioError, load
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="overlaylab", description="A datacenter virtualization lab: "
+                                     "fat-tree underlay, virtual switches, tenant overlays.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("up", "build the lab and open its CLI; tear down on exit"),
+                       ("check", "build the lab, verify it, tear it down; exit 0 only if all holds")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
+        cmd.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+        cmd.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.OVERLAY,
+                         help="overlay (default): VMs encapsulated between servers; flat: the underlay routes "
+                              "every VM address itself, no encapsulation (addresses must not overlap)")
+        if name == "check":
+            cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
+    drill = sub.add_parser("drill", help="links, switches, a virtual switch and the controller fail and heal, and "
+                                         "a VM moves, under probe streams; then check", description=_drill.__doc__)
+    drill.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
+    drill.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    drill.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    compare = sub.add_parser("compare", help="flat routing against the overlay on real switches as the VMs grow: "
+                                             "underlay table sizes and one migration's flow-mods; CSV and PNG",
+                             description="bring up each fabric size with each number of VMs twice, flat and as "
+                                         "an overlay; measure the underlay tables and a migration")
+    compare.add_argument("--k", type=int, nargs="+", default=[4, 8], help="fabric sizes (default 4 8)")
+    compare.add_argument("--vms", type=int, nargs="+", default=[0, 16, 64, 256],
+                         help="numbers of VMs (default 0 16 64 256)")
+    compare.add_argument("--csv", type=Path, default=Path("compare.csv"), help="default compare.csv")
+    compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
+    demo = sub.add_parser("demo", help="the lecture, section by section, on a live lab, with the evidence of "
+                                       "each step; then the lab CLI", description=_demo.__doc__)
+    demo.add_argument("--no-pause", action="store_true", help="run every step unattended (also when stdin is "
+                                                               "not a terminal) and tear down at the end")
+    demo.add_argument("--step", type=int, default=1, metavar="N", help="start at step N")
+    demo.add_argument("--no-cli", action="store_true", help="do not open the lab CLI after the last step")
+    demo.add_argument("--out", type=Path, default=Path("overlaylab-demo"), metavar="DIR",
+                      help="where the captures go (default ./overlaylab-demo)")
+    exercise = sub.add_parser("exercise", help="the exercises of exercises/: list them, or check one on a real lab",
+                              description="`exercise list`, or `exercise check NN`: build the exercise's lab "
+                                          "with your answer in it, probe it, and say what still fails")
+    exercise.add_argument("action", choices=["list", "check"])
+    exercise.add_argument("number", nargs="?", help="the exercise, e.g. 01")
+    exercise.add_argument("--solution", action="store_true", help="check the exercise's own solution instead")
+    bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
+                           description="build the lab (default: the datacenter scenario), time the probing "
+                                       "session, report memory; exit 0 only within the speed target")
+    bench.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: topologies/datacenter.yaml)")
+    bench.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
+    bench.add_argument("--repeat", type=int, default=3, help="probing sessions to time (default 3)")
+    bench.add_argument("--soak", type=int, metavar="N", help="instead: N cycles of up, check, changes (migrate "
+                                                               "away and back, vm add/remove, link down/up), "
+                                                               "teardown; exit 0 only with 0 failures")
+    bench.add_argument("--scale", action="store_true", help="instead: a full check at k=4, 6 and 8 with 2 VMs "
+                                                            "per server, then VM-to-VM TCP throughput")
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    from overlaylab.faces.labcli import LabCLI
+    from overlaylab.runtime.lab import Phases, running_lab
+    scenario = load(args.scenario, args.k, args.mode)
+    with running_lab(scenario, Phases(), "up") as lab:
+        print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
+              f"`help` lists every command, `exit` tears the lab down", flush=True)
+        LabCLI(lab)
+    return EXIT_OK
+
+
+def _summary(scenario: Scenario) -> str:
+    fabric = scenario.fabric
+    mode = " in flat mode (the underlay routes every VM; nothing is encapsulated)" if scenario.flat else ""
+    return (f"k={fabric.k} fat-tree, {len(fabric.switches)} switches, {len(fabric.servers)} servers, "
+            f"{len(scenario.tenants)} tenants, {len(scenario.vms)} VMs{mode} ({scenario.source}: "
+            f"{scenario.description})")
+
+
+def _hints(scenario: Scenario) -> str:
+    """Commands worth typing first, with names from this very scenario."""
+    last = scenario.fabric.servers[-1].name
+    hints = ["`addresses`", f"`trace p0e0h0 {last}`", "`flows p0e0`"]
+    peers = next(((a, b) for t in scenario.tenants for a in t.vms for b in t.vms if a is not b), None)
+    if peers:
+        a, b = peers
+        s = a.server
+        hints = ["`vms`", f"`{a.label} ping -c3 {b.label}`", f"`trace {a.label} {b.label}`",
+                 f"`wire p{s.pod}e{s.edge}-eth{s.host + 1} {a.label} ping -c2 {b.label}`",
+                 f"`flows {vswitch_name(s)}`", *hints]
+    return ", ".join(hints)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from overlaylab.runtime.lab import Phases, running_lab
+    from overlaylab.verify.check import Report, run_checks
+    from overlaylab.verify.report import print_summary, write_json
+    scenario = load(args.scenario, args.k, args.mode)
+    phases = Phases()
+    report = Report(timings=phases.timings)
+    with running_lab(scenario, phases, "check") as lab:
+        run_checks(lab, report)
+    print_summary(report, sys.stdout)
+    if args.json:
+        write_json(report, args.json)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _clean(_args: argparse.Namespace) -> int:
+    from overlaylab.runtime.clean import sweep
+    from overlaylab.runtime.preflight import require_ovs, require_root
+    from overlaylab.runtime.state import LabLock, forget_state, load_state
+    require_root("clean")
+    require_ovs()
+    lock = LabLock()
+    lock.acquire()  # refuses while a live lab holds it
+    try:
+        swept = sweep(load_state())
+        forget_state()
+    finally:
+        lock.release()
+    print(f"overlaylab: removed {swept}" if swept else "overlaylab: nothing to clean")
+    return EXIT_OK
+
+
+def _drill(args: argparse.Namespace) -> int:
+    """Bring a lab up, run a fixed set of failures and changes under probe streams, report each event's
+    loss, longest gap, recovery time, flow-mods per layer and cross-tenant deliveries, then check; exit 0
+    only with no cross-tenant delivery and a green check."""
+    from overlaylab.measure.drill import drill
+    return EXIT_OK if drill(args.scenario, args.k, sys.stdout, args.json) else EXIT_FAILED
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from overlaylab.classroom.compare import compare
+    return EXIT_OK if compare(tuple(args.k), tuple(args.vms), args.csv, args.png, sys.stdout) else EXIT_FAILED
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Bring up the lecture's lab and walk through the lecture's sections, each with its evidence from the
+    live lab; pause for Enter between steps (not with --no-pause, nor when stdin is not a terminal)."""
+    from overlaylab.faces.demo import demo
+    cli = not args.no_cli and not (args.no_pause and sys.stdin.isatty())
+    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out) else EXIT_FAILED
+
+
+def _exercise(args: argparse.Namespace) -> int:
+    from overlaylab.classroom import exercises
+    if args.action == "list":
+        exercises.listing(sys.stdout)
+        return EXIT_OK
+    if not args.number:
+        raise LabError("name the exercise to check, e.g. `overlaylab exercise check 01` (`exercise list`)")
+    return EXIT_OK if exercises.check(exercises.find(args.number), args.solution, sys.stdout) else EXIT_FAILED
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.scale:
+        from overlaylab.measure.scalebench import bench_scale
+        return EXIT_OK if bench_scale(sys.stdout) else EXIT_FAILED
+    if args.soak is not None:
+        from overlaylab.measure.soak import soak
+        return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout) else EXIT_FAILED
+    from overlaylab.measure.bench import bench
+    return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout) else EXIT_FAILED
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGHUP end the lab like Ctrl-C does: through its teardown."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
+                "exercise": _exercise, "demo": _demo}
+    try:
+        return commands[args.command](args)
+    except (LabError, ScenarioError) as exc:
+        print(f"overlaylab: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\noverlaylab: interrupted; everything the lab built was removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""`overlaylab demo`: the lecture as a live walkthrough on its own lab (the steps are in
+overlaylab.classroom.walkthrough). Each step prints the lecture's point, then the real thing with its evidence,
+and waits for Enter; `--no-pause` (or stdin that is not a terminal) runs it unattended, `--step N`
+starts at step N. At the end the lab CLI opens (piped, it runs the remaining lines), unless `--no-cli`.
+"""
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+from typing import IO
+
+from overlaylab.classroom.walkthrough import STEPS, Shown, Step
+from overlaylab.errors import LabError
+from overlaylab.runtime.lab import Lab, Phases, running_lab
+from topologies.scenario import DEFAULT_SCENARIO, load
+
+WIDTH = 100
+
+
+def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.stdout) -> bool:
+    """Bring up the lecture's lab, walk through the steps from `first`, then (if `cli`) open the lab CLI;
+    True if every step showed its evidence."""
+    if not 1 <= first <= len(STEPS):
+        raise LabError(f"--step {first}: the walkthrough has steps 1..{len(STEPS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    interactive = pause and sys.stdin.isatty()
+    with running_lab(load(DEFAULT_SCENARIO), Phases(), "demo") as lab:
+        shown = walk(lab, first, interactive, out_dir, out)
+        if cli:
+            from overlaylab.faces.labcli import LabCLI
+            out.write("the lab stays up: try `help`, `trace pepsi/web pepsi/db`, `draw lecture.svg coke/web coke/db`; "
+                      "`exit` tears it down\n")
+            out.flush()
+            LabCLI(lab)
+    return all(s is not None for s in shown)
+
+
+def walk(lab: Lab, first: int, interactive: bool, out_dir: Path, out: IO[str]) -> list[Shown | None]:
+    """Every step from `first`; a step that cannot show its evidence says why and the walk goes on."""
+    shown: list[Shown | None] = []
+    for number, step in enumerate(STEPS[first - 1:], first):
+        shown.append(run_step(lab, number, step, out_dir, out))
+        if interactive and number < len(STEPS) and not _next(out):
+            break
+    return shown
+
+
+def run_step(lab: Lab, number: int, step: Step, out_dir: Path, out: IO[str]) -> Shown | None:
+    out.write(f"\n== {number}/{len(STEPS)}  {step.title} ==\n{textwrap.fill(step.lecture, WIDTH)}\n\n")
+    out.flush()
+    try:
+        shown = step.show(lab, out_dir)
+    except LabError as exc:
+        out.write(f"  could not show this step: {exc}\n")
+        return None
+    out.write("".join(_wrapped(line) + "\n" for line in shown.lines))
+    out.flush()
+    return shown
+
+
+def _next(out: IO[str]) -> bool:
+    """Wait for Enter; False when the instructor wants the lab CLI now (q) or input ends."""
+    out.write("\n[Enter: next step, q: straight to the lab CLI] ")
+    out.flush()
+    answer = sys.stdin.readline()
+    return bool(answer) and answer.strip().lower() != "q"
+
+
+def _wrapped(line: str) -> str:
+    """A long evidence line folded at WIDTH, its continuation indented under its start."""
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.fill(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False) if len(line) > WIDTH else line

@@ -1,0 +1,104 @@
+"""`overlaylab bench --scale`: how the lab grows, measured in one run on this machine.
+
+For k = 4, 6 and 8 with two VMs on every server (`topologies.generate`), a full `check`: bring-up per
+phase, the checks and their verdicts, teardown, probes per second and the memory of every process the
+lab runs; then TCP throughput between VMs (see `throughput`). BENCHMARKS.md holds a run's results.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from overlaylab.measure.bench import pss_mib
+from overlaylab.measure.throughput import bench_throughput
+from overlaylab.runtime.capacity import available_mib
+from overlaylab.runtime.daemons import daemon_pids
+from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.verify.check import Report, run_checks
+from topologies.generate import scale_yaml
+from topologies.scenario import load
+
+SCALE_KS = (4, 6, 8)
+VMS_PER_SERVER = 2
+UP_PHASES = ("controller", "network", "vswitches", "flows")
+ROOT_VSWITCHD_PID = Path("/var/run/openvswitch/ovs-vswitchd.pid")
+
+
+@dataclass
+class ScaleRow:
+    k: int
+    servers: int
+    vms: int
+    timings: dict[str, float]
+    memory_mib: float  # PSS of the lab's processes
+    used_mib: float  # how much the machine's available memory dropped
+    probes_per_s: float
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def up_s(self) -> float:
+        return sum(self.timings.get(p, 0) for p in UP_PHASES)
+
+    @property
+    def check_s(self) -> float:
+        return sum(v for k, v in self.timings.items() if k not in (*UP_PHASES, "teardown") and ":" not in k)
+
+
+def root_vswitchd_mib() -> float:
+    """The machine's own ovs-vswitchd, which holds every underlay switch."""
+    try:
+        return pss_mib(int(ROOT_VSWITCHD_PID.read_text().strip()))
+    except (OSError, ValueError):
+        return 0.0
+
+
+def lab_memory_mib(lab: Lab, root_before: float) -> float:
+    """PSS of everything the lab runs: node shells, per-server OVS daemons, the controller, this
+    process, plus what the root ovs-vswitchd grew by for the underlay."""
+    assert lab.net is not None
+    pids = {node.pid for node in lab.net.values()} | set(daemon_pids()) | {lab.controller.pid or 0, os.getpid()}
+    return sum(pss_mib(pid) for pid in pids) + max(0.0, root_vswitchd_mib() - root_before)
+
+
+def measure_scale(k: int) -> ScaleRow:
+    """One full check of a k-ary fat-tree with VMS_PER_SERVER VMs on every server."""
+    with tempfile.TemporaryDirectory(prefix="overlaylab-bench-") as folder:
+        path = Path(folder) / f"scale-k{k}.yaml"
+        path.write_text(scale_yaml(k, VMS_PER_SERVER))
+        scenario = load(path)
+        phases = Phases()
+        report = Report(timings=phases.timings)
+        root_before, available_before = root_vswitchd_mib(), available_mib()
+        with running_lab(scenario, phases, "bench") as lab:
+            run_checks(lab, report)
+            memory, used = lab_memory_mib(lab, root_before), available_before - available_mib()
+    sending = phases.timings.get("probes: send and listen", 0) + phases.timings.get("reachability", 0)
+    sent = report.probes + report.server_pairs.get("total", 0) + report.server_pairs.get("resent", 0)
+    return ScaleRow(k, len(scenario.fabric.servers), len(scenario.vms), dict(phases.timings), memory, used,
+                    sent / sending if sending else 0.0, [c.name for c in report.checks if not c.ok])
+
+
+def scale_table(rows: list[ScaleRow]) -> list[str]:
+    lines = ["| k | servers | VMs | up (s) | of which network / vswitches / flows | checks (s) | teardown (s) "
+             "| probes/s | lab PSS / machine used (GiB) | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        t = r.timings
+        lines.append(f"| {r.k} | {r.servers} | {r.vms} | {r.up_s:.1f} | {t.get('network', 0):.1f} / "
+                     f"{t.get('vswitches', 0):.1f} / {t.get('flows', 0):.1f} | {r.check_s:.1f} | "
+                     f"{t.get('teardown', 0):.1f} | {r.probes_per_s:,.0f} | {r.memory_mib / 1024:.2f} / "
+                     f"{r.used_mib / 1024:.2f} | "
+                     f"{'green' if not r.failed else 'FAILED: ' + ', '.join(r.failed)} |")
+    return lines
+
+
+def bench_scale(out: IO[str], ks: tuple[int, ...] = SCALE_KS) -> bool:
+    """The scale table, then the throughput table; True if every check was green."""
+    rows = [measure_scale(k) for k in ks]
+    out.writelines(line + "\n" for line in scale_table(rows))
+    out.write("\n")
+    bench_throughput(out)
+    return not any(r.failed for r in rows)

@@ -1,0 +1,116 @@
+"""The lab's interfaces in the root namespace, over netlink (pyroute2): the management bridge and its
+veths, the interface group that marks every one of them as the lab's, and their deletion.
+
+Every failure is a LabError naming the interface and what the kernel said.
+"""
+from __future__ import annotations
+
+import errno
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Interface
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from overlaylab.errors import LabError
+from overlaylab.runtime.state import LINK_GROUP
+from probes.netns import netlink
+
+
+@contextmanager
+def _netlink(action: str, name: str) -> Iterator[None]:
+    """Turn the kernel's refusal into one line: what the lab tried, on which interface, and why not."""
+    try:
+        yield
+    except NetlinkError as exc:
+        raise LabError(f"cannot {action} {name}: {exc.args[1] if len(exc.args) > 1 else exc}") from None
+
+
+def _index(ipr: IPRoute, name: str) -> int:
+    """One RTM_GETLINK by name (link_lookup would dump every interface of the namespace, ~800 at k=8)."""
+    with _netlink("find", name):
+        return int(ipr.link("get", ifname=name)[0]["index"])
+
+
+def exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        try:
+            ipr.link("get", ifname=name)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return False
+            raise LabError(f"cannot look for {name}: {exc.args[1]}") from None
+        return True
+
+
+def create_bridge(name: str, address: IPv4Interface) -> None:
+    """A Linux bridge in the lab's group, up, holding `address`."""
+    with IPRoute() as ipr:
+        with _netlink("create the bridge", name):
+            ipr.link("add", ifname=name, kind="bridge")
+        index = _index(ipr, name)
+        with _netlink("bring up the bridge", name):
+            ipr.link("set", index=index, group=LINK_GROUP, state="up")
+            ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+
+
+def cable(ends: dict[str, int], far_name: str, bridge: str) -> None:
+    """One veth per entry {root end: a pid in the far namespace}: the far end (`far_name`) in that
+    process's namespace, the root end in the lab's group, enslaved to `bridge` and up."""
+    with IPRoute() as ipr:
+        master = _index(ipr, bridge)
+        for end, pid in ends.items():  # one request each: made, grouped, enslaved and up together
+            with _netlink(f"create the veth to {far_name} in the namespace of {pid}:", end):
+                ipr.link("add", ifname=end, kind="veth", peer={"ifname": far_name, "net_ns_pid": pid},
+                         group=LINK_GROUP, master=master, state="up")
+
+
+def adopt(names: list[str]) -> None:
+    """Put interfaces into the lab's group, so that one call deletes them all."""
+    with IPRoute() as ipr:
+        for name in names:
+            with _netlink("put into the lab's group", name):
+                ipr.link("set", index=_index(ipr, name), group=LINK_GROUP)
+
+
+def delete_group() -> int:
+    """Every interface in the lab's group, in one request: the kernel tears the veth pairs down together
+    (0.07 s for 270 ports, where one deletion each, as Mininet's stop() does, takes 3 s). Returns how
+    many there were."""
+    with IPRoute() as ipr:
+        count = len(ipr.link("dump", group=LINK_GROUP))
+        if count:
+            with _netlink("delete the interfaces of group", str(LINK_GROUP)):
+                ipr.link("del", group=LINK_GROUP)
+        return count
+
+
+def delete_matching(pattern: re.Pattern[str]) -> int:
+    """Root-namespace interfaces whose whole name matches `pattern` (what an older lab left outside its
+    group). Returns how many it deleted."""
+    with IPRoute() as ipr:
+        doomed = [(link["index"], name) for link in ipr.get_links()
+                  if (name := link.get("ifname")) and pattern.fullmatch(name)]
+        deleted = 0
+        for index, name in doomed:
+            try:
+                ipr.link("del", index=index)
+                deleted += 1
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:  # gone already: the other end of a veth deleted before it
+                    raise LabError(f"cannot delete {name}: {exc.args[1]}") from None
+        return deleted
+
+
+def move(name: str, src_pid: int, dst_pid: int, new_name: str) -> None:
+    """An interface from the namespace of `src_pid` into that of `dst_pid`, renamed there (a VM's
+    veth end, moving with the VM from one server to another)."""
+    with netlink(src_pid) as ipr, _netlink(f"move into the namespace of {dst_pid}:", name):
+        ipr.link("set", index=_index(ipr, name), net_ns_pid=dst_pid)
+    with netlink(dst_pid) as ipr, _netlink(f"rename to {new_name} and bring up:", name):
+        index = _index(ipr, name)
+        ipr.link("set", index=index, ifname=new_name)
+        ipr.link("set", index=index, state="up")
+

@@ -1,0 +1,209 @@
+"""The emulated datacenter: Mininet switches, servers and VMs made from the scenario."""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+
+from overlaylab.runtime import links, pods
+from overlaylab.runtime.state import BRIDGE_MARK
+from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
+from probes.netns import namespace_id
+from probes.session import Progress
+from topologies.fattree import mac_of
+from topologies.mininet_topo import FatTreeTopo
+from topologies.scenario import Scenario
+from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine
+from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
+
+ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
+ROGUE_IP = "10.0.0.250/24"
+
+
+class UnderlaySwitch(Orphanless, OVSSwitch):
+    """An underlay switch: userspace OVS, OpenFlow 1.3 and 1.5, no forwarding without the controller;
+    a bridge of its pod's Open vSwitch (`ovs`), its shell and ports in the pod's namespace (that of
+    process `netns`; see overlaylab.runtime.pods), or a bridge of the machine's Open vSwitch (a core)."""
+
+    def __init__(self, name: str, ovs: str | None = None, netns: int | None = None, **params: Any) -> None:
+        params.update(datapath="user", protocols="OpenFlow13,OpenFlow15", failMode="secure", batch=True)
+        self.ovs = OvsInstance(Path(ovs)) if ovs else None
+        self.netns = netns
+        super().__init__(name, **params)
+
+    def startShell(self, mnopts: str | None = None) -> None:
+        """A pod's switch works from inside its pod's namespace (mnexec -a: attach to that process's)."""
+        super().startShell(f"-cda{self.netns}" if self.netns else mnopts)
+
+    def bridgeOpts(self) -> str:
+        """Mark the bridge as the lab's, so `overlaylab clean` removes it and nothing else."""
+        return super().bridgeOpts() + f" external_ids:{BRIDGE_MARK}=underlay"
+
+    @property
+    def target(self) -> str:
+        """Where ovs-ofctl reaches this switch."""
+        return self.ovs.bridge(self.name) if self.ovs else self.name
+
+    def vsctl(self, *args: Any, **kwargs: Any) -> Any:
+        if self.batch or not self.ovs:
+            return super().vsctl(*args, **kwargs)
+        return self.cmd("ovs-vsctl", f"--db={self.ovs.db}", *args, **kwargs)
+
+    def dpctl(self, *args: Any) -> Any:
+        return self.cmd("ovs-ofctl", args[0], self.target, *args[1:])
+
+    @classmethod
+    def batchStartup(cls, switches: list[UnderlaySwitch], run: Any = None) -> list[UnderlaySwitch]:
+        """Each Open vSwitch gets its switches in one ovs-vsctl transaction; the pods' side by side."""
+        homes: dict[OvsInstance | None, list[UnderlaySwitch]] = defaultdict(list)
+        for switch in switches:
+            homes[switch.ovs].append(switch)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda home: _create_bridges(home, homes[home]), homes))
+        return switches
+
+
+def _create_bridges(home: OvsInstance | None, switches: list[UnderlaySwitch]) -> None:
+    """Mininet's commands in one transaction; then the controller options in a second one (a pod's
+    ovs-vswitchd kept the 5 s default probe when they came in the transaction that made the bridge)."""
+    db = [f"--db={home.db}"] if home else []
+    words = [word for s in switches for command in s.commands for word in shlex.split(command)]
+    run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
+    options = [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
+    run("ovs-vsctl", "--timeout=60", *db, *options)
+    for switch in switches:
+        switch.commands, switch.batch = [], False
+
+
+class Controller(Orphanless, RemoteController):
+    """Mininet's handle on the lab's os-ken process (named `ctl`: `c0` is a core switch here)."""
+
+    def stop(self, *_args: Any, **_kwargs: Any) -> None:
+        """Mininet's RemoteController.stop() leaves its node shell running; end it."""
+        self.terminate()
+
+    def checkListening(self) -> None:  # noqa: N802 (Mininet's name)
+        """Mininet asks `telnet` whether the controller listens and decodes what it prints as UTF-8: that
+        is the controller's binary OpenFlow hello, which now and then is not UTF-8 (seen: a lab that did
+        not start, UnicodeDecodeError on byte 0xed). The lab has already waited until it listens."""
+
+
+def vm_node(index: int) -> str:
+    """A VM's Mininet name: short whatever the tenant and VM are called (v<index in the scenario>)."""
+    return f"v{index}"
+
+
+class LabTopo(FatTreeTopo):
+    """The fat-tree plus every VM, cabled to its server (server port n is br-int port n), plus a
+    rogue host on edge p0e0's spare port k+1."""
+
+    def build(self, scenario: Scenario) -> None:  # type: ignore[override]
+        super().build(scenario.fabric.k)
+        for pod in range(scenario.fabric.k):
+            self.addHost(pods.node(pod), cls=pods.Pod, ip=None)
+        for switch in scenario.fabric.switches:
+            if switch.pod is not None:
+                self.nodeInfo(switch.name).update(ovs=str(pods.instance(switch.pod).rundir), pod=pods.node(switch.pod))
+        self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
+        self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
+        for index, vm in enumerate(scenario.vms):
+            if not vm.bare_metal:
+                self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu)
+                self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm.port)
+
+
+class LabNet(Mininet):
+    """Mininet, where a switch given a `pod` lives in that pod node's namespace (pods are hosts, so
+    they exist before any switch), and that says how far building has gone."""
+
+    def __init__(self, progress: Progress, **params: Any) -> None:
+        self.progress = progress
+        super().__init__(**params)
+
+    def addHost(self, name: str, cls: Any = None, **params: Any) -> Any:
+        self.progress(f"{len(self.hosts) + 1} hosts")
+        return super().addHost(name, cls=cls, **params)
+
+    def addLink(self, node1: Any, node2: Any, *args: Any, **params: Any) -> Any:
+        self.progress(f"{len(self.hosts)} hosts, {len(self.switches)} switches, {len(self.links) + 1} links")
+        return super().addLink(node1, node2, *args, **params)
+
+    def pingAll(self, timeout: Any = None) -> Any:
+        """Mininet's pingall, over servers and VMs (a pod node has no address to ping)."""
+        return self.ping([h for h in self.hosts if not isinstance(h, pods.Pod)], timeout=timeout)
+
+    def addSwitch(self, name: str, cls: Any = None, **params: Any) -> Any:
+        pod = params.pop("pod", None)
+        if pod:
+            params["netns"] = self[pod].pid
+        return super().addSwitch(name, cls=cls, **params)
+
+
+def build_network(scenario: Scenario, controller_ip: str, controller_port: int, progress: Progress) -> Mininet:
+    """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
+    controller = Controller("ctl", ip=controller_ip, port=controller_port)
+    return LabNet(progress, topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
+                   controller=controller, autoSetMacs=False, build=False, waitConnected=False)
+
+
+def _switch_ports(net: Mininet) -> list[str]:
+    """The ports of the switches in the root namespace (the cores'; the pods' live in their pods)."""
+    return [intf.name for s in net.switches if not s.netns for intf in s.intfList() if intf.name != "lo"]
+
+
+def adopt_links(net: Mininet) -> None:
+    """Put every switch port into the lab's interface group, so one call can delete them all, and
+    silence the root namespace's IPv6 on them: the underlay carries servers' traffic, nothing else."""
+    ports = _switch_ports(net)
+    links.adopt(ports)
+    silence_ipv6(ports)
+
+
+def host_namespaces(net: Mininet) -> set[str]:
+    """The network namespaces of the servers and VMs (never the root one, where the switches live)."""
+    return {namespace_id(h.pid) for h in net.hosts} - {namespace_id(os.getpid()), None}  # type: ignore[return-value]
+
+
+def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    """What users started in a server or VM (`pepsi/web iperf3 -s -D`) outlives its shell; find such
+    processes by the namespace they live in, never by name, kill them, and wait until they are gone (an
+    ovs-vswitchd takes a moment to exit)."""
+    doomed = [pid for pid in processes_in(namespaces) if pid not in spare]
+    for pid in doomed:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not any(pid_alive(pid) for pid in doomed), 10, "the lab's processes to exit")
+    return len(doomed)
+
+
+def delete_switches(net: Mininet) -> None:
+    """The machine's Open vSwitch's bridges (the cores) in one ovs-vsctl transaction. Open vSwitch takes
+    ~15 ms a port to remove them from its userspace datapath, so the lab runs this beside the rest of
+    its teardown (the pods' bridges go with their daemons)."""
+    bridges = [arg for s in net.switches if not s.ovs for arg in ("--", "--if-exists", "del-br", s.name)]
+    if bridges:
+        subprocess.run(["ovs-vsctl", "--timeout=60", *bridges], capture_output=True, check=False)
+
+
+def unplug(net: Mininet) -> int:
+    """End every process in the servers', VMs' and pods' namespaces but their shells (what users
+    started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
+    every veth in one batch (faster than Mininet's stop()). Returns how many processes it ended."""
+    ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
+    links.delete_group()
+    return ended
+
+
+def end_shells(net: Mininet) -> None:
+    for node in net.values():
+        node.terminate()

@@ -1,0 +1,121 @@
+"""The tenant checks of `overlaylab check`: one probing session (matrix, ARP, attacks) with a
+sniffer in every VM and taps on the underlay's server uplinks and core links, then the verdicts."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.network import ROGUE
+from overlaylab.system import Stopwatch
+from probes import arpcheck, attacks, matrix, verdicts, wire
+from probes.capture import Capture
+from probes.endpoint import Endpoint
+from probes.packets import Host
+from probes.session import Progress, Tokens, run_session
+from probes.verdicts import Check
+from topologies.fattree import FatTree, Server, mac_of
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What the session showed, as checks plus the report's detailed lists."""
+
+    checks: list[Check]
+    pairs: list[dict[str, Any]]
+    attacks: list[dict[str, Any]]
+    probes_sent: int
+    resent: int
+    frames_seen: int
+    timings: dict[str, float]
+
+
+def underlay_taps(lab: Lab) -> list[str]:
+    """Every server uplink (its edge switch's side) and every core link (the core's side)."""
+    fabric = lab.scenario.fabric
+    return [uplink_tap(s) for s in fabric.servers] + core_taps(fabric)
+
+
+def uplink_tap(server: Server) -> str:
+    """Where a server's cable is tapped: its edge switch's port (`p0e0-eth1`)."""
+    return f"p{server.pod}e{server.edge}-eth{server.host + 1}"
+
+
+def core_taps(fabric: FatTree) -> list[str]:
+    """Where the core links are tapped: every port of every core switch."""
+    return [f"{c.name}-eth{p + 1}" for c in fabric.cores for p in range(fabric.k)]
+
+
+def _rogue(lab: Lab) -> attacks.Rogue:
+    """The rogue host, sending towards the router of its edge switch (p0e0, whose first server is p0e0h0)."""
+    node = lab.net[ROGUE]  # type: ignore[index]
+    return attacks.Rogue(ROGUE, Host(node.MAC(), IPv4Address(node.IP())),
+                         mac_of(lab.scenario.fabric.servers[0].gateway))
+
+
+def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
+    """One session: the matrix, ARP and the attacks, with the wire checks reading the taps as they go."""
+    endpoints = lab.endpoints()
+    watch = Stopwatch()
+    capture = Capture()
+    try:
+        with watch.timed("craft"):
+            tokens = Tokens()
+            pairs = matrix.matrix(endpoints, tokens)
+            questions = arpcheck.questions(endpoints)
+            tried = attacks.attacks(endpoints, tokens, _rogue(lab))
+            checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
+            _open_sockets(lab, capture, endpoints, checks)
+        with watch.timed("send and listen"), muted(lab, endpoints):
+            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions,
+                                  progress=progress)
+    finally:
+        capture.close()
+    with watch.timed("verdicts"):
+        results = [matrix.result(p, outcome) for p in pairs]
+        interop = verdicts.interop_check([ep for ep in endpoints if ep.bare_metal], results)
+        down = lab.server_problems()
+        explained = {vm.label: down[vm.server.name] for vm in lab.scenario.vms if vm.server.name in down}
+        judged = [verdicts.matrix_check(results, explained), *([interop] if interop else []),
+                  verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome)]
+    with watch.timed("wire checks"):
+        judged += checks.checks()
+    return Verdicts(judged, [r.as_json() for r in results], [a.as_json(outcome) for a in tried],
+                    outcome.sent, outcome.resent, checks.frames, watch.timings)
+
+
+MUTE = "ip rule add pref 100 lookup local && ip rule del pref 0 && ip rule add pref 10 iif {iface} blackhole"
+UNMUTE = "ip rule add pref 0 lookup local; ip rule del pref 10; ip rule del pref 100"
+
+
+@contextmanager
+def muted(lab: Lab, endpoints: list[Endpoint]) -> Iterator[None]:
+    """While probed, a member's own IP stack ignores what arrives on its interface: the sniffer there
+    is the receiver, so no kernel answers a probe (echo replies, TCP resets, ICMP errors would double
+    what the fabric carries at scale, and none of it is evidence). ARP is untouched."""
+    for ep in endpoints:
+        lab.vm(ep.label).cmd(MUTE.format(iface=ep.iface))
+    try:
+        yield
+    finally:
+        for ep in endpoints:
+            lab.vm(ep.label).cmd(UNMUTE)
+
+
+def _underlay(lab: Lab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:
+    fabric = lab.scenario.fabric
+    return wire.Underlay({s.ip: s.name for s in fabric.servers}, frozenset(s.gateway for s in fabric.servers),
+                         tuple(endpoints), {p.probe.token: p.probe.frame for p in pairs}, lab.scenario.flat)
+
+
+def _open_sockets(lab: Lab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
+    """A sniffer in every VM and the rogue host; a tap on every underlay link, feeding the wire checks."""
+    for ep in endpoints:
+        capture.listen(ep.label, ep.pid, ep.iface)
+    rogue = lab.net[ROGUE]  # type: ignore[index]
+    capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
+    for link in underlay_taps(lab):
+        capture.tap(link, lab.port_pid(link), link, checks.feed)

@@ -1,0 +1,62 @@
+"""The check report, for people (plain tables that read well piped) and for programs (JSON)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import IO, Any
+
+from overlaylab.verify.check import Report
+from probes.packets import PROTOS
+from probes.verdicts import Status
+
+LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A "}
+
+
+def write_json(report: Report, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    tmp.replace(path)
+
+
+def tenant_table(pairs: list[dict[str, Any]]) -> list[str]:
+    """Per source tenant and protocol: probes to deliver and to isolate that behaved (ok/total)."""
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for pair in pairs:
+        cell = counts[(pair["src"].split("/")[0], pair["proto"], pair["expected"])]
+        cell[0] += pair["ok"]
+        cell[1] += 1
+    tenants = sorted({t for t, _, _ in counts})
+    width = max(len("tenant"), *(len(t) for t in tenants)) if tenants else 6
+    lines = [f"  {'tenant':<{width}}  " + "  ".join(f"{p + ' deliver':>13} {p + ' isolate':>13}" for p in PROTOS)]
+    for tenant in tenants:
+        cells = [counts.get((tenant, proto, kind), [0, 0]) for proto in PROTOS for kind in ("deliver", "isolate")]
+        lines.append(f"  {tenant:<{width}}  " + "  ".join(
+            f"{f'{a[0]}/{a[1]}':>13} {f'{b[0]}/{b[1]}':>13}" for a, b in zip(cells[::2], cells[1::2], strict=True)))
+    return lines
+
+
+def failures(report: Report) -> list[str]:
+    """Every pair and attack that did not behave, one line each, in full."""
+    lines = [f"  FAIL  {p['src']} -> {p['dst']} {p['proto']}: expected {p['expected']}, "
+             f"observed {p.get('detail', p['observed'])}"
+             + (f" (also reached {', '.join(p['elsewhere'])})" if p.get("elsewhere") else "")
+             for p in report.pairs or [] if not p["ok"]]
+    lines += [f"  FAIL  attack {a['name']}: {a['detail']}: {a['observed']}" for a in report.attacks if not a["ok"]]
+    return lines
+
+
+def print_summary(report: Report, out: IO[str]) -> None:
+    width = max((len(c.name) for c in report.checks), default=0)
+    for c in report.checks:
+        out.write(f"  {LABELS[c.status]}  {c.name:<{width}}  {c.detail}\n")
+    if report.pairs:
+        out.write("\n  probes per source tenant (as expected / sent):\n")
+        out.writelines(line + "\n" for line in tenant_table(report.pairs))
+    wrong = failures(report)
+    if wrong:
+        out.write(f"\n  {len(wrong)} unexpected results:\n")
+        out.writelines(line + "\n" for line in wrong)
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
+    out.write(f"\n  timings: {phases}\n")
+    out.write("overlaylab: all checks passed\n" if report.ok else "overlaylab: some checks FAILED\n")
