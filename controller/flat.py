@@ -1,4 +1,5 @@
-"""Flat mode: the underlay routes every VM address itself, with no encapsulation (pure).
+"""The underlay's tables in both modes (pure): the fabric's own routes; in flat mode, also every VM address
+routed by the underlay itself, with no encapsulation.
 
 This is the lecture's naive alternative to the overlay, built for real so that its cost can be
 measured: VM addresses follow no hierarchy, so no switch can aggregate them. Each VM gets, on top of

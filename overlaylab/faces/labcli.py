@@ -197,7 +197,7 @@ class LabCLI(CLI):
         if name not in self.lab.targets:
             output(f"usage: flows DATAPATH, one of {', '.join(sorted(self.lab.targets))}\n")
             return
-        output(run("ovs-ofctl", "-O", "OpenFlow13", "dump-flows", self.lab.targets[name]).stdout)
+        output(run(*tables.OFCTL, "dump-flows", self.lab.targets[name]).stdout)
 
     def do_trace(self, line: str) -> None:
         """trace SRC DST [icmp|udp|tcp]: walk a packet through the compiled tables, every ECMP path, with

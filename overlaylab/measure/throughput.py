@@ -8,8 +8,8 @@
   across pods      VMs in pods 0 and 3 (VXLAN through 5 underlay switches)
   servers, pods    the same two servers without encapsulation (the underlay alone)
 
-Every underlay switch is a bridge of the machine's one userspace ovs-vswitchd, which forwards for all
-of them on one thread; the ratios show how much that costs.
+The underlay switches are bridges of userspace ovs-vswitchd processes (one per pod, one for the core),
+each forwarding for its bridges on one thread; the ratios show how much that costs.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from overlaylab.errors import LabError
 from overlaylab.runtime import daemons
 from overlaylab.runtime.lab import Phases, running_lab
 from overlaylab.runtime.state import LabLock
+from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import run_guarded, server_ovs
 from overlaylab.system import run, wait_until
 from topologies.fattree import Server
@@ -91,7 +92,7 @@ def direct_vswitches() -> float:
             _start_vswitch(net, s)
             flows = server_ovs(s).rundir / "flows.txt"
             flows.write_text("".join(ofctl_flow(f) + "\n" for f in tables.flows))
-            run("ovs-ofctl", "-O", "OpenFlow13", "add-flows", server_ovs(s).br_int, str(flows))
+            run(*OFCTL, "add-flows", server_ovs(s).br_int, str(flows))
         return tcp_mbps(net["c"], net["a"], "192.0.2.12")
 
 
