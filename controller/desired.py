@@ -8,8 +8,9 @@ from typing import Any
 
 from controller.flat import underlay_tables
 from controller.flows import Tables
-from controller.overlay import compile_overlay, recompile, vswitch_dpid, vswitch_name
+from controller.overlay import compile_overlay, recompile
 from topologies import scenario
+from topologies.names import vswitch_dpid, vswitch_name
 from topologies.scenario import Scenario, ScenarioError
 
 

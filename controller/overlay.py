@@ -33,22 +33,11 @@ from controller.flows import (
     match,
 )
 from topologies.fattree import Server, mac_of
+from topologies.names import PATCH, vswitch_dpid, vswitch_name
 from topologies.scenario import VM, Scenario, Tenant
 
 T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
-BRIDGE = "br-int"
 PRIO, PRIO_MISS = 100, 0
-PATCH = 103  # flat mode: br-int's patch port to br-phy (the tunnel ports are 100..102)
-
-
-def vswitch_dpid(server: Server) -> int:
-    """Readable in hex: 0x4_pp_ee_hh is the virtual switch of server p<pp>e<ee>h<hh>."""
-    return (4 << 24) | (server.pod << 16) | (server.edge << 8) | server.host
-
-
-def vswitch_name(server: Server) -> str:
-    """How the lab, the controller and the tracer name a server's virtual switch: `p0e0h0/br-int`."""
-    return f"{server.name}/{BRIDGE}"
 
 
 def virtualized(scenario: Scenario) -> list[Server]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from controller.flat import PRIO_VM, PRIO_VM_DETOUR, PRIO_VM_DOOR
 from controller.flows import ETH_ARP, IN_PORT, Flow, Group, Output, SetField
-from controller.overlay import PATCH, T_ARP, T_CLASSIFY, T_DELIVER, T_FORWARD
+from controller.overlay import T_ARP, T_CLASSIFY, T_DELIVER, T_FORWARD
 from controller.underlay import PRIO_DETOUR
+from topologies.names import PATCH
 
 # "VM route", "from the underlay" and "to the underlay" exist in flat mode only (controller.flat)
 UNDERLAY_PURPOSES = ("door", "ARP responder", "underlay route", "ECMP", "detour", "VM route", "drop")

@@ -26,9 +26,10 @@ from controller.flows import (
     lookup,
     ofctl_flow,
 )
-from controller.overlay import PATCH, virtualized, vswitch_name
+from controller.overlay import virtualized
 from topologies.encap import Encap
 from topologies.fattree import FatTree, Server, mac_of
+from topologies.names import PATCH, vswitch_name
 from topologies.scenario import VM, Scenario
 
 Packet = dict[str, object]

@@ -10,6 +10,8 @@ import importlib
 from enum import Enum
 from typing import Any
 
+from topologies.names import TUNNEL_PORTS
+
 UNDERLAY_MTU = 1500
 OUTER_IP = 20  # an IPv4 header without options
 INNER_ETHERNET = 14  # the tenant's frame keeps its Ethernet header inside the tunnel
@@ -19,9 +21,9 @@ class Encap(Enum):
     """A tunnel protocol: the OpenFlow port of its tunnel on br-int, how the underlay recognises it (a
     UDP destination port, or an IP protocol), its header, and the scapy layer that reads it."""
 
-    VXLAN = ("vxlan", 100, 4789, None, 8, "scapy.layers.vxlan", "VXLAN")
-    GENEVE = ("geneve", 101, 6081, None, 8, "scapy.contrib.geneve", "GENEVE")
-    GRE = ("gre", 102, None, 47, 8, "scapy.layers.l2", "GRE")  # with the key field that carries the VNI
+    VXLAN = ("vxlan", TUNNEL_PORTS["vxlan"], 4789, None, 8, "scapy.layers.vxlan", "VXLAN")
+    GENEVE = ("geneve", TUNNEL_PORTS["geneve"], 6081, None, 8, "scapy.contrib.geneve", "GENEVE")
+    GRE = ("gre", TUNNEL_PORTS["gre"], None, 47, 8, "scapy.layers.l2", "GRE")  # with the key field that carries the VNI
 
     def __init__(self, text: str, ofport: int, udp_port: int | None, ip_proto: int | None, header: int,
                  module: str, layer: str) -> None:

@@ -20,12 +20,13 @@ from topologies import strictyaml
 from topologies.encap import NAMES as ENCAP_NAMES
 from topologies.encap import Encap, Vtep
 from topologies.fattree import FatTree, Server, k_problem, mac_of
+from topologies.names import VM_PORTS
 from topologies.quoting import quote
 
 BUNDLED = Path(__file__).resolve().parent
 DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
 VNI_MAX = 2 ** 24 - 1
-MAX_VMS_PER_SERVER = 99  # br-int ports 1..99; the tunnel ports start at 100
+MAX_VMS_PER_SERVER = len(VM_PORTS)  # a VM per br-int port of topologies.names' plan
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
 MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 MAX_BYTES = 1 << 20  # a scenario is a few kilobytes; anything near this is not one

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from controller.overlay import BRIDGE, PATCH
 from topologies.encap import Encap
 from topologies.fattree import Server, mac_of
+from topologies.names import BRIDGE, PATCH, PHY
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 # A busy 2-core lab can keep its controller from answering an echo request for longer than OVS's
@@ -26,7 +26,6 @@ SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 # waited out the reconnect backoff). The controller is local: probe it rarely, and when it is gone
 # (restarted, or crashed and started again) try again every second rather than OVS's default 8 s.
 CONTROLLER_OPTIONS = ("inactivity_probe=30000", "max_backoff=1000")
-PHY = "br-phy"
 PATCH_INT, PATCH_PHY = "patch-phy", "patch-int"  # each end is named for the bridge it leads to
 START_OK = "START-OK"
 

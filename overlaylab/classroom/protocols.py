@@ -26,9 +26,9 @@ from probes.packets import describe_frame
 from probes.pcap import write_pcap
 from topologies import changes
 from topologies.changes import vm_named
+from topologies.names import L3_GRE_PORT, MPLS_PORT
 from topologies.scenario import VM
 
-MPLS_PORT, L3_GRE_PORT = 104, 105  # br-int ports of the hand-made tunnels (the lab's are 100..103)
 PRIO = 400  # above everything the controller compiles
 Line = tuple[str, dict[str, Any]]
 

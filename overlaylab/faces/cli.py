@@ -6,8 +6,8 @@ import signal
 import sys
 from pathlib import Path
 
-from controller.overlay import vswitch_name
 from overlaylab.errors import LabError
+from topologies.names import edge_port, vswitch_name
 from topologies.scenario import Mode, Scenario, ScenarioError, load
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -98,7 +98,7 @@ def _hints(scenario: Scenario) -> str:
         a, b = peers
         s = a.server
         hints = ["`vms`", f"`{a.label} ping -c3 {b.label}`", f"`trace {a.label} {b.label}`",
-                 f"`wire p{s.pod}e{s.edge}-eth{s.host + 1} {a.label} ping -c2 {b.label}`",
+                 f"`wire {edge_port(s)} {a.label} ping -c2 {b.label}`",
                  f"`flows {vswitch_name(s)}`", *hints]
     return ", ".join(hints)
 

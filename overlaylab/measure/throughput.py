@@ -23,7 +23,7 @@ from typing import IO, Any
 from mininet.net import Mininet
 
 from controller.flows import ofctl_flow
-from controller.overlay import compile_overlay, vswitch_dpid
+from controller.overlay import compile_overlay
 from overlaylab.errors import LabError
 from overlaylab.runtime import daemons
 from overlaylab.runtime.lab import Phases, running_lab
@@ -32,6 +32,7 @@ from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import run_guarded, server_ovs
 from overlaylab.system import run, wait_until
 from topologies.fattree import Server
+from topologies.names import uplink, vm_interface, vswitch_dpid
 from topologies.scenario import load, parse
 from vswitch.nodes import PhysicalServer, VirtualMachine
 from vswitch.ovs import VswitchPlan, start_script
@@ -97,11 +98,10 @@ def direct_vswitches() -> float:
 
 
 def _start_vswitch(net: Mininet, server: Server) -> None:
-    name = server.name
-    plan = VswitchPlan(server=server, rundir=server_ovs(server).rundir, uplink=f"{name}-eth0",
-                       vm_ports=((f"{name}-eth1", 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
+    plan = VswitchPlan(server=server, rundir=server_ovs(server).rundir, uplink=uplink(server),
+                       vm_ports=((vm_interface(server, 1), 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
                        mgmt_link="", mgmt_intf="")
-    run_guarded(net, {name: (start_script(plan), plan.ovs)})
+    run_guarded(net, {server.name: (start_script(plan), plan.ovs)})
 
 
 def in_lab() -> dict[str, float]:

@@ -6,11 +6,12 @@ import re
 import signal
 from dataclasses import dataclass
 
-from overlaylab.runtime import daemons, links, mgmt
+from overlaylab.runtime import daemons, links
 from overlaylab.runtime.network import kill_namespace_processes
 from overlaylab.runtime.preflight import existing_bridges
 from overlaylab.runtime.state import LabState
 from overlaylab.system import cmdline, pid_alive, run
+from topologies.names import MGMT_BRIDGE
 
 
 @dataclass
@@ -65,5 +66,5 @@ def sweep(state: LabState | None) -> Swept:
         swept.processes += kill_namespace_processes(set(state.namespaces))
     swept.interfaces = links.delete_group()
     swept.bridges = delete_bridges()
-    swept.interfaces += delete_interfaces([*(state.nodes if state else []), mgmt.BRIDGE])
+    swept.interfaces += delete_interfaces([*(state.nodes if state else []), MGMT_BRIDGE])
     return swept

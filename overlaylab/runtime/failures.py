@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from controller.desired import link_name
-from controller.overlay import vswitch_dpid
 from controller.planner import layered
 from controller.underlay import links_of
 from overlaylab.errors import LabError
@@ -26,6 +25,7 @@ from overlaylab.runtime import vswitches
 from overlaylab.runtime.lab import Lab
 from overlaylab.system import pid_alive, wait_until
 from probes.stream import Stream
+from topologies.names import vswitch_dpid, vswitch_name
 from topologies.scenario import VM
 
 REPAIR_TIMEOUT = 30.0
@@ -122,7 +122,7 @@ def vswitch(lab: Lab, server: str, up: bool) -> dict[str, Any]:
             wait_until(lambda: lab.controller.status().syncs.get(dpid, 0) > before, REPAIR_TIMEOUT,
                        f"{server}'s virtual switch to be reconciled")
             changes = lab.controller.status().changes[dpid]
-            record["changes"] = layered({f"{server}/br-int": changes})
+            record["changes"] = layered({vswitch_name(found): changes})
         else:
             pid = int(ovs.pidfile("ovs-vswitchd").read_text())
             os.kill(pid, signal.SIGKILL)

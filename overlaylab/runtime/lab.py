@@ -18,7 +18,7 @@ from mininet.net import Mininet
 
 from controller.codec import tables_of
 from controller.flows import Tables
-from controller.overlay import virtualized, vswitch_dpid, vswitch_name
+from controller.overlay import virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import clean, daemons, links, mgmt, pods, tables, vswitches
 from overlaylab.runtime.capacity import require_capacity
@@ -45,10 +45,11 @@ from probes.session import Progress
 from probes.stream import End, Stream
 from topologies import changes
 from topologies.fattree import Server, mac_of
+from topologies.names import PHY, node_of, uplink, vswitch_dpid, vswitch_name
 from topologies.scenario import VM, Scenario, bind, carried_ports, document, parse, ports_of, save
 from vswitch import kernel
 from vswitch.nodes import VirtualMachine
-from vswitch.ovs import PHY, plug_script, unplug_script
+from vswitch.ovs import plug_script, unplug_script
 
 FLOWS_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 15.0
@@ -437,13 +438,13 @@ class Lab:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: the machine's
         for a core's, the pod's for an edge or aggregation switch's."""
         assert self.net is not None
-        return int(self.net[port.rsplit("-eth", 1)[0]].pid)
+        return int(self.net[node_of(port)].pid)
 
     def stations(self) -> list[Station]:
         """Every physical server as the reachability probes address it."""
         assert self.net is not None
         return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.net[s.name].pid,
-                        PHY if s.name in self.hosting else f"{s.name}-eth0")
+                        PHY if s.name in self.hosting else uplink(s))
                 for s in self.scenario.fabric.servers]
 
     def stop(self) -> None:

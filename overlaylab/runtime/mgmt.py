@@ -10,20 +10,14 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from overlaylab.runtime import links
 from overlaylab.system import silence_ipv6
+from topologies.names import MGMT_BRIDGE, MGMT_SERVER_SIDE
 
-BRIDGE = "olab-mgmt"
 CONTROLLER = IPv4Interface("198.18.0.1/16")
-SERVER_SIDE = "mgmt0"
 
 
 def server_address(index: int) -> IPv4Interface:
     """The management address of the index-th server of the fabric."""
     return IPv4Interface(f"{CONTROLLER.ip + 16 + index}/{CONTROLLER.network.prefixlen}")
-
-
-def root_end(index: int) -> str:
-    """The root namespace's end of the index-th server's management veth."""
-    return f"olm{index}"
 
 
 def pod_address(pod: int) -> IPv4Interface:
@@ -41,16 +35,16 @@ def controller_ip() -> IPv4Address:
 
 
 def create() -> None:
-    links.create_bridge(BRIDGE, CONTROLLER)
-    silence_ipv6([BRIDGE])
+    links.create_bridge(MGMT_BRIDGE, CONTROLLER)
+    silence_ipv6([MGMT_BRIDGE])
 
 
 def exists() -> bool:
-    return links.exists(BRIDGE)
+    return links.exists(MGMT_BRIDGE)
 
 
 def attach(servers: dict[str, int]) -> None:
     """Cable each server (or pod) to the bridge: {root end (`olm<index>`): a shell pid in its namespace};
     the far end is mgmt0."""
-    links.cable(servers, SERVER_SIDE, BRIDGE)
+    links.cable(servers, MGMT_SERVER_SIDE, MGMT_BRIDGE)
     silence_ipv6(list(servers))

@@ -20,6 +20,7 @@ from overlaylab.runtime import mgmt
 from overlaylab.runtime.state import PODS_DIR
 from overlaylab.runtime.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
+from topologies.names import MGMT_SERVER_SIDE
 from vswitch.nodes import Orphanless
 from vswitch.ovs import OvsInstance, management_steps
 
@@ -60,4 +61,4 @@ def start(net: Mininet, fabric: FatTree) -> None:
 
 def _script(pod: int) -> str:
     ovs = instance(pod)
-    return ovs.guarded([*management_steps(mgmt.pod_address(pod), mgmt.SERVER_SIDE), *ovs.start_steps()])
+    return ovs.guarded([*management_steps(mgmt.pod_address(pod), MGMT_SERVER_SIDE), *ovs.start_steps()])

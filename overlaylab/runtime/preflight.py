@@ -9,6 +9,7 @@ from overlaylab.runtime import mgmt
 from overlaylab.runtime.daemons import daemon_pids
 from overlaylab.runtime.state import BRIDGE_MARK
 from overlaylab.system import run
+from topologies.names import MGMT_BRIDGE
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
 TOOLS = ("mnexec", "ovs-vsctl", "ovs-ofctl", "ethtool", "ip")
@@ -49,7 +50,7 @@ def require_no_leftovers(bridges: list[str]) -> None:
         raise LabError(f"Open vSwitch daemons of an earlier lab are still running ({len(daemon_pids())} of them): "
                        f"run `sudo .venv/bin/overlaylab clean`")
     if mgmt.exists():
-        raise LabError(f"the management bridge {mgmt.BRIDGE} was left by an earlier lab: "
+        raise LabError(f"the management bridge {MGMT_BRIDGE} was left by an earlier lab: "
                        f"run `sudo .venv/bin/overlaylab clean`")
     present = existing_bridges()
     clashes = [b for b in bridges if b in present]

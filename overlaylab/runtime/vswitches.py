@@ -8,12 +8,13 @@ from typing import Any
 
 from mininet.net import Mininet
 
-from controller.overlay import local_vms, virtualized, vswitch_dpid
+from controller.overlay import local_vms, virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import mgmt
 from overlaylab.runtime.state import SERVERS_DIR
 from probes.session import Progress
 from topologies.fattree import Server
+from topologies.names import MGMT_SERVER_SIDE, mgmt_root_end, uplink, vm_interface, vswitch_dpid
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, start_script
@@ -28,17 +29,17 @@ def server_ovs(server: Server) -> OvsInstance:
 
 def server_intf(vm: VM) -> str:
     """The server's end of a VM's veth: br-int port `vm.port` (`p0e0h0-eth2`)."""
-    return f"{vm.server.name}-eth{vm.port}"
+    return vm_interface(vm.server, vm.port)
 
 
 def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
     target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
-    return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=f"{s.name}-eth0",
+    return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=uplink(s),
                         vm_ports=tuple((server_intf(vm), vm.port)
                                        for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
-                        mgmt_link=mgmt.root_end(index[s.name]), mgmt_intf=mgmt.SERVER_SIDE,
+                        mgmt_link=mgmt_root_end(index[s.name]), mgmt_intf=MGMT_SERVER_SIDE,
                         rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s),
                         flat=scenario.flat)
             for s in virtualized(scenario)]

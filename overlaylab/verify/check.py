@@ -12,6 +12,7 @@ from probes.reach import reachability
 from probes.session import DEFAULT_PACING, Progress
 from probes.verdicts import Check, Status
 from topologies.fattree import CORE
+from topologies.names import vswitch_name
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def underlay_tables(lab: Lab, _progress: Progress) -> Found:
 def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
     """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows (a dead
     one cannot be read: the servers check names it)."""
-    dead = {f"{name}/br-int" for name in lab.server_problems()}
+    down = lab.server_problems()
+    dead = {vswitch_name(s) for s in lab.scenario.fabric.servers if s.name in down}
     overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay and name not in dead}
     if not overlay:
         return Found((Check.not_applicable("virtual switch tables", "no virtual switch to read"),))

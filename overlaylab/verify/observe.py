@@ -15,6 +15,7 @@ from probes.capture import Capture, Sink
 from probes.packets import Host, describe_frame, probe
 from probes.session import Tokens
 from topologies.fattree import FatTree
+from topologies.names import interface
 from topologies.scenario import VM
 
 ARRIVAL_TIMEOUT = 3.0  # seconds for a packet predicted to arrive (a new flow's first packet: ~50 ms)
@@ -47,7 +48,7 @@ class Observation:
 
 def taps(fabric: FatTree, crossed: set[frozenset[str]]) -> dict[str, frozenset[str]]:
     """The interface to tap for each cable (its upper end, as the wire checks tap them)."""
-    return {f"{link.b}-eth{link.b_port}": frozenset((link.a, link.b)) for link in fabric.links
+    return {interface(link.b, link.b_port): frozenset((link.a, link.b)) for link in fabric.links
             if frozenset((link.a, link.b)) in crossed}
 
 

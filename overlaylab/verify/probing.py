@@ -18,6 +18,7 @@ from probes.packets import Host
 from probes.session import Progress, Tokens, run_session
 from probes.verdicts import Check
 from topologies.fattree import FatTree, Server, mac_of
+from topologies.names import edge_port, interface
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,12 @@ def underlay_taps(lab: Lab) -> list[str]:
 
 def uplink_tap(server: Server) -> str:
     """Where a server's cable is tapped: its edge switch's port (`p0e0-eth1`)."""
-    return f"p{server.pod}e{server.edge}-eth{server.host + 1}"
+    return edge_port(server)
 
 
 def core_taps(fabric: FatTree) -> list[str]:
     """Where the core links are tapped: every port of every core switch."""
-    return [f"{c.name}-eth{p + 1}" for c in fabric.cores for p in range(fabric.k)]
+    return [interface(c.name, p + 1) for c in fabric.cores for p in range(fabric.k)]
 
 
 def _rogue(lab: Lab) -> attacks.Rogue:

@@ -12,7 +12,7 @@ from typing import Any
 from controller import reconciler as r
 from controller.desired import DesiredState
 from controller.flows import Flow, SelectGroup, Tables, applied, key
-from controller.overlay import vswitch_dpid
+from topologies.names import vswitch_dpid
 from topologies.scenario import Scenario, document
 
 LOST = 0  # the code of an answer never given: the controller went away with the question

@@ -3,9 +3,10 @@ tables it holds are always what the compilers give for the scenario and the link
 import pytest
 
 from controller.desired import DesiredState, by_dpid
-from controller.overlay import compile_overlay, vswitch_dpid
+from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
 from topologies import changes
+from topologies.names import vswitch_dpid
 from topologies.scenario import ScenarioError, document, load, ports_of
 
 

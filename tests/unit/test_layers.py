@@ -10,7 +10,7 @@ MAY_IMPORT = {
     "topologies": {"topologies"},
     "controller": {"topologies", "controller"},
     "probes": {"topologies", "probes"},
-    "vswitch": {"topologies", "controller", "probes", "vswitch"},
+    "vswitch": {"topologies", "probes", "vswitch"},  # the shell of a server, never the controller
     "overlaylab": set(PACKAGES),
 }
 # overlaylab's own layers: its root modules (errors, system) at the bottom, the user's faces on top

@@ -5,10 +5,11 @@ import pytest
 
 from controller.app import desired_state
 from controller.desired import DesiredState
-from controller.overlay import T_DELIVER, compile_overlay, virtualized, vswitch_dpid
+from controller.overlay import T_DELIVER, compile_overlay, virtualized
 from controller.trace import LabCabling, arp_request, describe, trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay
 from topologies.encap import Encap
+from topologies.names import vswitch_dpid
 from topologies.scenario import BUNDLED, load
 
 SCENARIOS = ["lecture.yaml", "datacenter.yaml"]

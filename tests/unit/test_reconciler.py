@@ -14,9 +14,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from controller import reconciler as r
 from controller.desired import DesiredState
 from controller.flat import underlay_tables
-from controller.overlay import vswitch_dpid
 from tests.unit.fakefabric import LOST, FakeFabric
 from topologies import changes
+from topologies.names import vswitch_dpid
 from topologies.scenario import document, load
 
 LECTURE = load()
