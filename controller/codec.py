@@ -36,7 +36,8 @@ def tables_of(doc: dict[str, Any]) -> Tables:
 def _flow_doc(flow: Flow) -> dict[str, Any]:
     doc: dict[str, Any] = {"table": flow.table, "priority": flow.priority,
                            "match": [[name, _value(v)] for name, v in flow.match],
-                           "actions": [_action_doc(a) for a in flow.actions], "note": flow.note}
+                           "actions": [_action_doc(a) for a in flow.actions], "note": flow.note,
+                           "purpose": flow.purpose}
     if flow.metadata is not None:
         doc["metadata"] = flow.metadata
     if flow.goto is not None:
@@ -47,7 +48,7 @@ def _flow_doc(flow: Flow) -> dict[str, Any]:
 def _flow_of(doc: dict[str, Any]) -> Flow:
     match = tuple((name, _match_value(name, v)) for name, v in doc["match"])
     return Flow(doc["priority"], match, tuple(_action_of(a) for a in doc["actions"]), doc["table"],
-                doc.get("metadata"), doc.get("goto"), doc["note"])
+                doc.get("metadata"), doc.get("goto"), doc["note"], doc["purpose"])
 
 
 def _value(value: MatchValue | IPv4Address) -> int | str:

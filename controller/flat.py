@@ -19,9 +19,9 @@ from dataclasses import replace
 from ipaddress import IPv4Network
 
 from controller.flows import ETH_IP, DecTtl, Flow, Output, SetField, Tables, host, match
+from controller.purpose import DETOUR, VM_ROUTE
 from controller.underlay import (
     NONE_DOWN,
-    PRIO_DETOUR,
     T_INGRESS,
     T_ROUTE,
     Down,
@@ -64,21 +64,23 @@ def _routes(switch: Switch, vms: list[VM]) -> list[Flow]:
     here = [vm for vm in vms if (vm.server.pod, vm.server.edge) == (switch.pod, switch.index)]
     return [flow for vm in here for flow in (
         Flow(PRIO_VM_DOOR, match(in_port=vm.server.host + 1, eth_type=ETH_IP, ipv4_src=host(vm.ip.ip)),
-             table=T_INGRESS, goto=T_ROUTE, note=f"from {vm.label} on {vm.server.name}, with its own address"),
+             table=T_INGRESS, goto=T_ROUTE, note=f"from {vm.label} on {vm.server.name}, with its own address",
+             purpose=VM_ROUTE),
         _route(vm, vm.server.host + 1, f"server {vm.server.name}", SetField("eth_src", router),
                SetField("eth_dst", vm.mac), table=T_ROUTE))]
 
 
 def _route(vm: VM, port: int, towards: str, *rewrite: SetField, table: int = 0) -> Flow:
     return Flow(PRIO_VM, match(eth_type=ETH_IP, ipv4_dst=host(vm.ip.ip)), (DecTtl(), *rewrite, Output(port)),
-                table=table, note=f"{vm.label} ({vm.ip.ip}) is on {vm.server.name}: down to {towards}")
+                table=table, note=f"{vm.label} ({vm.ip.ip}) is on {vm.server.name}: down to {towards}",
+                purpose=VM_ROUTE)
 
 
 def _detours(tables: Tables, vms: list[VM]) -> list[Flow]:
     """A VM's traffic takes the detour its server's rack or pod takes on this switch."""
-    detours = [f for f in tables.flows if f.priority == PRIO_DETOUR]
+    detours = [f for f in tables.flows if f.purpose == DETOUR]
     return [replace(f, priority=PRIO_VM_DETOUR, match=match(eth_type=ETH_IP, ipv4_dst=host(vm.ip.ip)),
-                    note=f"{vm.label} on {vm.server.name}: {f.note}")
+                    note=f"{vm.label} on {vm.server.name}: {f.note}", purpose=VM_ROUTE)
             for f in detours for vm in vms if _contains(f, vm)]
 
 

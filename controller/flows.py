@@ -76,6 +76,7 @@ class Flow:
     metadata: int | None = None
     goto: int | None = None
     note: str = field(default="", compare=False)
+    purpose: str = field(default="", compare=False)  # controller.purpose's words; "" for a flow read back
 
     @property
     def fields(self) -> dict[str, MatchValue]:

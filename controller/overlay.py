@@ -32,6 +32,16 @@ from controller.flows import (
     host,
     match,
 )
+from controller.purpose import (
+    ARP_RESPONDER,
+    DELIVER,
+    DROP,
+    ENCAPSULATE,
+    FROM_UNDERLAY,
+    PORT_SECURITY,
+    TO_UNDERLAY,
+    TUNNEL_ACCEPT,
+)
 from topologies.fattree import Server, mac_of
 from topologies.names import PATCH, vswitch_dpid, vswitch_name
 from topologies.scenario import VM, Scenario, Tenant
@@ -86,7 +96,7 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
              *(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server)
                for t in tenants for peer in t.vms),
              *(_deliver(vm, ports[vm], scenario.flat) for vm in here)]
-    misses = [Flow(PRIO_MISS, match(), table=t, note=note) for t, note in (
+    misses = [Flow(PRIO_MISS, match(), table=t, note=note, purpose=DROP) for t, note in (
         (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
         (T_ARP, "ARP for an address the tenant does not have: no answer"),
         (T_FORWARD, "not a peer of this tenant (broadcast, multicast, unknown): drop"),
@@ -97,9 +107,11 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
     ip = host(vm.ip.ip)
     return (Flow(PRIO, match(in_port=port, eth_type=ETH_IP, eth_src=vm.mac, ipv4_src=ip), table=T_CLASSIFY,
-                 metadata=vm.vni, goto=T_FORWARD, note=f"from {vm.label} with its own MAC and IP"),
+                 metadata=vm.vni, goto=T_FORWARD, note=f"from {vm.label} with its own MAC and IP",
+                 purpose=PORT_SECURITY),
             Flow(PRIO, match(in_port=port, eth_type=ETH_ARP, eth_src=vm.mac, arp_sha=vm.mac, arp_spa=ip),
-                 table=T_CLASSIFY, metadata=vm.vni, goto=T_ARP, note=f"ARP from {vm.label}, not spoofed"))
+                 table=T_CLASSIFY, metadata=vm.vni, goto=T_ARP, note=f"ARP from {vm.label}, not spoofed",
+                 purpose=PORT_SECURITY))
 
 
 def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
@@ -108,7 +120,7 @@ def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
     return [Flow(PRIO, match(in_port=tenant.encap.ofport, tunnel_id=tenant.vni,
                              tun_ipv4_src=host(s.ip)),
                  table=T_CLASSIFY, metadata=tenant.vni, goto=T_DELIVER,
-                 note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s.name}")
+                 note=f"{tenant.encap} VNI {tenant.vni} ({tenant.name}) from {s.name}", purpose=TUNNEL_ACCEPT)
             for s in remote]
 
 
@@ -118,26 +130,28 @@ def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
                Move("arp_spa", "arp_tpa"), SetField("arp_spa", peer.ip.ip), Output(IN_PORT))
     return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST,
                             arp_tpa=host(peer.ip.ip)),
-                actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC")
+                actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC", purpose=ARP_RESPONDER)
 
 
 def _accept_routed(tenant: Tenant, here: Server) -> list[Flow]:
     """Flat mode: from the underlay, only what a remote peer of the tenant sent, by its address."""
     return [Flow(PRIO, match(in_port=PATCH, eth_type=ETH_IP, ipv4_src=host(vm.ip.ip)), table=T_CLASSIFY,
-                 metadata=tenant.vni, goto=T_DELIVER, note=f"routed by the underlay from {vm.label} ({tenant.name})")
+                 metadata=tenant.vni, goto=T_DELIVER, note=f"routed by the underlay from {vm.label} ({tenant.name})",
+                 purpose=FROM_UNDERLAY)
             for vm in tenant.vms if vm.server != here]
 
 
 def _local(peer: VM, port: int) -> Flow:
     return Flow(PRIO, match(metadata=peer.vni, eth_dst=peer.mac), (Output(port),), table=T_FORWARD,
-                note=f"to {peer.label}, on this server")
+                note=f"to {peer.label}, on this server", purpose=DELIVER)
 
 
 def _forward(tenant: Tenant, peer: VM, _here: Server) -> Flow:
     server = peer.server
     encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip), Output(tenant.encap.ofport))
     return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac), encap, table=T_FORWARD,
-                note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}")
+                note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}",
+                purpose=ENCAPSULATE)
 
 
 def _forward_routed(tenant: Tenant, peer: VM, here: Server) -> Flow:
@@ -145,9 +159,10 @@ def _forward_routed(tenant: Tenant, peer: VM, here: Server) -> Flow:
     only: the underlay would carry any address a VM wrote, a server's or another tenant's)."""
     return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac, eth_type=ETH_IP, ipv4_dst=host(peer.ip.ip)),
                 (SetField("eth_dst", mac_of(here.gateway)), Output(PATCH)), table=T_FORWARD,
-                note=f"to {peer.label} on {peer.server.name}: unencapsulated, the underlay routes {peer.ip.ip}")
+                note=f"to {peer.label} on {peer.server.name}: unencapsulated, the underlay routes {peer.ip.ip}",
+                purpose=TO_UNDERLAY)
 
 
 def _deliver(vm: VM, port: int, flat: bool) -> Flow:
     return Flow(PRIO, match(metadata=vm.vni, eth_dst=vm.mac), (Output(port),), table=T_DELIVER,
-                note=f"{'routed by the underlay' if flat else 'decapsulated'} for {vm.label}")
+                note=f"{'routed by the underlay' if flat else 'decapsulated'} for {vm.label}", purpose=DELIVER)

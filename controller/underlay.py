@@ -37,6 +37,7 @@ from controller.flows import (
     host,
     match,
 )
+from controller.purpose import ARP_RESPONDER, DETOUR, DOOR, DROP, ECMP, UNDERLAY_ROUTE
 from topologies.fattree import AGG, CORE, EDGE, FatTree, Server, Switch, gateway_of, mac_of, pod_net, rack_net
 
 PRIO_ARP, PRIO_ROUTE, PRIO_DETOUR, PRIO_BLACKHOLE, PRIO_UP, PRIO_MISS = 300, 200, 150, 100, 10, 0
@@ -68,7 +69,7 @@ def switch_tables(fabric: FatTree, switch: Switch, reach: Reach | None = None) -
         flows = _edge(fabric, switch)
     table = T_ROUTE if switch.role == EDGE else 0
     groups, detours = _up_routes(fabric, switch, reach, table)
-    miss = Flow(PRIO_MISS, match(), table=table, note="anything else: drop, never flood")
+    miss = Flow(PRIO_MISS, match(), table=table, note="anything else: drop, never flood", purpose=DROP)
     return Tables(switch.name, switch.dpid, (*flows, *detours, miss), groups)
 
 
@@ -137,22 +138,22 @@ def _up_routes(fabric: FatTree, switch: Switch, reach: Reach, table: int) -> tup
 def _detour(prefix: IPv4Network, what: str, group: int | None, table: int) -> Flow:
     if group is None:
         return Flow(PRIO_DETOUR, match(eth_type=ETH_IP, ipv4_dst=prefix), table=table,
-                    note=f"{what}: no uplink leads there since the failure: drop")
+                    note=f"{what}: no uplink leads there since the failure: drop", purpose=DETOUR)
     return Flow(PRIO_DETOUR, match(eth_type=ETH_IP, ipv4_dst=prefix), (DecTtl(), Group(group)), table=table,
-                note=f"{what}: only the uplinks that still lead there (failure detour)")
+                note=f"{what}: only the uplinks that still lead there (failure detour)", purpose=DETOUR)
 
 
 def _route(prefix: IPv4Network, port: int, note: str, *rewrite: SetField, table: int = 0) -> Flow:
     return Flow(PRIO_ROUTE, match(eth_type=ETH_IP, ipv4_dst=prefix),
-                (DecTtl(), *rewrite, Output(port)), table=table, note=note)
+                (DecTtl(), *rewrite, Output(port)), table=table, note=note, purpose=UNDERLAY_ROUTE)
 
 
 def _up_and_blackhole(own: IPv4Network, scope: str, table: int = 0) -> tuple[Flow, Flow]:
     """Send unknown destinations up, except inside our own prefix: those have nowhere to go."""
     return (Flow(PRIO_BLACKHOLE, match(eth_type=ETH_IP, ipv4_dst=own), table=table,
-                 note=f"no such server in this {scope}: drop rather than bounce it back up"),
+                 note=f"no such server in this {scope}: drop rather than bounce it back up", purpose=DROP),
             Flow(PRIO_UP, match(eth_type=ETH_IP), (DecTtl(), Group(UPLINK_GROUP)), table=table,
-                 note="other destinations: up, spread over the ECMP group"))
+                 note="other destinations: up, spread over the ECMP group", purpose=ECMP))
 
 
 def _edge(fabric: FatTree, switch: Switch) -> list[Flow]:
@@ -162,9 +163,11 @@ def _edge(fabric: FatTree, switch: Switch) -> list[Flow]:
     hosts = [_route(host(s.ip), s.host + 1, f"server {s.name}",
                     SetField("eth_src", router), SetField("eth_dst", s.mac), table=T_ROUTE) for s in servers]
     return [*(f for s in servers for f in _server_door(s, router)),
-            *(Flow(PRIO_INGRESS, match(in_port=port), table=T_INGRESS, goto=T_ROUTE, note="from the fabric above")
+            *(Flow(PRIO_INGRESS, match(in_port=port), table=T_INGRESS, goto=T_ROUTE, note="from the fabric above",
+                  purpose=DOOR)
               for port in fabric.uplinks(switch)),
-            Flow(PRIO_MISS, match(), table=T_INGRESS, note="not a known server with its own address: keep out"),
+            Flow(PRIO_MISS, match(), table=T_INGRESS, note="not a known server with its own address: keep out",
+                 purpose=DROP),
             *hosts, *_up_and_blackhole(rack_net(pod, edge), "rack", T_ROUTE)]
 
 
@@ -172,7 +175,7 @@ def _server_door(server: Server, router: str) -> tuple[Flow, Flow]:
     """A server's port admits IP from its own address only, and ARP only when it asks as itself."""
     port, own = server.host + 1, host(server.ip)
     return (Flow(PRIO_INGRESS, match(in_port=port, eth_type=ETH_IP, ipv4_src=own), table=T_INGRESS,
-                 goto=T_ROUTE, note=f"from {server.name}, with its own address"),
+                 goto=T_ROUTE, note=f"from {server.name}, with its own address", purpose=DOOR),
             _arp_responder(port, own, server.rack, router))
 
 
@@ -184,7 +187,8 @@ def _arp_responder(port: int, asker: IPv4Network, rack: IPv4Network, router: str
                Move("arp_tpa", "reg0"), Move("arp_spa", "arp_tpa"), Move("reg0", "arp_spa"),
                Output(IN_PORT))
     return Flow(PRIO_ARP, match(in_port=port, eth_type=ETH_ARP, arp_op=ARP_REQUEST, arp_spa=asker, arp_tpa=rack),
-                actions, table=T_INGRESS, note="ARP for the rack: answered here with the router MAC, never flooded")
+                actions, table=T_INGRESS, note="ARP for the rack: answered here with the router MAC, never flooded",
+                purpose=ARP_RESPONDER)
 
 
 def _agg(fabric: FatTree, switch: Switch) -> list[Flow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.purpose import purpose
+from controller.purpose import VM_ROUTE
 from overlaylab.runtime import tables
 from overlaylab.runtime.lab import Lab
 from overlaylab.verify.probing import probe_tenants
@@ -72,7 +72,7 @@ def underlay_tables(lab: Lab, _progress: Progress) -> Found:
     if problems:
         check = Check.judged("underlay tables", False, "; ".join(problems))
     elif lab.scenario.flat:
-        routes = sum(purpose(f, True) == "VM route" for t in lab.underlay.values() for f in t.flows)
+        routes = sum(f.purpose == VM_ROUTE for t in lab.underlay.values() for f in t.flows)
         check = Check.judged("underlay tables", True,
                              f"{len(counts)} switches hold exactly their compiled {sum(counts.values())} flows, "
                              f"{routes} of them VM routes (flat mode: the underlay routes every VM); {largest}, "

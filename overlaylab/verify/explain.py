@@ -6,7 +6,7 @@ from collections import Counter
 
 from controller.flows import Tables, ofctl_flow, ofctl_match
 from controller.planner import underlay
-from controller.purpose import UNDERLAY_PURPOSES, VSWITCH_PURPOSES, purpose
+from controller.purpose import UNDERLAY_PURPOSES, VSWITCH_PURPOSES
 from overlaylab.runtime.tables import FlowKey, flow_key
 
 
@@ -15,7 +15,7 @@ def datapath_text(tables: Tables, underlay: bool, counted: dict[FlowKey, int]) -
     kind = "underlay switch" if underlay else "virtual switch"
     lines = [f"{tables.name} ({kind}): {len(tables.flows)} flows, {len(tables.groups)} groups; packets, flow, why"]
     for name in UNDERLAY_PURPOSES if underlay else VSWITCH_PURPOSES:
-        flows = [f for f in tables.flows if purpose(f, underlay) == name]
+        flows = [f for f in tables.flows if f.purpose == name]
         if flows:
             lines.append(f"  {name} ({len(flows)})")
             for flow in flows:
@@ -29,7 +29,7 @@ def datapath_text(tables: Tables, underlay: bool, counted: dict[FlowKey, int]) -
 def summary_text(compiled: dict[str, Tables]) -> list[str]:
     """Flows per purpose and per layer for the whole lab, and each layer's largest table."""
     layers = {layer: [t for name, t in compiled.items() if underlay(name) == layer] for layer in (True, False)}
-    counts = {u: Counter(purpose(f, u) for t in ts for f in t.flows) for u, ts in layers.items()}
+    counts = {u: Counter(f.purpose for t in ts for f in t.flows) for u, ts in layers.items()}
     lines = [f"  {'purpose':<18} {'underlay':>9} {'vswitches':>10}"]
     for name in dict.fromkeys((*UNDERLAY_PURPOSES, *VSWITCH_PURPOSES)):
         lines.append(f"  {name:<18} {counts[True][name]:>9} {counts[False][name]:>10}")

@@ -9,7 +9,7 @@ from controller.flat import underlay_tables
 from controller.flows import ETH_IP
 from controller.overlay import compile_overlay
 from controller.planner import plan, summary
-from controller.purpose import purpose
+from controller.purpose import FROM_UNDERLAY, VM_ROUTE
 from controller.trace import trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay, links_of
 from tests.unit.test_failures import Broken
@@ -82,7 +82,7 @@ def test_the_underlay_grows_with_every_vm_and_the_overlay_underlay_does_not():
         assert len(tables["c0"].flows) == len(fabric_only["c0"].flows) + vms  # a core: a route per VM
         assert len(tables["p0a0"].flows) == len(fabric_only["p0a0"].flows) + vms // k  # its pod's VMs
         assert len(tables["p0e0"].flows) == len(fabric_only["p0e0"].flows) + 2 * vms // (k * k // 2)  # door, route
-        assert sum(purpose(f, True) == "VM route" for t in tables.values() for f in t.flows) == \
+        assert sum(f.purpose == VM_ROUTE for t in tables.values() for f in t.flows) == \
             sum(len(t.flows) for t in tables.values()) - sum(len(t.flows) for t in fabric_only.values())
 
 
@@ -103,10 +103,10 @@ def test_a_migration_changes_the_underlay_in_flat_mode_and_not_in_overlay_mode()
 def test_a_flat_virtual_switch_routes_bare_through_its_patch_port_and_accepts_only_peers_addresses():
     scenario = flat(4, 1)
     vswitch = compile_overlay(scenario)["p0e0h0/br-int"]
-    kinds = {purpose(f, False) for f in vswitch.flows}
+    kinds = {f.purpose for f in vswitch.flows}
     assert "encapsulate" not in kinds and "tunnel accept" not in kinds
     assert {"to the underlay", "from the underlay"} <= kinds
-    accepted = [f for f in vswitch.flows if purpose(f, False) == "from the underlay"]
+    accepted = [f for f in vswitch.flows if f.purpose == FROM_UNDERLAY]
     peers = [vm for vm in scenario.vms if vm.tenant == "t0" and vm.server.name != "p0e0h0"]
     assert len(accepted) == len(peers)
 
