@@ -13,13 +13,16 @@ values (dataclasses, dicts), never prints: the lab CLI's verbs are these, with w
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
+import functools
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 from controller.flows import ofctl_flow, ofctl_match
 from controller.trace import Path as TracedPath
@@ -47,6 +50,31 @@ class Traced:
     taken: int | None = None  # the index in `paths` of the path the packet was seen to take
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def on_lab_thread(method: Callable[Concatenate[Lab, P], T]) -> Callable[Concatenate[Lab, P], T]:
+    """netlink (pyroute2) runs an asyncio loop of its own, which cannot run inside one already running, as a
+    Jupyter kernel's is: there, the lab's work runs on a thread of the lab's own, one call at a time."""
+    @functools.wraps(method)
+    def run(lab: Lab, *args: P.args, **kwargs: P.kwargs) -> T:
+        if not _loop_running():
+            return method(lab, *args, **kwargs)
+        if lab._worker is None:
+            lab._worker = ThreadPoolExecutor(1, thread_name_prefix="overlaylab")
+        return lab._worker.submit(method, lab, *args, **kwargs).result()
+    return run
+
+
 FAILURES: dict[str, Callable[..., dict[str, Any]]] = {
     "switch": failures.switch, "vswitch": failures.vswitch, "controller": failures.controller}
 
@@ -60,13 +88,16 @@ class Lab:
         self.scenario_file, self.k, self.quiet, self.mode = scenario, k, quiet, Mode(mode)
         self._out: IO[str] | None = None
         self._lab: RunningLab | None = None
+        self._worker: ThreadPoolExecutor | None = None  # where the lab works inside a running event loop
 
+    @on_lab_thread
     def __enter__(self) -> Lab:
         self._out = open(os.devnull, "w") if self.quiet else sys.stdout  # closed on exit
         self._running = running_lab(load(self.scenario_file, self.k, self.mode), Phases(self._out), "up")
         self._lab = self._running.__enter__()
         return self
 
+    @on_lab_thread
     def __exit__(self, *exc: Any) -> None:
         if self._lab is None:
             return
@@ -107,22 +138,28 @@ class Lab:
         assert self.running.net is not None
         return self.running.net[name]
 
+    @on_lab_thread
     def migrate(self, label: str, server: str) -> dict[str, Any]:
         """Move a running VM; returns the flow changes per layer and the peer stream's loss and gap."""
         return self.running.migrate(label, server)
 
+    @on_lab_thread
     def add_vm(self, label: str, ip: str, server: str) -> dict[str, Any]:
         return self.running.add_vm(label, ip, server)
 
+    @on_lab_thread
     def remove_vm(self, label: str) -> dict[str, Any]:
         return self.running.remove_vm(label)
 
+    @on_lab_thread
     def add_tenant(self, name: str, vni: int, encap: str = "vxlan") -> dict[str, Any]:
         return self.running.apply(changes.add_tenant(self.scenario, name, vni, encap))
 
+    @on_lab_thread
     def remove_tenant(self, name: str) -> dict[str, Any]:
         return self.running.remove_tenant(name)
 
+    @on_lab_thread
     def check(self) -> Report:
         """Every check of `overlaylab check`, on the lab as it is now."""
         report = Report()
@@ -133,6 +170,7 @@ class Lab:
         """The current desired state as a scenario file (`overlaylab check FILE` builds it again)."""
         save(self.scenario, path)
 
+    @on_lab_thread
     def link(self, a: str, b: str, up: bool) -> dict[str, Any]:
         """A cable between two switches (or a server and its switch) down or up; returns the controller's
         repair (flow-mods per layer and datapath), how long it took and a probe stream's loss meanwhile."""
@@ -146,12 +184,14 @@ class Lab:
         """Undo a fail(), measured."""
         return self._failure(kind, name, up=True)
 
+    @on_lab_thread
     def _failure(self, kind: str, name: str, up: bool) -> dict[str, Any]:
         if kind not in FAILURES or (kind == "controller") != (not name):
             raise LabError(f"no failure {kind!r} {name!r}; name a switch, a vswitch's server, or the controller")
         event = FAILURES[kind]
         return event(self.running, up) if kind == "controller" else event(self.running, name, up)
 
+    @on_lab_thread
     def trace(self, src: str, dst: str, proto: str = "udp") -> Traced:
         """Every path from src to dst (servers, addresses or tenant/vm names) in the compiled tables; between
         two VMs one `proto` packet is really sent, every cable of those paths tapped."""
@@ -169,6 +209,7 @@ class Lab:
             raise LabError(f"cannot trace {src} to {dst}: name two servers, a server and an address, or two VMs")
         return paths
 
+    @on_lab_thread
     def tables(self, datapath: str) -> dict[str, list[dict[str, Any]]]:
         """A datapath's compiled flows by purpose, each with its packet counter on the switch (None if the
         switch lacks it) and why the compiler wrote it."""
@@ -183,6 +224,7 @@ class Lab:
                 "note": flow.note})
         return grouped
 
+    @on_lab_thread
     def wire(self, link: str, action: Callable[[], object], pcap: str | Path | None = None) -> list[bytes]:
         """Every frame that crossed `link` (a switch port such as p0e0-eth1) while `action` ran; with `pcap`,
         also written there for Wireshark."""
@@ -191,6 +233,7 @@ class Lab:
             write_pcap(pcap, frames)
         return frames
 
+    @on_lab_thread
     def draw(self, path: str | Path, src: str = "", dst: str = "") -> Path:
         """A picture of the live fabric (SVG or PNG, by the extension), with src to dst traced over it."""
         paths = self._paths(src, dst) if src and dst else []

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -448,8 +449,10 @@ class Lab:
                 for s in self.scenario.fabric.servers]
 
     def stop(self) -> None:
-        """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short."""
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short (on the
+        main thread, the only one Ctrl-C reaches and the only one that may set its handler)."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             with self.phases.phase("teardown", "tearing the lab down") as progress, ThreadPoolExecutor(1) as beside:
                 if self.net is not None:
@@ -467,7 +470,8 @@ class Lab:
             if leftovers:
                 self.phases.out.write(f"overlaylab: teardown also had to remove {leftovers}\n")
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if main:
+                signal.signal(signal.SIGINT, previous)
 
 
 def _rehome(source: Any, target: Any, name: str, new_name: str, port: int) -> None:
