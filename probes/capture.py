@@ -2,6 +2,7 @@
 links, all in the one process that also sends the probes."""
 from __future__ import annotations
 
+import errno
 import selectors
 import socket
 import time
@@ -67,6 +68,10 @@ class Capture:
             try:
                 frame, address = sock.recvfrom(65535)
             except BlockingIOError:
+                return
+            except OSError as exc:  # a tapped cable taken down (`link A B down`) carries nothing more
+                if exc.errno != errno.ENETDOWN:
+                    raise
                 return
             if sink is not None:
                 sink(frame)
