@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,3 +106,25 @@ def silence_ipv6(interfaces: list[str]) -> None:
     for name in interfaces:
         with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as knob:
             knob.write("1")
+
+
+def beside(work: Callable[[], object]) -> Callable[[], None]:
+    """Start `work` on a thread of its own; the function returned waits for it and raises what it raised.
+    (A plain thread: an executor refuses new work once the interpreter exits, which is when atexit tears
+    down a lab a notebook forgot.)"""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failed:
+            raise failed[0]
+    return wait

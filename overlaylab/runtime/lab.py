@@ -9,9 +9,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
+from functools import partial
 from typing import IO, Any
 
 from mininet.log import setLogLevel
@@ -37,7 +37,7 @@ from overlaylab.runtime.network import (
 from overlaylab.runtime.preflight import preflight
 from overlaylab.runtime.state import RUN_DIR, LabLock, LabState, forget_state
 from overlaylab.runtime.vswitches import server_intf, server_ovs
-from overlaylab.system import Stopwatch, pid_alive, wait_until
+from overlaylab.system import Stopwatch, beside, pid_alive, wait_until
 from probes.endpoint import Endpoint
 from probes.netns import announce, namespace_id
 from probes.packets import Host
@@ -454,14 +454,14 @@ class Lab:
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            with self.phases.phase("teardown", "tearing the lab down") as progress, ThreadPoolExecutor(1) as beside:
+            with self.phases.phase("teardown", "tearing the lab down") as progress:
                 if self.net is not None:
                     progress(f"{unplug(self.net)} processes in the lab's namespaces ended")
-                    bridges = beside.submit(delete_switches, self.net)
+                    bridges_deleted = beside(partial(delete_switches, self.net))
                 daemons.stop_all()  # any left outside those namespaces, and the daemons' directories
                 if self.net is not None:
                     end_shells(self.net)
-                    bridges.result()
+                    bridges_deleted()
                 self.controller.stop()
                 for state in (RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"):
                     state.unlink(missing_ok=True)
