@@ -18,6 +18,6 @@ setup(
     ],
     extras_require={"test": ["pytest>=7,<10", "hypothesis>=6,<7", "ruff", "mypy",
                             # examples/lab_tour.ipynb, executed by the tests as Jupyter would
-                            "nbclient>=0.7,<1", "nbformat>=5,<6", "ipykernel>=6,<8"]},
+                            "nbclient>=0.7,<1", "nbformat>=5,<6", "ipykernel>=6,<8", "jupyter_client>=7,<9"]},
     entry_points={"console_scripts": ["overlaylab=overlaylab.faces.cli:main"]},
 )
