@@ -1,6 +1,7 @@
-"""The lecture's list of encapsulations, carried for real where this machine's Open vSwitch can: VXLAN
-and GENEVE (the lecture's tenants), GRE (a tenant added for the occasion), and two more that the lab's
-tenants do not use, set up by hand between coke/web's and coke/db's virtual switches for one packet each:
+"""The lecture's list of encapsulations, carried for real where this machine's Open vSwitch can: the two
+twin tenants' own (VXLAN and GENEVE in the lecture's lab), GRE (a tenant added for the occasion), and two
+more that the lab's tenants do not use, set up by hand between the virtual switches of two VMs in
+different pods (overlaylab.classroom.roles: coke/web's and coke/db's) for one packet each:
 an MPLS label as the tenant's ID inside GRE, and IP in GRE (the VM's IP packet with no Ethernet header,
 the GRE key as the tenant's ID). For the one it cannot carry (IP-in-IP), one line says why.
 
@@ -16,6 +17,7 @@ from typing import Any
 from scapy.contrib.mpls import MPLS
 from scapy.layers.l2 import GRE, Ether
 
+from overlaylab.classroom.roles import roles_of
 from overlaylab.runtime.lab import Lab
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import server_ovs
@@ -55,8 +57,8 @@ def _one(lab: Lab, src: VM, dst: VM, send: Callable[[], object]) -> bytes | None
 
 
 def _vxlan_geneve(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
-    for src, dst in (("pepsi/db", "pepsi/web"), ("coke/web", "coke/db")):
-        a, b = vm_named(lab.scenario, src), vm_named(lab.scenario, dst)
+    roles = roles_of(lab.scenario)
+    for a, b in (roles.rack[::-1], roles.across):
         frame = _one(lab, a, b, evidence.ping(lab, a, b))
         kind = dissect(frame).encap if frame else None
         yield (f"{a.encap.text.upper()} ({a.tenant}): {describe_frame(frame) if frame else 'NOT SEEN'}",
@@ -64,22 +66,24 @@ def _vxlan_geneve(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]
 
 
 def _gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
-    """A tenant on GRE, added while the lab runs and removed again."""
-    lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre"))
+    """A tenant on GRE (a VNI no tenant has), added while the lab runs and removed again."""
+    vni = max(t.vni for t in lab.scenario.tenants) + 1
+    roles = roles_of(lab.scenario)
+    lab.apply(changes.add_tenant(lab.scenario, "sprite", vni, "gre"))
     try:
-        lab.add_vm("sprite/a", "192.0.2.2/24", "p1e0h0")
-        lab.add_vm("sprite/b", "192.0.2.3/24", "p2e1h1")
+        lab.add_vm("sprite/a", "192.0.2.2/24", roles.twins[0].server.name)
+        lab.add_vm("sprite/b", "192.0.2.3/24", roles.away.name)
         a, b = vm_named(lab.scenario, "sprite/a"), vm_named(lab.scenario, "sprite/b")
         frame = _one(lab, a, b, evidence.ping(lab, a, b))
         key = frame and Ether(frame)[GRE].key
         yield (f"GRE (tenant sprite, added for this: key {key} is its VNI): "
-               f"{describe_frame(frame) if frame else 'NOT SEEN'}", {"gre": key == 7}, frame)
+               f"{describe_frame(frame) if frame else 'NOT SEEN'}", {"gre": key == vni}, frame)
     finally:
         lab.remove_tenant("sprite")
 
 
 def _mpls_and_ip_in_gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
-    web, db = vm_named(lab.scenario, "coke/web"), vm_named(lab.scenario, "coke/db")
+    web, db = roles_of(lab.scenario).across
     with _l3_tunnels(lab, web, db):
         frame = _one(lab, web, db, _udp(lab, web, db, 46001))
         label = frame and MPLS in Ether(frame) and Ether(frame)[MPLS].label

@@ -2,8 +2,9 @@
 words, then the real thing happening and its evidence (packets captured, counters that moved, tables
 read from the switches). Each step returns what it printed and the facts behind it, for the tests.
 
-The scenario is topologies/lecture.yaml: Pepsi (VXLAN, VNI 5001) has web on p0e0h0, db on p0e0h1 and a
-bare-metal member; Coke (GENEVE, VNI 5002) has web on p0e0h0 too and db on p3e1h1, across the core.
+The VMs each step shows come from the scenario's roles (overlaylab.classroom.roles): in the lecture's own,
+Pepsi (VXLAN, VNI 5001) has web on p0e0h0 and db on p0e0h1, in its rack; Coke (GENEVE, VNI 5002) has web
+on p0e0h0 too, with Pepsi's web's address, and db on p3e1h1, across the core.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from scapy.layers.l2 import Ether
 from controller.flows import ofctl_match
 from controller.trace import trace_vm, vm_packet
 from overlaylab.classroom import protocols
+from overlaylab.classroom.roles import roles_of
 from overlaylab.runtime import tables
 from overlaylab.runtime.lab import Lab
 from overlaylab.runtime.vswitches import server_intf, server_ovs
@@ -29,7 +31,6 @@ from probes.fastparse import dissect
 from probes.packets import Host, describe_frame, probe
 from probes.pcap import write_pcap
 from probes.session import Tokens
-from topologies.changes import vm_named
 from topologies.scenario import VM, Mode, ScenarioError, load
 
 
@@ -51,16 +52,15 @@ class Step:
     show: Callable[[Lab, Path], Shown]
 
 
-def _vm(lab: Lab, label: str) -> VM:
-    return vm_named(lab.scenario, label)
+def _across(lab: Lab) -> tuple[VM, VM]:
+    """One tenant's two VMs in different pods: their packets cross the core."""
+    return roles_of(lab.scenario).across
 
 
 def physical(lab: Lab, _out: Path) -> Shown:
-    shown, fabric = Shown(), lab.scenario.fabric
-    for name in ("p0e0h0", "p0e0h1", "p3e1h1"):
-        server = fabric.server(name)
-        assert server is not None
-        shown.say(f"  {name}: pod {server.pod}, edge {server.edge}, host {server.host} -> address {server.ip}")
+    shown = Shown()
+    for server in roles_of(lab.scenario).servers:
+        shown.say(f"  {server.name}: pod {server.pod}, edge {server.edge}, host {server.host} -> address {server.ip}")
     core = [line for line in tables.flow_lines(lab.targets["c0"]) if "nw_dst" in line]
     shown.say("  core switch c0 routes whole pods, one aggregated prefix each (read from the switch):")
     shown.lines += [f"    {line.split('nw_dst=')[1].split()[0]:<14} -> {line.split('actions=')[1]}" for line in core]
@@ -69,24 +69,26 @@ def physical(lab: Lab, _out: Path) -> Shown:
 
 
 def virtualization(lab: Lab, _out: Path) -> Shown:
-    shown = Shown()
-    shown.say("  physical server p0e0h0 hosts two VMs, each in its own namespace with its own address:")
-    for label in ("pepsi/web", "coke/web"):
-        address = str(lab.vm(label).cmd("ip -4 -o addr show scope global")).split()[3]
-        shown.say(f"    {label:<10} {address}   (a VM of tenant {label.split('/')[0]})")
-        shown.facts[label] = address
-    server = str(lab.net["p0e0h0"].cmd("ip -4 -o addr show dev br-phy")).split()[3]  # type: ignore[index]
+    shown, twins = Shown(), roles_of(lab.scenario).twins
+    here = twins[0].server.name
+    shown.say(f"  physical server {here} hosts two VMs, each in its own namespace with its own address:")
+    for vm in twins:
+        address = str(lab.vm(vm.label).cmd("ip -4 -o addr show scope global")).split()[3]
+        shown.say(f"    {vm.label:<10} {address}   (a VM of tenant {vm.tenant})")
+        shown.facts[vm.label] = address
+    server = str(lab.net[here].cmd("ip -4 -o addr show dev br-phy")).split()[3]  # type: ignore[index]
     shown.say(f"    the server itself: {server}, on its uplink")
     shown.facts["server"] = server
     return shown
 
 
 def virtual_switches(lab: Lab, _out: Path) -> Shown:
-    shown, ovs = Shown(), server_ovs(lab.scenario.fabric.servers[0])
+    server = roles_of(lab.scenario).twins[0].server
+    shown, ovs = Shown(), server_ovs(server)
     pid = int(ovs.pidfile("ovs-vswitchd").read_text())
-    ports = str(lab.net["p0e0h0"].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
-    shown.say(f"  p0e0h0 runs its own Open vSwitch (ovs-vswitchd pid {pid}); its bridge br-int has ports:")
-    names = {server_intf(vm): vm.label for vm in lab.scenario.vms if vm.server.name == "p0e0h0"}
+    ports = str(lab.net[server.name].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
+    shown.say(f"  {server.name} runs its own Open vSwitch (ovs-vswitchd pid {pid}); its bridge br-int has ports:")
+    names = {server_intf(vm): vm.label for vm in lab.scenario.vms if vm.server == server}
     shown.lines += [f"    {port:<14} {names.get(port, 'a tunnel port: the way to other servers')}" for port in ports]
     shown.facts = {"pid": pid, "ports": ports}
     return shown
@@ -114,12 +116,12 @@ def underlay_overlay(lab: Lab, _out: Path) -> Shown:
 
 
 def encapsulation(lab: Lab, out: Path) -> Shown:
-    """The lecture's four steps, each a real capture of one ping from coke/web to coke/db."""
-    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
-    stages = {"1. leaves VM A (coke/web), bare": [server_intf(web)],
+    """The lecture's four steps, each a real capture of one ping between two VMs in different pods."""
+    (web, db), shown = _across(lab), Shown()
+    stages = {f"1. leaves VM A ({web.label}), bare": [server_intf(web)],
               "2. on its server's uplink, encapsulated": [uplink_tap(web.server)],
               "3. across the core: the underlay reads only the outer header": core_taps(lab.scenario.fabric),
-              "4. decapsulated, into VM B (coke/db)": [server_intf(db)]}
+              f"4. decapsulated, into VM B ({db.label})": [server_intf(db)]}
     frames = captured(lab, [i for ifaces in stages.values() for i in ifaces], ping(lab, web, db))
     for stage, ifaces in stages.items():
         seen = [(i, f) for i in ifaces for f in between(frames[i], str(web.ip.ip), str(db.ip.ip))]
@@ -128,13 +130,14 @@ def encapsulation(lab: Lab, out: Path) -> Shown:
         shown.facts[stage[0]] = [f for _, f in seen]
     pcap = out / "encapsulation.pcap"
     write_pcap(pcap, [f for stage in "1234" for f in shown.facts[stage][:1]])
-    shown.say(f"  the four frames are in {pcap} (Wireshark decodes the GENEVE header and the VM's packet)")
+    shown.say(f"  the four frames are in {pcap} (Wireshark decodes the {web.encap.text.upper()} header and the "
+              f"VM's packet)")
     return shown
 
 
 def forwarding_tables(lab: Lab, _out: Path) -> Shown:
     """One packet, and the entry it matched in every switch it crossed, each counter moving."""
-    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    (web, db), shown = _across(lab), Shown()
     paths = trace_vm(lab.scenario, lab.compiled, web, vm_packet(web, db))
     nodes = list(dict.fromkeys(hop.node for path in paths for hop in path.hops))
     taken_path: list[Any] = []
@@ -146,7 +149,7 @@ def forwarding_tables(lab: Lab, _out: Path) -> Shown:
     def every_hop(found: list[Counted]) -> bool:
         return bool(taken_path) and _matched(taken_path) <= {(c.datapath, c.key) for c in found}
     hits = {(c.datapath, c.key): c for c in counted(lab, nodes, send, every_hop)}
-    shown.say("  one UDP packet from coke/web to coke/db, and the entry it matched in each table on its way:")
+    shown.say(f"  one UDP packet from {web.label} to {db.label}, and the entry it matched in each table on its way:")
     matched = sorted(_matched(taken_path), key=lambda hop: _order(taken_path, hop))
     for node, key in matched:
         hit = hits.get((node, key))
@@ -167,31 +170,30 @@ def _order(hops: list[Any], matched: tuple[str, tables.FlowKey]) -> int:
 
 
 def multi_tenancy(lab: Lab, _out: Path) -> Shown:
-    shown = Shown()
-    pepsi_web, coke_web = _vm(lab, "pepsi/web"), _vm(lab, "coke/web")
-    for asker, owner in (("pepsi/db", pepsi_web), ("coke/db", coke_web)):
-        replies = str(lab.vm(asker).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
-        neighbour = str(lab.vm(asker).cmd(f"ip neigh show {owner.ip.ip}")).split()
+    shown, roles = Shown(), roles_of(lab.scenario)
+    for owner, asker in (roles.rack, roles.across):  # each twin, asked by a VM of its own tenant
+        replies = str(lab.vm(asker.label).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
+        neighbour = str(lab.vm(asker.label).cmd(f"ip neigh show {owner.ip.ip}")).split()
         mac = neighbour[neighbour.index("lladdr") + 1] if "lladdr" in neighbour else "?"
         ok = " 0% packet loss" in replies
-        shown.say(f"  {asker} pings {owner.ip.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = {owner.label}")
-        shown.facts[asker] = {"answered": ok, "mac": mac, "owner_mac": owner.mac}
+        shown.say(f"  {asker.label} pings {owner.ip.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = "
+                  f"{owner.label}")
+        shown.facts[asker.label] = {"answered": ok, "mac": mac, "owner_mac": owner.mac}
     shown.say("  one address, two tenants, two different VMs: each tenant's network is its own")
     return shown
 
 
 def network_id(lab: Lab, _out: Path) -> Shown:
-    shown = Shown()
-    web = _vm(lab, "pepsi/web")
+    shown, roles = Shown(), roles_of(lab.scenario)
+    (web, near), (twin, far) = roles.rack, roles.across
     tap = uplink_tap(web.server)
-    frames = captured(lab, [tap], lambda: (ping(lab, _vm(lab, "pepsi/db"), web)(),
-                                           ping(lab, _vm(lab, "coke/db"), _vm(lab, "coke/web"))()))
+    frames = captured(lab, [tap], lambda: (ping(lab, near, web)(), ping(lab, far, twin)()))
     kinds = sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
     seen = ", ".join(f"{kind} VNI {vni}" for kind, vni in kinds)
-    shown.say(f"  on p0e0h0's uplink, both tenants' packets to 192.0.2.2: {seen}")
-    stranger = _cross_tenant(lab, _vm(lab, "coke/db"), web)
-    shown.say(f"  coke/db sends straight to pepsi/web's MAC and address: {stranger} (dropped by its own virtual "
-              f"switch: no entry of Coke's network leads there)")
+    shown.say(f"  on {web.server.name}'s uplink, both tenants' packets to {web.ip.ip}: {seen}")
+    stranger = _cross_tenant(lab, far, web)
+    shown.say(f"  {far.label} sends straight to {web.label}'s MAC and address: {stranger} (dropped by its own "
+              f"virtual switch: no entry of {far.tenant}'s network leads there)")
     shown.facts = {"vnis": kinds, "cross_tenant": stranger}
     return shown
 
@@ -211,7 +213,7 @@ def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
 
 
 def stacking(lab: Lab, _out: Path) -> Shown:
-    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    (web, db), shown = _across(lab), Shown()
     frames = on_uplink(lab, web, db, ping(lab, web, db))
     layers = []
     for layer in Ether(frames[0]).iterpayloads() if frames else []:
@@ -220,7 +222,7 @@ def stacking(lab: Lab, _out: Path) -> Shown:
             break
         layers.append(layer.name)
         shown.say(f"    {layer.name:<10} {_fields(layer)}")
-    shown.lines.insert(0, "  one frame from p0e0h0's uplink, outermost header first:")
+    shown.lines.insert(0, f"  one frame from {web.server.name}'s uplink, outermost header first:")
     shown.facts = {"layers": layers}
     return shown
 
@@ -237,7 +239,7 @@ def _fields(layer: Any) -> str:
 
 def five_tuple(lab: Lab, _out: Path) -> Shown:
     """Eight inner flows between one pair of VMs: eight outer source ports, spread over the core."""
-    shown, web, db = Shown(), _vm(lab, "coke/web"), _vm(lab, "coke/db")
+    (web, db), shown = _across(lab), Shown()
     cores, tap = core_taps(lab.scenario.fabric), uplink_tap(web.server)
 
     def flows() -> None:
@@ -253,7 +255,8 @@ def five_tuple(lab: Lab, _out: Path) -> Shown:
     frames = captured(lab, [tap, *cores], flows)
     outer = {w.sport for f in frames[tap] if (w := dissect(f)).encap and w.inner and w.inner.token}
     used = sorted({iface.split("-")[0] for iface in cores for f in frames[iface] if dissect(f).inner})
-    shown.say(f"  8 UDP flows from coke/web to coke/db (different source ports inside) left p0e0h0 with "
+    shown.say(f"  8 UDP flows from {web.label} to {db.label} (different source ports inside) left {web.server.name} "
+              f"with "
               f"{len(outer)} different outer UDP source ports, and crossed cores {', '.join(used)}")
     shown.facts = {"outer_ports": len(outer), "cores": used}
     return shown
@@ -268,13 +271,15 @@ def protocol_tour(lab: Lab, out: Path) -> Shown:
 
 
 def moving(lab: Lab, _out: Path) -> Shown:
-    shown = Shown()
-    gone = lab.migrate("pepsi/web", "p3e1h0")
-    back = lab.migrate("pepsi/web", "p0e0h0")
+    shown, roles = Shown(), roles_of(lab.scenario)
+    vm = roles.twins[0]
+    gone = lab.migrate(vm.label, roles.away.name)
+    back = lab.migrate(vm.label, vm.server.name)
     for move in (gone, back):
         stream, changes = move["stream"], move["changes"]
-        shown.say(f"  pepsi/web {move['from']} -> {move['to']} in {move['moved_in']:.2f} s, same address and MAC; "
-                  f"pepsi/db's stream lost {stream['lost']} of {stream['sent']} (gap {stream['longest_gap']:.2f} s); "
+        shown.say(f"  {vm.label} {move['from']} -> {move['to']} in {move['moved_in']:.2f} s, same address and MAC; "
+                  f"{move['peer']}'s stream lost {stream['lost']} of {stream['sent']} "
+                  f"(gap {stream['longest_gap']:.2f} s); "
                   f"underlay flow changes {changes['underlay']}, virtual switches {changes['vswitches']}")
     shown.facts = {"underlay": [gone["changes"]["underlay"], back["changes"]["underlay"]]}
     return shown

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
     demo = sub.add_parser("demo", help="the lecture, section by section, on a live lab, with the evidence of "
                                        "each step; then the lab CLI", description=_demo.__doc__)
+    demo.add_argument("scenario", nargs="?", type=Path, help="a scenario with the demo's roles (default: "
+                                                             "the lecture's, topologies/lecture.yaml)")
     demo.add_argument("--no-pause", action="store_true", help="run every step unattended (also when stdin is "
                                                                "not a terminal) and tear down at the end")
     demo.add_argument("--step", type=int, default=1, metavar="N", help="start at step N")
@@ -149,11 +151,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Bring up the lecture's lab and walk through the lecture's sections, each with its evidence from the
-    live lab; pause for Enter between steps (not with --no-pause, nor when stdin is not a terminal)."""
+    """Bring up the lecture's lab (or another scenario with two tenants sharing an address on one server, one
+    with a peer in its rack, the other with one in another pod) and walk through the lecture's sections, each
+    with its evidence from the live lab; pause for Enter between steps (not with --no-pause, nor when stdin
+    is not a terminal)."""
     from overlaylab.faces.demo import demo
     cli = not args.no_cli and not (args.no_pause and sys.stdin.isatty())
-    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out) else EXIT_FAILED
+    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out, scenario=args.scenario) else EXIT_FAILED
 
 
 def _exercise(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`overlaylab demo`: the lecture as a live walkthrough on its own lab (the steps are in
+"""`overlaylab demo [SCENARIO]`: the lecture as a live walkthrough on its own lab (the steps are in
 overlaylab.classroom.walkthrough). Each step prints the lecture's point, then the real thing with its evidence,
 and waits for Enter; `--no-pause` (or stdin that is not a terminal) runs it unattended, `--step N`
 starts at step N. At the end the lab CLI opens (piped, it runs the remaining lines), unless `--no-cli`.
@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import IO
 
+from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.walkthrough import STEPS, Shown, Step
 from overlaylab.errors import LabError
 from overlaylab.runtime.lab import Lab, Phases, running_lab
@@ -18,19 +19,24 @@ from topologies.scenario import DEFAULT_SCENARIO, load
 WIDTH = 100
 
 
-def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.stdout) -> bool:
-    """Bring up the lecture's lab, walk through the steps from `first`, then (if `cli`) open the lab CLI;
-    True if every step showed its evidence."""
+def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.stdout,
+         scenario: Path | None = None) -> bool:
+    """Bring up the scenario's lab (the lecture's by default), walk through the steps from `first`, then
+    (if `cli`) open the lab CLI; True if every step showed its evidence. A scenario without the demo's
+    roles is refused in one line before anything is built."""
     if not 1 <= first <= len(STEPS):
         raise LabError(f"--step {first}: the walkthrough has steps 1..{len(STEPS)}")
+    lab_scenario = load(scenario or DEFAULT_SCENARIO)
+    roles = roles_of(lab_scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     interactive = pause and sys.stdin.isatty()
-    with running_lab(load(DEFAULT_SCENARIO), Phases(), "demo") as lab:
+    with running_lab(lab_scenario, Phases(), "demo") as lab:
         shown = walk(lab, first, interactive, out_dir, out)
         if cli:
             from overlaylab.faces.labcli import LabCLI
-            out.write("the lab stays up: try `help`, `trace pepsi/web pepsi/db`, `draw lecture.svg coke/web coke/db`; "
-                      "`exit` tears it down\n")
+            (near, peer), (far, other) = roles.rack, roles.across
+            out.write(f"the lab stays up: try `help`, `trace {near.label} {peer.label}`, `draw fabric.svg "
+                      f"{far.label} {other.label}`; `exit` tears it down\n")
             out.flush()
             LabCLI(lab)
     return all(s is not None for s in shown)

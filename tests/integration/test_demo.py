@@ -53,3 +53,32 @@ def test_the_demo_runs_unattended_from_piped_stdin_then_runs_the_piped_lines(cle
     assert "could not show" not in done.stdout
     assert "coke/web                 5002 geneve  192.0.2.2/24" in done.stdout and " 0% packet loss" in done.stdout
     assert {p.name for p in tmp_path.iterdir()} == {"encapsulation.pcap", "protocols.pcap"}
+
+
+ANOTHER = """
+description: two tenants of other names, one sharing an address with the other on p1e1h0
+fabric: {k: 4}
+tenants:
+  red:  {vni: 70, encap: gre, vms: {a: {ip: 10.9.0.5/24, server: p1e1h0}, b: {ip: 10.9.0.6/24, server: p1e1h1}}}
+  blue: {vni: 71, vms: {x: {ip: 10.9.0.5/24, server: p1e1h0}, y: {ip: 10.9.0.7/24, server: p3e0h0}}}
+"""
+
+
+def test_the_demo_shows_its_evidence_on_another_scenario_with_its_roles(tmp_path):
+    (tmp_path / "class.yaml").write_text(ANOTHER)
+    out = io.StringIO()
+    with lab_of(tmp_path / "class.yaml") as lab:
+        shown = walk(lab, 1, False, tmp_path, out)
+    assert all(shown), out.getvalue()
+    facts = [s.facts for s in shown]
+    assert facts[1] == {"red/a": "10.9.0.5/24", "blue/x": "10.9.0.5/24", "server": "10.1.1.2/24"}
+    assert facts[5]["path"][0] == "p1e1h0/br-int" and facts[5]["path"][-1] == "p3e0h0/br-int"
+    assert all(facts[6][asker]["answered"] for asker in ("red/b", "blue/y"))
+    assert facts[7]["cross_tenant"] == "arrived nowhere" and facts[11]["underlay"] == [0, 0]
+    assert "blue/x p1e1h0 -> p3e1h1" not in out.getvalue() and "red/a p1e1h0 -> p3e1h1" in out.getvalue()
+
+
+def test_a_scenario_without_the_demos_roles_is_refused_in_one_line_before_anything_is_built(clean_machine):
+    done = overlaylab("demo", "--no-pause", "topologies/datacenter.yaml")
+    assert done.returncode != 0 and "the demo needs two tenants' VMs with one address on one server" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
