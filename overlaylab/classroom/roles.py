@@ -11,14 +11,13 @@ from topologies.scenario import VM, Scenario, ScenarioError
 @dataclass(frozen=True)
 class Roles:
     """Two tenants' VMs with one address on one server (`twins`: multi-tenancy), the first with a peer of
-    its tenant in its rack (`rack`), the second with one in another pod (`across`: the core, ECMP); a
-    server in another pod to move the first twin to and back (`away`), and a bare-metal member if any."""
+    its tenant in its rack (`rack`), the second with one in another pod (`across`: the core, ECMP), and a
+    server in another pod to move the first twin to and back (`away`)."""
 
     twins: tuple[VM, VM]
     rack: tuple[VM, VM]
     across: tuple[VM, VM]
     away: Server
-    bare_metal: VM | None
 
     @property
     def servers(self) -> tuple[Server, Server, Server]:
@@ -33,9 +32,7 @@ def roles_of(scenario: Scenario) -> Roles:
         near = next((p for p in _peers(vms, first) if p.server.rack == first.server.rack), None)
         far = next((p for p in _peers(vms, second) if p.server.pod != second.server.pod), None)
         if near and far:
-            away = _away(scenario, first)
-            bare = next((vm for vm in scenario.vms if vm.bare_metal), None)
-            return Roles((first, second), (first, near), (second, far), away, bare)
+            return Roles((first, second), (first, near), (second, far), _away(scenario, first))
     raise ScenarioError(f"{scenario.source}: the demo needs two tenants' VMs with one address on one server, "
                         f"the first with a peer of its tenant in its rack, the second with one in another "
                         f"pod (as in lecture.yaml); this scenario has no such VMs")

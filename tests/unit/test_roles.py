@@ -17,7 +17,7 @@ def test_the_lectures_roles_are_the_lectures_own():
     roles = roles_of(load(BUNDLED / "lecture.yaml"))
     assert [vm.label for vm in roles.twins] == ["pepsi/web", "coke/web"]
     assert [vm.label for vm in (*roles.rack, *roles.across)] == ["pepsi/web", "pepsi/db", "coke/web", "coke/db"]
-    assert roles.bare_metal.label == "pepsi/legacy" and roles.away.name == "p3e1h0"  # far, and empty
+    assert roles.away.name == "p3e1h0"  # far, and empty
     assert [s.name for s in roles.servers] == ["p0e0h0", "p0e0h1", "p3e1h1"]
 
 
@@ -25,7 +25,7 @@ def test_another_scenario_with_other_names_has_them_too(tmp_path):
     (tmp_path / "class.yaml").write_text(ANOTHER)
     roles = roles_of(load(tmp_path / "class.yaml"))
     assert [vm.label for vm in (*roles.rack, *roles.across)] == ["red/a", "red/b", "blue/x", "blue/y"]
-    assert roles.away.name == "p5e2h2" and roles.bare_metal is None
+    assert roles.away.name == "p5e2h2"
 
 
 @pytest.mark.parametrize("path", sorted(BUNDLED.glob("*.yaml")), ids=lambda p: p.name)
