@@ -115,8 +115,12 @@ class Lab:
         return self.__enter__()
 
     def stop(self) -> None:
-        """Tear down what start() built (again: nothing)."""
+        """Tear down what start() built (again: nothing), and end the lab's own thread if it had one."""
+        atexit.unregister(self.stop)
         self.__exit__(None, None, None)
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
 
     @property
     def running(self) -> RunningLab:
@@ -195,16 +199,18 @@ class Lab:
     def trace(self, src: str, dst: str, proto: str = "udp") -> Traced:
         """Every path from src to dst (servers, addresses or tenant/vm names) in the compiled tables; between
         two VMs one `proto` packet is really sent, every cable of those paths tapped."""
-        paths, words = self._paths(src, dst), Words(self.scenario, self.running.vm_nodes, set())
-        pair = words.vm_pair([src, dst])
+        paths, pair = self._paths(src, dst), self._words().vm_pair([src, dst])
         if pair is None:
             return Traced(paths)
         seen = observe(self.running, *pair, proto, paths)
         return Traced(paths, seen, taken(paths, *pair, seen, self.scenario.fabric))
 
+    def _words(self) -> Words:
+        """The names the running lab answers to, as the lab CLI reads them."""
+        return Words(self.scenario, self.running.vm_nodes, set())
+
     def _paths(self, src: str, dst: str) -> list[TracedPath]:
-        lab = self.running
-        paths = Words(lab.scenario, lab.vm_nodes, set()).trace([src, dst], lab.compiled, lab.underlay)
+        paths = self._words().trace([src, dst], self.running.compiled, self.running.underlay)
         if paths is None:
             raise LabError(f"cannot trace {src} to {dst}: name two servers, a server and an address, or two VMs")
         return paths

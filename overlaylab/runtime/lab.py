@@ -46,7 +46,7 @@ from probes.session import Progress
 from probes.stream import End, Stream
 from topologies import changes
 from topologies.fattree import Server, mac_of
-from topologies.names import PHY, node_of, uplink, vswitch_dpid, vswitch_name
+from topologies.names import PHY, UPLINK_PORT, node_of, uplink, vswitch_dpid, vswitch_name
 from topologies.scenario import VM, Scenario, bind, carried_ports, document, parse, ports_of, save
 from vswitch import kernel
 from vswitch.nodes import VirtualMachine
@@ -156,7 +156,7 @@ class Lab:
         hosting = {vm.server for vm in self.scenario.vms if not vm.bare_metal}
         problems = {}
         for server in self.scenario.fabric.servers:
-            edge = self.scenario.fabric.peer(server.name, 0)
+            edge = self.scenario.fabric.peer(server.name, UPLINK_PORT)
             if edge and frozenset((server.name, edge[0])) in self.cut:
                 problems[server.name] = f"{server.name}'s uplink to {edge[0]} is down"
             elif server in hosting and not self._vswitch_up(server, connected):
