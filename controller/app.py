@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - plain Ryu
     from ryu.ofproto import ofproto_v1_3, ofproto_v1_5  # type: ignore[no-redef]
 
 from controller import api, ofp
+from controller import events as ev
 from controller import reconciler as r
 from controller.desired import DesiredState
 from controller.status import StatusFile
@@ -80,7 +81,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         conf = getattr(self.CONF, OPTIONS)
         self.decide = r.Reconciler(DesiredState(desired_state(conf.scenario or None, conf.k, conf.ports or None,
                                                               conf.mode)))
-        self.inbox: queue.Queue[tuple[r.Event, Any]] = queue.Queue()  # not `events`: os-ken's own queue
+        self.inbox: queue.Queue[tuple[ev.Event, Any]] = queue.Queue()  # not `events`: os-ken's own queue
         self.sockets: dict[int, tuple[int, Any]] = {}  # dpid -> (connection, os-ken datapath); the loop's
         self.answers: dict[int, Future[tuple[int, dict[str, Any]]]] = {}  # request -> its answer; the loop's
         self.connections = itertools.count(1)
@@ -103,48 +104,48 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             try:
                 event, dp = self.inbox.get(timeout=TICK)
             except queue.Empty:
-                event, dp = r.Tick(), None
+                event, dp = ev.Tick(), None
             self._handle(event, dp)
             if time.monotonic() - ticked >= TICK:
                 ticked = time.monotonic()
-                self._handle(r.Tick(), None)
+                self._handle(ev.Tick(), None)
 
-    def _handle(self, event: r.Event, dp: Any) -> None:
-        if isinstance(event, r.Connected):
+    def _handle(self, event: ev.Event, dp: Any) -> None:
+        if isinstance(event, ev.Connected):
             self.sockets[event.dpid] = (event.conn, dp)
-        elif isinstance(event, r.Gone) and self.sockets.get(event.dpid, (None,))[0] == event.conn:
+        elif isinstance(event, ev.Gone) and self.sockets.get(event.dpid, (None,))[0] == event.conn:
             del self.sockets[event.dpid]
         try:
             outputs = self.decide.handle(event, time.monotonic())
         except Exception:  # a bug must not stop the loop: say so, and answer a request that caused it
             self.logger.error("the reconciler failed on %s: %s", event, traceback.format_exc())
-            outputs = [r.Answer(event.request, 500, {"error": "the controller failed on this request; see its "
-                                                              "log"})] if isinstance(event, r.Asked) else []
+            outputs = [ev.Answer(event.request, 500, {"error": "the controller failed on this request; see its "
+                                                              "log"})] if isinstance(event, ev.Asked) else []
         for output in outputs:
             self._do(output)
 
-    def _do(self, output: r.Output) -> None:
-        if isinstance(output, r.Answer):
+    def _do(self, output: ev.Output) -> None:
+        if isinstance(output, ev.Answer):
             self.answers.pop(output.request).set_result((output.code, output.body))
-        elif isinstance(output, r.Log):
+        elif isinstance(output, ev.Log):
             self.logger.info("%s", output.text)
-        elif isinstance(output, r.Synced):
+        elif isinstance(output, ev.Synced):
             if self.status:
                 self.status.synced(output.dpid, output.changes, output.name)
-        elif isinstance(output, r.Failed):
+        elif isinstance(output, ev.Failed):
             self.logger.error("datapath %016x %s", output.dpid, output.text)
             if self.status:
                 self.status.error(output.dpid, output.text)
         else:
             self._send(output)
 
-    def _send(self, output: r.Send | r.Read) -> None:
+    def _send(self, output: ev.Send | ev.Read) -> None:
         """OpenFlow messages to the connection they were decided for (none if it is gone)."""
         conn, dp = self.sockets.get(output.dpid, (0, None))
         if conn != output.conn or dp is None:
             return
         parser = dp.ofproto_parser
-        if isinstance(output, r.Read):
+        if isinstance(output, ev.Read):
             flows = (parser.OFPFlowDescStatsRequest if dp.ofproto.OFP_VERSION >= ofp.OF15
                      else parser.OFPFlowStatsRequest)(dp)
             messages: list[tuple[Any, int | None]] = [(flows, output.flows),
@@ -162,7 +163,7 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         request = next(self.requests)
         answer: Future[tuple[int, dict[str, Any]]] = Future()
         self.answers[request] = answer
-        self.inbox.put((r.Asked(request, what, body), None))
+        self.inbox.put((ev.Asked(request, what, body), None))
         try:
             return answer.result(timeout=ANSWER_TIMEOUT)
         except TimeoutError:
@@ -170,57 +171,57 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     # -- os-ken's events, translated --------------------------------------------------------------------
 
-    def _put(self, event: r.Event, dp: Any = None) -> None:
+    def _put(self, event: ev.Event, dp: Any = None) -> None:
         self.inbox.put((event, dp))
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
-    def on_switch(self, ev: Any) -> None:
+    def on_switch(self, event: Any) -> None:
         """A switch (re)connected: a connection of its own, so that what an older one says is ignored."""
-        dp = ev.msg.datapath
+        dp = event.msg.datapath
         dp.overlaylab_conn = next(self.connections)
-        self._put(r.Connected(dp.id, dp.overlaylab_conn), dp)
+        self._put(ev.Connected(dp.id, dp.overlaylab_conn), dp)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
-    def on_gone(self, ev: Any) -> None:
-        dp = ev.datapath
+    def on_gone(self, event: Any) -> None:
+        dp = event.datapath
         if dp.id is not None and hasattr(dp, "overlaylab_conn"):
-            self._put(r.Gone(dp.id, dp.overlaylab_conn))
+            self._put(ev.Gone(dp.id, dp.overlaylab_conn))
 
     @set_ev_cls([ofp_event.EventOFPFlowStatsReply, ofp_event.EventOFPFlowDescStatsReply],
                 [CONFIG_DISPATCHER, MAIN_DISPATCHER])
-    def on_flows(self, ev: Any) -> None:
-        msg, dp = ev.msg, ev.msg.datapath
-        self._put(r.Held(dp.id, _conn(dp), msg.xid, flows=tuple(ofp.read_flow(dp, s) for s in msg.body),
+    def on_flows(self, event: Any) -> None:
+        msg, dp = event.msg, event.msg.datapath
+        self._put(ev.Held(dp.id, _conn(dp), msg.xid, flows=tuple(ofp.read_flow(dp, s) for s in msg.body),
                          more=bool(msg.flags & dp.ofproto.OFPMPF_REPLY_MORE)))
 
     @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
-    def on_groups(self, ev: Any) -> None:
-        msg, dp = ev.msg, ev.msg.datapath
-        self._put(r.Held(dp.id, _conn(dp), msg.xid, groups=tuple(ofp.read_group(dp, d) for d in msg.body),
+    def on_groups(self, event: Any) -> None:
+        msg, dp = event.msg, event.msg.datapath
+        self._put(ev.Held(dp.id, _conn(dp), msg.xid, groups=tuple(ofp.read_group(dp, d) for d in msg.body),
                          more=bool(msg.flags & dp.ofproto.OFPMPF_REPLY_MORE)))
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
-    def on_port_status(self, ev: Any) -> None:
-        msg = ev.msg
+    def on_port_status(self, event: Any) -> None:
+        msg = event.msg
         gone = msg.reason == msg.datapath.ofproto.OFPPR_DELETE
-        self._put(r.Ports(msg.datapath.id, _conn(msg.datapath), ((msg.desc.port_no, not gone and _up(msg.datapath,
+        self._put(ev.Ports(msg.datapath.id, _conn(msg.datapath), ((msg.desc.port_no, not gone and _up(msg.datapath,
                                                                                                    msg.desc)),)))
 
     @set_ev_cls(ofp_event.EventOFPPortDescStatsReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
-    def on_port_descs(self, ev: Any) -> None:
+    def on_port_descs(self, event: Any) -> None:
         """What a connecting switch's ports are like (a link may have failed while the controller was away)."""
-        dp = ev.msg.datapath
-        self._put(r.Ports(dp.id, _conn(dp), tuple((p.port_no, _up(dp, p)) for p in ev.msg.body)))
+        dp = event.msg.datapath
+        self._put(ev.Ports(dp.id, _conn(dp), tuple((p.port_no, _up(dp, p)) for p in event.msg.body)))
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
-    def on_barrier(self, ev: Any) -> None:
-        self._put(r.Confirmed(ev.msg.datapath.id, _conn(ev.msg.datapath), ev.msg.xid))
+    def on_barrier(self, event: Any) -> None:
+        self._put(ev.Confirmed(event.msg.datapath.id, _conn(event.msg.datapath), event.msg.xid))
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
-    def on_error(self, ev: Any) -> None:
-        msg = ev.msg
+    def on_error(self, event: Any) -> None:
+        msg = event.msg
         text = f"refused a message: type={msg.type} code={msg.code} data={msg.data[:64].hex()}"
-        self._put(r.Refused(msg.datapath.id, _conn(msg.datapath), text))
+        self._put(ev.Refused(msg.datapath.id, _conn(msg.datapath), text))
 
     # -- the API's questions (controller.api.Desired) ----------------------------------------------------
 

@@ -1,10 +1,6 @@
 """The controller's decisions, in one place and pure (Faucet's valve): one event in, the messages to send
-out, handled one at a time on one loop, so nothing here needs a lock.
-
-Events are what os-ken reports (a switch connected, part of what it holds, its ports, a barrier reply,
-a refusal, the switch gone), what the API asks, and a clock tick; each comes with `now`. Outputs are
-table changes with their barrier, reads, answers to the API, and status lines for the lab. The app
-(controller.app) only translates between these and OpenFlow.
+out, handled one at a time on one loop, so nothing here needs a lock. Events and outputs are plain values
+(controller.events), each event with `now`; the app (controller.app) only translates them to OpenFlow.
 
 What it keeps true: every connected switch that has been read holds exactly what the desired state,
 with the links known down, compiles to (nothing, for one the desired state does not name), except an
@@ -14,172 +10,32 @@ before break, and when a switch does not confirm it in time the previous state i
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from controller.codec import tables_doc
 from controller.desired import DesiredState
-from controller.flows import Delta, Flow, SelectGroup, Tables, applied, diff
-from controller.planner import BREAK, MAKE, Step, plan, summary
-from topologies.scenario import Scenario, ScenarioError, ports_of
-
-CONFIRM_TIMEOUT = 10.0  # seconds for every switch to confirm one phase of a change
-START_WAIT = 10.0  # seconds the underlay waits for every underlay switch to report its ports
-FIRST_XID = 1 << 28  # the reconciler's own transaction ids, far from where os-ken's start on a connection
-
-
-# Events: what happened. `conn` tells one connection of a switch from the next.
-@dataclass(frozen=True)
-class Connected:
-    dpid: int
-    conn: int
-
-
-@dataclass(frozen=True)
-class Held:
-    """One part of the reply to a read: flows or groups the switch holds; `more` when parts follow."""
-
-    dpid: int
-    conn: int
-    xid: int
-    flows: tuple[Flow, ...] = ()
-    groups: tuple[SelectGroup, ...] = ()
-    more: bool = False
-
-
-@dataclass(frozen=True)
-class Ports:
-    """Ports of a switch and whether each is up (a port status, or the descriptions after it connected)."""
-
-    dpid: int
-    conn: int
-    ports: tuple[tuple[int, bool], ...]
-
-
-@dataclass(frozen=True)
-class Confirmed:
-    """A barrier reply: the switch has applied everything sent before that barrier."""
-
-    dpid: int
-    conn: int
-    xid: int
-
-
-@dataclass(frozen=True)
-class Gone:
-    dpid: int
-    conn: int
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The switch refused a message (an OpenFlow error)."""
-
-    dpid: int
-    conn: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A request of the API: `what` is GET /scenario, GET /datapaths, GET /underlay, GET /tables or
-    PUT /scenario (with the parsed JSON body)."""
-
-    request: int
-    what: str
-    body: Any = None
-
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passes: deadlines are looked at."""
-
-
-Event = Connected | Held | Ports | Confirmed | Gone | Refused | Asked | Tick
-
-
-# Outputs: what to do.
-@dataclass(frozen=True)
-class Send:
-    """The flow and group changes of `delta`, then a barrier with transaction id `barrier`."""
-
-    dpid: int
-    conn: int
-    delta: Delta
-    barrier: int
-
-
-@dataclass(frozen=True)
-class Read:
-    """Ask for every flow (`flows` the transaction id) and every group description (`groups`)."""
-
-    dpid: int
-    conn: int
-    flows: int
-    groups: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    request: int
-    code: int
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Synced:
-    """A switch confirmed the tables pushed when it was read: `changes` flow and group mods."""
-
-    dpid: int
-    changes: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    dpid: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Log:
-    text: str
-
-
-Output = Send | Read | Answer | Synced | Failed | Log
-
-
-@dataclass
-class Switch:
-    """One connection of a switch: what it holds once read (as the controller has changed it since)."""
-
-    conn: int
-    reading: set[int] = field(default_factory=set)  # transaction ids of reads not answered in full
-    flows: list[Flow] = field(default_factory=list)
-    groups: list[SelectGroup] = field(default_factory=list)
-    held: Tables | None = None  # None until read
-    live: bool = False  # pushed to: changes reach it (an underlay switch is not before the start)
-    sync: tuple[int, int] | None = None  # the barrier after the push that followed its read, and its changes
-
-
-@dataclass
-class Job:
-    """A change of the desired state (from the API, or taking one back) or a repair of the underlay,
-    pushed phase by phase; one runs at a time."""
-
-    kind: str  # CHANGE, REVERT or REROUTE
-    since: float
-    request: int | None = None
-    new: Scenario | None = None  # CHANGE and REVERT: the state to take
-    previous: Scenario | None = None  # CHANGE, once begun: the state to go back to
-    down: tuple[str, ...] = ()  # REROUTE: the links down it compiled
-    phases: list[list[Step]] = field(default_factory=list)  # the phases still to send
-    steps: list[Step] = field(default_factory=list)  # everything sent so far
-    waiting: dict[int, int] = field(default_factory=dict)  # barrier xid -> dpid
-    deadline: float = 0.0
-
-
-CHANGE, REVERT, REROUTE = "change", "revert", "reroute"
+from controller.events import (
+    Answer,
+    Asked,
+    Confirmed,
+    Connected,
+    Event,
+    Failed,
+    Gone,
+    Held,
+    Log,
+    Output,
+    Ports,
+    Read,
+    Refused,
+    Send,
+    Synced,
+    Tick,
+)
+from controller.flows import Tables, applied, diff
+from controller.jobs import CHANGE, CONFIRM_TIMEOUT, FIRST_XID, REROUTE, REVERT, START_WAIT, Job, Switch
+from controller.planner import BREAK, MAKE, plan, summary
+from topologies.scenario import ScenarioError, ports_of
 
 
 class Reconciler:
@@ -432,8 +288,6 @@ class Reconciler:
         elif job.kind == REROUTE:
             self._finish(job, now)
         self.job = None
-
-    # -- helpers ---------------------------------------------------------------------------------------
 
     def _wanted(self, dpid: int) -> Tables:
         """What the switch must hold: its compiled tables, or nothing when the desired state has none."""

@@ -14,7 +14,7 @@ from overlaylab import Lab
 
 def main(scenario: str = "topologies/lecture.yaml") -> int:
     with Lab(scenario) as lab:
-        web = lab.vm("pepsi/web")
+        web = lab.node("pepsi/web")
         web.cmd("sleep 600 &")
         worker = web.cmd("echo $!").strip()
         for server in ("p3e1h0", "p0e0h0"):

@@ -70,3 +70,11 @@ def announce(pid: int, iface: str, host: Host) -> None:
     finally:
         sock.close()
 
+
+
+def addresses(pid: int, iface: str) -> list[str]:
+    """The IPv4 addresses (`192.0.2.2/24`) of `iface` in the namespace of `pid`, as the kernel holds them."""
+    with netlink(pid) as ipr:
+        index = ipr.link_lookup(ifname=iface)
+        found = ipr.get_addr(family=socket.AF_INET, index=index[0]) if index else []
+        return [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in found]

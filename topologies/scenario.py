@@ -6,11 +6,8 @@ Every problem is one `ScenarioError` line naming the file, the key and the fix, 
 from __future__ import annotations
 
 import re
-import stat
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from enum import Enum
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
@@ -19,117 +16,39 @@ import yaml
 from topologies import strictyaml
 from topologies.encap import NAMES as ENCAP_NAMES
 from topologies.encap import Encap, Vtep
-from topologies.fattree import FatTree, Server, k_problem, mac_of
-from topologies.names import VM_PORTS
+from topologies.fattree import FatTree, k_problem
+from topologies.model import (
+    FABRIC_MACS,
+    FABRIC_SPACE,
+    MAX_LINE,
+    MAX_VMS_PER_SERVER,
+    VM,
+    Checker,
+    Mode,
+    Scenario,
+    ScenarioError,
+    Tenant,
+    derived_mac,
+    document,
+    key_text,
+    refusal,
+)
+from topologies.ports import bind, carried_ports, first_ports, ports_of, rebound
 from topologies.quoting import quote
+from topologies.textfile import Unreadable, read_text
+
+__all__ = ["BUNDLED", "DEFAULT_SCENARIO", "MAX_LINE", "VM", "Mode", "Scenario", "ScenarioError", "Tenant", "bind",
+           "carried_ports", "document", "load", "parse", "ports_of", "save"]  # the scenario's door
 
 BUNDLED = Path(__file__).resolve().parent
 DEFAULT_SCENARIO = BUNDLED / "lecture.yaml"
 VNI_MAX = 2 ** 24 - 1
-MAX_VMS_PER_SERVER = len(VM_PORTS)  # a VM per br-int port of topologies.names' plan
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
 MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 MAX_BYTES = 1 << 20  # a scenario is a few kilobytes; anything near this is not one
-MAX_LINE = 300
 TOP_KEYS = ("description", "fabric", "tenants")
 FABRIC_KEYS = ("type", "k")
 TENANT_KEYS = ("vni", "encap", "vms")
 VM_KEYS = ("ip", "server", "mac", "vtep")
-FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.host)
-FABRIC_MACS = mac_of(FABRIC_SPACE.network_address)[:8]  # servers' and routers' MACs spell their 10.x address
-
-
-class Mode(Enum):
-    """How VMs reach each other: encapsulated between servers (the overlay), or routed by the underlay
-    itself, address by address, with no encapsulation (flat: the lecture's "naive" alternative)."""
-
-    OVERLAY = "overlay"
-    FLAT = "flat"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class ScenarioError(ValueError):
-    """A scenario the lab refuses to build, with the one-line reason and fix."""
-
-
-def key_text(key: Any) -> str:
-    """A key in an error's path: as written when it is a plain name, quoted otherwise (newlines, NUL or
-    terminal escapes must not spill into the message)."""
-    return key if isinstance(key, str) and NAME_RE.fullmatch(key) else quote(key)
-
-
-def _refusal(message: str) -> ScenarioError:
-    """One printable line, however odd the file, its name or its keys."""
-    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-    return ScenarioError(line if len(line) <= MAX_LINE else line[:MAX_LINE - 3] + "...")
-
-
-@dataclass(frozen=True)
-class VM:
-    """A tenant's virtual machine (or, with vtep 'kernel', a bare-metal member) on a physical server."""
-
-    tenant: str
-    vni: int
-    encap: Encap  # the tenant's
-    name: str
-    ip: IPv4Interface
-    server: Server
-    mac: str
-    vtep: Vtep = Vtep.OVS
-    port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
-
-    @property
-    def label(self) -> str:
-        """How users see it everywhere: tenant/vm."""
-        return f"{self.tenant}/{self.name}"
-
-    @property
-    def bare_metal(self) -> bool:
-        """A server that is not virtualized, its kernel the tenant's VTEP; not a VM on a virtual switch."""
-        return self.vtep is Vtep.KERNEL
-
-
-@dataclass(frozen=True)
-class Tenant:
-    name: str
-    vni: int
-    encap: Encap
-    vms: tuple[VM, ...]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    source: str  # how errors and reports name the file
-    description: str
-    fabric: FatTree
-    tenants: tuple[Tenant, ...]
-    path: Path | None = None  # the file itself, for whoever must read the very same scenario
-    mode: Mode = Mode.OVERLAY  # how the lab runs it (a command's --mode), not part of the file
-
-    @property
-    def flat(self) -> bool:
-        return self.mode is Mode.FLAT
-
-    @property
-    def vms(self) -> tuple[VM, ...]:
-        return tuple(vm for t in self.tenants for vm in t.vms)
-
-
-def document(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as the YAML a user would write (parse() of it gives the same scenario back): what
-    `scenario save` writes and what the controller's API exchanges."""
-    def vm_doc(vm: VM) -> dict[str, str]:
-        doc = {"ip": str(vm.ip), "server": vm.server.name}
-        if vm.mac != derived_mac(vm.vni, vm.ip.ip):
-            doc["mac"] = vm.mac
-        if vm.bare_metal:
-            doc["vtep"] = vm.vtep.value
-        return doc
-    return {"description": scenario.description, "fabric": {"type": "fattree", "k": scenario.fabric.k},
-            "tenants": {t.name: {"vni": t.vni, "encap": t.encap.text, "vms": {vm.name: vm_doc(vm) for vm in t.vms}}
-                        for t in scenario.tenants}}
 
 
 def save(scenario: Scenario, path: str | Path) -> None:
@@ -137,49 +56,10 @@ def save(scenario: Scenario, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(document(scenario), sort_keys=False))
 
 
-def derived_mac(vni: int, ip: IPv4Address) -> str:
-    """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet. A VNI
-    of 2560..2815 would spell the fabric's own 02:00:0a: prefix (VNI 2560 and x.x.0.2 is server p0e0h0's
-    MAC), so those start with 06, also locally administered, instead."""
-    octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[2:]]
-    mac = ":".join(f"{b:02x}" for b in octets)
-    return "06" + mac[2:] if mac.startswith(FABRIC_MACS) else mac
-
-
-class _Checker:
-    """Walks the parsed YAML, remembering the file name so each error can say where it is."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, message: str) -> ScenarioError:
-        where = f"{self.source}: {path}: " if path else f"{self.source}: "
-        return _refusal(where + message)
-
-    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> Mapping[str, Any]:
-        """The mapping at `path`; with `allowed`, any other key is an error."""
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, got {type(value).__name__}; "
-                                  f"write it as `key: value` lines")
-        for key in value:
-            if allowed is not None and key not in allowed:
-                raise self.fail(f"{path}.{key_text(key)}" if path else key_text(key),
-                                f"unknown key; allowed here: {', '.join(allowed)}")
-        return value
-
-    def name(self, value: Any, path: str, what: str) -> str:
-        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-            raise self.fail(path, f"{quote(value)} is not a valid {what} name; use letters, digits, '_', "
-                                  f"'.' or '-' (at most 63, starting with a letter or digit)")
-        return value
-
-
 def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mode = Mode.OVERLAY) -> Scenario:
     """Validate parsed YAML into a Scenario; `k` (from --k) overrides fabric.k; `mode` flat also refuses
     what the underlay cannot route by VM address alone."""
-    check = _Checker(source)
+    check = Checker(source)
     if data is None:
         raise check.fail("", "the file is empty (or only comments, or null); describe a lab, at least "
                              "`fabric: {k: 4}`")
@@ -187,7 +67,7 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mod
     fabric = _fabric(check, top.get("fabric"), k)
     tenants = _tenants(check, top.get("tenants"), fabric)
     _check_servers(check, tenants)
-    tenants = _rebound(tenants, _first_ports(tenants))
+    tenants = rebound(tenants, first_ports(tenants))
     if mode is Mode.FLAT:
         _check_flat(check, tenants)
     description = top.get("description") or ""
@@ -199,7 +79,7 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mod
     return Scenario(source, description.strip(), fabric, tenants, mode=mode)
 
 
-def _check_flat(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
+def _check_flat(check: Checker, tenants: tuple[Tenant, ...]) -> None:
     """Flat mode routes VM addresses in the underlay, next to the servers' own: every VM address must be
     unique in the whole datacenter and outside the fabric's space, and there is no tunnel to a kernel VTEP."""
     vms = [vm for t in tenants for vm in t.vms]
@@ -225,36 +105,18 @@ def load(path: str | Path | None = None, k: int | None = None, mode: Mode = Mode
     """Read and validate a scenario file (the bundled default when path is None), to run in `mode`."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = path.name if path.parent == BUNDLED else str(path)
-    text = _read(path, source)
+    try:
+        text = read_text(path, MAX_BYTES, "a .yaml scenario")
+    except Unreadable as exc:
+        bundled = ", ".join(sorted(p.name for p in BUNDLED.glob("*.yaml")))
+        raise refusal(f"{source}: {exc}" + (f"; bundled scenarios: {bundled}" if exc.missing else "")) from None
     try:
         data = strictyaml.load(text)
     except yaml.YAMLError as exc:
-        raise _refusal(_yaml_problem(source, exc)) from None
+        raise refusal(_yaml_problem(source, exc)) from None
     except RecursionError:
-        raise _refusal(f"{source}: nested too deeply to read; a scenario needs a few levels of `key: value`") from None
+        raise refusal(f"{source}: nested too deeply to read; a scenario needs a few levels of `key: value`") from None
     return replace(parse(data, source, k, mode), path=path.resolve())
-
-
-def _read(path: Path, source: str) -> str:
-    """The file's text, if it is a regular file of a sane size in UTF-8 (never a FIFO, a device or a log)."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise _refusal(f"{source}: not a regular file (a directory, FIFO or device?); give the path of a "
-                           f".yaml scenario")
-        if info.st_size > MAX_BYTES:
-            raise _refusal(f"{source}: {info.st_size} bytes is too large for a scenario (at most "
-                           f"{MAX_BYTES} bytes); is this the right file?")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        bundled = ", ".join(sorted(p.name for p in BUNDLED.glob("*.yaml")))
-        raise _refusal(f"{source}: cannot read it ({exc.strerror}); bundled scenarios: {bundled}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _refusal(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                       f"save it as UTF-8") from None
 
 
 def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
@@ -268,7 +130,7 @@ def _yaml_problem(source: str, exc: yaml.YAMLError) -> str:
     return f"{where}: not valid YAML ({problem}); check indentation and `key: value` syntax"
 
 
-def _fabric(check: _Checker, value: Any, k: int | None) -> FatTree:
+def _fabric(check: Checker, value: Any, k: int | None) -> FatTree:
     fabric = check.mapping(value, "fabric", FABRIC_KEYS)
     kind = fabric.get("type", "fattree")
     if kind != "fattree":
@@ -280,7 +142,7 @@ def _fabric(check: _Checker, value: Any, k: int | None) -> FatTree:
     return FatTree(chosen)
 
 
-def _tenants(check: _Checker, value: Any, fabric: FatTree) -> tuple[Tenant, ...]:
+def _tenants(check: Checker, value: Any, fabric: FatTree) -> tuple[Tenant, ...]:
     tenants = check.mapping(value, "tenants")
     vnis: dict[int, str] = {}
     result = []
@@ -294,7 +156,7 @@ def _tenants(check: _Checker, value: Any, fabric: FatTree) -> tuple[Tenant, ...]
     return tuple(result)
 
 
-def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
+def _tenant(check: Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     path = f"tenants.{key_text(name)}"
     check.name(name, path, "tenant")
     spec = check.mapping(body, path, TENANT_KEYS)
@@ -317,7 +179,7 @@ def _tenant(check: _Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     return Tenant(name, vni, encap, built)
 
 
-def _vm(check: _Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -> VM:
+def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -> VM:
     path = f"tenants.{tenant.name}.vms.{key_text(name)}"
     check.name(name, path, "VM")
     spec = check.mapping(body, path, VM_KEYS)
@@ -336,7 +198,7 @@ def _vm(check: _Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) 
     return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep)
 
 
-def _mac(check: _Checker, value: Any, path: str) -> str:
+def _mac(check: Checker, value: Any, path: str) -> str:
     """A MAC written out: six hex bytes, unicast, not all zeros (leave `mac:` out to have one derived)."""
     mac = value.lower() if isinstance(value, str) else ""
     if not MAC_RE.fullmatch(mac) or int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
@@ -348,7 +210,7 @@ def _mac(check: _Checker, value: Any, path: str) -> str:
     return mac
 
 
-def _interface(check: _Checker, value: Any, path: str) -> IPv4Interface:
+def _interface(check: Checker, value: Any, path: str) -> IPv4Interface:
     if not isinstance(value, str) or "/" not in value:
         raise check.fail(path, f"{quote(value)} is not an address with a prefix; write it like 192.0.2.2/24")
     try:
@@ -374,7 +236,7 @@ def _unusable(ip: IPv4Interface) -> str | None:
     return next((kind for bad, kind in kinds if bad), None)
 
 
-def _check_unique(check: _Checker, path: str, vms: tuple[VM, ...]) -> None:
+def _check_unique(check: Checker, path: str, vms: tuple[VM, ...]) -> None:
     """Inside one tenant: one subnet, and no IP or MAC twice."""
     ips: dict[IPv4Address, str] = {}
     macs: dict[str, str] = {}
@@ -392,54 +254,7 @@ def _check_unique(check: _Checker, path: str, vms: tuple[VM, ...]) -> None:
         ips[vm.ip.ip], macs[vm.mac] = vm.name, vm.name
 
 
-def _first_ports(tenants: tuple[Tenant, ...]) -> dict[str, int]:
-    """A new lab's port numbers: each server's VMs take br-int ports 1, 2, ... in scenario order."""
-    taken: dict[Server, int] = {}
-    ports = {}
-    for vm in (vm for t in tenants for vm in t.vms if not vm.bare_metal):
-        taken[vm.server] = ports[vm.label] = taken.get(vm.server, 0) + 1
-    return ports
-
-
-def _rebound(tenants: tuple[Tenant, ...], ports: Mapping[str, int]) -> tuple[Tenant, ...]:
-    return tuple(replace(t, vms=tuple(replace(vm, port=ports.get(vm.label, 0)) for vm in t.vms)) for t in tenants)
-
-
-def bind(scenario: Scenario, ports: Mapping[str, int]) -> Scenario:
-    """The scenario with its VMs on the given br-int ports (a running lab's: a VM keeps its port while
-    others come and go). Every VM needs one, in 1..MAX_VMS_PER_SERVER and its own on its server."""
-    check = _Checker(scenario.source)
-    used: dict[tuple[Server, int], str] = {}
-    for vm in (vm for vm in scenario.vms if not vm.bare_metal):
-        port = ports.get(vm.label)
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_VMS_PER_SERVER:
-            raise check.fail(f"ports.{vm.label}", f"{quote(port)} is not a VM port; use 1..{MAX_VMS_PER_SERVER}")
-        if (vm.server, port) in used:
-            raise check.fail(f"ports.{vm.label}", f"port {port} of {vm.server.name} is already "
-                                                  f"{used[(vm.server, port)]}'s; give each VM its own")
-        used[(vm.server, port)] = vm.label
-    return replace(scenario, tenants=_rebound(scenario.tenants, ports))
-
-
-def carried_ports(old: Scenario, new: Scenario) -> dict[str, int]:
-    """The ports of `new` when a running lab changes from `old`: a VM that stays on its server keeps
-    its port; one that is new there (added, or moved in) takes the lowest port free on that server."""
-    before = {vm.label: vm for vm in old.vms if not vm.bare_metal}
-    ports = {vm.label: before[vm.label].port for vm in new.vms
-             if not vm.bare_metal and vm.label in before and before[vm.label].server == vm.server}
-    used = {(vm.server, ports[vm.label]) for vm in new.vms if vm.label in ports}
-    for vm in (vm for vm in new.vms if not vm.bare_metal and vm.label not in ports):
-        ports[vm.label] = next(p for p in range(1, MAX_VMS_PER_SERVER + 1) if (vm.server, p) not in used)
-        used.add((vm.server, ports[vm.label]))
-    return ports
-
-
-def ports_of(scenario: Scenario) -> dict[str, int]:
-    """Every VM's br-int port, by label (what bind() takes)."""
-    return {vm.label: vm.port for vm in scenario.vms if not vm.bare_metal}
-
-
-def _check_servers(check: _Checker, tenants: tuple[Tenant, ...]) -> None:
+def _check_servers(check: Checker, tenants: tuple[Tenant, ...]) -> None:
     """A server's virtual switch has ports for at most MAX_VMS_PER_SERVER VMs; a bare-metal (kernel
     VTEP) server is not virtualized, so it hosts nothing else."""
     by_server: dict[str, list[VM]] = {}

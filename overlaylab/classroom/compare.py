@@ -13,12 +13,13 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import IO
 
 from overlaylab.runtime import tables
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import RunningLab, running_lab
 from topologies.generate import spread_yaml
 from topologies.scenario import Mode, load
 
@@ -41,21 +42,21 @@ class Row:
     migration_vswitches: int | None
 
 
-def measure(lab: Lab, k: int, vms: int) -> Row:
+def measure(lab: RunningLab, k: int, vms: int) -> Row:
     """Read the real underlay tables, then move the first VM to the fabric's last server (another pod)."""
-    counts = tables.flow_counts({name: lab.targets[name] for name in lab.underlay})
+    counts = tables.flow_counts({name: lab.nodes.targets[name] for name in lab.underlay})
     biggest = max(counts, key=counts.__getitem__)
     moved = None
     if lab.scenario.vms:
         vm = lab.scenario.vms[0]
-        moved = lab.migrate(vm.label, lab.scenario.fabric.servers[-1].name)["changes"]
+        moved = lab.members.migrate(vm.label, lab.scenario.fabric.servers[-1].name)["changes"]
     return Row(k, vms, str(lab.scenario.mode), counts[biggest], biggest, sum(counts.values()),
                moved["underlay"] if moved else None, moved["vswitches"] if moved else None)
 
 
-def compare(ks: tuple[int, ...], sizes: tuple[int, ...], csv_path: Path, png_path: Path, out: IO[str]) -> bool:
-    """Every (k, VMs, mode) lab, measured; the table printed, the CSV and the plot written. True when flat
-    mode's underlay grew with the VMs and the overlay's never did, nor changed on a migration."""
+def compare(ks: tuple[int, ...] = KS, sizes: tuple[int, ...] = SIZES,
+            say: Callable[[str], object] = lambda _: None) -> list[Row]:
+    """Every (k, VMs, mode) lab, built and measured, a row each; `say` hears which one is being built."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="overlaylab-compare-") as scratch, open(os.devnull, "w") as quiet:
         for k in ks:
@@ -63,15 +64,10 @@ def compare(ks: tuple[int, ...], sizes: tuple[int, ...], csv_path: Path, png_pat
                 path = Path(scratch) / f"k{k}-{vms}.yaml"
                 path.write_text(spread_yaml(k, vms, TENANTS))
                 for mode in (Mode.FLAT, Mode.OVERLAY):
-                    out.write(f"  k={k}, {vms} VMs, {mode}: building and measuring ...\n")
-                    out.flush()
+                    say(f"  k={k}, {vms} VMs, {mode}: building and measuring ...")
                     with running_lab(load(path, mode=mode), Phases(quiet), "bench") as lab:
                         rows.append(measure(lab, k, vms))
-    out.write(table(rows))
-    write_csv(rows, csv_path)
-    plot(rows, png_path)
-    out.write(f"  wrote {csv_path} and {png_path}\n")
-    return holds(rows)
+    return rows
 
 
 def holds(rows: list[Row]) -> bool:

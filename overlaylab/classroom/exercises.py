@@ -26,7 +26,8 @@ import yaml
 from controller.flows import ofctl_match
 from controller.trace import trace_vm, vm_packet
 from overlaylab.errors import LabError
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.system import run
 from overlaylab.verify.check import Report, run_checks
@@ -36,6 +37,7 @@ from topologies import strictyaml
 from topologies.fattree import CORE
 from topologies.quoting import quote
 from topologies.scenario import Mode, ScenarioError, load
+from topologies.textfile import Unreadable, read_text
 
 ROOT = Path(__file__).resolve().parents[2] / "exercises"
 MAX_ANSWER_BYTES = 64 * 1024
@@ -95,12 +97,12 @@ def check(exercise: Exercise, solution: bool, out: IO[str]) -> bool:
 
 
 @contextmanager
-def _lab(path: Path, mode: Mode = Mode.OVERLAY) -> Iterator[Lab]:
+def _lab(path: Path, mode: Mode = Mode.OVERLAY) -> Iterator[RunningLab]:
     with open(os.devnull, "w") as quiet, running_lab(load(path, mode=mode), Phases(quiet), "check") as lab:
         yield lab
 
 
-def _pairs_in_words(lab: Lab, hints: dict[str, str], only: set[str] | None = None) -> list[Verdict]:
+def _pairs_in_words(lab: RunningLab, hints: dict[str, str], only: set[str] | None = None) -> list[Verdict]:
     """The probing session's pairs, grouped: one verdict per pair that failed (all its protocols), or one
     that says how many held. `only`: the pairs that involve these tenants."""
     pairs = [p for p in probe_tenants(lab).pairs
@@ -137,7 +139,7 @@ def flows_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
     if vague:
         return [Verdict(False, f"{'; '.join(vague)}: {spec['hints']['require']}")]
     with _lab(exercise.folder / spec["scenario"]) as lab:
-        target = lab.targets[spec["datapath"]]
+        target = lab.nodes.targets[spec["datapath"]]
         remove = spec["remove"]
         for flow in lab.compiled[spec["datapath"]].flows:
             if flow.table == remove["table"] and remove["note"] in flow.note:
@@ -191,18 +193,10 @@ def _answers(exercise: Exercise, solution: bool) -> dict[str, Any]:
 def _text(exercise: Exercise, name: str, solution: bool) -> str:
     """The student's file as text, if it is UTF-8 of a sane size: one line says what is wrong otherwise."""
     try:
-        with open(exercise.file(name, solution), "rb") as f:
-            raw = f.read(MAX_ANSWER_BYTES + 1)
-    except OSError as exc:
-        raise LabError(f"{name}: cannot read it ({exc.strerror}); it comes with the exercise (git checkout "
-                       f"{exercise.folder.name}/{name} brings it back)") from None
-    if len(raw) > MAX_ANSWER_BYTES:
-        raise LabError(f"{name} is over {MAX_ANSWER_BYTES // 1024} KiB: an answer is a few lines")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LabError(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                       f"save it as UTF-8") from None
+        return read_text(exercise.file(name, solution), MAX_ANSWER_BYTES, "an answer (a few lines)")
+    except Unreadable as exc:
+        back = f"; it comes with the exercise (git checkout {exercise.folder.name}/{name} brings it back)"
+        raise LabError(f"{name}: {exc}{back if exc.missing else ''}") from None
 
 
 def _blank(exercise: Exercise, answers: dict[str, Any]) -> list[Verdict]:
@@ -230,7 +224,7 @@ def migration_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
     measured = {}
     for mode in Mode:
         with _lab(exercise.folder / spec["scenario"], mode) as lab:
-            moved = lab.migrate(spec["vm"], spec["to"])
+            moved = lab.members.migrate(spec["vm"], spec["to"])
             report = Report()
             run_checks(lab, report)
             if not report.ok:

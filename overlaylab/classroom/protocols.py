@@ -18,7 +18,7 @@ from scapy.contrib.mpls import MPLS
 from scapy.layers.l2 import GRE, Ether
 
 from overlaylab.classroom.roles import roles_of
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import server_ovs
 from overlaylab.system import run
@@ -35,7 +35,7 @@ PRIO = 400  # above everything the controller compiles
 Line = tuple[str, dict[str, Any]]
 
 
-def tour(lab: Lab, out: Path) -> Iterator[Line]:
+def tour(lab: RunningLab, out: Path) -> Iterator[Line]:
     """One line per protocol, with the facts behind it; every frame shown is also written to a pcap."""
     frames: list[bytes] = []
     for show in (_vxlan_geneve, _gre, _mpls_and_ip_in_gre):
@@ -51,12 +51,12 @@ def tour(lab: Lab, out: Path) -> Iterator[Line]:
     yield f"every frame above is in {pcap}", {"pcap": str(pcap)}
 
 
-def _one(lab: Lab, src: VM, dst: VM, send: Callable[[], object]) -> bytes | None:
+def _one(lab: RunningLab, src: VM, dst: VM, send: Callable[[], object]) -> bytes | None:
     """The first frame on the source server's cable whose innermost packet goes from src to dst."""
     return next(iter(evidence.on_uplink(lab, src, dst, send)), None)
 
 
-def _vxlan_geneve(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
+def _vxlan_geneve(lab: RunningLab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
     roles = roles_of(lab.scenario)
     for a, b in (roles.rack[::-1], roles.across):
         frame = _one(lab, a, b, evidence.ping(lab, a, b))
@@ -65,24 +65,24 @@ def _vxlan_geneve(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]
                {a.encap.text: kind is a.encap}, frame)
 
 
-def _gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
+def _gre(lab: RunningLab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
     """A tenant on GRE (a VNI no tenant has), added while the lab runs and removed again."""
     vni = max(t.vni for t in lab.scenario.tenants) + 1
     roles = roles_of(lab.scenario)
-    lab.apply(changes.add_tenant(lab.scenario, "sprite", vni, "gre"))
+    lab.members.apply(changes.add_tenant(lab.scenario, "sprite", vni, "gre"))
     try:
-        lab.add_vm("sprite/a", "192.0.2.2/24", roles.twins[0].server.name)
-        lab.add_vm("sprite/b", "192.0.2.3/24", roles.away.name)
+        lab.members.add_vm("sprite/a", "192.0.2.2/24", roles.twins[0].server.name)
+        lab.members.add_vm("sprite/b", "192.0.2.3/24", roles.away.name)
         a, b = vm_named(lab.scenario, "sprite/a"), vm_named(lab.scenario, "sprite/b")
         frame = _one(lab, a, b, evidence.ping(lab, a, b))
         key = frame and Ether(frame)[GRE].key
         yield (f"GRE (tenant sprite, added for this: key {key} is its VNI): "
                f"{describe_frame(frame) if frame else 'NOT SEEN'}", {"gre": key == vni}, frame)
     finally:
-        lab.remove_tenant("sprite")
+        lab.members.remove_tenant("sprite")
 
 
-def _mpls_and_ip_in_gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
+def _mpls_and_ip_in_gre(lab: RunningLab) -> Iterator[tuple[str, dict[str, Any], bytes | None]]:
     web, db = roles_of(lab.scenario).across
     with _l3_tunnels(lab, web, db):
         frame = _one(lab, web, db, _udp(lab, web, db, 46001))
@@ -95,20 +95,20 @@ def _mpls_and_ip_in_gre(lab: Lab) -> Iterator[tuple[str, dict[str, Any], bytes |
                f"{Ether(frame).summary() if frame else 'NOT SEEN'}", {"ip_in_gre": bare}, frame)
 
 
-def _udp(lab: Lab, src: VM, dst: VM, port: int) -> Callable[[], object]:
+def _udp(lab: RunningLab, src: VM, dst: VM, port: int) -> Callable[[], object]:
     """One UDP datagram to `port` from inside the VM (bash's /dev/udp: no tool needed)."""
-    return lambda: lab.vm(src.label).cmd(f"echo tunnelled > /dev/udp/{dst.ip.ip}/{port}")
+    return lambda: lab.nodes.vm(src.label).cmd(f"echo tunnelled > /dev/udp/{dst.ip.ip}/{port}")
 
 
 @contextmanager
-def _l3_tunnels(lab: Lab, src: VM, dst: VM) -> Iterator[None]:
+def _l3_tunnels(lab: RunningLab, src: VM, dst: VM) -> Iterator[None]:
     """Two hand-made L3 GRE ports on both virtual switches (`packet_type=legacy_l3`: OVS removes the
     Ethernet header on the way in and puts a blank one back on the way out) and one-way flows from src
     to dst: UDP port 46001 goes as MPLS with the VNI as its label, 46002 as bare IP with the VNI as key."""
     ends = (src.server, dst.server)
     for server in ends:
         ovs = server_ovs(server)
-        lab.net[server.name].cmd(ovs.vsctl(  # type: ignore[index]
+        lab.nodes.net[server.name].cmd(ovs.vsctl(  # type: ignore[index]
             "add-port br-int mpls-gre -- set interface mpls-gre type=gre options:remote_ip=flow "
             f"options:packet_type=legacy_l3 ofport_request={MPLS_PORT} -- add-port br-int ip-gre -- set "
             f"interface ip-gre type=gre options:remote_ip=flow options:key=flow options:packet_type=legacy_l3 "
@@ -133,5 +133,5 @@ def _l3_tunnels(lab: Lab, src: VM, dst: VM) -> Iterator[None]:
             run(*OFCTL, "--strict", "del-flows", bridge, flow.split(",actions=")[0], check=False)
         for server in ends:
             ovs = server_ovs(server)
-            lab.net[server.name].cmd(ovs.vsctl("--if-exists del-port br-int mpls-gre -- "  # type: ignore[index]
+            lab.nodes.net[server.name].cmd(ovs.vsctl("--if-exists del-port br-int mpls-gre -- "  # type: ignore[index]
                                                "--if-exists del-port br-int ip-gre"))

@@ -10,83 +10,73 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scapy.layers.l2 import Ether
-
-from controller.flows import ofctl_match
+from controller.flows import ofctl_action, ofctl_match
+from controller.purpose import UNDERLAY_ROUTE
 from controller.trace import trace_vm, vm_packet
 from overlaylab.classroom import protocols
+from overlaylab.classroom.onthewire import five_tuple, stacking
 from overlaylab.classroom.roles import roles_of
+from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime import tables
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.vswitches import server_intf, server_ovs
-from overlaylab.verify.evidence import Counted, between, captured, counted, on_uplink, ping
+from overlaylab.verify.evidence import Counted, between, captured, counted, ping
 from overlaylab.verify.observe import observe, taken
 from overlaylab.verify.probing import core_taps, uplink_tap
 from probes.capture import Capture
 from probes.fastparse import dissect
+from probes.netns import addresses
 from probes.packets import Host, describe_frame, probe
 from probes.pcap import write_pcap
 from probes.session import Tokens
+from topologies.names import PHY
 from topologies.scenario import VM, Mode, ScenarioError, load
-
-
-@dataclass
-class Shown:
-    """What a step showed: the lines printed, and the facts behind them."""
-
-    lines: list[str] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    def say(self, line: str = "") -> None:
-        self.lines.append(line)
 
 
 @dataclass(frozen=True)
 class Step:
     title: str
     lecture: str  # the lecture's point, in its words
-    show: Callable[[Lab, Path], Shown]
+    show: Callable[[RunningLab, Path], Shown]
 
 
-def _across(lab: Lab) -> tuple[VM, VM]:
-    """One tenant's two VMs in different pods: their packets cross the core."""
-    return roles_of(lab.scenario).across
-
-
-def physical(lab: Lab, _out: Path) -> Shown:
+def physical(lab: RunningLab, _out: Path) -> Shown:
     shown = Shown()
     for server in roles_of(lab.scenario).servers:
         shown.say(f"  {server.name}: pod {server.pod}, edge {server.edge}, host {server.host} -> address {server.ip}")
-    core = [line for line in tables.flow_lines(lab.targets["c0"]) if "nw_dst" in line]
-    shown.say("  core switch c0 routes whole pods, one aggregated prefix each (read from the switch):")
-    shown.lines += [f"    {line.split('nw_dst=')[1].split()[0]:<14} -> {line.split('actions=')[1]}" for line in core]
-    shown.facts = {"core_routes": len(core)}
+    held = tables.counters(lab.nodes.targets["c0"])
+    core = [f for f in lab.underlay["c0"].flows if f.purpose == UNDERLAY_ROUTE]
+    shown.say("  core switch c0 routes whole pods, one aggregated prefix each (each held by the switch):")
+    shown.lines += [f"    {str(f.fields['ipv4_dst']):<14} -> {','.join(map(ofctl_action, f.actions))}"
+                    f"{'' if tables.flow_key(ofctl_match(f)) in held else '   (NOT on the switch)'}" for f in core]
+    shown.facts = {"core_routes": sum(tables.flow_key(ofctl_match(f)) in held for f in core)}
     return shown
 
 
-def virtualization(lab: Lab, _out: Path) -> Shown:
+def virtualization(lab: RunningLab, _out: Path) -> Shown:
     shown, twins = Shown(), roles_of(lab.scenario).twins
     here = twins[0].server.name
     shown.say(f"  physical server {here} hosts two VMs, each in its own namespace with its own address:")
     for vm in twins:
-        address = str(lab.vm(vm.label).cmd("ip -4 -o addr show scope global")).split()[3]
+        node = lab.nodes.vm(vm.label)
+        address = ", ".join(addresses(node.pid, node.defaultIntf().name))
         shown.say(f"    {vm.label:<10} {address}   (a VM of tenant {vm.tenant})")
         shown.facts[vm.label] = address
-    server = str(lab.net[here].cmd("ip -4 -o addr show dev br-phy")).split()[3]  # type: ignore[index]
+    server = ", ".join(addresses(lab.nodes.node(here).pid, PHY))
     shown.say(f"    the server itself: {server}, on its uplink")
     shown.facts["server"] = server
     return shown
 
 
-def virtual_switches(lab: Lab, _out: Path) -> Shown:
+def virtual_switches(lab: RunningLab, _out: Path) -> Shown:
     server = roles_of(lab.scenario).twins[0].server
     shown, ovs = Shown(), server_ovs(server)
     pid = int(ovs.pidfile("ovs-vswitchd").read_text())
-    ports = str(lab.net[server.name].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
+    ports = str(lab.nodes.net[server.name].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
     shown.say(f"  {server.name} runs its own Open vSwitch (ovs-vswitchd pid {pid}); its bridge br-int has ports:")
     names = {server_intf(vm): vm.label for vm in lab.scenario.vms if vm.server == server}
     shown.lines += [f"    {port:<14} {names.get(port, 'a tunnel port: the way to other servers')}" for port in ports]
@@ -94,10 +84,10 @@ def virtual_switches(lab: Lab, _out: Path) -> Shown:
     return shown
 
 
-def underlay_overlay(lab: Lab, _out: Path) -> Shown:
+def underlay_overlay(lab: RunningLab, _out: Path) -> Shown:
     shown = Shown()
     vm_ips = {str(vm.ip.ip) for vm in lab.scenario.vms}
-    held = tables.each(lambda name: tables.flow_lines(lab.targets[name]), list(lab.underlay))
+    held = tables.each(lambda name: tables.flow_lines(lab.nodes.targets[name]), list(lab.underlay))
     mentions = sum(1 for lines in held.values() for line in lines for ip in vm_ips if f"={ip}" in line)
     largest = max(held, key=lambda name: len(held[name]))
     shown.say(f"  the underlay's {len(held)} switches hold {sum(map(len, held.values()))} flows; the largest, "
@@ -115,9 +105,9 @@ def underlay_overlay(lab: Lab, _out: Path) -> Shown:
     return shown
 
 
-def encapsulation(lab: Lab, out: Path) -> Shown:
+def encapsulation(lab: RunningLab, out: Path) -> Shown:
     """The lecture's four steps, each a real capture of one ping between two VMs in different pods."""
-    (web, db), shown = _across(lab), Shown()
+    (web, db), shown = across(lab), Shown()
     stages = {f"1. leaves VM A ({web.label}), bare": [server_intf(web)],
               "2. on its server's uplink, encapsulated": [uplink_tap(web.server)],
               "3. across the core: the underlay reads only the outer header": core_taps(lab.scenario.fabric),
@@ -135,9 +125,9 @@ def encapsulation(lab: Lab, out: Path) -> Shown:
     return shown
 
 
-def forwarding_tables(lab: Lab, _out: Path) -> Shown:
+def forwarding_tables(lab: RunningLab, _out: Path) -> Shown:
     """One packet, and the entry it matched in every switch it crossed, each counter moving."""
-    (web, db), shown = _across(lab), Shown()
+    (web, db), shown = across(lab), Shown()
     paths = trace_vm(lab.scenario, lab.compiled, web, vm_packet(web, db))
     nodes = list(dict.fromkeys(hop.node for path in paths for hop in path.hops))
     taken_path: list[Any] = []
@@ -169,11 +159,11 @@ def _order(hops: list[Any], matched: tuple[str, tables.FlowKey]) -> int:
                 (hop.node, tables.flow_key(ofctl_match(hop.flow))) == matched)
 
 
-def multi_tenancy(lab: Lab, _out: Path) -> Shown:
+def multi_tenancy(lab: RunningLab, _out: Path) -> Shown:
     shown, roles = Shown(), roles_of(lab.scenario)
     for owner, asker in (roles.rack, roles.across):  # each twin, asked by a VM of its own tenant
-        replies = str(lab.vm(asker.label).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
-        neighbour = str(lab.vm(asker.label).cmd(f"ip neigh show {owner.ip.ip}")).split()
+        replies = str(lab.nodes.vm(asker.label).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
+        neighbour = str(lab.nodes.vm(asker.label).cmd(f"ip neigh show {owner.ip.ip}")).split()
         mac = neighbour[neighbour.index("lladdr") + 1] if "lladdr" in neighbour else "?"
         ok = " 0% packet loss" in replies
         shown.say(f"  {asker.label} pings {owner.ip.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = "
@@ -183,7 +173,7 @@ def multi_tenancy(lab: Lab, _out: Path) -> Shown:
     return shown
 
 
-def network_id(lab: Lab, _out: Path) -> Shown:
+def network_id(lab: RunningLab, _out: Path) -> Shown:
     shown, roles = Shown(), roles_of(lab.scenario)
     (web, near), (twin, far) = roles.rack, roles.across
     tap = uplink_tap(web.server)
@@ -198,12 +188,12 @@ def network_id(lab: Lab, _out: Path) -> Shown:
     return shown
 
 
-def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
+def _cross_tenant(lab: RunningLab, src: VM, dst: VM) -> str:
     """A frame from one tenant's VM to another tenant's VM, by its real MAC and IP: where it arrived."""
     capture, token, arrived = Capture(), Tokens()(), []
     try:
         for vm in (src, dst):
-            end = lab.endpoint(vm)
+            end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
         capture.send(src.label, probe("icmp", Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
         capture.run(lambda: False, 0.5, 0, lambda name, frame: arrived.append(name) if token in frame else None)
@@ -212,57 +202,7 @@ def _cross_tenant(lab: Lab, src: VM, dst: VM) -> str:
     return f"arrived at {', '.join(arrived)}" if arrived else "arrived nowhere"
 
 
-def stacking(lab: Lab, _out: Path) -> Shown:
-    (web, db), shown = _across(lab), Shown()
-    frames = on_uplink(lab, web, db, ping(lab, web, db))
-    layers = []
-    for layer in Ether(frames[0]).iterpayloads() if frames else []:
-        if layer.name in ("Raw", "Padding"):
-            shown.say(f"    {'payload':<10} {len(layer)} bytes")
-            break
-        layers.append(layer.name)
-        shown.say(f"    {layer.name:<10} {_fields(layer)}")
-    shown.lines.insert(0, f"  one frame from {web.server.name}'s uplink, outermost header first:")
-    shown.facts = {"layers": layers}
-    return shown
-
-
-def _fields(layer: Any) -> str:
-    """The fields that say who and what, as scapy names their values (proto=udp, type=IPv4)."""
-    wanted = ("src", "dst", "sport", "dport", "vni", "key", "proto", "type")
-    named = type(layer).__name__
-
-    def value(name: str) -> object:
-        return layer.getfieldval(name) if name in ("vni", "key") else layer.sprintf(f"%{named}.{name}%")
-    return ", ".join(f"{name}={value(name)}" for name in wanted if name in layer.fields)
-
-
-def five_tuple(lab: Lab, _out: Path) -> Shown:
-    """Eight inner flows between one pair of VMs: eight outer source ports, spread over the core."""
-    (web, db), shown = _across(lab), Shown()
-    cores, tap = core_taps(lab.scenario.fabric), uplink_tap(web.server)
-
-    def flows() -> None:
-        capture = Capture()
-        try:
-            end = lab.endpoint(web)
-            capture.listen(web.label, end.pid, end.iface)
-            tokens = Tokens()
-            for flow in range(8):
-                capture.send(web.label, probe("udp", Host(web.mac, web.ip.ip), Host(db.mac, db.ip.ip), tokens(), flow))
-        finally:
-            capture.close()
-    frames = captured(lab, [tap, *cores], flows)
-    outer = {w.sport for f in frames[tap] if (w := dissect(f)).encap and w.inner and w.inner.token}
-    used = sorted({iface.split("-")[0] for iface in cores for f in frames[iface] if dissect(f).inner})
-    shown.say(f"  8 UDP flows from {web.label} to {db.label} (different source ports inside) left {web.server.name} "
-              f"with "
-              f"{len(outer)} different outer UDP source ports, and crossed cores {', '.join(used)}")
-    shown.facts = {"outer_ports": len(outer), "cores": used}
-    return shown
-
-
-def protocol_tour(lab: Lab, out: Path) -> Shown:
+def protocol_tour(lab: RunningLab, out: Path) -> Shown:
     shown = Shown()
     for line, fact in protocols.tour(lab, out):
         shown.say(f"  {line}")
@@ -270,11 +210,11 @@ def protocol_tour(lab: Lab, out: Path) -> Shown:
     return shown
 
 
-def moving(lab: Lab, _out: Path) -> Shown:
+def moving(lab: RunningLab, _out: Path) -> Shown:
     shown, roles = Shown(), roles_of(lab.scenario)
     vm = roles.twins[0]
-    gone = lab.migrate(vm.label, roles.away.name)
-    back = lab.migrate(vm.label, vm.server.name)
+    gone = lab.members.migrate(vm.label, roles.away.name)
+    back = lab.members.migrate(vm.label, vm.server.name)
     for move in (gone, back):
         stream, changes = move["stream"], move["changes"]
         shown.say(f"  {vm.label} {move['from']} -> {move['to']} in {move['moved_in']:.2f} s, same address and MAC; "

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
 
 from overlaylab.errors import LabError
 from topologies.names import edge_port, vswitch_name
-from topologies.scenario import Mode, Scenario, ScenarioError, load
+from topologies.scenario import Mode, Scenario, ScenarioError
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -73,10 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from overlaylab.api.lab import Lab
     from overlaylab.faces.labcli import LabCLI
-    from overlaylab.runtime.lab import Phases, running_lab
-    scenario = load(args.scenario, args.k, args.mode)
-    with running_lab(scenario, Phases(), "up") as lab:
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up") as lab:
+        scenario = lab.scenario
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
         LabCLI(lab)
@@ -106,14 +107,10 @@ def _hints(scenario: Scenario) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from overlaylab.runtime.lab import Phases, running_lab
-    from overlaylab.verify.check import Report, run_checks
+    from overlaylab.api.lab import Lab
     from overlaylab.verify.report import print_summary, write_json
-    scenario = load(args.scenario, args.k, args.mode)
-    phases = Phases()
-    report = Report(timings=phases.timings)
-    with running_lab(scenario, phases, "check") as lab:
-        run_checks(lab, report)
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="check") as lab:
+        report = lab.check()
     print_summary(report, sys.stdout)
     if args.json:
         write_json(report, args.json)
@@ -141,13 +138,28 @@ def _drill(args: argparse.Namespace) -> int:
     """Bring a lab up, run a fixed set of failures and changes under probe streams, report each event's
     loss, longest gap, recovery time, flow-mods per layer and cross-tenant deliveries, then check; exit 0
     only with no cross-tenant delivery and a green check."""
-    from overlaylab.measure.drill import drill
-    return EXIT_OK if drill(args.scenario, args.k, sys.stdout, args.json) else EXIT_FAILED
+    from overlaylab.api.runs import drill
+    from overlaylab.measure.drill import table
+    result = drill(args.scenario, args.k, quiet=False)
+    every = f"one probe each {result['interval'] * 1000:.0f} ms"
+    print(f"overlaylab drill: {result['scenario']}: {result['streams']} probe streams, {every}")
+    print("\n".join(table(result["events"])))
+    print(f"  check after the drill: {'green' if result['check']['ok'] else 'FAILED'}")
+    print("overlaylab: drill passed" if result["ok"] else "overlaylab: drill FAILED")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return EXIT_OK if result["ok"] else EXIT_FAILED
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from overlaylab.classroom.compare import compare
-    return EXIT_OK if compare(tuple(args.k), tuple(args.vms), args.csv, args.png, sys.stdout) else EXIT_FAILED
+    from overlaylab.api.runs import compare
+    from overlaylab.classroom.compare import holds, plot, table, write_csv
+    rows = compare(tuple(args.k), tuple(args.vms), say=lambda line: print(line, flush=True))
+    print(table(rows), end="")
+    write_csv(rows, args.csv)
+    plot(rows, args.png)
+    print(f"  wrote {args.csv} and {args.png}")
+    return EXIT_OK if holds(rows) else EXIT_FAILED
 
 
 def _demo(args: argparse.Namespace) -> int:

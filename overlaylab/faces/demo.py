@@ -10,10 +10,12 @@ import textwrap
 from pathlib import Path
 from typing import IO
 
+from overlaylab.api.lab import Lab
 from overlaylab.classroom.roles import roles_of
-from overlaylab.classroom.walkthrough import STEPS, Shown, Step
+from overlaylab.classroom.shown import Shown
+from overlaylab.classroom.walkthrough import STEPS, Step
 from overlaylab.errors import LabError
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.running import RunningLab
 from topologies.scenario import DEFAULT_SCENARIO, load
 
 WIDTH = 100
@@ -30,8 +32,8 @@ def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.s
     roles = roles_of(lab_scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     interactive = pause and sys.stdin.isatty()
-    with running_lab(lab_scenario, Phases(), "demo") as lab:
-        shown = walk(lab, first, interactive, out_dir, out)
+    with Lab(scenario, quiet=False, command="demo") as lab:
+        shown = walk(lab.running, first, interactive, out_dir, out)
         if cli:
             from overlaylab.faces.labcli import LabCLI
             (near, peer), (far, other) = roles.rack, roles.across
@@ -42,7 +44,7 @@ def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.s
     return all(s is not None for s in shown)
 
 
-def walk(lab: Lab, first: int, interactive: bool, out_dir: Path, out: IO[str]) -> list[Shown | None]:
+def walk(lab: RunningLab, first: int, interactive: bool, out_dir: Path, out: IO[str]) -> list[Shown | None]:
     """Every step from `first`; a step that cannot show its evidence says why and the walk goes on."""
     shown: list[Shown | None] = []
     for number, step in enumerate(STEPS[first - 1:], first):
@@ -52,7 +54,7 @@ def walk(lab: Lab, first: int, interactive: bool, out_dir: Path, out: IO[str]) -
     return shown
 
 
-def run_step(lab: Lab, number: int, step: Step, out_dir: Path, out: IO[str]) -> Shown | None:
+def run_step(lab: RunningLab, number: int, step: Step, out_dir: Path, out: IO[str]) -> Shown | None:
     out.write(f"\n== {number}/{len(STEPS)}  {step.title} ==\n{textwrap.fill(step.lecture, WIDTH)}\n\n")
     out.flush()
     try:

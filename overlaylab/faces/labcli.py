@@ -8,12 +8,10 @@ from typing import IO, Any
 from mininet.cli import CLI
 from mininet.log import lg, output
 
-from controller.planner import underlay
 from controller.trace import describe
-from overlaylab.classroom.picture import dot, render
+from overlaylab.api.lab import Lab
 from overlaylab.errors import LabError
 from overlaylab.faces.cliwords import (
-    Words,
     describe_changes,
     describe_event,
     describe_move,
@@ -22,17 +20,12 @@ from overlaylab.faces.cliwords import (
     trace_args,
     wire_args,
 )
-from overlaylab.runtime import failures, tables
-from overlaylab.runtime.lab import Lab
-from overlaylab.system import run
-from overlaylab.verify.evidence import captured
 from overlaylab.verify.explain import datapath_text, summary_text
 from overlaylab.verify.observe import describe as describe_observation
-from overlaylab.verify.observe import observe, taken
 from probes.packets import describe_frame
-from probes.pcap import write_pcap
-from topologies import changes
-from topologies.scenario import ScenarioError, save
+from topologies.scenario import ScenarioError
+
+FAILED = ("switch", "vswitch", "controller")  # what `fail` and `restore` name (`link` has its own verb)
 
 
 class LabCLI(CLI):
@@ -41,13 +34,13 @@ class LabCLI(CLI):
     def __init__(self, lab: Lab, stdin: IO[str] = sys.stdin) -> None:
         """Run the CLI until exit or end of input; piped commands are echoed instead of prompted."""
         self.lab = lab
-        self.words = Words(lab.scenario, lab.vm_nodes, set(lab.net or ()))
+        self.words = lab.words
         self.scripted = not stdin.isatty()
         if self.scripted:
             self.prompt = ""
         streams = [h.setStream(sys.stdout) for h in lg.handlers]  # command output is stdout, not stderr
         try:
-            super().__init__(lab.net, stdin=stdin)
+            super().__init__(lab.network, stdin=stdin)
         finally:
             for handler, stream in zip(lg.handlers, streams, strict=True):
                 handler.setStream(stream)
@@ -74,13 +67,13 @@ class LabCLI(CLI):
     def do_addresses(self, _line: str) -> None:
         """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""
         output(f"{'server':<10} {'address':<12} {'gateway':<12} mac\n")
-        for s in self.lab.scenario.fabric.servers:
+        for s in self.lab.servers:
             output(f"{s.name:<10} {str(s.ip):<12} {str(s.gateway):<12} {s.mac}\n")
 
     def do_vms(self, _line: str) -> None:
         """vms: every tenant VM: its virtual network ID, encapsulation, overlay address, MAC and server."""
         output(f"{'vm':<20} {'vni':>8} {'encap':<7} {'address':<18} {'mac':<18} server\n")
-        for vm in self.lab.scenario.vms:
+        for vm in self.lab.vms:
             where = f"{vm.server.name} (bare metal: the kernel's VXLAN VTEP)" if vm.bare_metal else vm.server.name
             output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
 
@@ -100,7 +93,8 @@ class LabCLI(CLI):
         if len(words) != 3 or words[2] not in ("down", "up"):
             output("usage: link A B down|up, e.g. `link p0a0 c0 down`\n")
             return
-        self._event(lambda: failures.link(self.lab, words[0], words[1], words[2] == "up"))
+        change = self.lab.restore if words[2] == "up" else self.lab.fail
+        self._event(lambda: change("link", words[0], words[1]))
 
     def do_fail(self, line: str) -> None:
         """fail switch NAME | fail vswitch SERVER | fail controller: an underlay switch loses every link,
@@ -113,14 +107,12 @@ class LabCLI(CLI):
 
     def _failure(self, line: str, up: bool) -> None:
         words = line.split()
-        events = {"switch": lambda: failures.switch(self.lab, words[1], up),
-                  "vswitch": lambda: failures.vswitch(self.lab, words[1], up),
-                  "controller": lambda: failures.controller(self.lab, up)}
-        if not words or words[0] not in events or len(words) != (1 if words[0] == "controller" else 2):
+        if not words or words[0] not in FAILED or len(words) != (1 if words[0] == "controller" else 2):
             verb = "restore" if up else "fail"
             output(f"usage: {verb} switch NAME | {verb} vswitch SERVER | {verb} controller\n")
             return
-        self._event(events[words[0]])
+        change = self.lab.restore if up else self.lab.fail
+        self._event(lambda: change(*words))
 
     def _event(self, event: Callable[[], dict[str, Any]]) -> None:
         try:
@@ -134,8 +126,8 @@ class LabCLI(CLI):
         words = line.split()
         if len(words) == 4 and words[0] == "add":
             self._change(f"{words[1]} added on {words[3]}", lambda: self.lab.add_vm(*words[1:]))
-        elif len(words) == 2 and words[0] == "remove":
-            self._change(f"{words[1]} removed", lambda: self.lab.remove_vm(words[1]))
+        elif len(words) == 2 and words[0] == "remove" and "/" in words[1]:
+            self._change(f"{words[1]} removed", lambda: self.lab.remove(words[1]))
         else:
             output("usage: vm add TENANT/VM IP/LEN SERVER (e.g. `vm add pepsi/api 192.0.2.9/24 p1e1h1`), "
                    "or vm remove TENANT/VM\n")
@@ -147,10 +139,9 @@ class LabCLI(CLI):
         added = tenant_add_args(words[1:]) if words[:1] == ["add"] else None
         if added:
             name, vni, encap = added
-            self._change(f"tenant {name} added (VNI {vni}, {encap})",
-                         lambda: self.lab.apply(changes.add_tenant(self.lab.scenario, name, vni, encap)))
-        elif len(words) == 2 and words[0] == "remove":
-            self._change(f"tenant {words[1]} removed", lambda: self.lab.remove_tenant(words[1]))
+            self._change(f"tenant {name} added (VNI {vni}, {encap})", lambda: self.lab.add_tenant(name, vni, encap))
+        elif len(words) == 2 and words[0] == "remove" and "/" not in words[1]:
+            self._change(f"tenant {words[1]} removed", lambda: self.lab.remove(words[1]))
         else:
             output("usage: tenant add NAME --vni N [--encap vxlan|geneve|gre], or tenant remove NAME\n")
 
@@ -162,9 +153,9 @@ class LabCLI(CLI):
             output("usage: scenario save FILE\n")
             return
         try:
-            save(self.lab.scenario, words[1])
-        except OSError as exc:
-            output(f"cannot save to {words[1]}: {exc.strerror}; name a file in a directory you can write to\n")
+            self.lab.save(words[1])
+        except LabError as exc:
+            output(f"{exc}\n")
             return
         output(f"saved the current desired state ({len(self.lab.scenario.vms)} VMs) to {words[1]}\n")
 
@@ -174,7 +165,7 @@ class LabCLI(CLI):
         except (LabError, ScenarioError) as exc:
             output(f"refused: {exc}\n")
             return
-        self.words = Words(self.lab.scenario, self.lab.vm_nodes, set(self.mn))  # the names of the new state
+        self.words = self.lab.words  # the names of the new state
         output(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}\n")
 
     def do_tables(self, line: str) -> None:
@@ -185,8 +176,7 @@ class LabCLI(CLI):
         if name == "--summary":
             output("\n".join(summary_text(self.lab.compiled)) + "\n")
         elif name in self.lab.compiled:
-            counted = tables.counters(self.lab.targets[name])
-            output("\n".join(datapath_text(self.lab.compiled[name], underlay(name), counted)) + "\n")
+            output("\n".join(datapath_text(self.lab.tables(name))) + "\n")
         else:
             output("usage: tables DATAPATH (e.g. `tables p0e0`, `tables p0e0h0/br-int`) or tables --summary\n")
 
@@ -194,10 +184,10 @@ class LabCLI(CLI):
         """flows DATAPATH: the flows a switch (`flows p0e0`) or a server's virtual switch
         (`flows p0e0h0/br-int`) holds right now, with packet counters."""
         name = line.strip()
-        if name not in self.lab.targets:
-            output(f"usage: flows DATAPATH, one of {', '.join(sorted(self.lab.targets))}\n")
+        if name not in self.lab.compiled:
+            output(f"usage: flows DATAPATH, one of {', '.join(sorted(self.lab.compiled))}\n")
             return
-        output(run(*tables.OFCTL, "dump-flows", self.lab.targets[name]).stdout)
+        output(self.lab.tables(name).held)
 
     def do_trace(self, line: str) -> None:
         """trace SRC DST [icmp|udp|tcp]: walk a packet through the compiled tables, every ECMP path, with
@@ -206,37 +196,36 @@ class LabCLI(CLI):
         VMs the packet is then really sent (UDP unless named) with every cable of those paths tapped:
         what each cable carried, which path it took, and whether prediction and observation agree."""
         ends, proto = trace_args(line.split())
-        paths = self.words.trace(ends, self.lab.compiled, self.lab.underlay)
-        if paths is None:
+        if len(ends) != 2:
             output("usage: trace SRC DST [icmp|udp|tcp], e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
                    "or `trace pepsi/web pepsi/db tcp`\n")
             return
-        for number, path in enumerate(paths, 1):
-            output(f"path {number} of {len(paths)}:\n{describe(path)}\n")
-        pair = self.words.vm_pair(ends)
-        if pair:
-            src, dst = pair
-            seen = observe(self.lab, src, dst, proto, paths)
-            taken_path = taken(paths, src, dst, seen, self.lab.scenario.fabric)
-            output(describe_observation(paths, seen, taken_path, proto, src, dst) + "\n")
+        try:
+            traced = self.lab.trace(ends[0], ends[1], proto)
+        except LabError as exc:
+            output(f"refused: {exc}\n")
+            return
+        for number, path in enumerate(traced.paths, 1):
+            output(f"path {number} of {len(traced.paths)}:\n{describe(path)}\n")
+        if traced.ends and traced.observed:
+            output(describe_observation(traced.paths, traced.observed, traced.taken, proto, *traced.ends) + "\n")
 
     def do_draw(self, line: str) -> None:
         """draw [FILE.svg|FILE.png] [SRC DST]: a picture of the live fabric (core, aggregation, edge, racks,
         every VM coloured by tenant, cables that are down), with a traced path (every ECMP branch) drawn
         over it, e.g. `draw lecture.svg pepsi/web pepsi/db`; the file is fabric.svg unless named."""
         args = draw_args(line.split())
-        paths = self.words.trace(args[1], self.lab.compiled, self.lab.underlay) if args and args[1] else []
-        if args is None or paths is None:
+        if args is None:
             output("usage: draw [FILE.svg|FILE.png] [SRC DST], e.g. `draw fabric.svg pepsi/web pepsi/db`\n")
             return
         file, ends = args
         try:
-            render(dot(self.lab.scenario, self.lab.cut, paths, tuple(ends)), file)
+            drawn = self.lab.draw(file, *ends)
         except LabError as exc:
             output(f"refused: {exc}\n")
             return
-        traced = f", with {len(paths)} paths from {ends[0]} to {ends[1]}" if ends else ""
-        output(f"drew the fabric{traced} to {file}\n")
+        traced = f", with {len(drawn.paths)} paths from {ends[0]} to {ends[1]}" if ends else ""
+        output(f"drew the fabric{traced} to {drawn.file}\n")
 
     def do_wire(self, line: str) -> None:
         """wire LINK [--pcap FILE] CMD: run CMD (any lab command) while tapping underlay link LINK, then
@@ -247,12 +236,11 @@ class LabCLI(CLI):
         if link not in self._links() or not command:
             output("usage: wire LINK [--pcap FILE] CMD, e.g. `wire p0e0-eth1 pepsi/web ping -c2 pepsi/db`\n")
             return
-        frames = captured(self.lab, [link], lambda: self.onecmd(self.precmd(command)))[link]
+        frames = self.lab.wire(link, lambda: self.onecmd(self.precmd(command)), pcap)
         output(f"{len(frames)} frames crossed {link}:\n")
         for frame in frames:
             output(f"  {describe_frame(frame)}\n")
         if pcap:
-            write_pcap(pcap, frames)
             output(f"written to {pcap} (open it with wireshark or `tcpdump -r`)\n")
 
     def _links(self) -> set[str]:

@@ -12,7 +12,8 @@ from typing import IO
 
 from overlaylab.measure.migrationbench import migrations
 from overlaylab.runtime.daemons import daemon_pids
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.verify.probing import probe_tenants
 from topologies.scenario import BUNDLED, load
 
@@ -41,7 +42,7 @@ def pss_mib(pid: int) -> float:
     return _proc_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
-def measure(lab: Lab, repeat: int, out: IO[str]) -> float:
+def measure(lab: RunningLab, repeat: int, out: IO[str]) -> float:
     """Run the probing session `repeat` times; print each run's phases; return the slowest total."""
     slowest = 0.0
     for run in range(1, repeat + 1):
@@ -56,7 +57,7 @@ def measure(lab: Lab, repeat: int, out: IO[str]) -> float:
     return slowest
 
 
-def memory(lab: Lab, out: IO[str]) -> None:
+def memory(lab: RunningLab, out: IO[str]) -> None:
     daemons = daemon_pids()
     vswitch = sum(rss_mib(pid) for pid in daemons)
     controller = rss_mib(lab.controller.pid or 0)

@@ -5,26 +5,24 @@ time until the network is whole again, flow-mods per layer, and probes delivered
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from overlaylab.runtime import failures
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.check import Report, run_checks
 from probes.stream import INTERVAL, Stream
-from topologies.scenario import VM, load
+from topologies.scenario import VM
 
-Event = tuple[str, Callable[[Lab], dict[str, Any]]]
+Event = tuple[str, Callable[[RunningLab], dict[str, Any]]]
 CONTROLLER_AWAY = 10.0  # seconds the controller stays dead: traffic must not notice
 MAX_RATE = 2000  # probes per second over all streams: at k=8, 36 streams at 200/s each starved the
                  # controller of CPU on 2 cores (a restart took 58 s) and lost probes to the load alone
 
 
-def pairs(lab: Lab) -> list[tuple[VM, VM]]:
+def pairs(lab: RunningLab) -> list[tuple[VM, VM]]:
     """One stream per tenant (across pods where it can) and one per pod pair that a tenant spans."""
     vms = [vm for vm in lab.scenario.vms if not vm.bare_metal]
     chosen: dict[object, tuple[VM, VM]] = {}
@@ -37,7 +35,7 @@ def pairs(lab: Lab) -> list[tuple[VM, VM]]:
     return list(dict.fromkeys(chosen.values()))
 
 
-def events(lab: Lab) -> list[Event]:
+def events(lab: RunningLab) -> list[Event]:
     """The drill's fixed events, named after this lab's own switches, servers and VMs."""
     fabric = lab.scenario.fabric
     core, agg = fabric.cores[-1].name, fabric.aggs[fabric.half].name  # c3 and p1a0 at k=4
@@ -60,8 +58,8 @@ def events(lab: Lab) -> list[Event]:
         ("virtual switch restarted", lambda lab: failures.vswitch(lab, vm.server.name, True)),
         ("controller killed for 10 s", lambda lab: _away(failures.controller(lab, False))),
         ("controller restarted", lambda lab: failures.controller(lab, True)),
-        ("VM migrated away", lambda lab: _moved(lab.migrate(vm.label, away))),
-        ("VM migrated back", lambda lab: _moved(lab.migrate(vm.label, vm.server.name))),
+        ("VM migrated away", lambda lab: _moved(lab.members.migrate(vm.label, away))),
+        ("VM migrated back", lambda lab: _moved(lab.members.migrate(vm.label, vm.server.name))),
     ]
 
 
@@ -81,14 +79,15 @@ def interval(streams: int) -> float:
 
 
 @contextmanager
-def streams(lab: Lab, chosen: list[tuple[VM, VM]]) -> Iterator[list[Stream]]:
+def streams(lab: RunningLab, chosen: list[tuple[VM, VM]]) -> Iterator[list[Stream]]:
     every = interval(len(chosen))
     with ExitStack() as stack:
-        yield [stack.enter_context(Stream(lab.stream_end(a), lab.stream_end(b), every, run=i.to_bytes(2, "big")))
+        end = lab.nodes.stream_end
+        yield [stack.enter_context(Stream(end(a), end(b), every, run=i.to_bytes(2, "big")))
                for i, (a, b) in enumerate(chosen)]
 
 
-def run_event(lab: Lab, name: str, event: Callable[[Lab], dict[str, Any]],
+def run_event(lab: RunningLab, name: str, event: Callable[[RunningLab], dict[str, Any]],
               chosen: list[tuple[VM, VM]]) -> dict[str, Any]:
     """One event under every stream: its record for the report."""
     start = time.monotonic()
@@ -104,22 +103,16 @@ def run_event(lab: Lab, name: str, event: Callable[[Lab], dict[str, Any]],
             "recovery": round(recovered, 3), "changes": done["changes"], "cross_tenant": crossed}
 
 
-def drill(path: Path | None, k: int | None, out: IO[str], json_path: Path | None = None) -> bool:
-    scenario = load(path, k)
-    with running_lab(scenario, Phases(), "drill") as lab:
-        chosen = pairs(lab)
-        out.write(f"overlaylab drill: {scenario.source}: {len(chosen)} probe streams, one probe each "
-                  f"{interval(len(chosen)) * 1000:.0f} ms\n")
-        records = [run_event(lab, name, event, chosen) for name, event in events(lab)]
-        report = Report()
-        run_checks(lab, report)
-    ok = report.ok and not any(r["cross_tenant"] for r in records)
-    out.writelines(line + "\n" for line in table(records))
-    out.write(f"  check after the drill: {'green' if report.ok else 'FAILED'}\n")
-    out.write("overlaylab: drill passed\n" if ok else "overlaylab: drill FAILED\n")
-    if json_path:
-        json_path.write_text(json.dumps({"ok": ok, "events": records, "check": report.as_json()}, indent=2) + "\n")
-    return ok
+def drill(lab: RunningLab) -> dict[str, Any]:
+    """Every event on the running lab under every stream, then every check: `ok` only with no probe
+    delivered across tenants and a green check; `events` a record each; `check` the report's JSON."""
+    chosen = pairs(lab)
+    records = [run_event(lab, name, event, chosen) for name, event in events(lab)]
+    report = Report()
+    run_checks(lab, report)
+    return {"ok": report.ok and not any(r["cross_tenant"] for r in records), "scenario": lab.scenario.source,
+            "streams": len(chosen),
+            "interval": interval(len(chosen)), "events": records, "check": report.as_json()}
 
 
 HEADER = ("event", "lost", "gap s", "recovery s", "underlay", "vswitch", "x-tenant")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import statistics
 from typing import IO, Any
 
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 
 MOVES = 10
 TARGET_GAP = 0.5
 
 
-def tour(lab: Lab, label: str, moves: int) -> list[str]:
+def tour(lab: RunningLab, label: str, moves: int) -> list[str]:
     """Where the VM goes: round the fabric's servers (bare metal excluded), one pod after another."""
     fabric, home = lab.scenario.fabric, next(vm.server for vm in lab.scenario.vms if vm.label == label)
     bare = {vm.server for vm in lab.scenario.vms if vm.bare_metal}
@@ -24,14 +24,14 @@ def tour(lab: Lab, label: str, moves: int) -> list[str]:
     return [s.name for s in (stops * moves)[:moves - 1]] + [home.name]
 
 
-def migrations(lab: Lab, out: IO[str], moves: int = MOVES) -> bool:
+def migrations(lab: RunningLab, out: IO[str], moves: int = MOVES) -> bool:
     """Move the first VM that has a peer `moves` times; print each move and the summary; True if the
     median gap is within the target and the underlay never changed."""
     vm = next(v for v in lab.scenario.vms if not v.bare_metal
               and any(p.tenant == v.tenant and p is not v and not p.bare_metal for p in lab.scenario.vms))
     answers: list[dict[str, Any]] = []
     for server in tour(lab, vm.label, moves):
-        moved = lab.migrate(vm.label, server)
+        moved = lab.members.migrate(vm.label, server)
         answers.append(moved)
         s, c = moved["stream"], moved["changes"]
         out.write(f"  migrate {vm.label} {moved['from']} -> {moved['to']}: {moved['moved_in']:.2f} s, gap "

@@ -16,7 +16,8 @@ from overlaylab.measure.bench import pss_mib
 from overlaylab.measure.throughput import bench_throughput
 from overlaylab.runtime.capacity import available_mib
 from overlaylab.runtime.daemons import daemon_pids
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.verify.check import Report, run_checks
 from topologies.generate import scale_yaml
 from topologies.scenario import load
@@ -55,11 +56,11 @@ def root_vswitchd_mib() -> float:
         return 0.0
 
 
-def lab_memory_mib(lab: Lab, root_before: float) -> float:
+def lab_memory_mib(lab: RunningLab, root_before: float) -> float:
     """PSS of everything the lab runs: node shells, per-server OVS daemons, the controller, this
     process, plus what the root ovs-vswitchd grew by for the underlay."""
-    assert lab.net is not None
-    pids = {node.pid for node in lab.net.values()} | set(daemon_pids()) | {lab.controller.pid or 0, os.getpid()}
+    assert lab.nodes.net is not None
+    pids = {node.pid for node in lab.nodes.net.values()} | set(daemon_pids()) | {lab.controller.pid or 0, os.getpid()}
     return sum(pss_mib(pid) for pid in pids) + max(0.0, root_vswitchd_mib() - root_before)
 
 

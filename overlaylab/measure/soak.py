@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from overlaylab.runtime import failures
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.verify.check import Report, run_checks
 from topologies.scenario import BUNDLED, VM, Scenario, load
 
@@ -57,7 +58,7 @@ def worries(log: Path) -> list[str]:
     return [line.strip() for line in lines if any(word in line for word in CONTROLLER_WORRIES)]
 
 
-def changes_of(lab: Lab) -> list[tuple[str, Callable[[], Any]]]:
+def changes_of(lab: RunningLab) -> list[tuple[str, Callable[[], Any]]]:
     """One round of changes: a VM away to the server with fewest VMs (one with none if there is one) and
     back (emptying its own when it was alone there), a VM added and removed, a link between an
     aggregation and a core switch down and up."""
@@ -67,10 +68,10 @@ def changes_of(lab: Lab) -> list[tuple[str, Callable[[], Any]]]:
     cable = next((link.a, link.b) for link in scenario.fabric.links
                  if link.a.startswith("c") or link.b.startswith("c"))
     label = f"{vm.tenant}/soak"
-    return [(f"migrate {vm.label} {away}", lambda: lab.migrate(vm.label, away)),
-            (f"migrate {vm.label} {vm.server.name}", lambda: lab.migrate(vm.label, vm.server.name)),
-            (f"vm add {label}", lambda: lab.add_vm(label, free_address(scenario, vm), away)),
-            (f"vm remove {label}", lambda: lab.remove_vm(label)),
+    return [(f"migrate {vm.label} {away}", lambda: lab.members.migrate(vm.label, away)),
+            (f"migrate {vm.label} {vm.server.name}", lambda: lab.members.migrate(vm.label, vm.server.name)),
+            (f"vm add {label}", lambda: lab.members.add_vm(label, free_address(scenario, vm), away)),
+            (f"vm remove {label}", lambda: lab.members.remove_vm(label)),
             (f"link {' '.join(cable)} down", lambda: failures.link(lab, *cable, up=False)),
             (f"link {' '.join(cable)} up", lambda: failures.link(lab, *cable, up=True))]
 
@@ -107,7 +108,7 @@ def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str]) -> None:
         soak.failed(number, "teardown" if torn else "up", exc)
 
 
-def pass_on(lab: Lab, number: int, soak: Soak) -> None:
+def pass_on(lab: RunningLab, number: int, soak: Soak) -> None:
     try:
         changes = changes_of(lab)
     except Exception as exc:  # noqa: BLE001
@@ -121,7 +122,7 @@ def pass_on(lab: Lab, number: int, soak: Soak) -> None:
             soak.failed(number, name, exc)
 
 
-def checked(lab: Lab) -> None:
+def checked(lab: RunningLab) -> None:
     report = Report()
     run_checks(lab, report)
     bad = [c for c in report.checks if not c.ok]

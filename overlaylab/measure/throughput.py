@@ -26,7 +26,8 @@ from controller.flows import ofctl_flow
 from controller.overlay import compile_overlay
 from overlaylab.errors import LabError
 from overlaylab.runtime import daemons
-from overlaylab.runtime.lab import Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import running_lab
 from overlaylab.runtime.state import LabLock
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import run_guarded, server_ovs
@@ -109,7 +110,7 @@ def in_lab() -> dict[str, float]:
         path = Path(folder) / "throughput.yaml"
         path.write_text(json.dumps(LAB))
         with open("/dev/null", "w") as quiet, running_lab(load(path), Phases(quiet), "bench") as lab:
-            vm, net = lab.vm, lab.net
+            vm, net = lab.nodes.vm, lab.nodes.net
             assert net is not None
             return {"same server": tcp_mbps(vm("bench/b"), vm("bench/a"), "192.0.2.11"),
                     "same rack": tcp_mbps(vm("bench/c"), vm("bench/a"), "192.0.2.12"),

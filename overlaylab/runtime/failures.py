@@ -22,7 +22,7 @@ from controller.planner import layered
 from controller.underlay import links_of
 from overlaylab.errors import LabError
 from overlaylab.runtime import vswitches
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.system import pid_alive, wait_until
 from probes.stream import Stream
 from topologies.names import vswitch_dpid, vswitch_name
@@ -31,7 +31,7 @@ from topologies.scenario import VM
 REPAIR_TIMEOUT = 30.0
 
 
-def cross_pod_pair(lab: Lab) -> tuple[VM, VM] | None:
+def cross_pod_pair(lab: RunningLab) -> tuple[VM, VM] | None:
     """Two VMs of one tenant in different pods: their stream crosses the core."""
     vms = [vm for vm in lab.scenario.vms if not vm.bare_metal]
     return next(((a, b) for a in vms for b in vms if a.tenant == b.tenant and a.server.pod != b.server.pod), None)
@@ -47,7 +47,7 @@ def merged(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @contextmanager
-def measured(lab: Lab, event: str) -> Iterator[dict[str, Any]]:
+def measured(lab: RunningLab, event: str) -> Iterator[dict[str, Any]]:
     """Run the block under a probe stream; the dict it yields gets the stream's figures and the time."""
     record: dict[str, Any] = {"event": event, "stream": None}
     pair = cross_pod_pair(lab)
@@ -55,7 +55,7 @@ def measured(lab: Lab, event: str) -> Iterator[dict[str, Any]]:
     if pair is None:
         yield record
     else:
-        with Stream(lab.stream_end(pair[0]), lab.stream_end(pair[1])) as stream:
+        with Stream(lab.nodes.stream_end(pair[0]), lab.nodes.stream_end(pair[1])) as stream:
             yield record
         assert stream.result is not None
         record["stream"] = {"from": pair[0].label, "to": pair[1].label, "sent": stream.result.sent,
@@ -63,30 +63,30 @@ def measured(lab: Lab, event: str) -> Iterator[dict[str, Any]]:
     record["seconds"] = round(time.monotonic() - start, 3)
 
 
-def _repaired(lab: Lab, change: Callable[[], None]) -> dict[str, Any]:
+def _repaired(lab: RunningLab, change: Callable[[], None]) -> dict[str, Any]:
     """Make a change to the underlay's links, then wait until the controller knows exactly the links the
     lab took down, has recorded its repair for them, and the switches hold what it now wants."""
-    before, down = len(lab.controller.request("GET", path="/underlay")["reroutes"]), set(lab.down)
+    before, down = len(lab.controller.request("GET", path="/underlay")["reroutes"]), set(lab.nodes.down)
     change()
-    failed = sorted(link_name(link) for link in lab.down)
+    failed = sorted(link_name(link) for link in lab.nodes.down)
 
     def done() -> bool:
         """(It records each repair after its barriers, so the tables can match a moment earlier.)"""
-        lab.refresh()
+        lab.desired.refresh()
         reroutes = lab.controller.request("GET", path="/underlay")["reroutes"][before:]
-        recorded = lab.down == down or (bool(reroutes) and reroutes[-1]["down"] == failed)
-        return lab.known_down == failed and recorded and not lab.underlay_problems()
+        recorded = lab.nodes.down == down or (bool(reroutes) and reroutes[-1]["down"] == failed)
+        return lab.desired.known_down == failed and recorded and not lab.underlay_problems()
     wait_until(done, REPAIR_TIMEOUT, "the underlay's repair", lambda: "; ".join(lab.underlay_problems()[:3]))
     return merged([r["changes"] for r in lab.controller.request("GET", path="/underlay")["reroutes"][before:]])
 
 
-def link(lab: Lab, a: str, b: str, up: bool) -> dict[str, Any]:
+def link(lab: RunningLab, a: str, b: str, up: bool) -> dict[str, Any]:
     with measured(lab, f"link {a} {b} {'up' if up else 'down'}") as record:
         record["changes"] = _repaired(lab, lambda: _set_links(lab, [(a, b)], up))
     return record
 
 
-def switch(lab: Lab, name: str, up: bool) -> dict[str, Any]:
+def switch(lab: RunningLab, name: str, up: bool) -> dict[str, Any]:
     if lab.scenario.fabric.switch(name) is None:
         raise LabError(f"no underlay switch {name}; name one such as p0a0, p0e1 or c0")
     cables = [tuple(sorted(pair)) for pair in links_of(lab.scenario.fabric, name)]
@@ -95,30 +95,30 @@ def switch(lab: Lab, name: str, up: bool) -> dict[str, Any]:
     return record
 
 
-def _set_links(lab: Lab, cables: list[tuple[str, ...]], up: bool) -> None:
-    assert lab.net is not None
-    fabric = lab.scenario.fabric
+def _set_links(lab: RunningLab, cables: list[tuple[str, ...]], up: bool) -> None:
+    net, fabric = lab.nodes.net, lab.scenario.fabric
+    assert net is not None
     for a, b in cables:
-        if a not in lab.net or b not in lab.net or not lab.net.linksBetween(lab.net[a], lab.net[b]):
+        if a not in net or b not in net or not net.linksBetween(net[a], net[b]):
             raise LabError(f"no cable between {a} and {b}")
-        lab.net.configLinkStatus(a, b, "up" if up else "down")
-        (lab.cut.discard if up else lab.cut.add)(frozenset((a, b)))
+        net.configLinkStatus(a, b, "up" if up else "down")
+        (lab.nodes.cut.discard if up else lab.nodes.cut.add)(frozenset((a, b)))
         if fabric.switch(a) and fabric.switch(b):
-            (lab.down.discard if up else lab.down.add)(frozenset((a, b)))
+            (lab.nodes.down.discard if up else lab.nodes.down.add)(frozenset((a, b)))
 
 
-def vswitch(lab: Lab, server: str, up: bool) -> dict[str, Any]:
+def vswitch(lab: RunningLab, server: str, up: bool) -> dict[str, Any]:
     """Kill a server's ovs-vswitchd, or start it again (its database kept the bridges and ports; the
     controller finds it empty and pushes its tables)."""
     found = lab.scenario.fabric.server(server)
     if found is None or found not in {vm.server for vm in lab.scenario.vms if not vm.bare_metal}:
         raise LabError(f"{server} has no virtual switch; name a server that hosts VMs")
     ovs, dpid = vswitches.server_ovs(found), vswitch_dpid(found)
-    assert lab.net is not None
+    assert lab.nodes.net is not None
     with measured(lab, f"vswitch {server} {'up' if up else 'down'}") as record:
         if up:
             before = lab.controller.status().syncs.get(dpid, 0)
-            vswitches.restart(lab.net, lab.scenario, lab.controller.port, found)
+            vswitches.restart(lab.nodes.net, lab.scenario, lab.controller.port, found)
             wait_until(lambda: lab.controller.status().syncs.get(dpid, 0) > before, REPAIR_TIMEOUT,
                        f"{server}'s virtual switch to be reconciled")
             changes = lab.controller.status().changes[dpid]
@@ -131,7 +131,7 @@ def vswitch(lab: Lab, server: str, up: bool) -> dict[str, Any]:
     return record
 
 
-def controller(lab: Lab, up: bool) -> dict[str, Any]:
+def controller(lab: RunningLab, up: bool) -> dict[str, Any]:
     with measured(lab, f"controller {'up' if up else 'down'}") as record:
         if up:
             record["changes"] = layered(lab.start_controller())

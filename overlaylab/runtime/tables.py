@@ -73,8 +73,13 @@ def parse_counters(dump: str) -> dict[FlowKey, int]:
     return counted
 
 
+def dump(bridge: str) -> str:
+    """The bridge's flows as ovs-ofctl prints them, with their counters."""
+    return run(*OFCTL, "dump-flows", bridge).stdout
+
+
 def counters(bridge: str) -> dict[FlowKey, int]:
-    return parse_counters(run(*OFCTL, "dump-flows", bridge).stdout)
+    return parse_counters(dump(bridge))
 
 
 def flow_lines(bridge: str) -> list[str]:

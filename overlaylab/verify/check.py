@@ -6,7 +6,7 @@ from typing import Any
 
 from controller.purpose import VM_ROUTE
 from overlaylab.runtime import tables
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.probing import probe_tenants
 from probes.reach import reachability
 from probes.session import DEFAULT_PACING, Progress
@@ -61,11 +61,11 @@ class Report:
         return {**report, "pairs": self.pairs, "attacks": self.attacks, "probes_sent": self.probes}
 
 
-def underlay_tables(lab: Lab, _progress: Progress) -> Found:
+def underlay_tables(lab: RunningLab, _progress: Progress) -> Found:
     """Every underlay switch holds exactly what the compiler gives: in overlay mode what the fabric alone
     compiles to (so no tenant changed it), never more than 2k+10 flows; in flat mode, also a route per VM."""
-    problems = tables.mismatches(lab.underlay, lab.targets)
-    counts = tables.flow_counts({name: lab.targets[name] for name in lab.underlay})
+    problems = tables.mismatches(lab.underlay, lab.nodes.targets)
+    counts = tables.flow_counts({name: lab.nodes.targets[name] for name in lab.underlay})
     k = lab.scenario.fabric.k
     biggest = max(counts, key=counts.__getitem__)
     largest = f"largest table {counts[biggest]} flows ({biggest})"
@@ -87,7 +87,7 @@ def underlay_tables(lab: Lab, _progress: Progress) -> Found:
     return Found((check,), {"tables": counts})
 
 
-def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
+def vswitch_tables(lab: RunningLab, _progress: Progress) -> Found:
     """Every virtual switch holds exactly its compiled encap, decap, ARP and port-security flows (a dead
     one cannot be read: the servers check names it)."""
     down = lab.server_problems()
@@ -95,8 +95,8 @@ def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
     overlay = {name: t for name, t in lab.compiled.items() if name not in lab.underlay and name not in dead}
     if not overlay:
         return Found((Check.not_applicable("virtual switch tables", "no virtual switch to read"),))
-    problems = tables.mismatches(overlay, lab.targets)
-    counts = tables.flow_counts({name: lab.targets[name] for name in overlay})
+    problems = tables.mismatches(overlay, lab.nodes.targets)
+    counts = tables.flow_counts({name: lab.nodes.targets[name] for name in overlay})
     if problems:
         return Found((Check.judged("virtual switch tables", False, "; ".join(problems)),), {"tables": counts})
     sizes = counts.values()
@@ -105,7 +105,7 @@ def vswitch_tables(lab: Lab, _progress: Progress) -> Found:
                                f"({min(sizes)}..{max(sizes)} each)"),), {"tables": counts})
 
 
-def server_health(lab: Lab, _progress: Progress) -> Found:
+def server_health(lab: RunningLab, _progress: Progress) -> Found:
     """Every server's uplink is up and every virtual switch is connected to the controller: when not,
     the checks after this one say which of their failures that explains."""
     problems = lab.server_problems()
@@ -116,11 +116,11 @@ def server_health(lab: Lab, _progress: Progress) -> Found:
                                                 f"{hosting} virtual switches connected to the controller"),))
 
 
-def server_reachability(lab: Lab, progress: Progress) -> Found:
+def server_reachability(lab: RunningLab, progress: Progress) -> Found:
     """Every physical server reaches every other across the fabric (a probe from inside each server
     to every other, re-sent until it arrives or is lost); pairs with a server known down are told by
     cause."""
-    reached = reachability(lab.stations(), progress=progress)
+    reached = reachability(lab.nodes.stations(lab.scenario.fabric), progress=progress)
     down = lab.server_problems()
     failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items()
                     if not ok and src not in down and dst not in down)
@@ -143,11 +143,11 @@ def server_reachability(lab: Lab, progress: Progress) -> Found:
 ECMP_MIN_PACKETS = 20
 
 
-def ecmp_spread(lab: Lab, _progress: Progress) -> Found:
+def ecmp_spread(lab: RunningLab, _progress: Progress) -> Found:
     """Every edge and aggregation switch that sent enough traffic up spread it over all its uplinks
     (OVS hashes addresses and ports, with a different basis on each switch; see controller.ofp)."""
     uplinked = [s.name for s in lab.scenario.fabric.switches if s.role != CORE]
-    counts = tables.each(lambda name: tables.bucket_packets(lab.targets[name]), uplinked)
+    counts = tables.each(lambda name: tables.bucket_packets(lab.nodes.targets[name]), uplinked)
     return Found((ecmp_check(counts),))
 
 
@@ -166,7 +166,7 @@ def ecmp_check(counts: dict[str, list[int]]) -> Check:
     return Check.judged("ECMP spread", not narrow, detail)
 
 
-def tenant_probes(lab: Lab, progress: Progress) -> Found:
+def tenant_probes(lab: RunningLab, progress: Progress) -> Found:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
     verdicts = probe_tenants(lab, progress)
     return Found(tuple(verdicts.checks), {"pairs": verdicts.pairs, "attacks": verdicts.attacks,
@@ -183,7 +183,7 @@ TENANT_CHECKS = (("checking virtual switch tables against the compiler", "vswitc
                   tenant_probes))
 
 
-def run_checks(lab: Lab, report: Report) -> None:
+def run_checks(lab: RunningLab, report: Report) -> None:
     """Every check that applies, each a timed phase; each yields its verdicts and what it measured."""
     for message, key, check in (*CHECKS, *(TENANT_CHECKS if lab.scenario.vms else ()), *LAST_CHECKS):
         with lab.phases.phase(key, message) as progress:

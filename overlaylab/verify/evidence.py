@@ -12,7 +12,7 @@ import probes.packets  # noqa: F401 - binds scapy's VXLAN, GENEVE and GRE layers
 from controller.flows import ofctl_match
 from overlaylab.errors import LabError
 from overlaylab.runtime import tables
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from overlaylab.system import wait_until
 from overlaylab.verify.probing import uplink_tap
 from probes.capture import Capture
@@ -21,13 +21,13 @@ from topologies.scenario import VM
 COUNTER_TIMEOUT = 5.0  # seconds: Open vSwitch's revalidators publish flow counters every half second or so
 
 
-def captured(lab: Lab, ifaces: list[str], action: Callable[[], object]) -> dict[str, list[bytes]]:
+def captured(lab: RunningLab, ifaces: list[str], action: Callable[[], object]) -> dict[str, list[bytes]]:
     """Every frame that crossed each interface (a switch port such as p0e0-eth1, or a VM's server-side
     port such as p0e0h0-eth2) while `action` ran."""
     capture = Capture()
     try:
         for iface in ifaces:
-            capture.tap(iface, lab.port_pid(iface), iface)
+            capture.tap(iface, lab.nodes.port_pid(iface), iface)
         action()
         capture.run(lambda: True, timeout=0, settle=0.3)
     finally:
@@ -46,12 +46,12 @@ def between(frames: list[bytes], src: str, dst: str) -> list[bytes]:
     return [f for f in frames if (inner_ip(f) or ("", "", 0))[:2] == (src, dst)]
 
 
-def ping(lab: Lab, src: VM, dst: VM) -> Callable[[], object]:
+def ping(lab: RunningLab, src: VM, dst: VM) -> Callable[[], object]:
     """One ping from inside VM `src` to `dst`, to run while something watches."""
-    return lambda: lab.vm(src.label).cmd(f"ping -c1 -W2 {dst.ip.ip}")
+    return lambda: lab.nodes.vm(src.label).cmd(f"ping -c1 -W2 {dst.ip.ip}")
 
 
-def on_uplink(lab: Lab, src: VM, dst: VM, send: Callable[[], object]) -> list[bytes]:
+def on_uplink(lab: RunningLab, src: VM, dst: VM, send: Callable[[], object]) -> list[bytes]:
     """The frames on `src`'s server's cable, while `send` ran, whose innermost packet goes from src to dst."""
     tap = uplink_tap(src.server)
     return between(captured(lab, [tap], send)[tap], str(src.ip.ip), str(dst.ip.ip))
@@ -67,15 +67,15 @@ class Counted:
     note: str
 
 
-def counted(lab: Lab, datapaths: list[str], action: Callable[[], object],
+def counted(lab: RunningLab, datapaths: list[str], action: Callable[[], object],
             until: Callable[[list[Counted]], bool] = bool) -> list[Counted]:
     """The entries of `datapaths` whose packet counters went up while `action` ran, once `until` holds
     for them (counters reach `ovs-ofctl` a little after the packets)."""
-    before = tables.each(lambda name: tables.counters(lab.targets[name]), datapaths)
+    before = tables.each(lambda name: tables.counters(lab.nodes.targets[name]), datapaths)
     action()
 
     def moved() -> list[Counted]:
-        after = tables.each(lambda name: tables.counters(lab.targets[name]), datapaths)
+        after = tables.each(lambda name: tables.counters(lab.nodes.targets[name]), datapaths)
         return [Counted(name, key, packets - before[name].get(key, 0), _notes(lab, name).get(key, "?"))
                 for name in datapaths for key, packets in after[name].items() if packets > before[name].get(key, 0)]
     def enough() -> list[Counted]:
@@ -87,5 +87,5 @@ def counted(lab: Lab, datapaths: list[str], action: Callable[[], object],
         return moved()
 
 
-def _notes(lab: Lab, datapath: str) -> dict[tables.FlowKey, str]:
+def _notes(lab: RunningLab, datapath: str) -> dict[tables.FlowKey, str]:
     return {tables.flow_key(ofctl_match(f)): f.note for f in lab.compiled[datapath].flows}

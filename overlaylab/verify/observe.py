@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.trace import Path, cables, cables_along
-from overlaylab.runtime.lab import Lab
+from overlaylab.runtime.running import RunningLab
 from probes import fastparse
 from probes.capture import Capture, Sink
 from probes.packets import Host, describe_frame, probe
@@ -63,7 +63,7 @@ def taken(paths: list[Path], src: VM, dst: VM, seen: Observation, fabric: FatTre
     return None
 
 
-def observe(lab: Lab, src: VM, dst: VM, proto: str, paths: list[Path]) -> Observation:
+def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) -> Observation:
     """Send one `proto` probe from `src` to `dst` (as the VM would once ARP was answered), tapping every
     cable the predicted paths cross and listening at `dst`."""
     fabric = lab.scenario.fabric
@@ -74,9 +74,9 @@ def observe(lab: Lab, src: VM, dst: VM, proto: str, paths: list[Path]) -> Observ
     capture = Capture()
     try:
         for iface, cable in tapped.items():
-            capture.tap(iface, lab.port_pid(iface), iface, _sink(token, cable, iface, sightings))
+            capture.tap(iface, lab.nodes.port_pid(iface), iface, _sink(token, cable, iface, sightings))
         for vm in (src, dst):
-            end = lab.endpoint(vm)
+            end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
         capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
         expect = any(p.delivered_to == dst.label for p in paths)

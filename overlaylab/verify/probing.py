@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
-from overlaylab.runtime.lab import Lab
 from overlaylab.runtime.network import ROGUE
+from overlaylab.runtime.running import RunningLab
 from overlaylab.system import Stopwatch
 from probes import arpcheck, attacks, matrix, verdicts, wire
 from probes.capture import Capture
@@ -34,7 +34,7 @@ class Verdicts:
     timings: dict[str, float]
 
 
-def underlay_taps(lab: Lab) -> list[str]:
+def underlay_taps(lab: RunningLab) -> list[str]:
     """Every server uplink (its edge switch's side) and every core link (the core's side)."""
     fabric = lab.scenario.fabric
     return [uplink_tap(s) for s in fabric.servers] + core_taps(fabric)
@@ -50,16 +50,16 @@ def core_taps(fabric: FatTree) -> list[str]:
     return [interface(c.name, p + 1) for c in fabric.cores for p in range(fabric.k)]
 
 
-def _rogue(lab: Lab) -> attacks.Rogue:
+def _rogue(lab: RunningLab) -> attacks.Rogue:
     """The rogue host, sending towards the router of its edge switch (p0e0, whose first server is p0e0h0)."""
-    node = lab.net[ROGUE]  # type: ignore[index]
+    node = lab.nodes.net[ROGUE]  # type: ignore[index]
     return attacks.Rogue(ROGUE, Host(node.MAC(), IPv4Address(node.IP())),
                          mac_of(lab.scenario.fabric.servers[0].gateway))
 
 
-def probe_tenants(lab: Lab, progress: Progress | None = None) -> Verdicts:
+def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts:
     """One session: the matrix, ARP and the attacks, with the wire checks reading the taps as they go."""
-    endpoints = lab.endpoints()
+    endpoints = [lab.nodes.endpoint(vm) for vm in lab.scenario.vms]
     watch = Stopwatch()
     capture = Capture()
     try:
@@ -93,30 +93,30 @@ UNMUTE = "ip rule add pref 0 lookup local; ip rule del pref 10; ip rule del pref
 
 
 @contextmanager
-def muted(lab: Lab, endpoints: list[Endpoint]) -> Iterator[None]:
+def muted(lab: RunningLab, endpoints: list[Endpoint]) -> Iterator[None]:
     """While probed, a member's own IP stack ignores what arrives on its interface: the sniffer there
     is the receiver, so no kernel answers a probe (echo replies, TCP resets, ICMP errors would double
     what the fabric carries at scale, and none of it is evidence). ARP is untouched."""
     for ep in endpoints:
-        lab.vm(ep.label).cmd(MUTE.format(iface=ep.iface))
+        lab.nodes.vm(ep.label).cmd(MUTE.format(iface=ep.iface))
     try:
         yield
     finally:
         for ep in endpoints:
-            lab.vm(ep.label).cmd(UNMUTE)
+            lab.nodes.vm(ep.label).cmd(UNMUTE)
 
 
-def _underlay(lab: Lab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:
+def _underlay(lab: RunningLab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:
     fabric = lab.scenario.fabric
     return wire.Underlay({s.ip: s.name for s in fabric.servers}, frozenset(s.gateway for s in fabric.servers),
                          tuple(endpoints), {p.probe.token: p.probe.frame for p in pairs}, lab.scenario.flat)
 
 
-def _open_sockets(lab: Lab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
+def _open_sockets(lab: RunningLab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
     """A sniffer in every VM and the rogue host; a tap on every underlay link, feeding the wire checks."""
     for ep in endpoints:
         capture.listen(ep.label, ep.pid, ep.iface)
-    rogue = lab.net[ROGUE]  # type: ignore[index]
+    rogue = lab.nodes.net[ROGUE]  # type: ignore[index]
     capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
     for link in underlay_taps(lab):
-        capture.tap(link, lab.port_pid(link), link, checks.feed)
+        capture.tap(link, lab.nodes.port_pid(link), link, checks.feed)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from overlaylab.runtime.lab import Lab, Phases, running_lab
+from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import existing_bridges
+from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.runtime.state import PODS_DIR, SERVERS_DIR, STATE_FILE
 from topologies.scenario import Mode, load
 
@@ -71,7 +72,7 @@ def clean_machine():
 
 
 @contextmanager
-def lab_of(scenario_path: Path, k: int | None = None, mode: Mode = Mode.OVERLAY) -> Iterator[Lab]:
+def lab_of(scenario_path: Path, k: int | None = None, mode: Mode = Mode.OVERLAY) -> Iterator[RunningLab]:
     """A running lab for tests, quiet; asserts it leaves nothing behind once torn down."""
     scenario = load(scenario_path, k, mode)
     with open(os.devnull, "w") as quiet:

@@ -13,7 +13,7 @@ def vm(lab, label):
 
 
 def ofctl(lab, action, *args):
-    run("ovs-ofctl", "-O", "OpenFlow13", action, lab.targets["p0e0h0/br-int"], *args)
+    run("ovs-ofctl", "-O", "OpenFlow13", action, lab.nodes.targets["p0e0h0/br-int"], *args)
 
 
 def broken_check(breakage):

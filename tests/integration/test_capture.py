@@ -21,7 +21,7 @@ def frames_on(sock, seconds=0.5):
 
 def test_a_tap_on_a_quiet_core_link_catches_nothing_of_the_root_namespaces_other_traffic():
     with lab_of(BUNDLED / "underlay.yaml", k=2) as lab:
-        sock = packet_socket(lab.port_pid("c0-eth1"), "c0-eth1")
+        sock = packet_socket(lab.nodes.port_pid("c0-eth1"), "c0-eth1")
         try:
             subprocess.run(["ping", "-c", "20", "-i", "0.01", "-q", "127.0.0.1"], capture_output=True, check=True)
             subprocess.run(["ping", "-c", "5", "-i", "0.01", "-q", "198.18.0.1"], capture_output=True, check=True)

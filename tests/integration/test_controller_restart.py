@@ -12,12 +12,12 @@ from topologies.scenario import BUNDLED
 def test_a_restarted_controller_sends_no_flow_mod_to_an_unchanged_network_and_traffic_survives_it():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
         web, db = (next(vm for vm in lab.scenario.vms if vm.label == label) for label in ("coke/web", "coke/db"))
-        with Stream(lab.stream_end(web), lab.stream_end(db)) as stream:  # across the core, all the while
+        with Stream(lab.nodes.stream_end(web), lab.nodes.stream_end(db)) as stream:  # across the core, all the while
             lab.kill_controller()
             changes = lab.start_controller()
         assert stream.result.sent > 100 and stream.result.lost == 0, stream.result
         assert len(changes) == len(lab.compiled) and set(changes.values()) == {0}, changes
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
 
 
 def test_a_change_made_while_the_controller_was_down_is_repaired_with_exactly_the_needed_mods():
@@ -25,12 +25,12 @@ def test_a_change_made_while_the_controller_was_down_is_repaired_with_exactly_th
         web = next(vm for vm in lab.scenario.vms if vm.label == "coke/web")
         lab.kill_controller()
         ofctl = ("ovs-ofctl", "-O", "OpenFlow13")
-        run(*ofctl, "del-flows", lab.targets["p0e0h0/br-int"], "--strict",
+        run(*ofctl, "del-flows", lab.nodes.targets["p0e0h0/br-int"], "--strict",
             f"table=3,priority=100,metadata={web.vni},dl_dst={web.mac}")  # coke/web's delivery, lost
-        run(*ofctl, "add-flow", lab.targets["p0e0h0/br-int"], "table=2,priority=200,metadata=5001,actions=drop")
+        run(*ofctl, "add-flow", lab.nodes.targets["p0e0h0/br-int"], "table=2,priority=200,metadata=5001,actions=drop")
         changes = lab.start_controller()
         assert {name: n for name, n in changes.items() if n} == {"p0e0h0/br-int": 2}
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
 
 
 def expected_mods(fabric, before, after):
@@ -45,8 +45,8 @@ def test_a_restart_keeps_a_repair_and_learns_a_failure_it_missed_with_exactly_th
         lab.kill_controller()
         assert set(lab.start_controller().values()) == {0}  # the repair is known again before any push
         lab.kill_controller()
-        lab.net.configLinkStatus(*second, "down")  # while nobody is watching
+        lab.nodes.net.configLinkStatus(*second, "down")  # while nobody is watching
         changes = lab.start_controller()
         one, both = frozenset({frozenset(first)}), frozenset({frozenset(first), frozenset(second)})
         assert {name: n for name, n in changes.items() if n} == expected_mods(fabric, one, both)
-        assert tables.mismatches(compile_underlay(fabric, both), lab.targets) == []
+        assert tables.mismatches(compile_underlay(fabric, both), lab.nodes.targets) == []

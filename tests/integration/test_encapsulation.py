@@ -32,7 +32,7 @@ def encaps_lab(tmp_path_factory):
 def outer_headers(lab, iface, during):
     """(IP protocol, UDP destination port, key/VNI) of the frames `iface` (an underlay switch port)
     carries from the server while `during()` runs."""
-    sock = packet_socket(lab.port_pid(iface), iface)
+    sock = packet_socket(lab.nodes.port_pid(iface), iface)
     seen = []
     try:
         during()
@@ -56,7 +56,7 @@ def outer_headers(lab, iface, during):
 @pytest.mark.parametrize("tenant", ["red", "green", "blue"])
 def test_each_encapsulation_carries_its_tenant_across_pods(encaps_lab, tenant):
     encap = {"red": "vxlan", "green": "geneve", "blue": "gre"}[tenant]
-    a = encaps_lab.vm(f"{tenant}/a")
+    a = encaps_lab.nodes.vm(f"{tenant}/a")
     seen = outer_headers(encaps_lab, "p0e0-eth1", lambda: a.cmd("ping -c 3 -i 0.2 -W 2 10.9.0.3"))
     assert "3 received" in a.cmd("ping -c 3 -i 0.2 -W 2 10.9.0.3")
     proto, port = OUTER[encap]
@@ -67,7 +67,7 @@ def test_each_encapsulation_carries_its_tenant_across_pods(encaps_lab, tenant):
 
 def test_overlapping_addresses_reach_only_their_own_tenant(encaps_lab):
     for tenant in ("red", "green", "blue"):
-        b = encaps_lab.vm(f"{tenant}/b")
+        b = encaps_lab.nodes.vm(f"{tenant}/b")
         assert "1 received" in b.cmd("ping -c 1 -W 2 10.9.0.2")
         own_mac = next(vm.mac for vm in encaps_lab.scenario.vms if vm.label == f"{tenant}/a")
         assert own_mac in b.cmd("ip neigh show 10.9.0.2")
@@ -100,10 +100,10 @@ with socket.create_connection((sys.argv[1], 5001), timeout=10) as conn, open(sys
 def test_tcp_moves_10_megabytes_intact_across_pods(encaps_lab, tmp_path, tenant):
     payload = tmp_path / "payload"
     payload.write_bytes(os.urandom(10 * 1024 * 1024))
-    receiver = encaps_lab.vm(f"{tenant}/b").popen(["python3", "-c", RECEIVE], text=True)
+    receiver = encaps_lab.nodes.vm(f"{tenant}/b").popen(["python3", "-c", RECEIVE], text=True)
     try:
         assert receiver.stdout.readline().strip() == "listening"
-        sent = encaps_lab.vm(f"{tenant}/a").popen(["python3", "-c", SEND, "10.9.0.3", str(payload)])
+        sent = encaps_lab.nodes.vm(f"{tenant}/a").popen(["python3", "-c", SEND, "10.9.0.3", str(payload)])
         assert sent.wait(timeout=60) == 0, sent.stderr.read()
         size, digest = receiver.stdout.readline().split()
     finally:

@@ -15,12 +15,12 @@ from topologies.scenario import BUNDLED
 def realised(lab, down):
     """Wait until every underlay switch holds what the fabric compiles to with `down` failed."""
     expected = compile_underlay(lab.scenario.fabric, frozenset(frozenset(link) for link in down))
-    wait_until(lambda: not tables.mismatches(expected, lab.targets), 20, f"the repair for {sorted(down)}",
-               lambda: "; ".join(tables.mismatches(expected, lab.targets)[:3]))
+    wait_until(lambda: not tables.mismatches(expected, lab.nodes.targets), 20, f"the repair for {sorted(down)}",
+               lambda: "; ".join(tables.mismatches(expected, lab.nodes.targets)[:3]))
 
 
 def unreachable(lab):
-    return sorted(f"{a}->{b}" for (a, b), ok in reachability(lab.stations()).pairs.items() if not ok)
+    return sorted(f"{a}->{b}" for (a, b), ok in reachability(lab.nodes.stations(lab.scenario.fabric)).pairs.items() if not ok)
 
 
 def test_an_aggregation_switch_cut_off_from_the_core_is_routed_around_and_healed():
@@ -29,23 +29,23 @@ def test_an_aggregation_switch_cut_off_from_the_core_is_routed_around_and_healed
     with lab_of(BUNDLED / "underlay.yaml") as lab:
         cut = [("p0a0", "c0"), ("p0a0", "c1")]
         for a, b in cut:
-            lab.net.configLinkStatus(a, b, "down")
+            lab.nodes.net.configLinkStatus(a, b, "down")
         realised(lab, cut)
         others = [s for s in lab.scenario.fabric.servers if s.pod != 0]
-        answer = lab.net["p0e0h0"].cmd("fping -q -r2 -t500 " + " ".join(str(s.ip) for s in others) + " 2>&1; true")
+        answer = lab.nodes.net["p0e0h0"].cmd("fping -q -r2 -t500 " + " ".join(str(s.ip) for s in others) + " 2>&1; true")
         assert "unreachable" not in answer and unreachable(lab) == [], answer
         for a, b in cut:
-            lab.net.configLinkStatus(a, b, "up")
+            lab.nodes.net.configLinkStatus(a, b, "up")
         realised(lab, [])
         assert unreachable(lab) == []
 
 
 def test_a_core_that_loses_a_pod_is_avoided_by_every_other_pod():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        lab.net.configLinkStatus("c0", "p3a0", "down")
+        lab.nodes.net.configLinkStatus("c0", "p3a0", "down")
         realised(lab, [("c0", "p3a0")])
         assert unreachable(lab) == []
-        assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c3 -i0.2 -W1 192.0.2.3")  # coke/db, in pod 3
+        assert " 0% packet loss" in lab.nodes.vm("coke/web").cmd("ping -c3 -i0.2 -W1 192.0.2.3")  # coke/db, in pod 3
 
 
 def test_failure_commands_report_the_repair_and_what_a_stream_across_the_core_saw():
@@ -54,17 +54,17 @@ def test_failure_commands_report_the_repair_and_what_a_stream_across_the_core_sa
         assert down["changes"]["underlay"] > 0 and down["changes"]["vswitches"] == 0
         assert down["stream"]["from"] == "coke/web" and down["stream"]["sent"] > 0
         assert failures.switch(lab, "c2", up=True)["changes"]["underlay"] > 0
-        assert tables.mismatches(compile_underlay(lab.scenario.fabric), lab.targets) == []  # full ECMP again
+        assert tables.mismatches(compile_underlay(lab.scenario.fabric), lab.nodes.targets) == []  # full ECMP again
 
 
 def test_a_killed_virtual_switch_cuts_its_vms_off_and_is_reconciled_when_it_is_back():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
         failures.vswitch(lab, "p3e1h1", up=False)
-        assert " 0 received" in lab.vm("coke/web").cmd("ping -c1 -W1 192.0.2.3")  # coke/db, behind it
+        assert " 0 received" in lab.nodes.vm("coke/web").cmd("ping -c1 -W1 192.0.2.3")  # coke/db, behind it
         back = failures.vswitch(lab, "p3e1h1", up=True)
         assert back["changes"]["datapaths"] == {"p3e1h1/br-int": len(lab.compiled["p3e1h1/br-int"].flows)}
-        assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W1 192.0.2.3")
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert " 0% packet loss" in lab.nodes.vm("coke/web").cmd("ping -c2 -W1 192.0.2.3")
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
 
 
 def test_the_drill_runs_every_event_with_no_cross_tenant_delivery_and_ends_green(clean_machine, tmp_path):

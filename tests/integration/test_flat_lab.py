@@ -23,22 +23,22 @@ def test_a_flat_lab_routes_vms_in_the_underlay_and_a_migration_rewrites_it():
         checks = {c.name: c for c in report.checks}
         assert "40 of them VM routes" in checks["underlay tables"].detail  # 5 VMs x (4 cores, 2 aggs, door + route)
         assert "none was encapsulated" in checks["wire: no encapsulation"].detail
-        assert tables.flow_counts({"c0": lab.targets["c0"]}) == {"c0": 5 + 5}  # k+1 and one per VM
-        web = lab.vm("pepsi/web")
+        assert tables.flow_counts({"c0": lab.nodes.targets["c0"]}) == {"c0": 5 + 5}  # k+1 and one per VM
+        web = lab.nodes.vm("pepsi/web")
         pinging = web.popen("ping -i0.2 -c200 192.0.2.4")  # a process inside the VM, during the move
-        moved = lab.migrate("pepsi/web", "p3e1h0")
+        moved = lab.members.migrate("pepsi/web", "p3e1h0")
         assert moved["changes"]["underlay"] == 12  # 4 cores re-pointed, 2 aggs and 1 edge (door, route) each way
         assert {"c0", "p0e0", "p3e1", "p0a1", "p3a0"} <= set(moved["changes"]["datapaths"])
         assert pinging.poll() is None
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
         assert checked(lab).ok
         pinging.terminate()
 
 
 def test_the_same_tenants_as_an_overlay_move_without_touching_the_underlay():
     with lab_of(FLAT) as lab:
-        assert lab.migrate("pepsi/web", "p3e1h0")["changes"]["underlay"] == 0
-        assert tables.flow_counts({"c0": lab.targets["c0"]}) == {"c0": 5}
+        assert lab.members.migrate("pepsi/web", "p3e1h0")["changes"]["underlay"] == 0
+        assert tables.flow_counts({"c0": lab.nodes.targets["c0"]}) == {"c0": 5}
 
 
 def test_flat_mode_refuses_overlapping_tenants_in_one_line_before_building_anything(clean_machine):

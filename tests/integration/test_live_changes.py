@@ -22,7 +22,7 @@ from topologies.scenario import BUNDLED, ScenarioError, document, ports_of
 
 
 def snapshot(lab):
-    return {name: sorted(tables.flow_lines(target)) for name, target in lab.targets.items()}
+    return {name: sorted(tables.flow_lines(target)) for name, target in lab.nodes.targets.items()}
 
 
 def assert_checks_green(lab):
@@ -34,30 +34,30 @@ def assert_checks_green(lab):
 
 def test_tenants_and_vms_come_and_go_without_touching_the_underlay_and_check_stays_green():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        added = lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre"))
+        added = lab.members.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre"))
         assert added["changes"]["underlay"] == 0 and added["changes"]["vswitches"] == 0
-        removed = lab.remove_vm("coke/db")
+        removed = lab.members.remove_vm("coke/db")
         assert removed["changes"]["underlay"] == 0
         assert set(removed["changes"]["datapaths"]) == {"p0e0h0/br-int", "p3e1h1/br-int"}
-        assert tables.mismatches(lab.compiled, lab.targets) == []
-        assert "coke/db" not in lab.vm_nodes and [vm.label for vm in lab.scenario.vms if vm.tenant == "coke"] == [
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+        assert "coke/db" not in lab.nodes.vm_nodes and [vm.label for vm in lab.scenario.vms if vm.tenant == "coke"] == [
             "coke/web"]
         report = assert_checks_green(lab)
         assert len(report.pairs) == 4 * 3 * 3  # pepsi web, db, legacy and coke/web: 12 ordered pairs, 3 protocols
-        gone = lab.remove_tenant("pepsi")
+        gone = lab.members.remove_tenant("pepsi")
         assert gone["changes"]["underlay"] == 0
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
         changes_after_restart = (lab.kill_controller(), lab.start_controller())[1]
         assert set(changes_after_restart.values()) == {0}  # restarted from the changed state, not the file
 
 
 @pytest.mark.parametrize("refused", [
-    lambda lab: lab.remove_vm("fanta/web"),
-    lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 5001)),
-    lambda lab: lab.apply(changes.add_vm(lab.scenario, "pepsi/api", "192.0.2.3/24", "p1e0h0")),  # pepsi/db's IP
-    lambda lab: lab.migrate("pepsi/web", "p9e0h0"),
-    lambda lab: lab.migrate("pepsi/legacy", "p1e0h0"),
-    lambda lab: lab.add_vm("pepsi/api", "192.0.2.9/24", "p2e0h0"),  # onto the bare-metal server
+    lambda lab: lab.members.remove_vm("fanta/web"),
+    lambda lab: lab.members.apply(changes.add_tenant(lab.scenario, "sprite", 5001)),
+    lambda lab: lab.members.apply(changes.add_vm(lab.scenario, "pepsi/api", "192.0.2.3/24", "p1e0h0")),  # pepsi/db's IP
+    lambda lab: lab.members.migrate("pepsi/web", "p9e0h0"),
+    lambda lab: lab.members.migrate("pepsi/legacy", "p1e0h0"),
+    lambda lab: lab.members.add_vm("pepsi/api", "192.0.2.9/24", "p2e0h0"),  # onto the bare-metal server
 ])
 def test_a_refused_change_changes_nothing(refused):
     with lab_of(BUNDLED / "lecture.yaml") as lab:
@@ -69,28 +69,28 @@ def test_a_refused_change_changes_nothing(refused):
 
 def test_a_vm_migrates_within_a_rack_across_pods_onto_a_new_vswitch_and_back_keeping_everything():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        web = lab.vm("pepsi/web")
+        web = lab.nodes.vm("pepsi/web")
         web.cmd("sleep 600 &")
         sleeper = int(web.cmd("echo $!").strip())
         mac, ip = web.MAC(), web.IP()
         for server in ("p0e0h1", "p3e1h0", "p0e0h0"):  # same rack; another pod, no vswitch there yet; home
-            moved = lab.migrate("pepsi/web", server)
+            moved = lab.members.migrate("pepsi/web", server)
             assert moved["changes"]["underlay"] == 0 and moved["to"] == server
             assert moved["stream"]["lost"] < moved["stream"]["sent"]  # the peer's probes arrive again
-            assert tables.mismatches(lab.compiled, lab.targets) == []
-            assert tables.mismatches(lab.underlay, lab.targets) == []  # the underlay never learned a thing
-            assert (web.MAC(), web.IP()) == (mac, ip) and lab.vm("pepsi/web") is web
+            assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+            assert tables.mismatches(lab.underlay, lab.nodes.targets) == []  # the underlay never learned a thing
+            assert (web.MAC(), web.IP()) == (mac, ip) and lab.nodes.vm("pepsi/web") is web
             assert web.cmd(f"kill -0 {sleeper} && echo alive").strip() == "alive"
         assert_checks_green(lab)
 
 
 def test_vms_added_at_runtime_reach_their_tenant_and_the_bare_metal_member_and_check_stays_green():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        fresh = lab.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1")  # a server with no virtual switch yet
-        beside = lab.add_vm("coke/api", "192.0.2.9/24", "p0e0h1")  # the same address, another tenant
+        fresh = lab.members.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1")  # a server with no virtual switch yet
+        beside = lab.members.add_vm("coke/api", "192.0.2.9/24", "p0e0h1")  # the same address, another tenant
         assert fresh["changes"]["underlay"] == beside["changes"]["underlay"] == 0
-        assert tables.mismatches(lab.compiled, lab.targets) == []
-        assert " 0% packet loss" in lab.vm("pepsi/api").cmd("ping -c2 -W1 192.0.2.4")  # pepsi/legacy's kernel
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+        assert " 0% packet loss" in lab.nodes.vm("pepsi/api").cmd("ping -c2 -W1 192.0.2.4")  # pepsi/legacy's kernel
         report = assert_checks_green(lab)
         assert len(report.pairs) == 7 * 6 * 3
 
@@ -106,22 +106,22 @@ def test_the_example_script_drives_a_lab_from_python(clean_machine):
 def test_a_vm_moves_to_the_server_it_emptied_and_back_as_often_as_asked():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
         for server in ("p1e0h0", "p0e0h1", "p1e0h0", "p0e0h1"):  # p0e0h1 hosts pepsi/db alone
-            assert lab.migrate("pepsi/db", server)["to"] == server
-            assert tables.mismatches(lab.compiled, lab.targets) == []
-        assert " 0% packet loss" in lab.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
+            assert lab.members.migrate("pepsi/db", server)["to"] == server
+            assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+        assert " 0% packet loss" in lab.nodes.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
         assert_checks_green(lab)
 
 
 def test_a_move_the_controller_cannot_take_leaves_the_vm_where_it_was():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        db = lab.vm("pepsi/db")
+        db = lab.nodes.vm("pepsi/db")
         lab.kill_controller()
         with pytest.raises(LabError, match="does not answer.*nothing changed: pepsi/db is still on p0e0h1"):
-            lab.migrate("pepsi/db", "p1e0h0")
+            lab.members.migrate("pepsi/db", "p1e0h0")
         assert changes.vm_named(lab.scenario, "pepsi/db").server.name == "p0e0h1"
-        assert lab.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
+        assert lab.nodes.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
         lab.start_controller()
-        assert tables.mismatches(lab.compiled, lab.targets) == []
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
         assert " 0% packet loss" in db.cmd("ping -c2 -W1 192.0.2.2")
         assert_checks_green(lab)
 
@@ -139,20 +139,20 @@ def test_the_api_answers_the_labs_owner_only():
 def as_before(lab, before, scenario, vms):
     """The lab is exactly as it was: desired state (read again: another client may have changed it since
     the lab last read it), VM nodes, every switch's flows (once they settle)."""
-    lab.refresh()
-    assert lab.scenario == scenario and dict(lab.vm_nodes) == vms
+    lab.desired.refresh()
+    assert lab.scenario == scenario and dict(lab.nodes.vm_nodes) == vms
     wait_until(lambda: {n: t for n, t in snapshot(lab).items() if n in before} == before, 30,
                "every switch to hold what it held before the change")
-    assert tables.mismatches(lab.compiled, lab.targets) == []
+    assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
 
 
 REFUSED_BY_THE_CONTROLLER = [
-    ("migrate", lambda lab: lab.migrate("pepsi/db", "p1e0h0"), "pepsi/db is still on p0e0h1"),  # a new vswitch
-    ("migrate", lambda lab: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),  # a running one
-    ("vm add", lambda lab: lab.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1"), "pepsi/api was not added"),
-    ("vm remove", lambda lab: lab.remove_vm("coke/db"), "coke/db is still on p3e1h1"),
-    ("tenant add", lambda lab: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre")), "the desired state is as it was"),
-    ("tenant remove", lambda lab: lab.remove_tenant("pepsi"), "tenant pepsi is still there"),
+    ("migrate", lambda lab: lab.members.migrate("pepsi/db", "p1e0h0"), "pepsi/db is still on p0e0h1"),  # a new vswitch
+    ("migrate", lambda lab: lab.members.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),  # a running one
+    ("vm add", lambda lab: lab.members.add_vm("pepsi/api", "192.0.2.9/24", "p1e1h1"), "pepsi/api was not added"),
+    ("vm remove", lambda lab: lab.members.remove_vm("coke/db"), "coke/db is still on p3e1h1"),
+    ("tenant add", lambda lab: lab.members.apply(changes.add_tenant(lab.scenario, "sprite", 7, "gre")), "the desired state is as it was"),
+    ("tenant remove", lambda lab: lab.members.remove_tenant("pepsi"), "tenant pepsi is still there"),
 ]
 
 
@@ -168,16 +168,16 @@ def test_a_change_the_controller_refuses_changes_nothing(monkeypatch):
             return request(method, body, **kw)
 
         monkeypatch.setattr(lab.controller, "request", another_fabric)
-        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.nodes.vm_nodes)
         for _, change, unchanged in REFUSED_BY_THE_CONTROLLER:
             with pytest.raises(LabError, match=f"the fabric cannot change while the lab runs; nothing changed: "
                                                f"{unchanged}"):
                 change(lab)
             as_before(lab, before, scenario, vms)
         monkeypatch.undo()
-        assert " 0% packet loss" in lab.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
+        assert " 0% packet loss" in lab.nodes.vm("pepsi/db").cmd("ping -c2 -W1 192.0.2.2")
         assert_checks_green(lab)
-        assert lab.migrate("pepsi/db", "p1e0h0")["to"] == "p1e0h0"  # the server tried first: it can be used
+        assert lab.members.migrate("pepsi/db", "p1e0h0")["to"] == "p1e0h0"  # the server tried first: it can be used
 
 
 @contextmanager
@@ -195,14 +195,14 @@ def test_a_change_a_switch_does_not_confirm_is_taken_back_and_the_vm_stays():
     """504: pepsi/web's server stops confirming while pepsi/db moves; the controller takes the change back,
     the lab puts pepsi/db back, and once the switch goes on every switch holds the old tables."""
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
-        db = lab.vm("pepsi/db")
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.nodes.vm_nodes)
+        db = lab.nodes.vm("pepsi/db")
         with vswitch_stopped(lab, "p0e0h0"):
             with pytest.raises(LabError, match=r"did not confirm within 10 s: p0e0h0/br-int; the change was taken "
                                                r"back; nothing changed: pepsi/db is still on p0e0h1"):
-                lab.migrate("pepsi/db", "p1e0h0")
+                lab.members.migrate("pepsi/db", "p1e0h0")
         as_before(lab, before, scenario, vms)
-        assert lab.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
+        assert lab.nodes.vm("pepsi/db") is db and db.intfNames() == [db.defaultIntf().name]
         assert " 0% packet loss" in db.cmd("ping -c2 -W1 192.0.2.2")
         assert_checks_green(lab)
 
@@ -211,7 +211,7 @@ def test_a_change_asked_while_another_is_applied_is_refused_and_changes_nothing(
     """409: another client's change waits for coke/db's server (stopped); meanwhile the lab's own migrate,
     vm remove and tenant add are refused, and each leaves the lab as it was."""
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.vm_nodes)
+        before, scenario, vms = snapshot(lab), lab.scenario, dict(lab.nodes.vm_nodes)
         theirs = changes.remove_vm(scenario, "coke/db")
         answered: list[str] = []
         with vswitch_stopped(lab, "p3e1h1"):
@@ -221,9 +221,9 @@ def test_a_change_asked_while_another_is_applied_is_refused_and_changes_nothing(
             other.start()
             wait_until(lambda: lab.controller.request("GET")["generation"] > generation, 5,
                        "the other client's change to begin")
-            for change, unchanged in [(lambda: lab.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),
-                                      (lambda: lab.remove_vm("pepsi/web"), "pepsi/web is still on p0e0h0"),
-                                      (lambda: lab.apply(changes.add_tenant(lab.scenario, "sprite", 7)),
+            for change, unchanged in [(lambda: lab.members.migrate("pepsi/db", "p0e0h0"), "pepsi/db is still on p0e0h1"),
+                                      (lambda: lab.members.remove_vm("pepsi/web"), "pepsi/web is still on p0e0h0"),
+                                      (lambda: lab.members.apply(changes.add_tenant(lab.scenario, "sprite", 7)),
                                        "the desired state is as it was")]:
                 with pytest.raises(LabError, match=f"another change is being applied.*nothing changed: {unchanged}"):
                     change()

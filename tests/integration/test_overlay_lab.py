@@ -36,7 +36,7 @@ def test_lecture_check_reports_every_pair(tmp_path):
 
 
 def snapshot(lab):
-    return {name: tables.flow_lines(lab.targets[name]) for name in lab.underlay}
+    return {name: tables.flow_lines(lab.nodes.targets[name]) for name in lab.underlay}
 
 
 def test_underlay_is_identical_with_0_and_32_vms():
@@ -68,12 +68,12 @@ def test_piped_vm_commands_use_tenant_names(tmp_path):
 def test_a_bare_metal_member_interoperates_with_its_tenant_only():
     """pepsi/legacy: p2e0h0 is not virtualized; the Linux kernel's VXLAN device is its VTEP."""
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        legacy = lab.vm("pepsi/legacy")
+        legacy = lab.nodes.vm("pepsi/legacy")
         assert "vxlan id 5001" in legacy.cmd("ip -d link show vx5001")
         assert "tx-checksumming: off" in legacy.cmd("ethtool -k p2e0h0-eth0")
         assert not (SERVERS_DIR / "p2e0h0").exists()  # no Open vSwitch on bare metal
         assert "1 received" in legacy.cmd("ping -c1 -W2 192.0.2.2")  # pepsi/web, through OVS
-        assert "1 received" in lab.vm("pepsi/db").cmd("ping -c1 -W2 192.0.2.4")
+        assert "1 received" in lab.nodes.vm("pepsi/db").cmd("ping -c1 -W2 192.0.2.4")
         verdicts = probe_tenants(lab)
     mine = [p for p in verdicts.pairs if "pepsi/legacy" in (p["src"], p["dst"])]
     assert len(mine) == 2 * 4 * 3 and all(p["ok"] for p in mine)
@@ -91,7 +91,7 @@ def echoes_received(node):
 def test_a_vm_cannot_reach_the_server_it_runs_on():
     """Even knowing the MAC of its port's far end, a VM gets nothing into its server's own IP stack."""
     with lab_of(BUNDLED / "lecture.yaml") as lab:
-        server, web = lab.net["p0e0h0"], lab.vm("pepsi/web")  # the server's address is 10.0.0.2
+        server, web = lab.nodes.net["p0e0h0"], lab.nodes.vm("pepsi/web")  # the server's address is 10.0.0.2
         intf = web.defaultIntf()
         web.cmd(f"ip route add 10.0.0.2/32 dev {intf}; ip neigh replace 10.0.0.2 "
                 f"lladdr {server.intf('p0e0h0-eth1').MAC()} dev {intf}")
@@ -166,8 +166,8 @@ def test_a_server_with_many_vms_comes_up(tmp_path):
     path = write_scenario(tmp_path, f"fabric: {{k: 4}}\ntenants:\n  many:\n    vni: 9\n    vms:\n{vms}"
                                     "      far: {ip: 192.168.0.99/24, server: p3e1h1}\n")
     with lab_of(path) as lab:
-        assert tables.mismatches(lab.compiled, lab.targets) == []
-        assert " 0% packet loss" in lab.vm("many/v23").cmd("ping -c1 -W2 192.168.0.99")
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+        assert " 0% packet loss" in lab.nodes.vm("many/v23").cmd("ping -c1 -W2 192.168.0.99")
 
 
 def test_draw_writes_an_svg_naming_every_switch_and_a_png(tmp_path):

@@ -20,7 +20,7 @@ def test_k8_with_two_vms_per_server_checks_green(clean_machine, tmp_path):
 
 
 def ofctl(lab, datapath, *args):
-    run("ovs-ofctl", "-O", "OpenFlow13", *args[:1], lab.targets[datapath], *args[1:])
+    run("ovs-ofctl", "-O", "OpenFlow13", *args[:1], lab.nodes.targets[datapath], *args[1:])
 
 
 PROBE_FIELD = {"icmp": (1, "NXM_OF_ICMP_TYPE[]"), "udp": (17, "NXM_OF_UDP_DST[]"), "tcp": (6, "NXM_OF_TCP_DST[]")}

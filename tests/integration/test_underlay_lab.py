@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 from overlaylab.runtime import tables
-from overlaylab.runtime.lab import Phases, running_lab
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import running_lab
 from overlaylab.system import run
 from probes.reach import reachability
 from tests.integration.conftest import REPO, leftovers, overlaylab
@@ -17,18 +18,18 @@ UNDERLAY = BUNDLED / "underlay.yaml"
 def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
     scenario = load(UNDERLAY, k=4)
     with running_lab(scenario, Phases(open(tmp_path / "progress", "w")), "check") as lab:
-        assert tables.mismatches(lab.compiled, lab.targets) == []
-        counts = tables.flow_counts(lab.targets)
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == []
+        counts = tables.flow_counts(lab.nodes.targets)
         assert counts == {name: len(t.flows) for name, t in lab.compiled.items()}
         assert max(counts.values()) <= 2 * 4 + 10
-        reached = reachability(lab.stations()).pairs
+        reached = reachability(lab.nodes.stations(lab.scenario.fabric)).pairs
         assert len(reached) == 240 and all(reached.values())
         edge = lab.compiled["p0e0"]
-        installed = tables.flow_lines(lab.targets["p0e0"])
+        installed = tables.flow_lines(lab.nodes.targets["p0e0"])
         assert len(installed) == len(edge.flows)
         assert any(line.startswith("table=1, priority=200,ip,nw_dst=10.0.0.2") for line in installed)
         assert any(line.startswith("priority=100,ip,in_port=1,nw_src=10.0.0.2") for line in installed)
-        groups = run("ovs-ofctl", "-O", "OpenFlow15", "dump-groups", lab.targets["p0a1"]).stdout
+        groups = run("ovs-ofctl", "-O", "OpenFlow15", "dump-groups", lab.nodes.targets["p0a1"]).stdout
         assert "selection_method=hash,selection_method_param=131073,fields(ip_src,ip_dst,tcp_src,tcp_dst," \
                "udp_src,udp_dst)" in groups  # basis: the DPID 0x20001, so each switch hashes differently
         assert leftovers() != []  # the lab really is there while it runs
@@ -37,9 +38,9 @@ def test_k4_lab_routes_every_pair_and_leaves_nothing(clean_machine, tmp_path):
 
 def test_a_missing_flow_is_noticed(clean_machine, tmp_path):
     with running_lab(load(UNDERLAY, k=2), Phases(open(tmp_path / "progress", "w")), "check") as lab:
-        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", lab.targets["p1e0"], "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
-        assert tables.mismatches(lab.compiled, lab.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
-        reached = reachability(lab.stations())
+        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", lab.nodes.targets["p1e0"], "--strict", "table=1,ip,nw_dst=10.1.0.2,priority=200")
+        assert tables.mismatches(lab.compiled, lab.nodes.targets) == ["p1e0: 1 flows missing, 0 unexpected, 0 group lines differ"]
+        reached = reachability(lab.nodes.stations(lab.scenario.fabric))
         assert reached.pairs == {("p0e0h0", "p1e0h0"): False, ("p1e0h0", "p0e0h0"): True}
         assert reached.outcome.lost == 1 and reached.outcome.resent == 3  # tried 4 times before it is lost
 

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller import events as ev
 from controller import reconciler as r
 from controller.desired import DesiredState
 from controller.flows import Flow, SelectGroup, Tables, applied, key
@@ -26,21 +27,21 @@ class FakeSwitch:
     ports: dict[int, bool]
     tables: Tables
     conn: int = 0
-    inbox: deque[r.Output] = field(default_factory=deque)  # from the controller, in order
+    inbox: deque[ev.Output] = field(default_factory=deque)  # from the controller, in order
     answering: bool = True
 
-    def process(self) -> list[r.Event]:
+    def process(self) -> list[ev.Event]:
         """Take the next message; what the switch says back."""
         msg = self.inbox.popleft()
-        if isinstance(msg, r.Read):
+        if isinstance(msg, ev.Read):
             flows = self.tables.flows
             half = len(flows) // 2  # flows in two parts, to exercise multipart replies
-            return [r.Held(self.dpid, self.conn, msg.flows, flows=flows[:half], more=True),
-                    r.Held(self.dpid, self.conn, msg.flows, flows=flows[half:]),
-                    r.Held(self.dpid, self.conn, msg.groups, groups=self.tables.groups)]
-        assert isinstance(msg, r.Send)
+            return [ev.Held(self.dpid, self.conn, msg.flows, flows=flows[:half], more=True),
+                    ev.Held(self.dpid, self.conn, msg.flows, flows=flows[half:]),
+                    ev.Held(self.dpid, self.conn, msg.groups, groups=self.tables.groups)]
+        assert isinstance(msg, ev.Send)
         self.tables = applied(self.tables, msg.delta)
-        return [r.Confirmed(self.dpid, self.conn, msg.barrier)] if self.answering else []
+        return [ev.Confirmed(self.dpid, self.conn, msg.barrier)] if self.answering else []
 
     def holds(self) -> tuple[frozenset[Flow], frozenset[SelectGroup]]:
         assert len({key(f) for f in self.tables.flows}) == len(self.tables.flows), "two flows with one key"
@@ -65,8 +66,8 @@ class FakeFabric:
         self.switches.update({vswitch_dpid(s): FakeSwitch(vswitch_dpid(s), {}, Tables(s.name, vswitch_dpid(s), ()))
                               for s in fabric.servers})
         self.names = {s.name: s.dpid for s in fabric.switches}
-        self.channels: dict[int, deque[r.Event]] = {d: deque() for d in self.switches}  # switch -> controller
-        self.api: deque[r.Event] = deque()
+        self.channels: dict[int, deque[ev.Event]] = {d: deque() for d in self.switches}  # switch -> controller
+        self.api: deque[ev.Event] = deque()
         self.answers: dict[int, tuple[int, dict[str, Any]]] = {}
         self.requests = 0
         self.conns = 0
@@ -77,12 +78,12 @@ class FakeFabric:
         end is told on a channel of its own: os-ken may report it before or after the new hello."""
         switch = self.switches[dpid]
         if switch.conn:
-            self.api.append(r.Gone(dpid, switch.conn))
+            self.api.append(ev.Gone(dpid, switch.conn))
         self.conns += 1
         switch.conn = self.conns
         switch.inbox.clear()
-        self.channels[dpid] += [r.Connected(dpid, switch.conn),
-                                r.Ports(dpid, switch.conn, tuple(sorted(switch.ports.items())))]
+        self.channels[dpid] += [ev.Connected(dpid, switch.conn),
+                                ev.Ports(dpid, switch.conn, tuple(sorted(switch.ports.items())))]
 
     def connect_all(self) -> None:
         for dpid in self.switches:
@@ -96,11 +97,11 @@ class FakeFabric:
             switch = self.switches[self.names[near]]
             switch.ports[port] = up
             if switch.conn:
-                self.channels[switch.dpid].append(r.Ports(switch.dpid, switch.conn, ((port, up),)))
+                self.channels[switch.dpid].append(ev.Ports(switch.dpid, switch.conn, ((port, up),)))
 
     def ask(self, what: str, body: Any = None) -> int:
         self.requests += 1
-        self.api.append(r.Asked(self.requests, what, body))
+        self.api.append(ev.Asked(self.requests, what, body))
         return self.requests
 
     def change(self, new: Scenario) -> int:
@@ -109,7 +110,7 @@ class FakeFabric:
     def restart_controller(self, scenario: Scenario) -> None:
         """A new controller from `scenario`; every switch reconnects to it, keeping its tables. A change the
         old one was working on is lost with its connection: its client hears that the controller went away."""
-        waiting = {e.request for e in self.api if isinstance(e, r.Asked)}
+        waiting = {e.request for e in self.api if isinstance(e, ev.Asked)}
         for request in set(range(1, self.requests + 1)) - set(self.answers) - waiting:
             self.answers[request] = (LOST, {"error": "the controller went away"})
         self.controller = r.Reconciler(DesiredState(scenario))
@@ -120,7 +121,7 @@ class FakeFabric:
 
     def tick(self, seconds: float) -> None:
         self.now += seconds
-        self.api.append(r.Tick())
+        self.api.append(ev.Tick())
 
     # moving things along
     def deliver(self, dpid: int | None) -> bool:
@@ -129,11 +130,11 @@ class FakeFabric:
         if not channel:
             return False
         for output in self.controller.handle(channel.popleft(), self.now):
-            if isinstance(output, (r.Send, r.Read)):
+            if isinstance(output, (ev.Send, ev.Read)):
                 switch = self.switches[output.dpid]
                 if switch.conn == output.conn:
                     switch.inbox.append(output)
-            elif isinstance(output, r.Answer):
+            elif isinstance(output, ev.Answer):
                 self.answers[output.request] = (output.code, output.body)
         return True
 

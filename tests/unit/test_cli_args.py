@@ -3,8 +3,9 @@ import pytest
 
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
+from overlaylab.api.words import Words
 from overlaylab.faces import cli
-from overlaylab.faces.cliwords import Words, describe_changes, trace_args, wire_args
+from overlaylab.faces.cliwords import describe_changes, trace_args, wire_args
 from topologies.scenario import load
 
 LECTURE = load()

@@ -12,7 +12,7 @@ HOSTILE = {
     "not UTF-8": (b"why: caf\xe9\n", "not UTF-8 text (byte 0xe9 at offset 8)"),
     "a list": (b"- 1\n- 2\n", "must be `key: value` lines"),
     "broken YAML": (b"paths: [1\n", "is not YAML any more (line 2)"),
-    "too large": (b"#" * (65 * 1024), "is over 64 KiB"),
+    "too large": (b"#" * (65 * 1024), "bytes is too large for an answer"),
 }
 
 

@@ -2,8 +2,7 @@
 from controller.flows import ofctl_match
 from controller.overlay import compile_overlay
 from controller.underlay import compile_underlay
-from overlaylab.runtime.tables import flow_key
-from overlaylab.verify.explain import datapath_text, summary_text
+from overlaylab.verify.explain import DatapathTables, datapath_text, summary_text
 from topologies.scenario import load
 
 LECTURE = load()
@@ -12,12 +11,15 @@ COMPILED = {**compile_underlay(LECTURE.fabric), **compile_overlay(LECTURE)}
 
 def test_a_datapath_shows_every_flow_once_under_its_purpose_with_its_counter_or_a_dash():
     tables = COMPILED["p0e0h0/br-int"]
-    counted = {flow_key(ofctl_match(f)): 7 for f in tables.flows[:3]}
-    lines = datapath_text(tables, False, counted)
+    held = "".join(f" cookie=0x0, duration=1.2s, n_packets=7, n_bytes=490, {ofctl_match(f)} actions=drop\n"
+                   for f in tables.flows[:3])
+    shown = DatapathTables.of(tables, False, held)
+    lines = datapath_text(shown)
     flows = [line for line in lines if line.startswith("    ")]
     assert len(flows) == len(tables.flows) and sum(line.split()[0] == "7" for line in flows) == 3
     assert sum(line.split()[0] == "-" for line in flows) == len(tables.flows) - 3
     assert "  encapsulate (3)" in lines and all("  # " in line for line in flows)
+    assert sum(f["packets"] or 0 for group in shown.flows.values() for f in group) == 3 * 7
 
 
 def test_the_summary_counts_each_layers_flows_by_purpose():

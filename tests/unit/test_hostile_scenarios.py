@@ -91,7 +91,7 @@ def test_a_50_mb_file_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "big.yaml"
     with open(path, "wb") as f:
         f.truncate(50 << 20)
-    assert "52428800 bytes is too large for a scenario" in refusal(path)
+    assert "52428800 bytes is too large for a .yaml scenario" in refusal(path)
 
 
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero", "directory"])

@@ -15,16 +15,17 @@ MAY_IMPORT = {
 }
 # overlaylab's own layers: its root modules (errors, system) at the bottom, the user's faces on top
 LAB_LAYERS = ("overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom", "overlaylab.measure",
-              "overlaylab.faces")
+              "overlaylab.api", "overlaylab.faces")
 LAB_MAY_IMPORT = {
     "overlaylab": {"overlaylab"},
     "overlaylab.runtime": {"overlaylab", "overlaylab.runtime"},
     "overlaylab.verify": {"overlaylab", "overlaylab.runtime", "overlaylab.verify"},
     "overlaylab.classroom": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom"},
     "overlaylab.measure": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.measure"},
+    "overlaylab.api": set(LAB_LAYERS) - {"overlaylab.faces"},  # the one Python API, over everything below
     "overlaylab.faces": set(LAB_LAYERS),
 }
-PURE = ("topologies/fattree.py", "topologies/scenario.py", "topologies/encap.py", "controller/flows.py",
+PURE = ("topologies/fattree.py", "topologies/scenario.py", "topologies/model.py", "topologies/ports.py", "topologies/encap.py", "controller/flows.py",
         "controller/underlay.py", "controller/overlay.py", "controller/trace.py")
 
 
@@ -68,3 +69,16 @@ def test_every_module_of_the_lab_is_in_a_layer():
 def test_the_model_and_the_compilers_never_touch_mininet_scapy_or_netlink(module):
     side_effects = {m for m in imports(REPO / module) if m.split(".")[0] in ("mininet", "scapy", "pyroute2")}
     assert not side_effects, f"{module} imports {sorted(side_effects)}"
+
+
+SOURCES = sorted(p for package in PACKAGES for p in (REPO / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_no_module_is_over_300_lines_nor_a_class_over_15_public_methods(path):
+    assert len(path.read_text().splitlines()) <= 300, "split it by purpose"
+    for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
+        public = [f.name for f in cls.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")
+                  and not f.name.startswith("do_")  # a CLI's verbs (cmd.Cmd): each one a command, not a method
+                  and not any(isinstance(d, ast.Name) and d.id == "property" for d in f.decorator_list)]
+        assert len(public) <= 15, f"{cls.name} has {len(public)} public methods: {public}"

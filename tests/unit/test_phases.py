@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from overlaylab.runtime.lab import Phases
+from overlaylab.runtime.phases import Phases
 
 
 class Terminal(io.StringIO):

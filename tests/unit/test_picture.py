@@ -7,9 +7,10 @@ import pytest
 from controller.flat import underlay_tables
 from controller.overlay import compile_overlay
 from controller.trace import cables
+from overlaylab.api.words import Words
 from overlaylab.classroom.picture import PATH_COLOUR, dot, render
 from overlaylab.errors import LabError
-from overlaylab.faces.cliwords import DEFAULT_PICTURE, Words, draw_args
+from overlaylab.faces.cliwords import DEFAULT_PICTURE, draw_args
 from topologies.scenario import BUNDLED, load
 
 LECTURE = load()

@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from controller import events as ev
 from controller import reconciler as r
 from controller.desired import DesiredState
 from controller.flat import underlay_tables
+from controller.jobs import REROUTE
 from tests.unit.fakefabric import LOST, FakeFabric
 from topologies import changes
 from topologies.names import vswitch_dpid
@@ -86,7 +88,7 @@ def test_a_link_coming_up_while_its_repair_is_pushed_ends_in_full_ecmp_with_both
     fabric = up(FakeFabric(LECTURE))
     fabric.link(*CUT, up=False)
     run(fabric, "p0a0")  # the repair's make phase is sent, nothing confirmed yet by the others
-    assert fabric.controller.job is not None and fabric.controller.job.kind == r.REROUTE
+    assert fabric.controller.job is not None and fabric.controller.job.kind == REROUTE
     fabric.link(*CUT, up=True)
     fabric.settle()
     assert fabric.wrong() == []
@@ -262,5 +264,5 @@ TestAnyOrder = AnyOrder.TestCase
 @pytest.mark.parametrize("what", ["GET /scenario", "GET /datapaths", "GET /underlay", "GET /tables"])
 def test_every_question_is_answered_at_once(what):
     reconciler = r.Reconciler(DesiredState(LECTURE))
-    [answer] = reconciler.handle(r.Asked(1, what), 0.0)
+    [answer] = reconciler.handle(ev.Asked(1, what), 0.0)
     assert answer.code == 200 and answer.request == 1

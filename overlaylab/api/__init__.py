@@ -1,0 +1,1 @@
+"""The Python API: one `Lab` under every face (the `overlaylab` commands, the lab CLI, scripts, notebooks)."""

@@ -1,0 +1,65 @@
+"""What names mean on a running lab: tenant/vm names and server names stand for nodes and addresses, and
+two of them for a packet to trace. Pure, so every case is unit-tested."""
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from controller.flows import Tables
+from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
+from topologies.scenario import VM, Scenario
+
+
+class Words:
+    """The names one running lab answers to."""
+
+    def __init__(self, scenario: Scenario, vm_nodes: dict[str, str], nodes: set[str]) -> None:
+        self.scenario, self.vm_nodes, self.nodes = scenario, vm_nodes, nodes
+        self.vms = {vm.label: vm for vm in scenario.vms}
+
+    def rewrite(self, line: str) -> str:
+        """`tenant/vm CMD` runs CMD on that VM's node; in a command run on a VM or a server, `tenant/vm`
+        and server names stand for their addresses (`pepsi/web ping pepsi/db`, `p0e0h0 ping p3e1h1`:
+        a virtualized server's address lives on br-phy, where Mininet's own substitution would not
+        find it). Any other line is left as it is."""
+        words = line.split()
+        if not words or (words[0] not in self.vms and words[0] not in self.nodes):
+            return line
+        return " ".join([self.vm_nodes.get(words[0], words[0]), *(self.address(w) for w in words[1:])])
+
+    def address(self, word: str) -> str:
+        server = self.scenario.fabric.server(word)
+        if server:
+            return str(server.ip)
+        return str(self.vms[word].ip.ip) if word in self.vms else word
+
+    def trace(self, args: list[str], compiled: dict[str, Tables], underlay: dict[str, Tables]) -> list[Path] | None:
+        """`trace SRC DST`: every path, or None when the arguments name no such pair."""
+        if len(args) != 2:
+            return None
+        src, dst = args
+        if src in self.vms:
+            vm = self.vms[src]
+            target = self.vm_target(vm, dst)
+            return trace_vm(self.scenario, compiled, vm, vm_packet(vm, target)) if target else None
+        fabric = self.scenario.fabric
+        server, target_server = fabric.server(src), fabric.server(dst)
+        if server is None:
+            return None
+        try:
+            address = target_server.ip if target_server else IPv4Address(dst)
+        except ValueError:
+            return None
+        return trace(fabric, underlay, server.name, ip_packet(server, address))
+
+    def vm_pair(self, args: list[str]) -> tuple[VM, VM] | None:
+        """`trace` arguments naming two VMs (the second maybe by address): the packet can be really sent."""
+        if len(args) != 2 or args[0] not in self.vms:
+            return None
+        target = self.vm_target(self.vms[args[0]], args[1])
+        return (self.vms[args[0]], target) if target else None
+
+    def vm_target(self, src: VM, dst: str) -> VM | None:
+        """A VM label, or an address looked up in the source's own tenant (as ARP would)."""
+        if dst in self.vms:
+            return self.vms[dst]
+        return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and str(vm.ip.ip) == dst), None)

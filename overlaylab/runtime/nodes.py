@@ -1,0 +1,84 @@
+"""Where each part of a running lab is: the Mininet node of every VM and server, the Open vSwitch bridge
+behind every switch name, which servers run a virtual switch, the cables the lab took down; and how the
+probes address them."""
+from __future__ import annotations
+
+from typing import Any
+
+from mininet.net import Mininet
+
+from controller.overlay import virtualized
+from overlaylab.runtime import pods
+from overlaylab.runtime.network import vm_node
+from overlaylab.runtime.vswitches import server_ovs
+from probes.endpoint import Endpoint
+from probes.packets import Host
+from probes.reach import Station
+from probes.stream import End
+from topologies.fattree import FatTree, Server, mac_of
+from topologies.names import PHY, node_of, uplink, vswitch_name
+from topologies.scenario import VM, Scenario
+from vswitch import kernel
+
+
+class Nodes:
+    """The running lab's nodes, by the names the scenario gives them."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.net: Mininet | None = None  # Mininet's network, once built
+        self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
+        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name
+                        for s in scenario.fabric.switches}  # switch name: the bridge ovs-ofctl talks to
+        self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server
+                         for i, vm in enumerate(scenario.vms)}
+        self.down: set[frozenset[str]] = set()  # links between underlay switches the lab took down
+        self.cut: set[frozenset[str]] = set()  # every link the lab took down (servers' uplinks too)
+        self._vm_count = len(scenario.vms)
+
+    def new_vm_node(self) -> str:
+        """A name for a new VM's node; names are never reused."""
+        self._vm_count += 1
+        return vm_node(self._vm_count - 1)
+
+    def vswitch_started(self, server: Server) -> None:
+        self.hosting.add(server.name)
+        self.targets[vswitch_name(server)] = server_ovs(server).br_int
+
+    def node(self, name: str) -> Any:
+        """The Mininet node of a server or switch."""
+        assert self.net is not None, "the network is not built yet"
+        return self.net[name]
+
+    def vm(self, label: str) -> Any:
+        """The Mininet node of VM `tenant/vm`."""
+        return self.node(self.vm_nodes[label])
+
+    def endpoint(self, vm: VM) -> Endpoint:
+        """One VM as the probes address it: where to send from and listen at, inside its namespace."""
+        node = self.vm(vm.label)
+        return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, node.pid,
+                        kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep)
+
+    def stream_end(self, vm: VM) -> End:
+        """Where a probe stream to or from the VM starts or ends (probes.stream)."""
+        node = self.vm(vm.label)
+        return End(Host(vm.mac, vm.ip.ip), node.pid, node.defaultIntf().name)
+
+    def port_pid(self, port: str) -> int:
+        """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: the machine's
+        for a core's, the pod's for an edge or aggregation switch's."""
+        return int(self.node(node_of(port)).pid)
+
+    def stations(self, fabric: FatTree) -> list[Station]:
+        """Every physical server as the reachability probes address it."""
+        return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.node(s.name).pid,
+                        PHY if s.name in self.hosting else uplink(s))
+                for s in fabric.servers]
+
+    def rehome(self, source: str, target: str, name: str, new_name: str, port: int) -> None:
+        """Mininet's record of an interface already moved from node `source` to `target` as `new_name`."""
+        old, new = self.node(source), self.node(target)
+        intf = old.intf(name)
+        old.delIntf(intf)
+        intf.name, intf.node = new_name, new
+        new.addIntf(intf, port, moveIntfFn=lambda *_: None)

@@ -1,0 +1,220 @@
+"""A lab's life: preflight, controller, network, virtual switches, flows confirmed on every datapath,
+and a teardown that leaves nothing behind. The running lab is its parts: the desired state (`desired`),
+the nodes (`nodes`), the controller's process (`controller`) and the changes of its members (`members`)."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
+from mininet.log import setLogLevel
+
+from controller.flows import Tables
+from controller.overlay import virtualized
+from overlaylab.errors import LabError
+from overlaylab.runtime import clean, daemons, mgmt, pods, tables, vswitches
+from overlaylab.runtime.capacity import require_capacity
+from overlaylab.runtime.controlproc import ControllerProcess
+from overlaylab.runtime.desired import Desired
+from overlaylab.runtime.members import Members
+from overlaylab.runtime.network import adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug
+from overlaylab.runtime.nodes import Nodes
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.preflight import preflight
+from overlaylab.runtime.state import RUN_DIR, LabLock, LabState, forget_state
+from overlaylab.runtime.vswitches import server_ovs
+from overlaylab.system import beside, pid_alive, wait_until
+from probes.session import Progress
+from topologies.fattree import Server
+from topologies.names import UPLINK_PORT, vswitch_dpid
+from topologies.scenario import Scenario
+
+FLOWS_TIMEOUT = 60.0
+
+
+class RunningLab:
+    """A running lab; made by `running_lab`, which guarantees its teardown."""
+
+    def __init__(self, scenario: Scenario, phases: Phases) -> None:
+        if scenario.path is None:
+            raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
+                           "controller reads the very same one")
+        fabric = scenario.fabric
+        self.phases = phases
+        self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
+                              nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
+        self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
+                                            RUN_DIR / "controller.log", str(scenario.mode))
+        self.desired = Desired(scenario, self.controller)
+        self.nodes = Nodes(scenario)
+        self.members = Members(self.desired, self.nodes, self.controller)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The desired state, as the controller (its owner) last said it."""
+        return self.desired.scenario
+
+    @property
+    def compiled(self) -> dict[str, Tables]:
+        """What every datapath must hold, by name."""
+        return self.desired.compiled
+
+    @property
+    def underlay(self) -> dict[str, Tables]:
+        """What every underlay switch must hold, by name."""
+        return self.desired.underlay
+
+    def server_problems(self) -> dict[str, str]:
+        """Servers that cannot take part, and why: their uplink is down, or their virtual switch is not
+        running or not connected to the controller. (os-ken on native threads does not notice a switch
+        that died, so a dead ovs-vswitchd is found by its pid.)"""
+        connected = set(self.controller.request("GET", path="/datapaths")["connected"])
+        hosting = {vm.server for vm in self.scenario.vms if not vm.bare_metal}
+        problems = {}
+        for server in self.scenario.fabric.servers:
+            edge = self.scenario.fabric.peer(server.name, UPLINK_PORT)
+            if edge and frozenset((server.name, edge[0])) in self.nodes.cut:
+                problems[server.name] = f"{server.name}'s uplink to {edge[0]} is down"
+            elif server in hosting and not _vswitch_up(server, connected):
+                problems[server.name] = f"{server.name}'s virtual switch is not connected"
+        return problems
+
+    def underlay_problems(self) -> list[str]:
+        """How the underlay switches differ from what they should hold now (empty: repaired)."""
+        return tables.mismatches(self.underlay, self.nodes.targets)
+
+    def start(self) -> None:
+        fabric = self.scenario.fabric
+        self.state.save()
+        with self.phases.phase("controller", "starting the controller (os-ken) on the management network"):
+            mgmt.create()
+            self._start_controller()
+        with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
+                                          f"({fabric.k} pods, each its own Open vSwitch), "
+                                          f"{len(fabric.servers)} servers, "
+                                          f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
+            net = self.nodes.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port,
+                                                 progress)
+            net.build()
+            adopt_links(net)
+            self.state.node_pids = {node.name: node.pid for node in net.values()}
+            self.state.namespaces = sorted(host_namespaces(net))
+            self.state.save()
+            pods.start(net, fabric)
+            net.start()
+        self._start_vswitches()
+        self._wait_for_flows()
+
+    def _start_vswitches(self) -> None:
+        servers = virtualized(self.scenario)
+        bare_metal = [vm for vm in self.scenario.vms if vm.bare_metal]
+        if not servers and not bare_metal:
+            return
+        assert self.nodes.net is not None
+        with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
+                                            f" and {len(bare_metal)} kernel VTEPs") as progress:
+            vswitches.start(self.nodes.net, self.scenario, self.controller.port, progress)
+            for server in servers:
+                self.nodes.vswitch_started(server)
+            vswitches.start_kernel_vteps(self.nodes.net, self.scenario)
+
+    def _start_controller(self) -> None:
+        self.controller.start()
+        self.state.controller_pid = self.controller.pid
+        self.state.save()
+        self.desired.restarted()
+
+    def _wait_for_flows(self) -> None:
+        waiting = f"waiting until all {len(self.compiled)} datapaths hold their flows"
+        with self.phases.phase("flows", waiting) as progress:
+            wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT, "the controller's flows", self._flows_problem)
+
+    def kill_controller(self) -> None:
+        """Crash the controller (SIGKILL). The switches keep their flows and keep forwarding (fail mode
+        secure: no fallback to learning) until it is back."""
+        self.controller.kill()
+
+    def start_controller(self) -> dict[str, int]:
+        """Start the controller again on its own port; every switch reconnects and is reconciled. Returns
+        the flow and group mods each datapath needed (0 for all when nothing changed meanwhile)."""
+        self._start_controller()
+        self._wait_for_flows()
+        status = self.controller.status()
+        return {name: status.changes[dpid] for dpid, name in status.synced.items()}
+
+    def _in_sync(self, progress: Progress) -> bool:
+        """Has every datapath answered the barrier after its push? (Refused messages fail the lab.)"""
+        self.desired.refresh()  # the start may have found links down
+        status = self.controller.status()
+        if status.errors:
+            raise LabError(f"a switch refused the controller's flows: {status.errors[0]}; "
+                           f"controller log: {self.controller.tail()}")
+        progress(f"{len(status.synced)}/{len(self.desired.dpids)} confirmed by barrier replies")
+        return self.desired.dpids <= set(status.synced)
+
+    def _flows_problem(self) -> str:
+        """Which datapaths never confirmed, whether the controller has them, and the last thing its log
+        says of each (a stall at k=8 is otherwise hard to tell from a switch that never connected)."""
+        missing = sorted(self.desired.dpids - set(self.controller.status().synced))
+        names = {t.dpid: name for name, t in self.compiled.items() if t.dpid in missing}
+        try:
+            connected = set(self.controller.request("GET", path="/datapaths", timeout=5)["connected"])
+        except LabError:
+            connected = set()
+        said = [f"{names[d]} ({'connected' if d in connected else 'not connected'}; last logged: "
+                f"{self.controller.last_said(f'{d:016x}')})" for d in missing[:3]]
+        return (f"{len(names)} datapaths never confirmed their flows: {'; '.join(said)}; controller log: "
+                f"{self.controller.tail()}")
+
+    def stop(self) -> None:
+        """Take everything down; Ctrl-C is ignored meanwhile so teardown itself is never cut short (on the
+        main thread, the only one Ctrl-C reaches and the only one that may set its handler)."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            with self.phases.phase("teardown", "tearing the lab down") as progress:
+                net = self.nodes.net
+                if net is not None:
+                    progress(f"{unplug(net)} processes in the lab's namespaces ended")
+                    bridges_deleted = beside(partial(delete_switches, net))
+                daemons.stop_all()  # any left outside those namespaces, and the daemons' directories
+                if net is not None:
+                    end_shells(net)
+                    bridges_deleted()
+                self.controller.stop()
+                self.desired.forget()
+                leftovers = clean.sweep(self.state)
+                forget_state()
+            if leftovers:
+                self.phases.out.write(f"overlaylab: teardown also had to remove {leftovers}\n")
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _vswitch_up(server: Server, connected: set[int]) -> bool:
+    pidfile = server_ovs(server).pidfile("ovs-vswitchd")
+    alive = pidfile.exists() and pid_alive(int(pidfile.read_text() or 0))
+    return alive and vswitch_dpid(server) in connected
+
+
+@contextmanager
+def running_lab(scenario: Scenario, phases: Phases, command: str) -> Iterator[RunningLab]:
+    """Bring a lab up, hand it over, and take it down again whatever happens."""
+    preflight(command, [s.name for s in scenario.fabric.switches])
+    require_capacity(scenario)
+    setLogLevel("output")
+    lock = LabLock()
+    lock.acquire()
+    lab = RunningLab(scenario, phases)
+    try:
+        lab.start()
+        yield lab
+    finally:
+        try:
+            lab.stop()
+        finally:
+            lock.release()

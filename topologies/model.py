@@ -1,0 +1,156 @@
+"""The scenario's model: tenants, their VMs and the fabric they run on, as frozen dataclasses, and the
+one-line error a scenario the lab refuses gets (topologies.scenario reads and validates the file)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from topologies.encap import Encap, Vtep
+from topologies.fattree import FatTree, Server, mac_of
+from topologies.names import VM_PORTS
+from topologies.quoting import quote
+
+MAX_VMS_PER_SERVER = len(VM_PORTS)  # a VM per br-int port of topologies.names' plan
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
+MAX_LINE = 300
+FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.host)
+FABRIC_MACS = mac_of(FABRIC_SPACE.network_address)[:8]  # servers' and routers' MACs spell their 10.x address
+
+
+class Mode(Enum):
+    """How VMs reach each other: encapsulated between servers (the overlay), or routed by the underlay
+    itself, address by address, with no encapsulation (flat: the lecture's "naive" alternative)."""
+
+    OVERLAY = "overlay"
+    FLAT = "flat"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ScenarioError(ValueError):
+    """A scenario the lab refuses to build, with the one-line reason and fix."""
+
+
+def key_text(key: Any) -> str:
+    """A key in an error's path: as written when it is a plain name, quoted otherwise (newlines, NUL or
+    terminal escapes must not spill into the message)."""
+    return key if isinstance(key, str) and NAME_RE.fullmatch(key) else quote(key)
+
+
+def refusal(message: str) -> ScenarioError:
+    """One printable line, however odd the file, its name or its keys."""
+    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    return ScenarioError(line if len(line) <= MAX_LINE else line[:MAX_LINE - 3] + "...")
+
+
+@dataclass(frozen=True)
+class VM:
+    """A tenant's virtual machine (or, with vtep 'kernel', a bare-metal member) on a physical server."""
+
+    tenant: str
+    vni: int
+    encap: Encap  # the tenant's
+    name: str
+    ip: IPv4Interface
+    server: Server
+    mac: str
+    vtep: Vtep = Vtep.OVS
+    port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
+
+    @property
+    def label(self) -> str:
+        """How users see it everywhere: tenant/vm."""
+        return f"{self.tenant}/{self.name}"
+
+    @property
+    def bare_metal(self) -> bool:
+        """A server that is not virtualized, its kernel the tenant's VTEP; not a VM on a virtual switch."""
+        return self.vtep is Vtep.KERNEL
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    vni: int
+    encap: Encap
+    vms: tuple[VM, ...]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    source: str  # how errors and reports name the file
+    description: str
+    fabric: FatTree
+    tenants: tuple[Tenant, ...]
+    path: Path | None = None  # the file itself, for whoever must read the very same scenario
+    mode: Mode = Mode.OVERLAY  # how the lab runs it (a command's --mode), not part of the file
+
+    @property
+    def flat(self) -> bool:
+        return self.mode is Mode.FLAT
+
+    @property
+    def vms(self) -> tuple[VM, ...]:
+        return tuple(vm for t in self.tenants for vm in t.vms)
+
+
+def document(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the YAML a user would write (parse() of it gives the same scenario back): what
+    `scenario save` writes and what the controller's API exchanges."""
+    def vm_doc(vm: VM) -> dict[str, str]:
+        doc = {"ip": str(vm.ip), "server": vm.server.name}
+        if vm.mac != derived_mac(vm.vni, vm.ip.ip):
+            doc["mac"] = vm.mac
+        if vm.bare_metal:
+            doc["vtep"] = vm.vtep.value
+        return doc
+    return {"description": scenario.description, "fabric": {"type": "fattree", "k": scenario.fabric.k},
+            "tenants": {t.name: {"vni": t.vni, "encap": t.encap.text, "vms": {vm.name: vm_doc(vm) for vm in t.vms}}
+                        for t in scenario.tenants}}
+
+
+def derived_mac(vni: int, ip: IPv4Address) -> str:
+    """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet. A VNI
+    of 2560..2815 would spell the fabric's own 02:00:0a: prefix (VNI 2560 and x.x.0.2 is server p0e0h0's
+    MAC), so those start with 06, also locally administered, instead."""
+    octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[2:]]
+    mac = ":".join(f"{b:02x}" for b in octets)
+    return "06" + mac[2:] if mac.startswith(FABRIC_MACS) else mac
+
+
+class Checker:
+    """Walks the parsed YAML, remembering the file name so each error can say where it is."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> ScenarioError:
+        where = f"{self.source}: {path}: " if path else f"{self.source}: "
+        return refusal(where + message)
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> Mapping[str, Any]:
+        """The mapping at `path`; with `allowed`, any other key is an error."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {type(value).__name__}; "
+                                  f"write it as `key: value` lines")
+        for key in value:
+            if allowed is not None and key not in allowed:
+                raise self.fail(f"{path}.{key_text(key)}" if path else key_text(key),
+                                f"unknown key; allowed here: {', '.join(allowed)}")
+        return value
+
+    def name(self, value: Any, path: str, what: str) -> str:
+        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+            raise self.fail(path, f"{quote(value)} is not a valid {what} name; use letters, digits, '_', "
+                                  f"'.' or '-' (at most 63, starting with a letter or digit)")
+        return value
+
+
