@@ -156,9 +156,11 @@ class Lab:
     def node(self, name: str) -> Any:
         """The Mininet node of a VM (`pepsi/web`), a server or a switch: `.cmd("ping -c1 192.0.2.3")`."""
         nodes = self.running.nodes
-        if name not in nodes.vm_nodes and name not in self.network:
-            raise LabError(f"no VM, server or switch named {name!r}")
-        return nodes.vm(name) if name in nodes.vm_nodes else nodes.node(name)
+        if name in nodes.vm_nodes:
+            return nodes.vm(name)
+        if name in self.network:
+            return nodes.node(name)
+        raise LabError(f"no VM, server or switch named {name!r}")
 
     @on_lab_thread
     def migrate(self, label: str, server: str) -> dict[str, Any]:
