@@ -16,7 +16,7 @@ setup(
         "PyYAML>=6.0,<7",
         "matplotlib>=3.6,<4",  # overlaylab compare's plot (the fabric pictures are Graphviz's)
     ],
-    extras_require={"test": ["pytest>=7,<10", "hypothesis>=6,<7", "ruff", "mypy",
+    extras_require={"test": ["pytest>=7,<10", "pytest-xdist>=3,<4", "hypothesis>=6,<7", "ruff", "mypy",
                             # examples/lab_tour.ipynb, executed by the tests as Jupyter would
                             "nbclient>=0.7,<1", "nbformat>=5,<6", "ipykernel>=6,<8", "jupyter_client>=7,<9"]},
     entry_points={"console_scripts": ["overlaylab=overlaylab.faces.cli:main"]},

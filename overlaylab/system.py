@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,30 +100,29 @@ def processes_in(namespaces: set[str]) -> list[int]:
     return found
 
 
+def _proc_field(path: str, name: str) -> float:
+    """A `Name:   N kB` field of a /proc file, in MiB (0 if the process is gone)."""
+    try:
+        with open(path) as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith(name))
+    except (OSError, StopIteration):
+        return 0.0
+    return kib / 1024
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, in MiB."""
+    return _proc_field(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_mib(pid: int) -> float:
+    """A process's proportional share of memory, in MiB: shared pages count once over all the
+    processes that share them, so a sum over hundreds of shells is not inflated."""
+    return _proc_field(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
 def silence_ipv6(interfaces: list[str]) -> None:
     """No router solicitations or MLD reports from the root namespace's ends of the lab's links."""
     for name in interfaces:
         with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as knob:
             knob.write("1")
-
-
-def beside(work: Callable[[], object]) -> Callable[[], None]:
-    """Start `work` on a thread of its own; the function returned waits for it and raises what it raised.
-    (A plain thread: an executor refuses new work once the interpreter exits, which is when atexit tears
-    down a lab a notebook forgot.)"""
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-            failed.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failed:
-            raise failed[0]
-    return wait

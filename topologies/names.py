@@ -16,7 +16,6 @@ TUNNEL_PORTS = {"vxlan": 100, "geneve": 101, "gre": 102}
 PATCH = 103
 MPLS_PORT, L3_GRE_PORT = 104, 105
 
-MGMT_BRIDGE = "olab-mgmt"  # the management network's bridge, in the machine's own namespace
 MGMT_SERVER_SIDE = "mgmt0"  # a server's (or pod's) end of its management veth
 
 
@@ -53,8 +52,3 @@ def vswitch_dpid(server: Server) -> int:
 def vswitch_name(server: Server) -> str:
     """How the lab, the controller and the tracer name a server's virtual switch: `p0e0h0/br-int`."""
     return f"{server.name}/{BRIDGE}"
-
-
-def mgmt_root_end(index: int) -> str:
-    """The machine's end of the index-th server's (or pod's) management veth."""
-    return f"olm{index}"

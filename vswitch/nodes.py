@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 from typing import Any
 
 from mininet.node import Host
 
 PR_SET_PDEATHSIG = 1
+MARK = "OVERLAYLAB_LAB"  # the environment variable every process of a lab carries: the lab's name
 NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
 
 
@@ -18,10 +20,18 @@ def die_with_parent() -> None:
 
 
 class Orphanless:
-    """Node shells die with the lab, so even a SIGKILLed lab takes its namespaces with it."""
+    """Node shells die with the lab, so even a SIGKILLed lab takes its namespaces with it; and they carry
+    the lab's mark (`OVERLAYLAB_LAB=<name>` in their environment, handed down to everything started in
+    them), by which `overlaylab clean` finds a crashed lab's processes."""
+
+    def __init__(self, name: str, mark: str = "", **params: Any) -> None:
+        self.mark = mark
+        super().__init__(name, **params)  # type: ignore[call-arg]
 
     def _popen(self, cmd: list[str], **params: Any) -> Any:
         params.setdefault("preexec_fn", die_with_parent)
+        if self.mark:
+            params["env"] = {**(params.get("env") or os.environ), MARK: self.mark}
         return super()._popen(cmd, **params)  # type: ignore[misc]
 
 

@@ -73,10 +73,13 @@ class Lab:
     """A lab: built by entering the block (or start()), torn down by leaving it (or stop())."""
 
     def __init__(self, scenario: str | Path | None = None, k: int | None = None, quiet: bool = True,
-                 mode: str = "overlay", command: str = "up") -> None:
+                 mode: str = "overlay", command: str = "up", name: str | None = None) -> None:
         """`mode` "flat" has the underlay route every VM address itself, with no encapsulation; `quiet`
-        False tells the phases of building and teardown on stderr; `command` is the one errors name."""
+        False tells the phases of building and teardown on stderr; `command` is the one errors name; `name`
+        is the lab's on this machine (default: one per user, named after them), which other labs beside
+        it never collide with."""
         self.scenario_file, self.k, self.quiet, self.mode, self.command = scenario, k, quiet, Mode(mode), command
+        self.name = name
         self._out: IO[str] | None = None
         self._lab: RunningLab | None = None
         self._running: AbstractContextManager[RunningLab] | None = None
@@ -85,7 +88,8 @@ class Lab:
     @on_lab_thread
     def __enter__(self) -> Lab:
         self._out = open(os.devnull, "w") if self.quiet else sys.stderr  # closed on exit
-        self._running = running_lab(load(self.scenario_file, self.k, self.mode), Phases(self._out), self.command)
+        self._running = running_lab(load(self.scenario_file, self.k, self.mode), Phases(self._out), self.command,
+                                    self.name)
         self._lab = self._running.__enter__()
         return self
 

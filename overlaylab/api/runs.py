@@ -11,8 +11,9 @@ from overlaylab.measure import drill as drills
 __all__ = ["compare", "drill"]
 
 
-def drill(scenario: str | Path | None = None, k: int | None = None, quiet: bool = True) -> dict[str, Any]:
+def drill(scenario: str | Path | None = None, k: int | None = None, quiet: bool = True,
+          name: str | None = None) -> dict[str, Any]:
     """Build the scenario's lab, fail and heal links, switches, a virtual switch and the controller and move
     a VM, all under probe streams, then check it: `ok`, a record per event, the check's report."""
-    with Lab(scenario, k, quiet, command="drill") as lab:
+    with Lab(scenario, k, quiet, command="drill", name=name) as lab:
         return drills.drill(lab.running)

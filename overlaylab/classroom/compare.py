@@ -55,7 +55,7 @@ def measure(lab: RunningLab, k: int, vms: int) -> Row:
 
 
 def compare(ks: tuple[int, ...] = KS, sizes: tuple[int, ...] = SIZES,
-            say: Callable[[str], object] = lambda _: None) -> list[Row]:
+            say: Callable[[str], object] = lambda _: None, name: str | None = None) -> list[Row]:
     """Every (k, VMs, mode) lab, built and measured, a row each; `say` hears which one is being built."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="overlaylab-compare-") as scratch, open(os.devnull, "w") as quiet:
@@ -65,7 +65,7 @@ def compare(ks: tuple[int, ...] = KS, sizes: tuple[int, ...] = SIZES,
                 path.write_text(spread_yaml(k, vms, TENANTS))
                 for mode in (Mode.FLAT, Mode.OVERLAY):
                     say(f"  k={k}, {vms} VMs, {mode}: building and measuring ...")
-                    with running_lab(load(path, mode=mode), Phases(quiet), "bench") as lab:
+                    with running_lab(load(path, mode=mode), Phases(quiet), "bench", name) as lab:
                         rows.append(measure(lab, k, vms))
     return rows
 

@@ -84,11 +84,12 @@ def find(number: str, root: Path = ROOT) -> Exercise:
     return found
 
 
-def check(exercise: Exercise, solution: bool, out: IO[str]) -> bool:
-    """Run the exercise's check on a lab of its own; print each verdict; True if every one passes."""
+def check(exercise: Exercise, solution: bool, out: IO[str], name: str | None = None) -> bool:
+    """Run the exercise's check on a lab of its own (named `name`); print each verdict; True if every one
+    passes."""
     out.write(f"exercise {exercise.number}: {exercise.title}"
               f"{' (the solution)' if solution else ''}\n")
-    verdicts = KINDS[exercise.spec["kind"]](exercise, solution)
+    verdicts = KINDS[exercise.spec["kind"]](exercise, solution, name)
     for verdict in verdicts:
         out.write(verdict.line() + "\n")
     passed = all(v.ok for v in verdicts)
@@ -97,8 +98,8 @@ def check(exercise: Exercise, solution: bool, out: IO[str]) -> bool:
 
 
 @contextmanager
-def _lab(path: Path, mode: Mode = Mode.OVERLAY) -> Iterator[RunningLab]:
-    with open(os.devnull, "w") as quiet, running_lab(load(path, mode=mode), Phases(quiet), "check") as lab:
+def _lab(path: Path, name: str | None, mode: Mode = Mode.OVERLAY) -> Iterator[RunningLab]:
+    with open(os.devnull, "w") as quiet, running_lab(load(path, mode=mode), Phases(quiet), "check", name) as lab:
         yield lab
 
 
@@ -126,7 +127,7 @@ def _failure(src: str, dst: str, found: list[dict[str, Any]], hints: dict[str, s
             f"{dst.split('/')[0]}. {hints.get('leak', '')}").strip()
 
 
-def flows_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
+def flows_exercise(exercise: Exercise, solution: bool, name: str | None) -> list[Verdict]:
     """Take the named compiled entries out of one virtual switch, put the student's in, probe."""
     spec = exercise.spec
     lines = [line.strip() for line in _text(exercise, spec["answer"], solution).splitlines()
@@ -138,7 +139,7 @@ def flows_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
              for field in spec.get("require", ()) if f"{field}=" not in line]
     if vague:
         return [Verdict(False, f"{'; '.join(vague)}: {spec['hints']['require']}")]
-    with _lab(exercise.folder / spec["scenario"]) as lab:
+    with _lab(exercise.folder / spec["scenario"], name) as lab:
         target = lab.nodes.targets[spec["datapath"]]
         remove = spec["remove"]
         for flow in lab.compiled[spec["datapath"]].flows:
@@ -152,7 +153,7 @@ def flows_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
         return _pairs_in_words(lab, spec.get("hints", {}))
 
 
-def scenario_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
+def scenario_exercise(exercise: Exercise, solution: bool, name: str | None) -> list[Verdict]:
     """The student's scenario must load, and its new tenant must be delivered and isolated."""
     spec = exercise.spec
     path = exercise.file(spec["answer"], solution)
@@ -166,7 +167,7 @@ def scenario_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
     pods = len({vm.server.pod for vm in tenant.vms})
     crossing = "its traffic crosses the core" if pods > 1 else "put one in another pod"
     verdicts = [Verdict(pods > 1, f"tenant {tenant.name}'s VMs are in {pods} pod(s): {crossing}")]
-    with _lab(path) as lab:
+    with _lab(path, name) as lab:
         verdicts += _pairs_in_words(lab, spec.get("hints", {}), {tenant.name})
     return verdicts
 
@@ -216,14 +217,14 @@ def _compare(answers: dict[str, Any], key: str, measured: object, what: str) -> 
     return Verdict(True, f"{key}: {measured}, as you said ({what})")
 
 
-def migration_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
+def migration_exercise(exercise: Exercise, solution: bool, name: str | None) -> list[Verdict]:
     """Predicted underlay flow changes of one migration, in overlay and flat mode, against the real ones."""
     spec, answers = exercise.spec, _answers(exercise, solution)
     if blank := _blank(exercise, answers):
         return blank
     measured = {}
     for mode in Mode:
-        with _lab(exercise.folder / spec["scenario"], mode) as lab:
+        with _lab(exercise.folder / spec["scenario"], name, mode) as lab:
             moved = lab.members.migrate(spec["vm"], spec["to"])
             report = Report()
             run_checks(lab, report)
@@ -241,12 +242,12 @@ def migration_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
                                                "like to the underlay"))]
 
 
-def ecmp_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
+def ecmp_exercise(exercise: Exercise, solution: bool, name: str | None) -> list[Verdict]:
     """Predicted ECMP paths of one flow, and the core it really takes, against trace and the wire."""
     spec, answers = exercise.spec, _answers(exercise, solution)
     if blank := _blank(exercise, answers):
         return blank
-    with _lab(exercise.folder / spec["scenario"]) as lab:
+    with _lab(exercise.folder / spec["scenario"], name) as lab:
         vms = {vm.label: vm for vm in lab.scenario.vms}
         src, dst = vms[spec["src"]], vms[spec["dst"]]
         paths = trace_vm(lab.scenario, lab.compiled, src, vm_packet(src, dst))
@@ -261,7 +262,7 @@ def ecmp_exercise(exercise: Exercise, solution: bool) -> list[Verdict]:
                      f"{spec['proto']}`)")]
 
 
-KINDS: dict[str, Callable[[Exercise, bool], list[Verdict]]] = {
+KINDS: dict[str, Callable[[Exercise, bool, str | None], list[Verdict]]] = {
     "flows": flows_exercise, "scenario": scenario_exercise, "migration": migration_exercise,
     "ecmp": ecmp_exercise}
 

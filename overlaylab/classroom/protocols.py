@@ -20,7 +20,6 @@ from scapy.layers.l2 import GRE, Ether
 from overlaylab.classroom.roles import roles_of
 from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.tables import OFCTL
-from overlaylab.runtime.vswitches import server_ovs
 from overlaylab.system import run
 from overlaylab.verify import evidence
 from probes.fastparse import dissect
@@ -42,7 +41,8 @@ def tour(lab: RunningLab, out: Path) -> Iterator[Line]:
         for line, fact, frame in show(lab):
             frames += [frame] if frame else []
             yield line, fact
-    types = str(run("ovs-vsctl", "get", "Open_vSwitch", ".", "iface_types").stdout).strip()
+    ovs = lab.nodes.ovs(roles_of(lab.scenario).twins[0].server)
+    types = str(run("ovs-vsctl", f"--db={ovs.db}", "get", "Open_vSwitch", ".", "iface_types").stdout).strip()
     if "ipip" not in types:
         yield (f"IP-in-IP: not carried here: this Open vSwitch has no IP-in-IP port type (it offers {types})",
                {"ipip": False})
@@ -107,13 +107,13 @@ def _l3_tunnels(lab: RunningLab, src: VM, dst: VM) -> Iterator[None]:
     to dst: UDP port 46001 goes as MPLS with the VNI as its label, 46002 as bare IP with the VNI as key."""
     ends = (src.server, dst.server)
     for server in ends:
-        ovs = server_ovs(server)
+        ovs = lab.nodes.ovs(server)
         lab.nodes.net[server.name].cmd(ovs.vsctl(  # type: ignore[index]
             "add-port br-int mpls-gre -- set interface mpls-gre type=gre options:remote_ip=flow "
             f"options:packet_type=legacy_l3 ofport_request={MPLS_PORT} -- add-port br-int ip-gre -- set "
             f"interface ip-gre type=gre options:remote_ip=flow options:key=flow options:packet_type=legacy_l3 "
             f"ofport_request={L3_GRE_PORT}"))
-    out, into = server_ovs(src.server).br_int, server_ovs(dst.server).br_int
+    out, into = lab.nodes.ovs(src.server).br_int, lab.nodes.ovs(dst.server).br_int
     flows = [
         (out, f"table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.ip.ip},tp_dst=46001,actions="
               f"push_mpls:0x8847,set_field:{src.vni}->mpls_label,set_field:{dst.server.ip}->tun_dst,"
@@ -132,6 +132,6 @@ def _l3_tunnels(lab: RunningLab, src: VM, dst: VM) -> Iterator[None]:
         for bridge, flow in flows:  # each exactly (a loose delete would take the whole table 0 with it)
             run(*OFCTL, "--strict", "del-flows", bridge, flow.split(",actions=")[0], check=False)
         for server in ends:
-            ovs = server_ovs(server)
+            ovs = lab.nodes.ovs(server)
             lab.nodes.net[server.name].cmd(ovs.vsctl("--if-exists del-port br-int mpls-gre -- "  # type: ignore[index]
                                                "--if-exists del-port br-int ip-gre"))

@@ -23,7 +23,7 @@ from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime import tables
 from overlaylab.runtime.running import RunningLab
-from overlaylab.runtime.vswitches import server_intf, server_ovs
+from overlaylab.runtime.vswitches import server_intf
 from overlaylab.verify.evidence import Counted, between, captured, counted, ping
 from overlaylab.verify.observe import observe, taken
 from overlaylab.verify.probing import core_taps, uplink_tap
@@ -74,7 +74,7 @@ def virtualization(lab: RunningLab, _out: Path) -> Shown:
 
 def virtual_switches(lab: RunningLab, _out: Path) -> Shown:
     server = roles_of(lab.scenario).twins[0].server
-    shown, ovs = Shown(), server_ovs(server)
+    shown, ovs = Shown(), lab.nodes.ovs(server)
     pid = int(ovs.pidfile("ovs-vswitchd").read_text())
     ports = str(lab.nodes.net[server.name].cmd(ovs.vsctl("list-ports", "br-int"))).split()  # type: ignore[index]
     shown.say(f"  {server.name} runs its own Open vSwitch (ovs-vswitchd pid {pid}); its bridge br-int has ports:")

@@ -1,8 +1,9 @@
-"""The `overlaylab` command: up, check, clean, bench (the command contract in README.md)."""
+"""The `overlaylab` command: up, check, ls, down, clean, bench ... (the command contract in README.md)."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -26,14 +27,20 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--mode", type=Mode, choices=list(Mode), default=Mode.OVERLAY,
                          help="overlay (default): VMs encapsulated between servers; flat: the underlay routes "
                               "every VM address itself, no encapsulation (addresses must not overlap)")
+        _name(cmd)
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
-    sub.add_parser("clean", help="remove whatever a lab left behind (its bridges, interfaces, processes)")
+    sub.add_parser("ls", help="list this machine's labs: name, owner, scenario, k, VMs, age, memory, state")
+    down = sub.add_parser("down", help="stop a running lab (yours), tearing it down")
+    down.add_argument("lab", metavar="NAME", help="the lab's name, as `overlaylab ls` shows it")
+    clean = sub.add_parser("clean", help="remove what crashed labs left behind (never a running lab's)")
+    clean.add_argument("lab", nargs="?", metavar="NAME", help="only this lab's (default: every stale lab's)")
     drill = sub.add_parser("drill", help="links, switches, a virtual switch and the controller fail and heal, and "
                                          "a VM moves, under probe streams; then check", description=_drill.__doc__)
     drill.add_argument("scenario", nargs="?", type=Path, help="scenario YAML (default: the bundled lecture.yaml)")
     drill.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     drill.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    _name(drill)
     compare = sub.add_parser("compare", help="flat routing against the overlay on real switches as the VMs grow: "
                                              "underlay table sizes and one migration's flow-mods; CSV and PNG",
                              description="bring up each fabric size with each number of VMs twice, flat and as "
@@ -43,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="numbers of VMs (default 0 16 64 256)")
     compare.add_argument("--csv", type=Path, default=Path("compare.csv"), help="default compare.csv")
     compare.add_argument("--png", type=Path, default=Path("compare.png"), help="default compare.png")
+    _name(compare)
     demo = sub.add_parser("demo", help="the lecture, section by section, on a live lab, with the evidence of "
                                        "each step; then the lab CLI", description=_demo.__doc__)
     demo.add_argument("scenario", nargs="?", type=Path, help="a scenario with the demo's roles (default: "
@@ -53,12 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-cli", action="store_true", help="do not open the lab CLI after the last step")
     demo.add_argument("--out", type=Path, default=Path("overlaylab-demo"), metavar="DIR",
                       help="where the captures go (default ./overlaylab-demo)")
+    _name(demo)
     exercise = sub.add_parser("exercise", help="the exercises of exercises/: list them, or check one on a real lab",
                               description="`exercise list`, or `exercise check NN`: build the exercise's lab "
                                           "with your answer in it, probe it, and say what still fails")
     exercise.add_argument("action", choices=["list", "check"])
     exercise.add_argument("number", nargs="?", help="the exercise, e.g. 01")
     exercise.add_argument("--solution", action="store_true", help="check the exercise's own solution instead")
+    _name(exercise)
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -70,13 +80,19 @@ def _parser() -> argparse.ArgumentParser:
                                                                "teardown; exit 0 only with 0 failures")
     bench.add_argument("--scale", action="store_true", help="instead: a full check at k=4, 6 and 8 with 2 VMs "
                                                             "per server, then VM-to-VM TCP throughput")
+    _name(bench)
     return parser
+
+
+def _name(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--name", metavar="NAME", help="the lab's name on this machine (default: your user name); "
+                                                    "labs of other names run beside it")
 
 
 def _up(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
     from overlaylab.faces.labcli import LabCLI
-    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up") as lab:
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name) as lab:
         scenario = lab.scenario
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
@@ -109,7 +125,7 @@ def _hints(scenario: Scenario) -> str:
 def _check(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
     from overlaylab.verify.report import print_summary, write_json
-    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="check") as lab:
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="check", name=args.name) as lab:
         report = lab.check()
     print_summary(report, sys.stdout)
     if args.json:
@@ -117,20 +133,31 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _clean(_args: argparse.Namespace) -> int:
-    from overlaylab.runtime.clean import sweep
-    from overlaylab.runtime.preflight import require_ovs, require_root
-    from overlaylab.runtime.state import LabLock, forget_state, load_state
+def _ls(_args: argparse.Namespace) -> int:
+    from overlaylab.faces.cliwords import lab_table
+    from overlaylab.runtime.machine import rows
+    print("\n".join(lab_table(rows())))
+    return EXIT_OK
+
+
+def _down(args: argparse.Namespace) -> int:
+    from overlaylab.runtime.machine import down
+    from overlaylab.runtime.preflight import require_root
+    require_root("down")
+    swept = down(args.lab, os.environ.get("SUDO_USER"))
+    print(f"overlaylab: lab {args.lab} is down" + (f"; its leftovers were removed: {swept}" if swept else ""))
+    return EXIT_OK
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from overlaylab.runtime.machine import clean_one, clean_stale
+    from overlaylab.runtime.preflight import require_root
     require_root("clean")
-    require_ovs()
-    lock = LabLock()
-    lock.acquire()  # refuses while a live lab holds it
-    try:
-        swept = sweep(load_state())
-        forget_state()
-    finally:
-        lock.release()
-    print(f"overlaylab: removed {swept}" if swept else "overlaylab: nothing to clean")
+    swept = {args.lab: clean_one(args.lab, os.environ.get("SUDO_USER"))} if args.lab else clean_stale()
+    for name, what in swept.items():
+        print(f"overlaylab: lab {name}: removed {what}" if what else f"overlaylab: lab {name}: nothing left to remove")
+    if not swept:
+        print("overlaylab: nothing to clean (running labs are never touched: `overlaylab ls`)")
     return EXIT_OK
 
 
@@ -140,7 +167,7 @@ def _drill(args: argparse.Namespace) -> int:
     only with no cross-tenant delivery and a green check."""
     from overlaylab.api.runs import drill
     from overlaylab.measure.drill import table
-    result = drill(args.scenario, args.k, quiet=False)
+    result = drill(args.scenario, args.k, quiet=False, name=args.name)
     every = f"one probe each {result['interval'] * 1000:.0f} ms"
     print(f"overlaylab drill: {result['scenario']}: {result['streams']} probe streams, {every}")
     print("\n".join(table(result["events"])))
@@ -154,7 +181,7 @@ def _drill(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from overlaylab.api.runs import compare
     from overlaylab.classroom.compare import holds, plot, table, write_csv
-    rows = compare(tuple(args.k), tuple(args.vms), say=lambda line: print(line, flush=True))
+    rows = compare(tuple(args.k), tuple(args.vms), say=lambda line: print(line, flush=True), name=args.name)
     print(table(rows), end="")
     write_csv(rows, args.csv)
     plot(rows, args.png)
@@ -169,7 +196,8 @@ def _demo(args: argparse.Namespace) -> int:
     is not a terminal)."""
     from overlaylab.faces.demo import demo
     cli = not args.no_cli and not (args.no_pause and sys.stdin.isatty())
-    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out, scenario=args.scenario) else EXIT_FAILED
+    return EXIT_OK if demo(args.step, not args.no_pause, cli, args.out, scenario=args.scenario,
+                           name=args.name) else EXIT_FAILED
 
 
 def _exercise(args: argparse.Namespace) -> int:
@@ -179,18 +207,19 @@ def _exercise(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.number:
         raise LabError("name the exercise to check, e.g. `overlaylab exercise check 01` (`exercise list`)")
-    return EXIT_OK if exercises.check(exercises.find(args.number), args.solution, sys.stdout) else EXIT_FAILED
+    passed = exercises.check(exercises.find(args.number), args.solution, sys.stdout, args.name)
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.measure.scalebench import bench_scale
-        return EXIT_OK if bench_scale(sys.stdout) else EXIT_FAILED
+        return EXIT_OK if bench_scale(sys.stdout, name=args.name) else EXIT_FAILED
     if args.soak is not None:
         from overlaylab.measure.soak import soak
-        return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout) else EXIT_FAILED
+        return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout, args.name) else EXIT_FAILED
     from overlaylab.measure.bench import bench
-    return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout) else EXIT_FAILED
+    return EXIT_OK if bench(args.scenario, args.k, args.repeat, sys.stdout, args.name) else EXIT_FAILED
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -203,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
-                "exercise": _exercise, "demo": _demo}
+                "exercise": _exercise, "demo": _demo, "ls": _ls, "down": _down}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

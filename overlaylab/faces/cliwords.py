@@ -1,9 +1,10 @@
-"""The lab CLI's words: its verbs' arguments parsed, and the API's answers described in one line each.
-Pure, so every case is unit-tested."""
+"""The lab CLI's words: its verbs' arguments parsed, and the API's answers described in one line each; and
+the machine's labs as `overlaylab ls` lists them. Pure, so every case is unit-tested."""
 from __future__ import annotations
 
 from typing import Any
 
+from overlaylab.runtime.machine import Row
 from probes.packets import PROTOS
 
 
@@ -82,3 +83,20 @@ def trace_args(words: list[str]) -> tuple[list[str], str]:
     if len(words) == 3 and words[2] in PROTOS:
         return words[:2], words[2]
     return words, "udp"
+
+
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{int(seconds % 60):02d}s"
+
+
+def lab_table(rows: list[Row]) -> list[str]:
+    """`overlaylab ls`: one lab a line, in columns that fit 80 characters."""
+    if not rows:
+        return ["no labs on this machine (start one: sudo overlaylab up [SCENARIO] [--name NAME])"]
+    lines = [f"{'NAME':<16} {'OWNER':<10} {'SCENARIO':<18} {'K':>2} {'VMS':>4} {'AGE':>6} {'MEMORY':>8}  STATE"]
+    for r in rows:
+        memory = f"{r.memory_mib / 1024:.2f}G" if r.state == "running" else "-"
+        lines.append(f"{r.name[:16]:<16} {r.owner[:10]:<10} {r.scenario[:18]:<18} {r.k:>2} {r.vms:>4} "
+                     f"{_age(r.age_s):>6} {memory:>8}  {r.state}")
+    return lines

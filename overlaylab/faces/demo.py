@@ -22,7 +22,7 @@ WIDTH = 100
 
 
 def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.stdout,
-         scenario: Path | None = None) -> bool:
+         scenario: Path | None = None, name: str | None = None) -> bool:
     """Bring up the scenario's lab (the lecture's by default), walk through the steps from `first`, then
     (if `cli`) open the lab CLI; True if every step showed its evidence. A scenario without the demo's
     roles is refused in one line before anything is built."""
@@ -32,7 +32,7 @@ def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.s
     roles = roles_of(lab_scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     interactive = pause and sys.stdin.isatty()
-    with Lab(scenario, quiet=False, command="demo") as lab:
+    with Lab(scenario, quiet=False, command="demo", name=name) as lab:
         shown = walk(lab.running, first, interactive, out_dir, out)
         if cli:
             from overlaylab.faces.labcli import LabCLI

@@ -14,32 +14,12 @@ from overlaylab.measure.migrationbench import migrations
 from overlaylab.runtime.daemons import daemon_pids
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.running import RunningLab, running_lab
+from overlaylab.system import rss_mib
 from overlaylab.verify.probing import probe_tenants
 from topologies.scenario import BUNDLED, load
 
 DEFAULT = BUNDLED / "datacenter.yaml"
 TARGET_SECONDS = 60.0
-
-
-def _proc_field(path: str, name: str) -> float:
-    """A `Name:   N kB` field of a /proc file, in MiB (0 if the process is gone)."""
-    try:
-        with open(path) as f:
-            kib = next(int(line.split()[1]) for line in f if line.startswith(name))
-    except (OSError, StopIteration):
-        return 0.0
-    return kib / 1024
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process, in MiB."""
-    return _proc_field(f"/proc/{pid}/status", "VmRSS:")
-
-
-def pss_mib(pid: int) -> float:
-    """A process's proportional share of memory, in MiB: shared pages count once over all the
-    processes that share them, so a sum over hundreds of shells is not inflated."""
-    return _proc_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def measure(lab: RunningLab, repeat: int, out: IO[str]) -> float:
@@ -58,7 +38,7 @@ def measure(lab: RunningLab, repeat: int, out: IO[str]) -> float:
 
 
 def memory(lab: RunningLab, out: IO[str]) -> None:
-    daemons = daemon_pids()
+    daemons = daemon_pids(lab.id)
     vswitch = sum(rss_mib(pid) for pid in daemons)
     controller = rss_mib(lab.controller.pid or 0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -66,11 +46,11 @@ def memory(lab: RunningLab, out: IO[str]) -> None:
               f"{controller:.0f} MiB, this process peak {peak:.0f} MiB\n")
 
 
-def bench(path: Path | None, k: int | None, repeat: int, out: IO[str]) -> bool:
+def bench(path: Path | None, k: int | None, repeat: int, out: IO[str], name: str | None = None) -> bool:
     """Build the lab, time the probing session, report memory; True if within the target."""
     scenario = load(path or DEFAULT, k)
     phases = Phases()
-    with running_lab(scenario, phases, "bench") as lab:
+    with running_lab(scenario, phases, "bench", name) as lab:
         out.write(f"overlaylab bench: {scenario.source}: {len(scenario.vms)} tenant members, "
                   f"{len(scenario.fabric.servers)} servers\n")
         slowest = measure(lab, repeat, out)

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from overlaylab.measure.bench import pss_mib
 from overlaylab.measure.throughput import bench_throughput
 from overlaylab.runtime.capacity import available_mib
-from overlaylab.runtime.daemons import daemon_pids
 from overlaylab.runtime.phases import Phases
-from overlaylab.runtime.running import RunningLab, running_lab
+from overlaylab.runtime.registry import memory_mib
+from overlaylab.runtime.running import running_lab
 from overlaylab.verify.check import Report, run_checks
 from topologies.generate import scale_yaml
 from topologies.scenario import load
@@ -25,7 +24,6 @@ from topologies.scenario import load
 SCALE_KS = (4, 6, 8)
 VMS_PER_SERVER = 2
 UP_PHASES = ("controller", "network", "vswitches", "flows")
-ROOT_VSWITCHD_PID = Path("/var/run/openvswitch/ovs-vswitchd.pid")
 
 
 @dataclass
@@ -48,23 +46,7 @@ class ScaleRow:
         return sum(v for k, v in self.timings.items() if k not in (*UP_PHASES, "teardown") and ":" not in k)
 
 
-def root_vswitchd_mib() -> float:
-    """The machine's own ovs-vswitchd, which holds every underlay switch."""
-    try:
-        return pss_mib(int(ROOT_VSWITCHD_PID.read_text().strip()))
-    except (OSError, ValueError):
-        return 0.0
-
-
-def lab_memory_mib(lab: RunningLab, root_before: float) -> float:
-    """PSS of everything the lab runs: node shells, per-server OVS daemons, the controller, this
-    process, plus what the root ovs-vswitchd grew by for the underlay."""
-    assert lab.nodes.net is not None
-    pids = {node.pid for node in lab.nodes.net.values()} | set(daemon_pids()) | {lab.controller.pid or 0, os.getpid()}
-    return sum(pss_mib(pid) for pid in pids) + max(0.0, root_vswitchd_mib() - root_before)
-
-
-def measure_scale(k: int) -> ScaleRow:
+def measure_scale(k: int, name: str | None = None) -> ScaleRow:
     """One full check of a k-ary fat-tree with VMS_PER_SERVER VMs on every server."""
     with tempfile.TemporaryDirectory(prefix="overlaylab-bench-") as folder:
         path = Path(folder) / f"scale-k{k}.yaml"
@@ -72,10 +54,10 @@ def measure_scale(k: int) -> ScaleRow:
         scenario = load(path)
         phases = Phases()
         report = Report(timings=phases.timings)
-        root_before, available_before = root_vswitchd_mib(), available_mib()
-        with running_lab(scenario, phases, "bench") as lab:
+        available_before = available_mib()
+        with running_lab(scenario, phases, "bench", name) as lab:
             run_checks(lab, report)
-            memory, used = lab_memory_mib(lab, root_before), available_before - available_mib()
+            memory, used = memory_mib(lab.id.name, os.getpid()), available_before - available_mib()
     sending = phases.timings.get("probes: send and listen", 0) + phases.timings.get("reachability", 0)
     sent = report.probes + report.server_pairs.get("total", 0) + report.server_pairs.get("resent", 0)
     return ScaleRow(k, len(scenario.fabric.servers), len(scenario.vms), dict(phases.timings), memory, used,
@@ -96,10 +78,10 @@ def scale_table(rows: list[ScaleRow]) -> list[str]:
     return lines
 
 
-def bench_scale(out: IO[str], ks: tuple[int, ...] = SCALE_KS) -> bool:
+def bench_scale(out: IO[str], ks: tuple[int, ...] = SCALE_KS, name: str | None = None) -> bool:
     """The scale table, then the throughput table; True if every check was green."""
-    rows = [measure_scale(k) for k in ks]
+    rows = [measure_scale(k, name) for k in ks]
     out.writelines(line + "\n" for line in scale_table(rows))
     out.write("\n")
-    bench_throughput(out)
+    bench_throughput(out, name)
     return not any(r.failed for r in rows)

@@ -92,11 +92,11 @@ def free_address(scenario: Scenario, vm: VM) -> str:
     return str(IPv4Interface(f"{host}/{vm.ip.network.prefixlen}"))
 
 
-def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str]) -> None:
+def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str], name: str | None = None) -> None:
     """Up, a check, the round of changes (each tried whatever the last did), a check, teardown."""
     start, torn, phases = time.monotonic(), 0.0, Phases(quiet)
     try:
-        with running_lab(scenario, phases, "bench") as lab:
+        with running_lab(scenario, phases, "bench", name) as lab:
             soak.took(number, "up", time.monotonic() - start)
             for key, seconds in phases.timings.items():
                 soak.took(number, f"up: {key}", seconds)
@@ -130,7 +130,7 @@ def checked(lab: RunningLab) -> None:
         raise AssertionError(f"{len(bad)} checks failed, first: {bad[0].name}: {bad[0].detail}")
 
 
-def soak(cycles: int, path: Path | None, k: int | None, out: IO[str]) -> bool:
+def soak(cycles: int, path: Path | None, k: int | None, out: IO[str], name: str | None = None) -> bool:
     """N cycles; True with 0 failures."""
     scenario = load(path or DEFAULT, k)
     result = Soak()
@@ -139,7 +139,7 @@ def soak(cycles: int, path: Path | None, k: int | None, out: IO[str]) -> bool:
     with open(os.devnull, "w") as quiet:
         for number in range(1, cycles + 1):
             start, before = time.monotonic(), len(result.failures)
-            cycle(scenario, number, result, quiet)
+            cycle(scenario, number, result, quiet, name)
             new = result.failures[before:]
             out.write(f"  cycle {number}/{cycles}: {time.monotonic() - start:.1f} s, "
                       f"{'ok' if not new else new[0]}\n")

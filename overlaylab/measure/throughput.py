@@ -26,9 +26,9 @@ from controller.flows import ofctl_flow
 from controller.overlay import compile_overlay
 from overlaylab.errors import LabError
 from overlaylab.runtime import daemons
+from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.phases import Phases
-from overlaylab.runtime.running import running_lab
-from overlaylab.runtime.state import LabLock
+from overlaylab.runtime.running import claimed, running_lab
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import run_guarded, server_ovs
 from overlaylab.system import run, wait_until
@@ -36,7 +36,7 @@ from topologies.fattree import Server
 from topologies.names import uplink, vm_interface, vswitch_dpid
 from topologies.scenario import load, parse
 from vswitch.nodes import PhysicalServer, VirtualMachine
-from vswitch.ovs import VswitchPlan, start_script
+from vswitch.ovs import OvsInstance, VswitchPlan, start_script
 
 SECONDS = 4
 PORT = 5201
@@ -59,19 +59,19 @@ def tcp_mbps(server: Any, client: Any, address: str) -> float:
 
 
 @contextmanager
-def bare_net() -> Iterator[Mininet]:
+def bare_net(lab: LabId) -> Iterator[Mininet]:
     """A Mininet of hosts only (no switch, no controller); its namespaces take their veths with them."""
     net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False, waitConnected=False)
     try:
         yield net
     finally:
-        daemons.stop_all()
+        daemons.stop_all(lab)
         for node in net.values():
             node.terminate()
 
 
-def raw_veth() -> float:
-    with bare_net() as net:
+def raw_veth(lab: LabId) -> float:
+    with bare_net(lab) as net:
         a = net.addHost("rawa", cls=PhysicalServer, ip="10.0.0.2/24")
         b = net.addHost("rawb", cls=PhysicalServer, ip="10.0.0.3/24")
         net.addLink(a, b)
@@ -79,10 +79,10 @@ def raw_veth() -> float:
         return tcp_mbps(b, a, "10.0.0.3")
 
 
-def direct_vswitches() -> float:
+def direct_vswitches(lab: LabId) -> float:
     """Two servers cabled back to back, each running its own virtual switch with the compiled tables."""
     scenario = parse(DIRECT, "direct")
-    with bare_net() as net:
+    with bare_net(lab) as net:
         for s in scenario.fabric.servers[:2]:
             net.addHost(s.name, cls=PhysicalServer, ip=f"{s.ip}/24", mac=s.mac)
         net.addLink("p0e0h0", "p0e0h1", port1=0, port2=0)
@@ -91,25 +91,26 @@ def direct_vswitches() -> float:
             net.addLink(vm.name, vm.server.name, port1=0, port2=1)
         net.build()
         for s, tables in zip(scenario.fabric.servers[:2], compile_overlay(scenario).values(), strict=True):
-            _start_vswitch(net, s)
-            flows = server_ovs(s).rundir / "flows.txt"
+            ovs = _start_vswitch(lab, net, s)
+            flows = ovs.rundir / "flows.txt"
             flows.write_text("".join(ofctl_flow(f) + "\n" for f in tables.flows))
-            run(*OFCTL, "add-flows", server_ovs(s).br_int, str(flows))
+            run(*OFCTL, "add-flows", ovs.br_int, str(flows))
         return tcp_mbps(net["c"], net["a"], "192.0.2.12")
 
 
-def _start_vswitch(net: Mininet, server: Server) -> None:
-    plan = VswitchPlan(server=server, rundir=server_ovs(server).rundir, uplink=uplink(server),
+def _start_vswitch(lab: LabId, net: Mininet, server: Server) -> OvsInstance:
+    plan = VswitchPlan(server=server, rundir=server_ovs(lab, server).rundir, uplink=uplink(server),
                        vm_ports=((vm_interface(server, 1), 1),), controller=None, dpid=vswitch_dpid(server), mgmt=None,
                        mgmt_link="", mgmt_intf="")
     run_guarded(net, {server.name: (start_script(plan), plan.ovs)})
+    return plan.ovs
 
 
-def in_lab() -> dict[str, float]:
+def in_lab(name: str | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="overlaylab-bench-") as folder:
         path = Path(folder) / "throughput.yaml"
         path.write_text(json.dumps(LAB))
-        with open("/dev/null", "w") as quiet, running_lab(load(path), Phases(quiet), "bench") as lab:
+        with open("/dev/null", "w") as quiet, running_lab(load(path), Phases(quiet), "bench", name) as lab:
             vm, net = lab.nodes.vm, lab.nodes.net
             assert net is not None
             return {"same server": tcp_mbps(vm("bench/b"), vm("bench/a"), "192.0.2.11"),
@@ -118,15 +119,12 @@ def in_lab() -> dict[str, float]:
                     "servers across pods": tcp_mbps(net["p3e1h1"], net["p0e0h0"], "10.3.1.3")}
 
 
-def bench_throughput(out: IO[str]) -> dict[str, float]:
-    """Every figure, then a table with ratios to the raw veth and to the directly wired vswitches."""
-    lock = LabLock()
-    lock.acquire()
-    try:
-        figures = {"raw veth": raw_veth(), "direct vswitches": direct_vswitches()}
-    finally:
-        lock.release()
-    figures.update(in_lab())
+def bench_throughput(out: IO[str], name: str | None = None) -> dict[str, float]:
+    """Every figure, then a table with ratios to the raw veth and to the directly wired vswitches; the bare
+    networks run under the lab's name too, so their daemons are the lab's."""
+    with claimed(name) as lab:
+        figures = {"raw veth": raw_veth(lab), "direct vswitches": direct_vswitches(lab)}
+    figures.update(in_lab(name))
     raw, direct = figures["raw veth"], figures["direct vswitches"]
     out.write("| path | TCP Mbit/s | / raw veth | / direct vswitches |\n|---|---|---|---|\n")
     for name, mbps in figures.items():

@@ -7,10 +7,14 @@ ovs-vswitchd pair per virtualized server and per pod.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from controller.overlay import virtualized
 from overlaylab.errors import LabError
+from overlaylab.runtime import registry
 from topologies.scenario import Scenario
 
 # Fitted to `bench --scale` (k=4, 6, 8 with 2 VMs per server; at k=8 the machine's available memory
@@ -45,15 +49,59 @@ def available_mib() -> float:
     return kib / 1024
 
 
-def require_capacity(scenario: Scenario, available: float | None = None) -> Estimate:
-    """The estimate, if this machine can hold the lab; otherwise a LabError that says why and what fits."""
+@dataclass(frozen=True)
+class Holder:
+    """A running lab, as admission counts it: what it was estimated to need, and what it holds now."""
+
+    name: str
+    estimate_mib: float
+    used_mib: float
+
+
+def require_capacity(scenario: Scenario, holders: Sequence[Holder] = (), available: float | None = None) -> Estimate:
+    """The estimate, if this machine can hold the lab beside the labs running; otherwise a LabError that
+    says why, which labs hold the memory, and what fits. The running labs' own memory is already out of
+    what is available: what they hold counts back in, what they were estimated to need counts against."""
     cost = estimate(scenario)
     free = available_mib() if available is None else available
+    budget = (free + sum(h.used_mib for h in holders)) * MEMORY_SHARE
+    demand = cost.memory_mib + sum(h.estimate_mib for h in holders)
     what = f"a k={scenario.fabric.k} lab with {len(scenario.vms)} VMs needs {cost}"
-    if cost.memory_mib > free * MEMORY_SHARE:
-        raise LabError(f"{what}, but this machine has {free / 1024:.1f} GiB available; use a smaller k "
+    if demand > budget and holders:
+        held = ", ".join(f"{h.name} {h.estimate_mib / 1024:.1f} GiB"
+                         for h in sorted(holders, key=lambda h: -h.estimate_mib))
+        raise LabError(f"{what}, but the {len(holders)} labs running need {_gib(demand - cost.memory_mib)} "
+                       f"({held}) of the {_gib(budget)} this machine can give labs: stop one "
+                       f"(`overlaylab down NAME`) or use a smaller k or fewer VMs")
+    if demand > budget:
+        raise LabError(f"{what}, but this machine has {_gib(free)} available; use a smaller k "
                        f"or fewer VMs (or a machine with more memory)")
     if cost.bring_up_s > MAX_BRING_UP_S:
         raise LabError(f"{what}, more than the {MAX_BRING_UP_S:.0f} s a lab may take to come up here; "
                        f"use a smaller k or fewer VMs")
+    return cost
+
+
+def _gib(mib: float) -> str:
+    return f"{mib / 1024:.1f} GiB"
+
+
+def busy(load: float, cores: int, labs: int) -> str | None:
+    """A note when the machine's cores are already busy: the lab will come up, and probe, slower."""
+    if load <= cores:
+        return None
+    return (f"overlaylab: note: this machine is busy (load {load:.1f} on {cores} cores, {labs} labs running): "
+            f"this lab will come up and answer slower\n")
+
+
+def admit(scenario: Scenario, out: IO[str]) -> Estimate:
+    """Admission, before anything is built: refuse a lab the machine cannot hold beside the running ones;
+    note a busy machine."""
+    running = [listed for listed in registry.labs() if listed.running and listed.state]
+    holders = [Holder(listed.name, listed.state.estimate_mib, registry.memory_mib(listed.name, listed.state.pid))
+               for listed in running if listed.state]
+    cost = require_capacity(scenario, holders)
+    note = busy(os.getloadavg()[0], os.cpu_count() or 1, len(running))
+    if note:
+        out.write(note)
     return cost

@@ -1,70 +1,52 @@
-"""Remove what a lab left behind, and only that: its own bridges, interfaces and processes."""
+"""Remove what one lab left behind, and only that: processes that carry its mark, its private Open vSwitch
+daemons, its interfaces in the machine's namespace (its group, its names), its run directory."""
 from __future__ import annotations
 
 import os
-import re
+import shutil
 import signal
+from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 
-from overlaylab.runtime import daemons, links
-from overlaylab.runtime.network import kill_namespace_processes
-from overlaylab.runtime.preflight import existing_bridges
-from overlaylab.runtime.state import LabState
-from overlaylab.system import cmdline, pid_alive, run
-from topologies.names import MGMT_BRIDGE
+from overlaylab.runtime import daemons, links, registry
+from overlaylab.runtime.identity import LabId
+from overlaylab.system import pid_alive, wait_until
 
 
 @dataclass
 class Swept:
     processes: int = 0
-    bridges: int = 0
     interfaces: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.processes or self.bridges or self.interfaces)
+        return bool(self.processes or self.interfaces)
 
     def __str__(self) -> str:
-        return (f"{self.processes} processes, {self.bridges} OVS bridges, "
-                f"{self.interfaces} interfaces")
+        return f"{self.processes} processes, {self.interfaces} interfaces"
 
 
-def _ours(pid: int, name: str) -> bool:
-    """Is this recorded pid still the process we started (a node shell or the controller)?"""
-    argv = cmdline(pid)
-    return f"mininet:{name}" in argv or (name == "controller" and "controller.launcher" in argv)
-
-
-def kill_processes(state: LabState) -> int:
-    pids = dict(state.node_pids)
-    if state.controller_pid:
-        pids["controller"] = state.controller_pid
-    killed = 0
-    for name, pid in pids.items():
-        if pid != os.getpid() and pid_alive(pid) and _ours(pid, name):
+def kill_marked(lab: LabId) -> int:
+    """SIGKILL every process carrying the lab's mark (never this one), and wait until they are gone. The
+    mark is an environment variable, which a lab's namespace ids are not: a dead lab's ids may already
+    belong to a live lab's namespaces."""
+    doomed = [pid for pid in registry.processes(lab.name) if pid != os.getpid()]
+    for pid in doomed:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-            killed += 1
-    return killed
+    wait_until(lambda: not any(pid_alive(pid) for pid in doomed), 10, f"the processes of lab {lab.name} to exit")
+    return len(doomed)
 
 
-def delete_bridges() -> int:
-    ours = [name for name, mark in existing_bridges().items() if mark]
-    if ours:
-        run("ovs-vsctl", "--timeout=10", *[a for b in ours for a in ("--", "--if-exists", "del-br", b)])
-    return len(ours)
-
-
-def delete_interfaces(nodes: list[str]) -> int:
-    """Root-namespace interfaces named after our nodes (`p0e0-eth1`), or our management bridge."""
-    return links.delete_matching(re.compile(rf"({'|'.join(map(re.escape, nodes))})(-eth\d+)?")) if nodes else 0
-
-
-def sweep(state: LabState | None) -> Swept:
-    """Kill recorded processes, then delete the lab's bridges and interfaces."""
-    swept = Swept(processes=daemons.stop_all())
-    if state:
-        swept.processes += kill_processes(state)
-        swept.processes += kill_namespace_processes(set(state.namespaces))
-    swept.interfaces = links.delete_group()
-    swept.bridges = delete_bridges()
-    swept.interfaces += delete_interfaces([*(state.nodes if state else []), MGMT_BRIDGE])
+def sweep(lab: LabId) -> Swept:
+    """Stop the lab's daemons and processes, then delete its interfaces; its run directory stays (the
+    caller holds the lock in it)."""
+    swept = Swept(processes=daemons.stop_all(lab))
+    swept.processes += kill_marked(lab)
+    swept.interfaces = links.delete_group(lab.link_group) + links.delete_matching(lab.interfaces)
     return swept
+
+
+def remove(rundir: Path) -> None:
+    """A lab's run directory, last of all: its folder gone, its name and slot are free again."""
+    shutil.rmtree(rundir, ignore_errors=True)

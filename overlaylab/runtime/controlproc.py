@@ -13,8 +13,9 @@ from typing import Any
 
 from controller.status import Status, read_status
 from overlaylab.errors import LabError
+from overlaylab.runtime.state import give_to_owner
 from overlaylab.system import free_port, listening, wait_until
-from vswitch.nodes import die_with_parent
+from vswitch.nodes import MARK, die_with_parent
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the management network is local
 
@@ -22,8 +23,10 @@ NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the m
 class ControllerProcess:
     """os-ken running controller.app on a free port of the management address."""
 
-    def __init__(self, host: str, scenario: str, k: int, log: Path, mode: str = "overlay") -> None:
+    def __init__(self, host: str, scenario: str, k: int, log: Path, mode: str = "overlay", mark: str = "",
+                 owner: str = "root") -> None:
         self.host, self.scenario, self.k, self.log, self.mode = host, scenario, k, log, mode
+        self.mark, self.owner = mark, owner  # the lab's name, on the process; who may read the API's secret
         self.ports: str | None = None  # a JSON file of VM ports, once the lab has changed
         self.status_file = log.with_name("controller.status")
         self.secret_file = log.with_name("api.secret")  # only the lab's owner reads it: the API's key
@@ -43,7 +46,8 @@ class ControllerProcess:
                *(["--ports", self.ports] if self.ports else [])]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=die_with_parent)
+                                         start_new_session=True, preexec_fn=die_with_parent,
+                                         env={**os.environ, MARK: self.mark})
         wait_until(self._ready, timeout, f"the controller to listen on {self.host}:{self.port}", self.tail)
 
     def _write_secret(self) -> None:
@@ -53,6 +57,7 @@ class ControllerProcess:
         fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(self.secret + "\n")
+        give_to_owner(self.secret_file, self.owner)
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -1,5 +1,5 @@
-"""The lab's private Open vSwitch daemons (each virtualized server's, each pod's): found by their
-pidfiles, checked against /proc, and stopped together."""
+"""A lab's private Open vSwitch daemons (each virtualized server's, each switch home's): found by their
+pidfiles in the lab's run directory, checked against /proc, and stopped together."""
 from __future__ import annotations
 
 import os
@@ -8,16 +8,16 @@ import signal
 from pathlib import Path
 
 from overlaylab.errors import LabError
-from overlaylab.runtime.state import PODS_DIR, SERVERS_DIR
+from overlaylab.runtime.identity import LabId
 from overlaylab.system import cmdline, pid_alive, wait_until
 
-INSTANCE_DIRS = (SERVERS_DIR, PODS_DIR)
+INSTANCE_DIRS = ("servers", "switches")  # under the lab's run directory
 
 
-def daemon_pids() -> dict[int, Path]:
-    """Every private ovsdb-server and ovs-vswitchd still running, by pid, with its directory."""
+def daemon_pids(lab: LabId) -> dict[int, Path]:
+    """Every private ovsdb-server and ovs-vswitchd of the lab still running, by pid, with its directory."""
     found = {}
-    for pidfile in (p for folder in INSTANCE_DIRS for p in folder.glob("*/*.pid")):
+    for pidfile in (p for folder in INSTANCE_DIRS for p in (lab.rundir / folder).glob("*/*.pid")):
         try:
             pid = int(pidfile.read_text().strip())
         except (OSError, ValueError):
@@ -27,9 +27,9 @@ def daemon_pids() -> dict[int, Path]:
     return found
 
 
-def stop_all(timeout: float = 10) -> int:
-    """Stop every private OVS daemon and remove their directories; returns how many there were."""
-    daemons = daemon_pids()
+def stop_all(lab: LabId, timeout: float = 10) -> int:
+    """Stop every private OVS daemon of the lab and remove their directories; returns how many there were."""
+    daemons = daemon_pids(lab)
     for pid in daemons:
         os.kill(pid, signal.SIGTERM)
     try:
@@ -39,5 +39,5 @@ def stop_all(timeout: float = 10) -> int:
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
     for folder in INSTANCE_DIRS:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(lab.rundir / folder, ignore_errors=True)
     return len(daemons)

@@ -11,7 +11,6 @@ from controller.codec import tables_of
 from controller.flows import Tables
 from overlaylab.errors import LabError
 from overlaylab.runtime.controlproc import ControllerProcess
-from overlaylab.runtime.state import RUN_DIR
 from topologies.scenario import Scenario, bind, parse, ports_of, save
 
 
@@ -56,13 +55,9 @@ class Desired:
 
     def remember(self) -> None:
         """The current desired state on disk, so a restarted controller starts from it, not from the file."""
-        desired, ports = RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"
+        folder = self.controller.log.parent
+        desired, ports = folder / "desired.yaml", folder / "ports.json"
         save(self.scenario, desired)
         ports.write_text(json.dumps(ports_of(self.scenario)))
         self.controller.scenario, self.controller.ports = str(desired), str(ports)
 
-    @staticmethod
-    def forget() -> None:
-        """The lab is gone: so is what it remembered."""
-        for state in (RUN_DIR / "desired.yaml", RUN_DIR / "ports.json"):
-            state.unlink(missing_ok=True)

@@ -113,12 +113,12 @@ def vswitch(lab: RunningLab, server: str, up: bool) -> dict[str, Any]:
     found = lab.scenario.fabric.server(server)
     if found is None or found not in {vm.server for vm in lab.scenario.vms if not vm.bare_metal}:
         raise LabError(f"{server} has no virtual switch; name a server that hosts VMs")
-    ovs, dpid = vswitches.server_ovs(found), vswitch_dpid(found)
+    ovs, dpid = lab.nodes.ovs(found), vswitch_dpid(found)
     assert lab.nodes.net is not None
     with measured(lab, f"vswitch {server} {'up' if up else 'down'}") as record:
         if up:
             before = lab.controller.status().syncs.get(dpid, 0)
-            vswitches.restart(lab.nodes.net, lab.scenario, lab.controller.port, found)
+            vswitches.restart(lab.nodes.lab, lab.nodes.net, lab.scenario, lab.controller.port, found)
             wait_until(lambda: lab.controller.status().syncs.get(dpid, 0) > before, REPAIR_TIMEOUT,
                        f"{server}'s virtual switch to be reconciled")
             changes = lab.controller.status().changes[dpid]

@@ -15,7 +15,6 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from overlaylab.errors import LabError
-from overlaylab.runtime.state import LINK_GROUP
 from probes.netns import netlink
 
 
@@ -45,18 +44,18 @@ def exists(name: str) -> bool:
         return True
 
 
-def create_bridge(name: str, address: IPv4Interface) -> None:
-    """A Linux bridge in the lab's group, up, holding `address`."""
+def create_bridge(name: str, address: IPv4Interface, group: int) -> None:
+    """A Linux bridge in the lab's interface group, up, holding `address`."""
     with IPRoute() as ipr:
         with _netlink("create the bridge", name):
             ipr.link("add", ifname=name, kind="bridge")
         index = _index(ipr, name)
         with _netlink("bring up the bridge", name):
-            ipr.link("set", index=index, group=LINK_GROUP, state="up")
+            ipr.link("set", index=index, group=group, state="up")
             ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
 
 
-def cable(ends: dict[str, int], far_name: str, bridge: str) -> None:
+def cable(ends: dict[str, int], far_name: str, bridge: str, group: int) -> None:
     """One veth per entry {root end: a pid in the far namespace}: the far end (`far_name`) in that
     process's namespace, the root end in the lab's group, enslaved to `bridge` and up."""
     with IPRoute() as ipr:
@@ -64,26 +63,18 @@ def cable(ends: dict[str, int], far_name: str, bridge: str) -> None:
         for end, pid in ends.items():  # one request each: made, grouped, enslaved and up together
             with _netlink(f"create the veth to {far_name} in the namespace of {pid}:", end):
                 ipr.link("add", ifname=end, kind="veth", peer={"ifname": far_name, "net_ns_pid": pid},
-                         group=LINK_GROUP, master=master, state="up")
+                         group=group, master=master, state="up")
 
 
-def adopt(names: list[str]) -> None:
-    """Put interfaces into the lab's group, so that one call deletes them all."""
-    with IPRoute() as ipr:
-        for name in names:
-            with _netlink("put into the lab's group", name):
-                ipr.link("set", index=_index(ipr, name), group=LINK_GROUP)
-
-
-def delete_group() -> int:
+def delete_group(group: int) -> int:
     """Every interface in the lab's group, in one request: the kernel tears the veth pairs down together
     (0.07 s for 270 ports, where one deletion each, as Mininet's stop() does, takes 3 s). Returns how
     many there were."""
     with IPRoute() as ipr:
-        count = len(ipr.link("dump", group=LINK_GROUP))
+        count = len(ipr.link("dump", group=group))
         if count:
-            with _netlink("delete the interfaces of group", str(LINK_GROUP)):
-                ipr.link("del", group=LINK_GROUP)
+            with _netlink("delete the interfaces of group", str(group)):
+                ipr.link("del", group=group)
         return count
 
 

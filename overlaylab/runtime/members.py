@@ -13,7 +13,7 @@ from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
 from overlaylab.runtime.network import kill_namespace_processes
 from overlaylab.runtime.nodes import Nodes
-from overlaylab.runtime.vswitches import server_intf, server_ovs
+from overlaylab.runtime.vswitches import server_intf
 from overlaylab.system import wait_until
 from probes.netns import announce, namespace_id
 from probes.packets import Host
@@ -152,15 +152,15 @@ class Members:
 
     def _leave_br_int(self, vm: VM) -> None:
         """The VM's port leaves its server's virtual switch (moving away, or removed)."""
-        self._guarded(vm, unplug_script(server_ovs(vm.server), server_intf(vm)))
+        self._guarded(vm, unplug_script(self.nodes.ovs(vm.server), server_intf(vm)))
 
     def _join_br_int(self, vm: VM) -> None:
         """The VM's port, on its server, joins that server's running virtual switch."""
-        self._guarded(vm, plug_script(server_ovs(vm.server), server_intf(vm), vm.port))
+        self._guarded(vm, plug_script(self.nodes.ovs(vm.server), server_intf(vm), vm.port))
 
     def _guarded(self, vm: VM, script: str) -> None:
         assert self.nodes.net is not None
-        vswitches.run_guarded(self.nodes.net, {vm.server.name: (script, server_ovs(vm.server))})
+        vswitches.run_guarded(self.nodes.net, {vm.server.name: (script, self.nodes.ovs(vm.server))})
 
     def _plug(self, vm: VM, bound: Scenario) -> None:
         """The VM's veth end, already in its server's namespace, joins that server's br-int; a server with
@@ -169,7 +169,7 @@ class Members:
             self._join_br_int(vm)
             return
         assert self.nodes.net is not None
-        vswitches.start(self.nodes.net, bound, self.controller.port, only=vm.server)
+        vswitches.start(self.nodes.lab, self.nodes.net, bound, self.controller.port, only=vm.server)
         self.nodes.vswitch_started(vm.server)
         wait_until(lambda: self._connected(vm.server), CONNECT_TIMEOUT,
                    f"{vm.server.name}'s new virtual switch to connect to the controller")

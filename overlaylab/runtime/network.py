@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import subprocess
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -16,8 +15,8 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 from overlaylab.runtime import links, pods
-from overlaylab.runtime.state import BRIDGE_MARK
-from overlaylab.system import pid_alive, processes_in, run, silence_ipv6, wait_until
+from overlaylab.runtime.identity import LabId
+from overlaylab.system import pid_alive, processes_in, run, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
 from topologies.fattree import mac_of
@@ -32,30 +31,26 @@ ROGUE_IP = "10.0.0.250/24"
 
 class UnderlaySwitch(Orphanless, OVSSwitch):
     """An underlay switch: userspace OVS, OpenFlow 1.3 and 1.5, no forwarding without the controller;
-    a bridge of its pod's Open vSwitch (`ovs`), its shell and ports in the pod's namespace (that of
-    process `netns`; see overlaylab.runtime.pods), or a bridge of the machine's Open vSwitch (a core)."""
+    a bridge of its home's Open vSwitch (`ovs`: a pod's or the core's), its shell and ports in the home's
+    namespace (that of process `netns`; see overlaylab.runtime.pods)."""
 
-    def __init__(self, name: str, ovs: str | None = None, netns: int | None = None, **params: Any) -> None:
+    def __init__(self, name: str, ovs: str, netns: int, **params: Any) -> None:
         params.update(datapath="user", protocols="OpenFlow13,OpenFlow15", failMode="secure", batch=True)
-        self.ovs = OvsInstance(Path(ovs)) if ovs else None
+        self.ovs = OvsInstance(Path(ovs))
         self.netns = netns
         super().__init__(name, **params)
 
     def startShell(self, mnopts: str | None = None) -> None:
-        """A pod's switch works from inside its pod's namespace (mnexec -a: attach to that process's)."""
-        super().startShell(f"-cda{self.netns}" if self.netns else mnopts)
-
-    def bridgeOpts(self) -> str:
-        """Mark the bridge as the lab's, so `overlaylab clean` removes it and nothing else."""
-        return super().bridgeOpts() + f" external_ids:{BRIDGE_MARK}=underlay"
+        """A switch works from inside its home's namespace (mnexec -a: attach to that process's)."""
+        super().startShell(f"-cda{self.netns}")
 
     @property
     def target(self) -> str:
         """Where ovs-ofctl reaches this switch."""
-        return self.ovs.bridge(self.name) if self.ovs else self.name
+        return self.ovs.bridge(self.name)
 
     def vsctl(self, *args: Any, **kwargs: Any) -> Any:
-        if self.batch or not self.ovs:
+        if self.batch:
             return super().vsctl(*args, **kwargs)
         return self.cmd("ovs-vsctl", f"--db={self.ovs.db}", *args, **kwargs)
 
@@ -64,8 +59,8 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
 
     @classmethod
     def batchStartup(cls, switches: list[UnderlaySwitch], run: Any = None) -> list[UnderlaySwitch]:
-        """Each Open vSwitch gets its switches in one ovs-vsctl transaction; the pods' side by side."""
-        homes: dict[OvsInstance | None, list[UnderlaySwitch]] = defaultdict(list)
+        """Each Open vSwitch gets its switches in one ovs-vsctl transaction; the homes' side by side."""
+        homes: dict[OvsInstance, list[UnderlaySwitch]] = defaultdict(list)
         for switch in switches:
             homes[switch.ovs].append(switch)
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -73,10 +68,10 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
         return switches
 
 
-def _create_bridges(home: OvsInstance | None, switches: list[UnderlaySwitch]) -> None:
+def _create_bridges(home: OvsInstance, switches: list[UnderlaySwitch]) -> None:
     """Mininet's commands in one transaction; then the controller options in a second one (a pod's
     ovs-vswitchd kept the 5 s default probe when they came in the transaction that made the bridge)."""
-    db = [f"--db={home.db}"] if home else []
+    db = [f"--db={home.db}"]
     words = [word for s in switches for command in s.commands for word in shlex.split(command)]
     run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
     options = [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
@@ -107,13 +102,14 @@ class LabTopo(FatTreeTopo):
     """The fat-tree plus every VM, cabled to its server (server port n is br-int port n), plus a
     rogue host on edge p0e0's spare port k+1."""
 
-    def build(self, scenario: Scenario) -> None:  # type: ignore[override]
-        super().build(scenario.fabric.k)
-        for pod in range(scenario.fabric.k):
-            self.addHost(pods.node(pod), cls=pods.Pod, ip=None)
-        for switch in scenario.fabric.switches:
-            if switch.pod is not None:
-                self.nodeInfo(switch.name).update(ovs=str(pods.instance(switch.pod).rundir), pod=pods.node(switch.pod))
+    def build(self, scenario: Scenario, lab: LabId) -> None:  # type: ignore[override]
+        fabric = scenario.fabric
+        super().build(fabric.k)
+        for home in pods.homes(fabric):
+            self.addHost(home.node, cls=pods.Pod, ip=None)
+        for switch in fabric.switches:
+            home = pods.home(fabric, switch)
+            self.nodeInfo(switch.name).update(ovs=str(home.instance(lab).rundir), pod=home.node)
         self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
         for index, vm in enumerate(scenario.vms):
@@ -123,16 +119,17 @@ class LabTopo(FatTreeTopo):
 
 
 class LabNet(Mininet):
-    """Mininet, where a switch given a `pod` lives in that pod node's namespace (pods are hosts, so
-    they exist before any switch), and that says how far building has gone."""
+    """Mininet, where a switch given a `pod` lives in that home node's namespace (homes are hosts, so
+    they exist before any switch), where every node's processes carry the lab's mark, and that says how
+    far building has gone."""
 
-    def __init__(self, progress: Progress, **params: Any) -> None:
-        self.progress = progress
+    def __init__(self, progress: Progress, mark: str, **params: Any) -> None:
+        self.progress, self.mark = progress, mark
         super().__init__(**params)
 
     def addHost(self, name: str, cls: Any = None, **params: Any) -> Any:
         self.progress(f"{len(self.hosts) + 1} hosts")
-        return super().addHost(name, cls=cls, **params)
+        return super().addHost(name, cls=cls, mark=self.mark, **params)
 
     def addLink(self, node1: Any, node2: Any, *args: Any, **params: Any) -> Any:
         self.progress(f"{len(self.hosts)} hosts, {len(self.switches)} switches, {len(self.links) + 1} links")
@@ -143,30 +140,15 @@ class LabNet(Mininet):
         return self.ping([h for h in self.hosts if not isinstance(h, pods.Pod)], timeout=timeout)
 
     def addSwitch(self, name: str, cls: Any = None, **params: Any) -> Any:
-        pod = params.pop("pod", None)
-        if pod:
-            params["netns"] = self[pod].pid
-        return super().addSwitch(name, cls=cls, **params)
+        params["netns"] = self[params.pop("pod")].pid
+        return super().addSwitch(name, cls=cls, mark=self.mark, **params)
 
 
-def build_network(scenario: Scenario, controller_ip: str, controller_port: int, progress: Progress) -> Mininet:
+def build_network(lab: LabId, scenario: Scenario, controller_port: int, progress: Progress) -> Mininet:
     """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
-    controller = Controller("ctl", ip=controller_ip, port=controller_port)
-    return LabNet(progress, topo=LabTopo(scenario), switch=UnderlaySwitch, host=PhysicalServer,
-                   controller=controller, autoSetMacs=False, build=False, waitConnected=False)
-
-
-def _switch_ports(net: Mininet) -> list[str]:
-    """The ports of the switches in the root namespace (the cores'; the pods' live in their pods)."""
-    return [intf.name for s in net.switches if not s.netns for intf in s.intfList() if intf.name != "lo"]
-
-
-def adopt_links(net: Mininet) -> None:
-    """Put every switch port into the lab's interface group, so one call can delete them all, and
-    silence the root namespace's IPv6 on them: the underlay carries servers' traffic, nothing else."""
-    ports = _switch_ports(net)
-    links.adopt(ports)
-    silence_ipv6(ports)
+    controller = Controller("ctl", ip=str(lab.controller.ip), port=controller_port, mark=lab.name)
+    return LabNet(progress, lab.name, topo=LabTopo(scenario, lab), switch=UnderlaySwitch, host=PhysicalServer,
+                  controller=controller, autoSetMacs=False, build=False, waitConnected=False)
 
 
 def host_namespaces(net: Mininet) -> set[str]:
@@ -186,21 +168,12 @@ def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()
     return len(doomed)
 
 
-def delete_switches(net: Mininet) -> None:
-    """The machine's Open vSwitch's bridges (the cores) in one ovs-vsctl transaction. Open vSwitch takes
-    ~15 ms a port to remove them from its userspace datapath, so the lab runs this beside the rest of
-    its teardown (the pods' bridges go with their daemons)."""
-    bridges = [arg for s in net.switches if not s.ovs for arg in ("--", "--if-exists", "del-br", s.name)]
-    if bridges:
-        subprocess.run(["ovs-vsctl", "--timeout=60", *bridges], capture_output=True, check=False)
-
-
-def unplug(net: Mininet) -> int:
-    """End every process in the servers', VMs' and pods' namespaces but their shells (what users
+def unplug(lab: LabId, net: Mininet) -> int:
+    """End every process in the servers', VMs' and homes' namespaces but their shells (what users
     started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
-    every veth in one batch (faster than Mininet's stop()). Returns how many processes it ended."""
+    the lab's veths in the machine's namespace in one batch. Returns how many processes it ended."""
     ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
-    links.delete_group()
+    links.delete_group(lab.link_group)
     return ended
 
 

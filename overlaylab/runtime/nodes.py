@@ -9,6 +9,7 @@ from mininet.net import Mininet
 
 from controller.overlay import virtualized
 from overlaylab.runtime import pods
+from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
 from overlaylab.runtime.vswitches import server_ovs
 from probes.endpoint import Endpoint
@@ -19,16 +20,19 @@ from topologies.fattree import FatTree, Server, mac_of
 from topologies.names import PHY, node_of, uplink, vswitch_name
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
+from vswitch.ovs import OvsInstance
 
 
 class Nodes:
     """The running lab's nodes, by the names the scenario gives them."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, lab: LabId) -> None:
+        self.lab = lab
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
-        self.targets = {s.name: home.bridge(s.name) if (home := pods.home(s)) else s.name
-                        for s in scenario.fabric.switches}  # switch name: the bridge ovs-ofctl talks to
+        fabric = scenario.fabric
+        self.targets = {s.name: pods.home(fabric, s).instance(lab).bridge(s.name)
+                        for s in fabric.switches}  # switch name: the bridge ovs-ofctl talks to
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server
                          for i, vm in enumerate(scenario.vms)}
         self.down: set[frozenset[str]] = set()  # links between underlay switches the lab took down
@@ -42,7 +46,11 @@ class Nodes:
 
     def vswitch_started(self, server: Server) -> None:
         self.hosting.add(server.name)
-        self.targets[vswitch_name(server)] = server_ovs(server).br_int
+        self.targets[vswitch_name(server)] = self.ovs(server).br_int
+
+    def ovs(self, server: Server) -> OvsInstance:
+        """The server's own Open vSwitch, in this lab's run directory."""
+        return server_ovs(self.lab, server)
 
     def node(self, name: str) -> Any:
         """The Mininet node of a server or switch."""
@@ -65,8 +73,8 @@ class Nodes:
         return End(Host(vm.mac, vm.ip.ip), node.pid, node.defaultIntf().name)
 
     def port_pid(self, port: str) -> int:
-        """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: the machine's
-        for a core's, the pod's for an edge or aggregation switch's."""
+        """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: its switch's
+        home's (a pod's, or the core's)."""
         return int(self.node(node_of(port)).pid)
 
     def stations(self, fabric: FatTree) -> list[Station]:

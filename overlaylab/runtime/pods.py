@@ -1,23 +1,25 @@
-"""Each pod's switches (its edge and aggregation switches) run in an Open vSwitch of their own, in a
-network namespace of their own; the core switches stay in the machine's Open vSwitch.
+"""Where the underlay switches live: each pod's edge and aggregation switches in an Open vSwitch of their
+own, in a network namespace of their own, and the core switches likewise in one more. Nothing of a lab is
+in the machine's own Open vSwitch, so labs side by side never share one.
 
 One userspace ovs-vswitchd forwards for all its bridges on one thread, and every pass of its loop
-polls every port it has: with the whole k=8 underlay (640 ports) in the machine's ovs-vswitchd, TCP
-across pods got 85 Mbit/s, against 449 at k=2 (BENCHMARKS.md). Split by pod, an instance holds k*k
-ports, and the instances share the machine's cores. A second userspace datapath cannot live in the
-machine's namespace (each owns a tap device named `ovs-netdev`), so a pod is a namespace, held by a
-node named pod<p>, where its switches' shells, ports and daemons live and from where a management
-link reaches the controller. A pod is also what a datacenter loses together when its power fails.
+polls every port it has: with the whole k=8 underlay (640 ports) in one ovs-vswitchd, TCP across pods
+got 85 Mbit/s, against 449 at k=2 (BENCHMARKS.md). Split by pod, an instance holds k*k ports, and the
+instances share the machine's cores. Two userspace datapaths cannot share a namespace (each owns a tap
+device named `ovs-netdev`), so a home is a namespace, held by a node named pod<p> (or core), where its
+switches' shells, ports and daemons live and from where a management link reaches the controller. A pod
+is also what a datacenter loses together when its power fails.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mininet.net import Mininet
 from mininet.node import Host
 
 from overlaylab.runtime import mgmt
-from overlaylab.runtime.state import PODS_DIR
+from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
 from topologies.names import MGMT_SERVER_SIDE
@@ -28,7 +30,7 @@ NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.dis
 
 
 class Pod(Orphanless, Host):
-    """The namespace of one pod: no address of its own on the fabric, only the management link."""
+    """The namespace of one home of switches: no address on the fabric, only the management link."""
 
     def config(self, **params: Any) -> Any:
         result = super().config(**params)
@@ -40,25 +42,33 @@ class Pod(Orphanless, Host):
         return None
 
 
-def node(pod: int) -> str:
-    return f"pod{pod}"
+@dataclass(frozen=True)
+class Home:
+    """One Open vSwitch of underlay switches: pod p's (index p) or the core's (index k)."""
+
+    index: int
+    node: str  # the Mininet node whose namespace it lives in
+
+    def instance(self, lab: LabId) -> OvsInstance:
+        return OvsInstance(lab.rundir / "switches" / self.node)
 
 
-def instance(pod: int) -> OvsInstance:
-    return OvsInstance(PODS_DIR / f"p{pod}")
+def homes(fabric: FatTree) -> list[Home]:
+    return [*(Home(p, f"pod{p}") for p in range(fabric.k)), Home(fabric.k, "core")]
 
 
-def home(switch: Switch) -> OvsInstance | None:
-    """The Open vSwitch that holds this switch: its pod's, or None for the machine's (a core switch)."""
-    return None if switch.pod is None else instance(switch.pod)
+def home(fabric: FatTree, switch: Switch) -> Home:
+    """The Open vSwitch that holds this switch: its pod's, or the core's."""
+    return homes(fabric)[fabric.k if switch.pod is None else switch.pod]
 
 
-def start(net: Mininet, fabric: FatTree) -> None:
-    """Cable every pod to the management network, then start every pod's Open vSwitch at once."""
-    mgmt.attach({mgmt.pod_end(p): net[node(p)].pid for p in range(fabric.k)})
-    run_guarded(net, {node(p): (_script(p), instance(p)) for p in range(fabric.k)})
+def start(lab: LabId, net: Mininet, fabric: FatTree) -> None:
+    """Cable every home to the management network, then start every home's Open vSwitch at once."""
+    every = homes(fabric)
+    mgmt.attach(lab, {lab.home_end(h.index): net[h.node].pid for h in every})
+    run_guarded(net, {h.node: (_script(lab, h), h.instance(lab)) for h in every})
 
 
-def _script(pod: int) -> str:
-    ovs = instance(pod)
-    return ovs.guarded([*management_steps(mgmt.pod_address(pod), MGMT_SERVER_SIDE), *ovs.start_steps()])
+def _script(lab: LabId, home: Home) -> str:
+    ovs = home.instance(lab)
+    return ovs.guarded([*management_steps(lab.home_address(home.index), MGMT_SERVER_SIDE), *ovs.start_steps()])

@@ -6,27 +6,27 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 
 from mininet.log import setLogLevel
 
 from controller.flows import Tables
 from controller.overlay import virtualized
 from overlaylab.errors import LabError
-from overlaylab.runtime import clean, daemons, mgmt, pods, tables, vswitches
-from overlaylab.runtime.capacity import require_capacity
+from overlaylab.runtime import clean, daemons, mgmt, pods, registry, tables, vswitches
+from overlaylab.runtime.capacity import admit
 from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
+from overlaylab.runtime.identity import LabId, check_name, default_name
 from overlaylab.runtime.members import Members
-from overlaylab.runtime.network import adopt_links, build_network, delete_switches, end_shells, host_namespaces, unplug
+from overlaylab.runtime.network import build_network, end_shells, host_namespaces, unplug
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import preflight
-from overlaylab.runtime.state import RUN_DIR, LabLock, LabState, forget_state
-from overlaylab.runtime.vswitches import server_ovs
-from overlaylab.system import beside, pid_alive, wait_until
+from overlaylab.runtime.state import LabState, owner
+from overlaylab.system import pid_alive, wait_until
 from probes.session import Progress
 from topologies.fattree import Server
 from topologies.names import UPLINK_PORT, vswitch_dpid
@@ -38,18 +38,21 @@ FLOWS_TIMEOUT = 60.0
 class RunningLab:
     """A running lab; made by `running_lab`, which guarantees its teardown."""
 
-    def __init__(self, scenario: Scenario, phases: Phases) -> None:
+    def __init__(self, scenario: Scenario, phases: Phases, lab: LabId, estimate_mib: float = 0.0) -> None:
         if scenario.path is None:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
                            "controller reads the very same one")
         fabric = scenario.fabric
-        self.phases = phases
-        self.state = LabState(pid=os.getpid(), scenario=str(scenario.path),
+        self.phases, self.id = phases, lab
+        self.state = LabState(name=lab.name, slot=lab.slot, pid=os.getpid(), owner=owner(),
+                              scenario=str(scenario.path), k=fabric.k, vms=len(scenario.vms), started=time.time(),
+                              estimate_mib=estimate_mib,
                               nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
-        self.controller = ControllerProcess(str(mgmt.controller_ip()), self.state.scenario, fabric.k,
-                                            RUN_DIR / "controller.log", str(scenario.mode))
+        self.controller = ControllerProcess(str(lab.controller.ip), self.state.scenario, fabric.k,
+                                            lab.rundir / "controller.log", str(scenario.mode), lab.name,
+                                            self.state.owner)
         self.desired = Desired(scenario, self.controller)
-        self.nodes = Nodes(scenario)
+        self.nodes = Nodes(scenario, lab)
         self.members = Members(self.desired, self.nodes, self.controller)
 
     @property
@@ -78,7 +81,7 @@ class RunningLab:
             edge = self.scenario.fabric.peer(server.name, UPLINK_PORT)
             if edge and frozenset((server.name, edge[0])) in self.nodes.cut:
                 problems[server.name] = f"{server.name}'s uplink to {edge[0]} is down"
-            elif server in hosting and not _vswitch_up(server, connected):
+            elif server in hosting and not _vswitch_up(self.nodes, server, connected):
                 problems[server.name] = f"{server.name}'s virtual switch is not connected"
         return problems
 
@@ -90,20 +93,18 @@ class RunningLab:
         fabric = self.scenario.fabric
         self.state.save()
         with self.phases.phase("controller", "starting the controller (os-ken) on the management network"):
-            mgmt.create()
+            mgmt.create(self.id)
             self._start_controller()
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
                                           f"({fabric.k} pods, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
                                           f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
-            net = self.nodes.net = build_network(self.scenario, str(mgmt.controller_ip()), self.controller.port,
-                                                 progress)
+            net = self.nodes.net = build_network(self.id, self.scenario, self.controller.port, progress)
             net.build()
-            adopt_links(net)
             self.state.node_pids = {node.name: node.pid for node in net.values()}
             self.state.namespaces = sorted(host_namespaces(net))
             self.state.save()
-            pods.start(net, fabric)
+            pods.start(self.id, net, fabric)
             net.start()
         self._start_vswitches()
         self._wait_for_flows()
@@ -116,7 +117,7 @@ class RunningLab:
         assert self.nodes.net is not None
         with self.phases.phase("vswitches", f"starting {len(servers)} per-server virtual switches"
                                             f" and {len(bare_metal)} kernel VTEPs") as progress:
-            vswitches.start(self.nodes.net, self.scenario, self.controller.port, progress)
+            vswitches.start(self.id, self.nodes.net, self.scenario, self.controller.port, progress)
             for server in servers:
                 self.nodes.vswitch_started(server)
             vswitches.start_kernel_vteps(self.nodes.net, self.scenario)
@@ -124,6 +125,7 @@ class RunningLab:
     def _start_controller(self) -> None:
         self.controller.start()
         self.state.controller_pid = self.controller.pid
+        self.state.api = f"{self.controller.host}:{self.controller.api_port}"
         self.state.save()
         self.desired.restarted()
 
@@ -178,16 +180,12 @@ class RunningLab:
             with self.phases.phase("teardown", "tearing the lab down") as progress:
                 net = self.nodes.net
                 if net is not None:
-                    progress(f"{unplug(net)} processes in the lab's namespaces ended")
-                    bridges_deleted = beside(partial(delete_switches, net))
-                daemons.stop_all()  # any left outside those namespaces, and the daemons' directories
+                    progress(f"{unplug(self.id, net)} processes in the lab's namespaces ended")
+                daemons.stop_all(self.id)  # any left outside those namespaces, and the daemons' directories
                 if net is not None:
                     end_shells(net)
-                    bridges_deleted()
                 self.controller.stop()
-                self.desired.forget()
-                leftovers = clean.sweep(self.state)
-                forget_state()
+                leftovers = clean.sweep(self.id)
             if leftovers:
                 self.phases.out.write(f"overlaylab: teardown also had to remove {leftovers}\n")
         finally:
@@ -195,26 +193,35 @@ class RunningLab:
                 signal.signal(signal.SIGINT, previous)
 
 
-def _vswitch_up(server: Server, connected: set[int]) -> bool:
-    pidfile = server_ovs(server).pidfile("ovs-vswitchd")
+def _vswitch_up(nodes: Nodes, server: Server, connected: set[int]) -> bool:
+    pidfile = nodes.ovs(server).pidfile("ovs-vswitchd")
     alive = pidfile.exists() and pid_alive(int(pidfile.read_text() or 0))
     return alive and vswitch_dpid(server) in connected
 
 
 @contextmanager
-def running_lab(scenario: Scenario, phases: Phases, command: str) -> Iterator[RunningLab]:
-    """Bring a lab up, hand it over, and take it down again whatever happens."""
-    preflight(command, [s.name for s in scenario.fabric.switches])
-    require_capacity(scenario)
-    setLogLevel("output")
-    lock = LabLock()
-    lock.acquire()
-    lab = RunningLab(scenario, phases)
+def claimed(name: str | None) -> Iterator[LabId]:
+    """A lab's name and slot, its folder and its lock, for as long as the block runs; then its folder
+    is removed (its name and slot free again) and its lock released."""
+    lab, lock = registry.claim(check_name(name or default_name()))
     try:
-        lab.start()
         yield lab
     finally:
+        clean.remove(lab.rundir)
+        lock.release()
+
+
+@contextmanager
+def running_lab(scenario: Scenario, phases: Phases, command: str, name: str | None = None) -> Iterator[RunningLab]:
+    """Bring a lab up (named `name`, by default after the user), hand it over, and take it down again
+    whatever happens."""
+    preflight(command)
+    cost = admit(scenario, phases.out)
+    setLogLevel("output")
+    with claimed(name) as lab_id:
+        lab = RunningLab(scenario, phases, lab_id, cost.memory_mib)
         try:
-            lab.stop()
+            lab.start()
+            yield lab
         finally:
-            lock.release()
+            lab.stop()

@@ -11,10 +11,10 @@ from mininet.net import Mininet
 from controller.overlay import local_vms, virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import mgmt
-from overlaylab.runtime.state import SERVERS_DIR
+from overlaylab.runtime.identity import LabId
 from probes.session import Progress
 from topologies.fattree import Server
-from topologies.names import MGMT_SERVER_SIDE, mgmt_root_end, uplink, vm_interface, vswitch_dpid
+from topologies.names import MGMT_SERVER_SIDE, uplink, vm_interface, vswitch_dpid
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, start_script
@@ -22,9 +22,9 @@ from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, star
 START_TIMEOUT = 180.0  # seconds for all the start scripts of one phase (128 servers at k=8 take about 8)
 
 
-def server_ovs(server: Server) -> OvsInstance:
+def server_ovs(lab: LabId, server: Server) -> OvsInstance:
     """The server's own Open vSwitch (its directory, sockets and pidfiles) under the lab's run directory."""
-    return OvsInstance(SERVERS_DIR / server.name)
+    return OvsInstance(lab.rundir / "servers" / server.name)
 
 
 def server_intf(vm: VM) -> str:
@@ -32,31 +32,31 @@ def server_intf(vm: VM) -> str:
     return vm_interface(vm.server, vm.port)
 
 
-def plans(scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
+def plans(lab: LabId, scenario: Scenario, controller_port: int) -> list[VswitchPlan]:
     index = {s.name: i for i, s in enumerate(scenario.fabric.servers)}
-    target = f"tcp:{mgmt.controller_ip()}:{controller_port}"
-    return [VswitchPlan(server=s, rundir=server_ovs(s).rundir, uplink=uplink(s),
+    target = f"tcp:{lab.controller.ip}:{controller_port}"
+    return [VswitchPlan(server=s, rundir=server_ovs(lab, s).rundir, uplink=uplink(s),
                         vm_ports=tuple((server_intf(vm), vm.port)
                                        for vm in local_vms(scenario, s)),
-                        controller=target, dpid=vswitch_dpid(s), mgmt=str(mgmt.server_address(index[s.name])),
-                        mgmt_link=mgmt_root_end(index[s.name]), mgmt_intf=MGMT_SERVER_SIDE,
+                        controller=target, dpid=vswitch_dpid(s), mgmt=str(lab.server_address(index[s.name])),
+                        mgmt_link=lab.server_end(index[s.name]), mgmt_intf=MGMT_SERVER_SIDE,
                         rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s),
                         flat=scenario.flat)
             for s in virtualized(scenario)]
 
 
-def start(net: Mininet, scenario: Scenario, controller_port: int, progress: Progress | None = None,
+def start(lab: LabId, net: Mininet, scenario: Scenario, controller_port: int, progress: Progress | None = None,
           only: Server | None = None) -> None:
     """Cable the management network, then start every server's vswitch (or `only` this one's, when a
     VM moves to a server that had none) at once and wait for all."""
-    todo = [p for p in plans(scenario, controller_port) if only in (None, p.server)]
-    mgmt.attach({p.mgmt_link: net[p.server.name].pid for p in todo})
+    todo = [p for p in plans(lab, scenario, controller_port) if only in (None, p.server)]
+    mgmt.attach(lab, {p.mgmt_link: net[p.server.name].pid for p in todo})
     run_guarded(net, {p.server.name: (start_script(p), p.ovs) for p in todo}, progress)
 
 
-def restart(net: Mininet, scenario: Scenario, controller_port: int, server: Server) -> None:
+def restart(lab: LabId, net: Mininet, scenario: Scenario, controller_port: int, server: Server) -> None:
     """Start a server's killed ovs-vswitchd again (the controller then finds it empty and reconciles it)."""
-    plan = next(p for p in plans(scenario, controller_port) if p.server == server)
+    plan = next(p for p in plans(lab, scenario, controller_port) if p.server == server)
     run_guarded(net, {server.name: (restart_script(plan), plan.ovs)})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,12 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from overlaylab.runtime import registry
+from overlaylab.runtime.identity import LABS_DIR
 from overlaylab.runtime.phases import Phases
-from overlaylab.runtime.preflight import existing_bridges
 from overlaylab.runtime.running import RunningLab, running_lab
-from overlaylab.runtime.state import PODS_DIR, SERVERS_DIR, STATE_FILE
 from topologies.scenario import Mode, load
 
+# Every lab this test process builds, and every `overlaylab` it runs, is named after its pytest-xdist worker
+# (one test at a time each), so the workers' labs run side by side; tests that run several labs at once
+# name the others themselves.
+NAME = os.environ["OVERLAYLAB_NAME"] = f"t-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
+TAG = re.compile(r"ol(\d\d)(mgmt|s\d+|p\d+)")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -40,27 +46,25 @@ def lab_machine():
         pytest.skip(reason)
 
 
-def leftovers() -> list[str]:
-    """Everything a finished lab must not leave: bridges, veths, netns, state, node shells."""
-    found = [f"bridge {b}" for b, mark in existing_bridges().items() if mark]
+def leftovers(name: str = NAME) -> list[str]:
+    """Everything a finished lab must not leave: its folder, its processes (by their mark), interfaces in
+    the machine's namespace that no lab holds, netns, Mininet-style interfaces (the lab makes none there)."""
+    found = [f"lab folder {LABS_DIR / name}"] if (LABS_DIR / name).exists() else []
+    found += [f"process {pid}" for pid in registry.processes(name)]
+    held = {listed.state.slot for listed in registry.labs() if listed.state}
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     names = [line.split(":")[1].strip().split("@")[0] for line in links.splitlines()]
-    found += [f"interface {n}" for n in names if "-eth" in n or n.startswith(("olm", "olab-"))]
+    found += [f"interface {n}" for n in names
+              if "-eth" in n or ((tag := TAG.fullmatch(n)) and int(tag[1]) not in held)]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
-    found += [f"netns {n}" for n in netns]
-    if STATE_FILE.exists():
-        found.append(f"state file {STATE_FILE}")
-    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    found += [f"process {p}" for p in ps.splitlines()
-              if "mininet:" in p or "controller.launcher" in p or str(SERVERS_DIR) in p or str(PODS_DIR) in p]
-    found += [f"directory {d}" for d in (SERVERS_DIR, PODS_DIR) if d.exists()]
-    return found
+    return found + [f"netns {n}" for n in netns]
 
 
-def overlaylab(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run the real command, as a user would (through the venv's interpreter)."""
+def overlaylab(*args: str, stdin: str = "", timeout: float = 240,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command, as a user would (through the venv's interpreter), `env` added to ours."""
     return subprocess.run([sys.executable, "-m", "overlaylab.faces.cli", *args], input=stdin, text=True,
-                          capture_output=True, timeout=timeout, cwd=REPO)
+                          capture_output=True, timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
@@ -72,13 +76,14 @@ def clean_machine():
 
 
 @contextmanager
-def lab_of(scenario_path: Path, k: int | None = None, mode: Mode = Mode.OVERLAY) -> Iterator[RunningLab]:
+def lab_of(scenario_path: Path, k: int | None = None, mode: Mode = Mode.OVERLAY,
+           name: str = NAME) -> Iterator[RunningLab]:
     """A running lab for tests, quiet; asserts it leaves nothing behind once torn down."""
     scenario = load(scenario_path, k, mode)
     with open(os.devnull, "w") as quiet:
-        with running_lab(scenario, Phases(quiet), "check") as lab:
+        with running_lab(scenario, Phases(quiet), "check", name) as lab:
             yield lab
-    assert leftovers() == []
+    assert leftovers(name) == []
 
 
 def write_scenario(tmp: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 from overlaylab.errors import LabError
-from overlaylab.runtime import tables, vswitches
+from overlaylab.runtime import tables
 from overlaylab.runtime.controlproc import NO_PROXY
 from overlaylab.system import wait_until
 from overlaylab.verify.check import Report, run_checks
@@ -183,7 +183,7 @@ def test_a_change_the_controller_refuses_changes_nothing(monkeypatch):
 @contextmanager
 def vswitch_stopped(lab, server):
     """A server's ovs-vswitchd stopped (SIGSTOP): connected, but confirming nothing until it goes on."""
-    pid = int(vswitches.server_ovs(lab.scenario.fabric.server(server)).pidfile("ovs-vswitchd").read_text())
+    pid = int(lab.nodes.ovs(lab.scenario.fabric.server(server)).pidfile("ovs-vswitchd").read_text())
     os.kill(pid, signal.SIGSTOP)
     try:
         yield

@@ -10,7 +10,6 @@ from scapy.contrib.geneve import GENEVE
 from scapy.utils import rdpcap
 
 from overlaylab.runtime import tables
-from overlaylab.runtime.state import SERVERS_DIR
 from overlaylab.system import wait_until
 from overlaylab.verify.probing import probe_tenants
 from probes.matrix import DELIVER, ISOLATE
@@ -71,7 +70,7 @@ def test_a_bare_metal_member_interoperates_with_its_tenant_only():
         legacy = lab.nodes.vm("pepsi/legacy")
         assert "vxlan id 5001" in legacy.cmd("ip -d link show vx5001")
         assert "tx-checksumming: off" in legacy.cmd("ethtool -k p2e0h0-eth0")
-        assert not (SERVERS_DIR / "p2e0h0").exists()  # no Open vSwitch on bare metal
+        assert not lab.nodes.ovs(lab.scenario.fabric.server("p2e0h0")).rundir.exists()  # no OVS on bare metal
         assert "1 received" in legacy.cmd("ping -c1 -W2 192.0.2.2")  # pepsi/web, through OVS
         assert "1 received" in lab.nodes.vm("pepsi/db").cmd("ping -c1 -W2 192.0.2.4")
         verdicts = probe_tenants(lab)

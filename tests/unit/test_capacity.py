@@ -2,7 +2,7 @@
 import pytest
 
 from overlaylab.errors import LabError
-from overlaylab.runtime.capacity import estimate, require_capacity
+from overlaylab.runtime.capacity import Holder, busy, estimate, require_capacity
 from topologies.generate import scale_yaml
 from topologies.scenario import BUNDLED, load, parse
 from topologies.strictyaml import load as yaml_load
@@ -28,3 +28,18 @@ def test_what_fits_is_accepted():
     assert require_capacity(scale(8, 2), available=22 * 1024).memory_mib > 0
     with pytest.raises(LabError, match="GiB available"):
         require_capacity(scale(8, 2), available=1024)
+
+
+def test_a_lab_that_does_not_fit_beside_the_running_ones_is_refused_naming_who_holds_the_memory():
+    holders = [Holder("alice", 3000, 2900), Holder("bob", 6000, 5800)]
+    with pytest.raises(LabError, match=r"^a k=8 lab with 256 VMs needs about \d\.\d GiB and \d+ s to bring up, but "
+                                       r"the 2 labs running need 8\.8 GiB \(bob 5\.9 GiB, alice 2\.9 GiB\) of the "
+                                       r"\d+\.\d GiB this machine can give labs: stop one \(`overlaylab down NAME`\)"):
+        require_capacity(scale(8, 2), holders, available=4 * 1024)
+    assert require_capacity(scale(8, 2), holders, available=12 * 1024).memory_mib > 0  # their use counts back in
+
+
+def test_a_busy_machine_is_noted_and_an_idle_one_is_not():
+    assert busy(1.5, 2, 3) is None
+    assert busy(4.2, 2, 3) == ("overlaylab: note: this machine is busy (load 4.2 on 2 cores, 3 labs running): "
+                               "this lab will come up and answer slower\n")
