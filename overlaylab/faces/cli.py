@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                                                                "teardown; exit 0 only with 0 failures")
     bench.add_argument("--scale", action="store_true", help="instead: a full check at k=4, 6 and 8 with 2 VMs "
                                                             "per server, then VM-to-VM TCP throughput")
+    bench.add_argument("--labs", type=int, metavar="N", help="instead: N labs of the scenario (default: the "
+                                                              "lecture's) side by side, checked and probed across; "
+                                                              "then N `check`s at once")
     _name(bench)
     return parser
 
@@ -215,6 +218,9 @@ def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.measure.scalebench import bench_scale
         return EXIT_OK if bench_scale(sys.stdout, name=args.name) else EXIT_FAILED
+    if args.labs is not None:
+        from overlaylab.measure.labsbench import bench_labs
+        return EXIT_OK if bench_labs(args.labs, args.scenario, args.k, sys.stdout, args.name) else EXIT_FAILED
     if args.soak is not None:
         from overlaylab.measure.soak import soak
         return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout, args.name) else EXIT_FAILED

@@ -14,7 +14,7 @@ from typing import IO
 
 from overlaylab.measure.throughput import bench_throughput
 from overlaylab.runtime.capacity import available_mib
-from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.phases import UP_PHASES, Phases
 from overlaylab.runtime.registry import memory_mib
 from overlaylab.runtime.running import running_lab
 from overlaylab.verify.check import Report, run_checks
@@ -23,7 +23,6 @@ from topologies.scenario import load
 
 SCALE_KS = (4, 6, 8)
 VMS_PER_SERVER = 2
-UP_PHASES = ("controller", "network", "vswitches", "flows")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from overlaylab.system import Stopwatch
 from probes.session import Progress
 
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
+UP_PHASES = ("controller", "network", "vswitches", "flows")  # a lab's bring-up, phase by phase
 
 
 class Phases(Stopwatch):

@@ -8,6 +8,7 @@ import sys
 
 from overlaylab.runtime import pods
 from overlaylab.runtime.registry import find
+from overlaylab.system import wait_until
 from overlaylab.verify.check import Report, run_checks
 from overlaylab.verify.crosslab import cross
 from tests.integration.conftest import NAME, REPO, lab_of, leftovers, overlaylab
@@ -34,6 +35,14 @@ def controllers(lab) -> dict[str, str]:
     return targets
 
 
+def connected_to_its_own(lab) -> None:
+    """Every switch of the lab is connected to its own lab's controller, and to no other (OVS writes
+    `is_connected` to its database lazily: wait for it)."""
+    own = {f"tcp:{lab.id.controller.ip}:{lab.controller.port}"}
+    wait_until(lambda: set(controllers(lab).values()) == own, 30, f"{lab.id.name}'s switches to show their "
+               f"connection to {own}", lambda: str(controllers(lab)))
+
+
 def green(lab) -> bool:
     report = Report()
     run_checks(lab, report)
@@ -48,10 +57,8 @@ def test_three_labs_of_one_scenario_share_nothing_and_outlive_each_other(clean_m
             assert len({lab.id.slot for lab in labs}) == 3
             assert len({lab.id.mgmt_network for lab in labs}) == 3
             assert [s.name for s in lab_a.scenario.fabric.switches] == [s.name for s in lab_b.scenario.fabric.switches]
-            for lab in labs:  # every switch of each lab is connected to its own lab's controller, and only
-                own = f"tcp:{lab.id.controller.ip}:{lab.controller.port}"
-                targets = controllers(lab)
-                assert targets and set(targets.values()) == {own}, targets
+            for lab in labs:
+                connected_to_its_own(lab)
             for source, others in ((lab_a, [lab_b, lab_c]), (lab_b, [lab_a, lab_c])):
                 crossing = cross(source, others)
                 assert crossing.leaks == [], crossing.leaks[:5]
