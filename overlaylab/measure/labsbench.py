@@ -48,7 +48,7 @@ class Side:
 def side_by_side(path: Path, k: int | None, count: int, prefix: str) -> Side:
     scenario = load(path, k)
     before = available_mib()
-    with ExitStack() as stack, open(os.devnull, "w") as quiet:
+    with open(os.devnull, "w") as quiet, ExitStack() as stack:  # the labs go before their output does
         labs: list[RunningLab] = []
         ups = []
         for i in range(count):

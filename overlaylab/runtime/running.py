@@ -201,14 +201,18 @@ def _vswitch_up(nodes: Nodes, server: Server, connected: set[int]) -> bool:
 
 @contextmanager
 def claimed(name: str | None) -> Iterator[LabId]:
-    """A lab's name and slot, its folder and its lock, for as long as the block runs; then its folder
-    is removed (its name and slot free again) and its lock released."""
+    """A lab's name and slot, its folder and its lock, for as long as the block runs; then whatever of it
+    is left is swept (nothing, after a teardown that worked) and its folder removed, its name and slot free
+    again. Should the sweep fail, the folder stays, and `overlaylab clean NAME` finds what is left."""
     lab, lock = registry.claim(check_name(name or default_name()))
     try:
         yield lab
     finally:
-        clean.remove(lab.rundir)
-        lock.release()
+        try:
+            clean.sweep(lab)
+            clean.remove(lab.rundir)
+        finally:
+            lock.release()
 
 
 @contextmanager

@@ -4,8 +4,12 @@ import signal
 import subprocess
 import sys
 
-from tests.integration.conftest import NAME, REPO, overlaylab
-from topologies.scenario import BUNDLED
+import pytest
+
+from overlaylab.runtime.phases import Phases
+from overlaylab.runtime.running import running_lab
+from tests.integration.conftest import NAME, REPO, leftovers, overlaylab
+from topologies.scenario import BUNDLED, load
 
 UNDERLAY = str(BUNDLED / "underlay.yaml")
 
@@ -92,3 +96,12 @@ def test_ctrl_c_during_bring_up_removes_everything(clean_machine):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, seen + err
     assert "interrupted; everything the lab built was removed" in err
+
+
+def test_a_teardown_that_fails_halfway_still_leaves_nothing(clean_machine):
+    """Its output closed under it, the teardown fails at its first line; what it left is swept all the same."""
+    out = open(os.devnull, "w")
+    with pytest.raises(ValueError, match="closed file"):
+        with running_lab(load(UNDERLAY, k=2), Phases(out), "check"):
+            out.close()
+    assert leftovers() == []
