@@ -21,7 +21,7 @@ from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
 from overlaylab.runtime.identity import LabId, check_name, default_name
 from overlaylab.runtime.members import Members
-from overlaylab.runtime.network import build_network, end_shells, host_namespaces, unplug
+from overlaylab.runtime.network import build_network, end_shells, unplug
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import preflight
@@ -46,8 +46,7 @@ class RunningLab:
         self.phases, self.id = phases, lab
         self.state = LabState(name=lab.name, slot=lab.slot, pid=os.getpid(), owner=owner(),
                               scenario=str(scenario.path), k=fabric.k, vms=len(scenario.vms), started=time.time(),
-                              estimate_mib=estimate_mib,
-                              nodes=[*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)])
+                              estimate_mib=estimate_mib)
         self.controller = ControllerProcess(str(lab.controller.ip), self.state.scenario, fabric.k,
                                             lab.rundir / "controller.log", str(scenario.mode), lab.name,
                                             self.state.owner)
@@ -96,14 +95,11 @@ class RunningLab:
             mgmt.create(self.id)
             self._start_controller()
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
-                                          f"({fabric.k} pods, each its own Open vSwitch), "
+                                          f"({fabric.k} pods and the core, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
                                           f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
             net = self.nodes.net = build_network(self.id, self.scenario, self.controller.port, progress)
             net.build()
-            self.state.node_pids = {node.name: node.pid for node in net.values()}
-            self.state.namespaces = sorted(host_namespaces(net))
-            self.state.save()
             pods.start(self.id, net, fabric)
             net.start()
         self._start_vswitches()
@@ -124,7 +120,6 @@ class RunningLab:
 
     def _start_controller(self) -> None:
         self.controller.start()
-        self.state.controller_pid = self.controller.pid
         self.state.api = f"{self.controller.host}:{self.controller.api_port}"
         self.state.save()
         self.desired.restarted()

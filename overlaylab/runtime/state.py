@@ -6,12 +6,10 @@ import json
 import os
 import pwd
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from overlaylab.runtime.identity import LabId
-
-BRIDGE_MARK = "overlaylab"  # external_ids key on every bridge the lab creates
 
 
 def owner(environ: Mapping[str, str] | None = None) -> str:
@@ -22,7 +20,7 @@ def owner(environ: Mapping[str, str] | None = None) -> str:
 
 @dataclass
 class LabState:
-    """The lab's identity, owner and processes; saved whenever it changes."""
+    """The lab's identity, owner, what it runs and where its API listens; saved whenever it changes."""
 
     name: str
     slot: int
@@ -34,10 +32,6 @@ class LabState:
     started: float = 0.0  # seconds since the epoch
     estimate_mib: float = 0.0  # what admission counted this lab to need
     api: str = ""  # host:port of the controller's API (its secret: api.secret beside this file)
-    controller_pid: int | None = None
-    nodes: list[str] = field(default_factory=list)
-    node_pids: dict[str, int] = field(default_factory=dict)
-    namespaces: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> LabId:
