@@ -27,20 +27,21 @@ class Row:
     vms: int
     age_s: float
     memory_mib: float
-    state: str  # running | stale | starting
+    state: str  # running (its process holds its lock) | stale (its process is gone)
 
 
 def rows(now: float | None = None) -> list[Row]:
     """Every lab on the machine, with what it holds now."""
     now = time.time() if now is None else now
-    found = []
-    for listed in registry.labs():
-        s = listed.state
-        state = "stale" if not listed.running else "running" if s and s.api else "starting"
-        found.append(Row(listed.name, s.owner if s else "?", os.path.basename(s.scenario) if s else "?",
-                         s.k if s else 0, s.vms if s else 0, now - s.started if s else 0.0,
-                         registry.memory_mib(listed.name, s.pid) if s and listed.running else 0.0, state))
-    return found
+    return [_row(listed, now) for listed in registry.labs()]
+
+
+def _row(listed: Listed, now: float) -> Row:
+    state, s = "running" if listed.running else "stale", listed.state
+    if s is None:  # claimed an instant ago, or dead before it wrote anything down
+        return Row(listed.name, "?", "?", 0, 0, 0.0, 0.0, state)
+    memory = registry.memory_mib(listed.name, s.pid) if listed.running else 0.0
+    return Row(listed.name, s.owner, os.path.basename(s.scenario), s.k, s.vms, now - s.started, memory, state)
 
 
 def _may_manage(listed: Listed, requester: str | None) -> None:
