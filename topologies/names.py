@@ -17,6 +17,8 @@ PATCH = 103
 MPLS_PORT, L3_GRE_PORT = 104, 105
 
 MGMT_SERVER_SIDE = "mgmt0"  # a server's (or pod's) end of its management veth
+MGMT_BRIDGE = "mgmt"  # the management network's bridge, in the lab's management namespace
+MGMT_UPLINK = "ctl"  # that bridge's port towards the controller, in the machine's namespace
 
 
 def interface(node: str, port: int) -> str:
@@ -52,3 +54,13 @@ def vswitch_dpid(server: Server) -> int:
 def vswitch_name(server: Server) -> str:
     """How the lab, the controller and the tracer name a server's virtual switch: `p0e0h0/br-int`."""
     return f"{server.name}/{BRIDGE}"
+
+
+def mgmt_server_end(index: int) -> str:
+    """The management namespace's end of the index-th server's management veth (`s12`)."""
+    return f"s{index}"
+
+
+def mgmt_home_end(index: int) -> str:
+    """The management namespace's end of the index-th switch home's management veth (`p4`)."""
+    return f"p{index}"

@@ -97,7 +97,7 @@ class VswitchPlan:
     controller: str | None  # e.g. tcp:198.18.0.1:6653; None: flows are installed by hand (benchmarks)
     dpid: int
     mgmt: str | None  # the server's management address, e.g. 198.18.0.17/16; None: no management network
-    mgmt_link: str  # the root namespace's end of its management veth
+    mgmt_link: str  # the management namespace's end of its management veth
     mgmt_intf: str  # the server's end of it
     rack_peers: tuple[IPv4Address, ...] = ()  # the other servers under the same edge switch
     flat: bool = False  # flat mode: br-int reaches br-phy by a patch port (no tunnels carry the VMs)

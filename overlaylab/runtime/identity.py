@@ -1,8 +1,8 @@
 """A lab's identity: its name, which users see, and its slot, a small number the machine gives it while it
 lives. Everything a lab creates outside its own namespaces is derived from the two, so two labs of the same
-scenario (same switch names, same tenant addresses) never collide: its run directory, the names of its
-interfaces in the machine's namespace (15 characters at most), their interface group, and its management
-subnet, one /21 of 198.18.0.0/15 (RFC 2544's benchmarking range, never anyone's real network). Pure."""
+scenario (same switch names, same tenant addresses) never collide: its run directory, the name of its one
+interface in the machine's namespace and its interface group, and its management subnet, one /21 of
+198.18.0.0/15 (RFC 2544's benchmarking range, never anyone's real network). Pure."""
 from __future__ import annotations
 
 import os
@@ -89,19 +89,12 @@ class LabId:
         return IPv4Interface((int(self.mgmt_network.network_address) + offset, SLOT_PREFIX))
 
     @property
-    def mgmt_bridge(self) -> str:
-        """The management network's Linux bridge, in the machine's namespace (`ol07mgmt`)."""
+    def mgmt_end(self) -> str:
+        """The lab's one interface in the machine's namespace (`ol07mgmt`): the controller's address, at the
+        end of a veth into the lab's management namespace."""
         return f"{self.tag}mgmt"
-
-    def server_end(self, index: int) -> str:
-        """The machine's end of the index-th server's management veth (`ol07s12`)."""
-        return f"{self.tag}s{index}"
-
-    def home_end(self, index: int) -> str:
-        """The machine's end of the index-th switch home's management veth (`ol07p4`)."""
-        return f"{self.tag}p{index}"
 
     @property
     def interfaces(self) -> re.Pattern[str]:
         """Every name above: how `clean` finds what a crashed lab left outside its interface group."""
-        return re.compile(rf"{self.tag}(mgmt|s\d+|p\d+)")
+        return re.compile(rf"{self.tag}mgmt")

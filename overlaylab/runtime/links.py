@@ -1,5 +1,6 @@
-"""The lab's interfaces in the root namespace, over netlink (pyroute2): the management bridge and its
-veths, the interface group that marks every one of them as the lab's, and their deletion.
+"""The lab's management links, over netlink (pyroute2): its bridge and veths in its management namespace,
+its one veth into the machine's namespace, the interface group that marks that one as the lab's, and
+deletion.
 
 Every failure is a LabError naming the interface and what the kernel said.
 """
@@ -33,37 +34,41 @@ def _index(ipr: IPRoute, name: str) -> int:
         return int(ipr.link("get", ifname=name)[0]["index"])
 
 
-def exists(name: str) -> bool:
-    with IPRoute() as ipr:
-        try:
-            ipr.link("get", ifname=name)
-        except NetlinkError as exc:
-            if exc.code == errno.ENODEV:
-                return False
-            raise LabError(f"cannot look for {name}: {exc.args[1]}") from None
-        return True
-
-
-def create_bridge(name: str, address: IPv4Interface, group: int) -> None:
-    """A Linux bridge in the lab's interface group, up, holding `address`."""
-    with IPRoute() as ipr:
+def create_bridge(pid: int, name: str) -> None:
+    """A Linux bridge, up, in the namespace of process `pid`."""
+    with netlink(pid) as ipr:
         with _netlink("create the bridge", name):
             ipr.link("add", ifname=name, kind="bridge")
-        index = _index(ipr, name)
-        with _netlink("bring up the bridge", name):
-            ipr.link("set", index=index, group=group, state="up")
-            ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+            ipr.link("set", index=_index(ipr, name), state="up")
 
 
-def cable(ends: dict[str, int], far_name: str, bridge: str, group: int) -> None:
-    """One veth per entry {root end: a pid in the far namespace}: the far end (`far_name`) in that
-    process's namespace, the root end in the lab's group, enslaved to `bridge` and up."""
-    with IPRoute() as ipr:
+def cable(pid: int, ends: dict[str, int], far_name: str, bridge: str) -> None:
+    """One veth per entry {near end: a pid in the far namespace}, made in the namespace of process `pid`:
+    the near end enslaved to `bridge` there and up, the far end (`far_name`) in the far namespace."""
+    with netlink(pid) as ipr:
         master = _index(ipr, bridge)
-        for end, pid in ends.items():  # one request each: made, grouped, enslaved and up together
-            with _netlink(f"create the veth to {far_name} in the namespace of {pid}:", end):
-                ipr.link("add", ifname=end, kind="veth", peer={"ifname": far_name, "net_ns_pid": pid},
-                         group=group, master=master, state="up")
+        for end, far in ends.items():  # one request each: made, enslaved and up together
+            with _netlink(f"create the veth to {far_name} in the namespace of {far}:", end):
+                ipr.link("add", ifname=end, kind="veth", peer={"ifname": far_name, "net_ns_pid": far},
+                         master=master, state="up")
+
+
+def uplink(pid: int, name: str, group: int, far_name: str, bridge: str) -> None:
+    """A veth from the machine's namespace (`name`, in interface group `group`, still down) to the namespace
+    of `pid`, whose end (`far_name`) is enslaved to `bridge` there and up."""
+    with IPRoute() as ipr:
+        with _netlink(f"create the veth to the namespace of {pid}:", name):
+            ipr.link("add", ifname=name, kind="veth", peer={"ifname": far_name, "net_ns_pid": pid}, group=group)
+    with netlink(pid) as ipr, _netlink(f"enslave to {bridge}:", far_name):
+        ipr.link("set", index=_index(ipr, far_name), master=_index(ipr, bridge), state="up")
+
+
+def address_up(name: str, address: IPv4Interface) -> None:
+    """An interface of the machine's namespace gets `address` and comes up."""
+    with IPRoute() as ipr, _netlink("bring up", name):
+        index = _index(ipr, name)
+        ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+        ipr.link("set", index=index, state="up")
 
 
 def delete_group(group: int) -> int:

@@ -22,11 +22,9 @@ from overlaylab.runtime import mgmt
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
-from topologies.names import MGMT_SERVER_SIDE
-from vswitch.nodes import Orphanless
+from topologies.names import MGMT_SERVER_SIDE, mgmt_home_end
+from vswitch.nodes import NO_IPV6, Orphanless
 from vswitch.ovs import OvsInstance, management_steps
-
-NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
 
 
 class Pod(Orphanless, Host):
@@ -65,7 +63,7 @@ def home(fabric: FatTree, switch: Switch) -> Home:
 def start(lab: LabId, net: Mininet, fabric: FatTree) -> None:
     """Cable every home to the management network, then start every home's Open vSwitch at once."""
     every = homes(fabric)
-    mgmt.attach(lab, {lab.home_end(h.index): net[h.node].pid for h in every})
+    mgmt.attach(lab, {mgmt_home_end(h.index): net[h.node].pid for h in every})
     run_guarded(net, {h.node: (_script(lab, h), h.instance(lab)) for h in every})
 
 

@@ -180,6 +180,7 @@ class RunningLab:
                 if net is not None:
                     end_shells(net)
                 self.controller.stop()
+                mgmt.stop(self.id)
                 leftovers = clean.sweep(self.id)
             if leftovers:
                 self.phases.out.write(f"overlaylab: teardown also had to remove {leftovers}\n")

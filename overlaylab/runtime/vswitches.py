@@ -14,7 +14,7 @@ from overlaylab.runtime import mgmt
 from overlaylab.runtime.identity import LabId
 from probes.session import Progress
 from topologies.fattree import Server
-from topologies.names import MGMT_SERVER_SIDE, uplink, vm_interface, vswitch_dpid
+from topologies.names import MGMT_SERVER_SIDE, mgmt_server_end, uplink, vm_interface, vswitch_dpid
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import START_OK, OvsInstance, VswitchPlan, restart_script, start_script
@@ -39,7 +39,7 @@ def plans(lab: LabId, scenario: Scenario, controller_port: int) -> list[VswitchP
                         vm_ports=tuple((server_intf(vm), vm.port)
                                        for vm in local_vms(scenario, s)),
                         controller=target, dpid=vswitch_dpid(s), mgmt=str(lab.server_address(index[s.name])),
-                        mgmt_link=lab.server_end(index[s.name]), mgmt_intf=MGMT_SERVER_SIDE,
+                        mgmt_link=mgmt_server_end(index[s.name]), mgmt_intf=MGMT_SERVER_SIDE,
                         rack_peers=tuple(p.ip for p in scenario.fabric.servers if p.rack == s.rack and p != s),
                         flat=scenario.flat)
             for s in virtualized(scenario)]

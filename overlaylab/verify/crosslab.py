@@ -1,7 +1,8 @@
 """Labs side by side cannot touch each other: from every VM and every server of one lab, a probe towards
 every address of the others (their VMs' addresses, which are the same as this lab's, their servers', their
 management addresses), sent to the peer's MAC and to broadcast, on every interface that could carry it;
-sniffers on every interface of the other labs' namespaces and on their management bridges. One arrival
+sniffers on every interface of the other labs' namespaces, on their management bridges and on their ends in
+the machine's namespace. One arrival
 there is a leak. A probe that reaches a twin inside the sending lab is fine: it shows the probes are real."""
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import os
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from overlaylab.runtime import pods
+from overlaylab.runtime import mgmt, pods
 from overlaylab.runtime.running import RunningLab
 from probes.capture import Capture
 from probes.packets import Host
 from probes.session import Pacing, Probe, Tokens, run_session
 from probes.stamp import stamp_probe
-from topologies.names import MGMT_SERVER_SIDE
+from topologies.names import MGMT_BRIDGE, MGMT_SERVER_SIDE
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 ONCE = Pacing(tries=1, settle=1.0)  # nothing is awaited: every probe goes once, then a second of silence
@@ -72,7 +73,8 @@ def _listen_everywhere(capture: Capture, lab: RunningLab) -> None:
         for intf in node.intfList():
             if intf.name != "lo":
                 capture.listen(f"{lab.id.name}:{node.name}/{intf.name}", node.pid, intf.name)
-    capture.listen(f"{lab.id.name}:{lab.id.mgmt_bridge}", os.getpid(), lab.id.mgmt_bridge)
+    capture.listen(f"{lab.id.name}:{lab.id.mgmt_end}", os.getpid(), lab.id.mgmt_end)
+    capture.listen(f"{lab.id.name}:{MGMT_BRIDGE}", mgmt.holder(lab.id), MGMT_BRIDGE)
 
 
 def _probes(senders: list[_Sender], targets: list[Host], tokens: Tokens) -> list[Probe]:

@@ -22,7 +22,7 @@ from topologies.scenario import Mode, load
 # (one test at a time each), so the workers' labs run side by side; tests that run several labs at once
 # name the others themselves.
 NAME = os.environ["OVERLAYLAB_NAME"] = f"t-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
-TAG = re.compile(r"ol(\d\d)(mgmt|s\d+|p\d+)")
+TAG = re.compile(r"ol(\d\d)mgmt")
 REPO = Path(__file__).resolve().parents[2]
 
 
