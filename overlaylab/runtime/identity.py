@@ -96,5 +96,5 @@ class LabId:
 
     @property
     def interfaces(self) -> re.Pattern[str]:
-        """Every name above: how `clean` finds what a crashed lab left outside its interface group."""
+        """That name as a pattern: how `clean` finds it should a crashed lab have left it outside its group."""
         return re.compile(rf"{self.tag}mgmt")
