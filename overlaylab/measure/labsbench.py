@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from overlaylab.runtime import registry
 from overlaylab.runtime.capacity import available_mib
 from overlaylab.runtime.identity import default_name
 from overlaylab.runtime.phases import UP_PHASES, Phases
-from overlaylab.runtime.registry import processes
 from overlaylab.runtime.running import RunningLab, running_lab
-from overlaylab.system import pss_mib
 from overlaylab.verify.check import Report, run_checks
 from overlaylab.verify.crosslab import cross
 from topologies.scenario import BUNDLED, load
@@ -56,7 +55,8 @@ def side_by_side(path: Path, k: int | None, count: int, prefix: str) -> Side:
             labs.append(stack.enter_context(running_lab(scenario, phases, "bench", f"{prefix}-{i}")))
             ups.append(sum(phases.timings.get(p, 0.0) for p in UP_PHASES))
         used = before - available_mib()
-        held = sum(pss_mib(pid) for lab in labs for pid in processes(lab.id.name))
+        marked = registry.marked()
+        held = sum(registry.memory_mib(marked.get(lab.id.name, [])) for lab in labs)
         checks = [_checked(lab) for lab in labs]
         crossings = [cross(lab, [other for other in labs if other is not lab]) for lab in labs]
     return Side(ups, checks, sum(c.sent for c in crossings), [leak for c in crossings for leak in c.leaks],

@@ -15,7 +15,7 @@ from typing import IO
 from overlaylab.measure.throughput import bench_throughput
 from overlaylab.runtime.capacity import available_mib
 from overlaylab.runtime.phases import UP_PHASES, Phases
-from overlaylab.runtime.registry import memory_mib
+from overlaylab.runtime.registry import memory_mib, processes
 from overlaylab.runtime.running import running_lab
 from overlaylab.verify.check import Report, run_checks
 from topologies.generate import scale_yaml
@@ -56,7 +56,8 @@ def measure_scale(k: int, name: str | None = None) -> ScaleRow:
         available_before = available_mib()
         with running_lab(scenario, phases, "bench", name) as lab:
             run_checks(lab, report)
-            memory, used = memory_mib(lab.id.name, os.getpid()), available_before - available_mib()
+            memory = memory_mib([*processes(lab.id.name), os.getpid()])
+            used = available_before - available_mib()
     sending = phases.timings.get("probes: send and listen", 0) + phases.timings.get("reachability", 0)
     sent = report.probes + report.server_pairs.get("total", 0) + report.server_pairs.get("resent", 0)
     return ScaleRow(k, len(scenario.fabric.servers), len(scenario.vms), dict(phases.timings), memory, used,

@@ -97,9 +97,10 @@ def busy(load: float, cores: int, labs: int) -> str | None:
 def admit(scenario: Scenario, out: IO[str]) -> Estimate:
     """Admission, before anything is built: refuse a lab the machine cannot hold beside the running ones;
     note a busy machine."""
-    running = [listed for listed in registry.labs() if listed.running and listed.state]
-    holders = [Holder(listed.name, listed.state.estimate_mib, registry.memory_mib(listed.name, listed.state.pid))
-               for listed in running if listed.state]
+    running = [(listed.name, listed.state) for listed in registry.labs() if listed.running and listed.state]
+    held = registry.marked()
+    holders = [Holder(name, state.estimate_mib, registry.memory_mib([*held.get(name, []), state.pid]))
+               for name, state in running]
     cost = require_capacity(scenario, holders)
     note = busy(os.getloadavg()[0], os.cpu_count() or 1, len(running))
     if note:

@@ -33,14 +33,15 @@ class Row:
 def rows(now: float | None = None) -> list[Row]:
     """Every lab on the machine, with what it holds now."""
     now = time.time() if now is None else now
-    return [_row(listed, now) for listed in registry.labs()]
+    held = registry.marked()
+    return [_row(listed, now, held.get(listed.name, [])) for listed in registry.labs()]
 
 
-def _row(listed: Listed, now: float) -> Row:
+def _row(listed: Listed, now: float, processes: list[int]) -> Row:
     state, s = "running" if listed.running else "stale", listed.state
     if s is None:  # claimed an instant ago, or dead before it wrote anything down
         return Row(listed.name, "?", "?", 0, 0, 0.0, 0.0, state)
-    memory = registry.memory_mib(listed.name, s.pid) if listed.running else 0.0
+    memory = registry.memory_mib([*processes, s.pid]) if listed.running else 0.0
     return Row(listed.name, s.owner, os.path.basename(s.scenario), s.k, s.vms, now - s.started, memory, state)
 
 

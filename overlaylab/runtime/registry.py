@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,23 +146,29 @@ def slot_of(listed: Listed) -> LabId | None:
     return LabId(listed.name, slot) if slot is not None else None
 
 
-def processes(name: str) -> list[int]:
-    """Every process that carries the lab's mark in its environment (its shells, daemons, controller and
-    whatever users started in its nodes): how `clean` finds them without guessing by name."""
-    mark = f"{MARK}={name}".encode()
-    found = []
+def marked() -> dict[str, list[int]]:
+    """Every process that carries a lab's mark in its environment (its shells, daemons, controller and
+    whatever users started in its nodes), by lab name, in one pass over /proc: how `clean` finds a lab's
+    processes without guessing by name, and `ls` and admission what each lab holds."""
+    found: dict[str, list[int]] = {}
+    prefix = f"{MARK}=".encode()
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/environ", "rb") as f:
-                    if mark in f.read().split(b"\0"):
-                        found.append(int(entry))
+                    mark = next((v for v in f.read().split(b"\0") if v.startswith(prefix)), None)
             except OSError:
                 continue
+            if mark is not None:
+                found.setdefault(mark[len(prefix):].decode(errors="replace"), []).append(int(entry))
     return found
 
 
-def memory_mib(name: str, pid: int) -> float:
-    """What the lab holds now: the proportional share (PSS) of its marked processes and of the process
-    that runs it (`pid`), so memory shared between them counts once."""
-    return sum(pss_mib(p) for p in {*processes(name), pid})
+def processes(name: str) -> list[int]:
+    """The processes that carry this lab's mark."""
+    return marked().get(name, [])
+
+
+def memory_mib(pids: Iterable[int]) -> float:
+    """What these processes hold: their proportional share (PSS), so memory they share counts once."""
+    return sum(pss_mib(p) for p in set(pids))
