@@ -6,7 +6,7 @@ PYTEST := $(VENV)/bin/python -m pytest
 WORKERS ?= 3
 PARALLEL := -n $(WORKERS) --dist worksteal
 
-.PHONY: install demo test lint unit integration bench clean
+.PHONY: install demo test lint unit integration bench clean bundle
 
 install:
 	scripts/install.sh
@@ -15,6 +15,7 @@ demo: install
 	$(VENV)/bin/overlaylab demo
 
 test: install
+	scripts/install.sh --test
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) $(PARALLEL) tests
 
@@ -30,6 +31,10 @@ integration: install
 
 bench: install
 	$(VENV)/bin/overlaylab bench
+
+# everything install.sh downloads, in one archive for a room without a network (install.sh uses it when present)
+bundle: install
+	scripts/bundle.sh
 
 clean:
 	$(VENV)/bin/overlaylab clean

@@ -70,12 +70,21 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
                 token = tokens()
                 frame = stamp_probe(proto, src.host, dst.host, token, flow=len(planned))
                 planned.append(PairProbe(src.label, dst.label, proto, expected,
-                                         Probe(token, src.label, frame, dst.label if expected == DELIVER else None)))
+                                         Probe(token, src.label, frame, dst.label if expected == DELIVER else None,
+                                               _namesakes(src, dst, endpoints))))
     return planned
+
+
+def _namesakes(src: Endpoint, dst: Endpoint, endpoints: list[Endpoint]) -> frozenset[str]:
+    """Who may get a probe to another tenant's VM: the VMs of the sender's own tenant with that VM's MAC (tenants
+    choose their MACs too; in the sender's network the frame is addressed to them)."""
+    if src.tenant == dst.tenant:
+        return frozenset()
+    return frozenset(ep.label for ep in endpoints if ep.tenant == src.tenant and ep.mac == dst.mac and ep is not src)
 
 
 def result(pair: PairProbe, outcome: Outcome) -> PairResult:
     reached = outcome.reached(pair.probe)
     observed = DELIVER if pair.dst in reached else ISOLATE
     return PairResult(pair.src, pair.dst, pair.proto, pair.expected, observed,
-                      tuple(sorted(reached - {pair.dst})), outcome.tries_of(pair.probe))
+                      tuple(sorted(reached - {pair.dst} - pair.probe.allowed)), outcome.tries_of(pair.probe))

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install everything overlaylab needs, from nothing, idempotently: apt packages, a running Open vSwitch,
 # a venv at .venv (with the distro's Mininet visible) and the project itself. Safe to re-run; fast when
-# nothing is missing. Used by `make install`, `make demo`, `make test`, CI and the Vagrant provisioner.
+# nothing is missing. Used by `make install`, `make demo`, `make test` (with --test: also what the tests
+# need), CI and the Vagrant provisioner. With overlaylab-bundle.tar beside it (`make bundle`, made where
+# there is a network) it installs from that archive and downloads nothing.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 VENV=.venv
 PYTHON=/usr/bin/python3  # Debian's Python: the one Mininet's package is built for
 OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
-PACKAGES=(openvswitch-switch mininet iproute2 iputils-ping ethtool tcpdump iperf3 fping procps graphviz
-          python3 python3-venv python3-pip make)
+source scripts/packages.sh
+[ "${1:-}" = "--test" ] && PACKAGES+=("${TEST_PACKAGES[@]}")
+OFFLINE=""  # the unpacked bundle, if there is one
 
 fail() { echo "install.sh: step '$1' failed: $2" >&2; exit 1; }
 
@@ -25,6 +28,16 @@ step_packages() {
   [ ${#missing[@]} -eq 0 ] && return
   echo "install.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [ -n "$OFFLINE" ]; then  # the bundle's packages as the only repository apt knows, for this run
+    echo "deb [trusted=yes] file:$OFFLINE/debs ./" > "$OFFLINE/sources.list"
+    local apt=(apt-get -q -o Dir::Etc::sourcelist="$OFFLINE/sources.list" -o Dir::Etc::sourceparts=-
+               -o Dir::State::Lists="$OFFLINE/lists")
+    mkdir -p "$OFFLINE/lists/partial"
+    "${apt[@]}" update >/dev/null || fail "read $BUNDLE" "make it again with 'make bundle'"
+    "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null \
+      || fail "apt-get install (from $BUNDLE)" "was the bundle made on this Debian release and architecture?"
+    return
+  fi
   apt-get update -q >/dev/null || fail "apt-get update" "check the network and /etc/apt/sources.list"
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
     || fail "apt-get install" "run 'apt-get install ${missing[*]}' by hand to see why"
@@ -55,12 +68,23 @@ step_pip() {
     return
   fi
   echo "install.sh: installing overlaylab and its Python dependencies into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" \
+  "$VENV/bin/pip" install -q --disable-pip-version-check ${OFFLINE:+--no-index --find-links "$OFFLINE/wheels"} \
+    -e ".[test]" 2>&1 | grep -v "^WARNING: Location" \
     ; [ "${PIPESTATUS[0]}" -eq 0 ] || fail "pip install" "run '$VENV/bin/pip install -e .[test]' to see why"
   echo "$want" > "$stamp"
 }
 
+step_bundle() {
+  [ -f "$BUNDLE" ] || return
+  OFFLINE=$(mktemp -d /tmp/overlaylab-bundle.XXXXXX)
+  chmod 755 "$OFFLINE"  # apt reads it as _apt
+  trap 'rm -rf "$OFFLINE"' EXIT
+  echo "install.sh: installing from $BUNDLE (no download)"
+  tar -xf "$BUNDLE" -C "$OFFLINE" || fail "unpack $BUNDLE" "make it again with 'make bundle'"
+}
+
 step_root
+step_bundle
 step_packages
 step_ovs
 step_venv

@@ -18,7 +18,7 @@ from topologies.quoting import quote
 MAX_VMS_PER_SERVER = len(VM_PORTS)  # a VM per br-int port of topologies.names' plan
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fullmatch)
 MAX_LINE = 300
-FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.host)
+FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.ID, ID = host + 2)
 FABRIC_MACS = mac_of(FABRIC_SPACE.network_address)[:8]  # servers' and routers' MACs spell their 10.x address
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from overlaylab.errors import LabError
+from overlaylab.faces import exercisecli
 from topologies.names import edge_port, vswitch_name
 from topologies.scenario import Mode, Scenario, ScenarioError
 
@@ -62,13 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("overlaylab-demo"), metavar="DIR",
                       help="where the captures go (default ./overlaylab-demo)")
     _name(demo)
-    exercise = sub.add_parser("exercise", help="the exercises of exercises/: list them, or check one on a real lab",
-                              description="`exercise list`, or `exercise check NN`: build the exercise's lab "
-                                          "with your answer in it, probe it, and say what still fails")
-    exercise.add_argument("action", choices=["list", "check"])
-    exercise.add_argument("number", nargs="?", help="the exercise, e.g. 01")
-    exercise.add_argument("--solution", action="store_true", help="check the exercise's own solution instead")
-    _name(exercise)
+    exercisecli.add(sub, _name)
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -203,17 +198,6 @@ def _demo(args: argparse.Namespace) -> int:
                            name=args.name) else EXIT_FAILED
 
 
-def _exercise(args: argparse.Namespace) -> int:
-    from overlaylab.classroom import exercises
-    if args.action == "list":
-        exercises.listing(sys.stdout)
-        return EXIT_OK
-    if not args.number:
-        raise LabError("name the exercise to check, e.g. `overlaylab exercise check 01` (`exercise list`)")
-    passed = exercises.check(exercises.find(args.number), args.solution, sys.stdout, args.name)
-    return EXIT_OK if passed else EXIT_FAILED
-
-
 def _bench(args: argparse.Namespace) -> int:
     if args.scale:
         from overlaylab.measure.scalebench import bench_scale
@@ -238,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
-                "exercise": _exercise, "demo": _demo, "ls": _ls, "down": _down}
+                "exercise": exercisecli.run, "demo": _demo, "ls": _ls, "down": _down}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

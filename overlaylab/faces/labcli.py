@@ -65,7 +65,7 @@ class LabCLI(CLI):
                 node.sendInt()
 
     def do_addresses(self, _line: str) -> None:
-        """addresses: every server's hierarchical underlay address (10.pod.edge.host), gateway and MAC."""
+        """addresses: every server's hierarchical underlay address (10.pod.edge.ID, ID = host + 2), gateway and MAC."""
         output(f"{'server':<10} {'address':<12} {'gateway':<12} mac\n")
         for s in self.lab.servers:
             output(f"{s.name:<10} {str(s.ip):<12} {str(s.gateway):<12} {s.mac}\n")

@@ -56,7 +56,9 @@ def test_trace_finds_a_tenant_peer_by_address_inside_its_own_tenant_only():
     (["check", "--mode", "flat"], {"command": "check", "mode": cli.Mode.FLAT}),
     (["compare", "--k", "4", "--vms", "0", "16"], {"command": "compare", "k": [4], "vms": [0, 16]}),
     (["demo", "--no-pause", "--step", "5"], {"command": "demo", "no_pause": True, "step": 5, "no_cli": False}),
-    (["exercise", "check", "03", "--solution"], {"command": "exercise", "number": "03", "solution": True}),
+    (["exercise", "check", "03", "--student", "s1", "--dir", "w", "--json", "r.json"],
+     {"command": "exercise", "number": "03", "student": "s1", "dir": cli.Path("w"), "json": cli.Path("r.json")}),
+    (["exercise", "grade", "w", "--csv", "g.csv"], {"command": "exercise", "action": "grade", "csv": cli.Path("g.csv")}),
 ])
 def test_the_command_line_parses_what_the_readme_documents(argv, fields):
     args = vars(cli._parser().parse_args(argv))
