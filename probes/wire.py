@@ -122,8 +122,13 @@ class WireChecks:
             self.problems["outer"].add(f"{w.kind} {w.src} -> {w.dst}")
 
     def _sender(self, w: Wire) -> Endpoint | None:
+        """The VM whose frame this is: by MAC and address, and, where two tenants' VMs share both (tenants
+        choose them), the one whose tunnel it is in."""
         assert w.inner is not None
-        return next((ep for ep in self.by_mac.get(w.inner.mac, ()) if w.inner.ip in (None, ep.ip)), None)
+        inner = w.inner
+        candidates = [ep for ep in self.by_mac.get(inner.mac, ()) if inner.ip in (None, ep.ip)]
+        return next((ep for ep in candidates if (ep.encap, ep.vni, ep.server_ip) == (w.encap, w.vni, w.src)),
+                    next(iter(candidates), None))
 
     def _encapsulation(self, w: Wire) -> None:
         sender = self._sender(w)

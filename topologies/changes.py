@@ -27,7 +27,7 @@ def vm_named(current: Scenario, label: str) -> VM:
     return vm
 
 
-def add_vm(current: Scenario, label: str, ip: str, server: str) -> Scenario:
+def add_vm(current: Scenario, label: str, ip: str, server: str, mac: str | None = None) -> Scenario:
     tenant, _, name = label.partition("/")
     if tenant not in {t.name for t in current.tenants}:
         raise ScenarioError(f"no tenant {quote(tenant)}; add it first (`tenant add {tenant} --vni N`) or "
@@ -36,7 +36,7 @@ def add_vm(current: Scenario, label: str, ip: str, server: str) -> Scenario:
         raise ScenarioError(f"{label} already exists; remove it first or pick another name")
 
     def edit(tenants: dict[str, Any]) -> None:
-        tenants[tenant]["vms"][name] = {"ip": ip, "server": server}
+        tenants[tenant]["vms"][name] = {"ip": ip, "server": server, **({"mac": mac} if mac else {})}
     return _changed(current, f"vm add {label}", edit)
 
 

@@ -172,9 +172,10 @@ class Lab:
         return self.running.members.migrate(label, server)
 
     @on_lab_thread
-    def add_vm(self, label: str, ip: str, server: str) -> dict[str, Any]:
-        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`) on a server; returns the flow changes."""
-        return self.running.members.add_vm(label, ip, server)
+    def add_vm(self, label: str, ip: str, server: str, mac: str | None = None) -> dict[str, Any]:
+        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`) on a server (`mac`: derived if not given); returns
+        the flow changes."""
+        return self.running.members.add_vm(label, ip, server, mac)
 
     @on_lab_thread
     def add_tenant(self, name: str, vni: int, encap: str = "vxlan") -> dict[str, Any]:

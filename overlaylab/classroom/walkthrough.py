@@ -33,9 +33,12 @@ from probes.netns import addresses
 from probes.packets import Host, describe_frame, probe
 from probes.pcap import write_pcap
 from probes.session import Tokens
+from topologies import changes
+from topologies.changes import vm_named
 from topologies.names import PHY
 from topologies.scenario import VM, Mode, ScenarioError, load
 
+TWIN = "fanta"  # the tenant network_id adds on another tenant's encapsulation, addresses and MACs
 
 @dataclass(frozen=True)
 class Step:
@@ -184,8 +187,28 @@ def network_id(lab: RunningLab, _out: Path) -> Shown:
     stranger = _cross_tenant(lab, far, web)
     shown.say(f"  {far.label} sends straight to {web.label}'s MAC and address: {stranger} (dropped by its own "
               f"virtual switch: no entry of {far.tenant}'s network leads there)")
-    shown.facts = {"vnis": kinds, "cross_tenant": stranger}
+    alike = _same_encapsulation(lab, web, near)
+    shown.say(f"  a tenant added on {web.tenant}'s {web.encap}, with {web.label}'s and {near.label}'s addresses and "
+              f"MACs, on their servers: on the uplink {', '.join(f'{k} VNI {v}' for k, v in alike)}; the same "
+              f"encapsulation, addresses and MACs: only the VNI tells the two tenants apart")
+    shown.facts = {"vnis": kinds, "cross_tenant": stranger, "same_encapsulation": alike}
     return shown
+
+
+def _same_encapsulation(lab: RunningLab, web: VM, near: VM) -> list[tuple[str, int | None]]:
+    """A tenant added for the occasion on web's encapsulation, its two VMs with the very addresses and MACs of
+    web and near, on their servers; both tenants ping web's address from near's; what the uplink carried."""
+    vni = max(t.vni for t in lab.scenario.tenants) + 1
+    lab.members.apply(changes.add_tenant(lab.scenario, TWIN, vni, str(web.encap)))
+    try:
+        for vm in (web, near):
+            lab.members.add_vm(f"{TWIN}/{vm.name}", str(vm.ip), vm.server.name, vm.mac)
+        twin_web, twin_near = (vm_named(lab.scenario, f"{TWIN}/{vm.name}") for vm in (web, near))
+        tap = uplink_tap(web.server)
+        frames = captured(lab, [tap], lambda: (ping(lab, near, web)(), ping(lab, twin_near, twin_web)()))
+        return sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
+    finally:
+        lab.members.remove_tenant(TWIN)
 
 
 def _cross_tenant(lab: RunningLab, src: VM, dst: VM) -> str:

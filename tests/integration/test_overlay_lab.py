@@ -34,6 +34,16 @@ def test_lecture_check_reports_every_pair(tmp_path):
     assert leftovers() == []
 
 
+def test_two_tenants_alike_but_for_the_vni_are_kept_apart(tmp_path):
+    """One encapsulation, the same addresses and MACs on the same servers: only the VNI separates them."""
+    report = tmp_path / "r.json"
+    done = overlaylab("check", str(BUNDLED / "one-encapsulation.yaml"), "--json", str(report))
+    assert done.returncode == 0, done.stdout + done.stderr
+    pairs = json.loads(report.read_text())["pairs"]
+    assert {p["observed"] for p in pairs if p["src"].split("/")[0] != p["dst"].split("/")[0]} == {ISOLATE}
+    assert {p["observed"] for p in pairs if p["src"].split("/")[0] == p["dst"].split("/")[0]} == {DELIVER}
+
+
 def snapshot(lab):
     return {name: tables.flow_lines(lab.nodes.targets[name]) for name in lab.underlay}
 
