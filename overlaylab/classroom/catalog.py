@@ -115,5 +115,5 @@ def text_of(folder: Path, name: str) -> str:
     try:
         return read_text(folder / name, MAX_ANSWER_BYTES, "an answer (a few lines)")
     except Unreadable as exc:
-        back = "; `overlaylab exercise reset` writes it again (your other files stay)"
+        back = "; `overlaylab exercise start` writes it (and `exercise reset` again: the starting point)"
         raise LabError(f"{name}: {exc}{back if exc.missing else ''}") from None

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from overlaylab.classroom import flowkind, questionkind, tenantkind
+from overlaylab.classroom import flowkind, questionkind, stackkind, tenantkind
 from overlaylab.classroom.catalog import Exercise, Verdict, exercises, text_of
 from overlaylab.classroom.variant import Variant
 from overlaylab.classroom.workdir import Work, refuse_restart, write
@@ -29,7 +29,8 @@ class Kind:
 
 KINDS = {"flows": Kind(flowkind.start, flowkind.solution, flowkind.check),
          "questions": Kind(questionkind.start, questionkind.solution, questionkind.check),
-         "tenant": Kind(tenantkind.start, tenantkind.solution, tenantkind.check)}
+         "tenant": Kind(tenantkind.start, tenantkind.solution, tenantkind.check),
+         "stack": Kind(stackkind.start, stackkind.solution, stackkind.check)}
 
 
 def _kind(exercise: Exercise) -> Kind:

@@ -22,9 +22,9 @@ COLUMNS = ("student", "exercise", "verdict", "failing", "first_problem", "durati
 
 
 def at_once() -> int:
-    """Labs checked at once by default: one per core, at least 2 (a lecture-sized lab is ~160 MiB; checks are
-    CPU-bound: 8 at once on 2 cores took 4 times as long each, BENCHMARKS.md)."""
-    return max(2, os.cpu_count() or 1)
+    """Labs checked at once by default: one more than the cores (a check waits on its lab part of the time; a
+    class of 30 on 2 cores: 103 s two at once, 84 s three at once, BENCHMARKS.md)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def _checked(work: Work, lab: str, scratch: Path) -> dict[str, Any]:

@@ -115,7 +115,8 @@ def _wrong(question: dict[str, Any], given: Any, right: Any) -> str:
 
 def check(exercise: Exercise, variant: Variant, text: str, name: str | None) -> list[Verdict]:
     given = answers(text, exercise.answer)
-    questions = exercise.spec["questions"]
+    questions = [{**q, **({"wrong": exercise.fill(q["wrong"], variant)} if "wrong" in q else {})}
+                 for q in exercise.spec["questions"]]
     if all(given.get(q["key"]) is None for q in questions):
         return [Verdict(False, f"nothing answered in {exercise.answer} yet: fill it in, then check again")]
     known = {q["key"] for q in questions}

@@ -35,8 +35,10 @@ def check(exercise: Exercise, variant: Variant, text: str, name: str | None) -> 
     given = {t.name: t for t in scenario.tenants}
     changed = [t.name for t in scenario_of(variant).tenants if given.get(t.name) != t]
     if changed:
-        return [Verdict(False, f"tenant {', '.join(changed)} is not as it came: add {new}, and leave the tenants "
-                               f"that were there as they are (`overlaylab exercise reset` brings them back)")]
+        which = f"tenants {' and '.join(changed)} are not as the exercise gave them" if len(changed) > 1 \
+            else f"tenant {changed[0]} is not as the exercise gave it"
+        return [Verdict(False, f"{which}: add {new}, and leave the tenants that were "
+                               f"there as they are (`overlaylab exercise reset` brings them back)")]
     tenant = given.get(new)
     if tenant is None or len(tenant.vms) < 2:
         return [Verdict(False, f"tenant {new} needs at least two VMs")]

@@ -3,6 +3,7 @@
 that got through; or one line for all that held."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from overlaylab.classroom.catalog import Verdict
@@ -10,6 +11,7 @@ from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.probing import probe_tenants
 
 JUDGED = ("ARP answered by the virtual switch", "attacks")
+EXPECTED = re.compile(r" \(expected [^)]*\)")
 
 
 def probed(lab: RunningLab, hints: dict[str, str], only: set[str] | None = None) -> list[Verdict]:
@@ -21,11 +23,16 @@ def probed(lab: RunningLab, hints: dict[str, str], only: set[str] | None = None)
     for pair in (p for p in pairs if not p["ok"]):
         failed.setdefault((pair["src"], pair["dst"]), []).append(pair)
     verdicts = [Verdict(False, _failure(src, dst, found, hints)) for (src, dst), found in failed.items()]
-    verdicts += [Verdict(False, f"{c.name}: {c.detail.split('; ', 1)[-1]}. {hints.get(c.name, '')}".strip())
+    verdicts += [Verdict(False, f"{c.name}: {_unanswered(c.detail)}. {hints.get(c.name, '')}".strip())
                  for c in session.checks if c.name in JUDGED and not c.ok]
     held = len(pairs) - sum(len(f) for f in failed.values())
     return verdicts or [Verdict(True, f"all {held} probes between VMs were delivered inside their tenant and "
                                       f"isolated across tenants; ARP answered right; every attack isolated")]
+
+
+def _unanswered(detail: str) -> str:
+    """What went wrong, without what was expected: an exercise names the mistake, never the right value."""
+    return EXPECTED.sub("", detail.split("; ", 1)[-1])
 
 
 def _failure(src: str, dst: str, found: list[dict[str, Any]], hints: dict[str, str]) -> str:

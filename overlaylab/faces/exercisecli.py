@@ -27,8 +27,8 @@ def add(sub: Any, name_option: Callable[[argparse.ArgumentParser], None]) -> Non
                                                                   "./exercises-work)")
     exercise.add_argument("--json", type=Path, metavar="FILE", help="check: also write the verdict as JSON")
     exercise.add_argument("--csv", type=Path, metavar="FILE", help="grade: the CSV to write (default DIR/grades.csv)")
-    exercise.add_argument("--parallel", type=int, metavar="N", help="grade: labs checked at once (default: one "
-                                                                      "per core, at least 2)")
+    exercise.add_argument("--parallel", type=int, metavar="N", help="grade: labs checked at once (default: the "
+                                                                      "cores + 1)")
     name_option(exercise)
 
 

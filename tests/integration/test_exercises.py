@@ -67,12 +67,21 @@ def _every_tenant_coke(text, facts):
     return text.replace(f"set_field:{facts['pepsi_vni']}->tun_id", f"set_field:{facts['coke_vni']}->tun_id")
 
 
+def _any_sender(text, _facts):
+    return re.sub(r"in_port=\d+,udp", "udp", text)
+
+
+def _label_one(text, facts):
+    vni = facts["pepsi_vni"]
+    return text.replace(f"{vni}->mpls_label", "1->mpls_label").replace(f"mpls_label={vni}", "mpls_label=1")
+
+
 # exercise: ((wrong answer, what the check must say), (another, ...)); a wrong answer edits the solution
 WRONG = {
     "01": ((_fact_answer("pepsi_vni", "coke_vni"), "pepsi_vni: that is not the VNI on the wire"),
            (_fact_answer("outer_dst", "h3"), "outer_dst: that is not the outer destination on the wire")),
     "02": ((_sprite_takes_pepsis_vni, "the scenario does not load yet"),
-           (_coke_removed, "tenant coke is not as it came")),
+           (_coke_removed, "tenant coke is not as the exercise gave it")),
     "03": ((_drop_metadata, "leak into tenant"), (_swap_vnis, "cannot reach")),
     "04": ((_drop_metadata, "leak into tenant"), (_to_table0, "entry 1 is in table 0: the decapsulation entries")),
     "05": ((_drop_metadata, "ARP answered by the virtual switch"),
@@ -91,6 +100,7 @@ WRONG = {
     "11": ((_answer("paths", 2), "paths: not the number of paths"), (_answer("cores", "[c0]"), "cores: not the cores")),
     "12": ((_answer("coke_spread", "yes"), "coke_spread: the core switches' counters said otherwise"),
            (_wrong_why, "why: ")),
+    "13": ((_any_sender, "did not arrive at coke/app alone"), (_label_one, "is not pepsi's virtual network ID")),
 }
 
 
@@ -107,9 +117,9 @@ def solution(number, student, tmp_path):
     return item.answer.read_text()
 
 
-def test_there_are_twelve_exercises_in_the_lectures_progression():
+def test_there_are_thirteen_exercises_in_the_lectures_progression():
     stages = [e.spec["stage"] for e in ALL.values()]
-    assert len(ALL) >= 12 and list(ALL) == [f"{n:02d}" for n in range(1, len(ALL) + 1)]
+    assert len(ALL) >= 13 and list(ALL) == [f"{n:02d}" for n in range(1, len(ALL) + 1)]
     assert stages == sorted(stages, key=("read", "write", "diagnose", "predict", "build").index)
     assert set(WRONG) == set(ALL)
 

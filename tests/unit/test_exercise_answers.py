@@ -31,7 +31,7 @@ def test_a_hostile_answers_file_gets_one_line(tmp_path, content, expected):
 
 
 def test_a_missing_answers_file_says_how_to_get_it_back(tmp_path):
-    with pytest.raises(LabError, match="cannot read it .No such file.*exercise reset"):
+    with pytest.raises(LabError, match="cannot read it .No such file.*exercise start"):
         text_of(tmp_path, "answers.yaml")
 
 
