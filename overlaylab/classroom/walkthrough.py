@@ -265,7 +265,10 @@ STEPS = (
          "switch removes it and hands the packet to B.", encapsulation),
     Step("Forwarding tables with encapsulation", "The virtual switch has an entry for every VM its VMs talk "
          "to (encapsulate towards its server) and an entry to decapsulate for its own VMs; \"the switches in "
-         "the datacenter work exactly the same as they did before\".", forwarding_tables),
+         "the datacenter work exactly the same as they did before\". (The lecture looks the destination VM up by "
+         "its IP address, behind the VM's default route; this lab is a layer-2 overlay: the VM learns its peer's "
+         "MAC by ARP, answered by its own virtual switch, which then looks up that MAC. Same effect, another key.)",
+         forwarding_tables),
     Step("Multi-tenancy and private networks", "Tenants choose addresses without asking each other: \"Pepsi's "
          "private network might have a VM with IP address 192.0.2.2, and Coke's private network might have a "
          "different VM with IP address 192.0.2.2.\"", multi_tenancy),
