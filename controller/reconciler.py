@@ -177,8 +177,7 @@ class Reconciler:
 
     def _asked(self, event: Asked, now: float) -> None:
         if event.what == "PUT /scenario":
-            self._change_asked(event, now)
-            return
+            return self._change_asked(event, now)
         answers = {"GET /scenario": self.document, "GET /datapaths": self.connected,
                    "GET /underlay": self.underlay, "GET /tables": self.tables}
         self.out.append(Answer(event.request, 200, answers[event.what]()))
@@ -202,14 +201,12 @@ class Reconciler:
 
     def _change_asked(self, event: Asked, now: float) -> None:
         if any(j.kind in (CHANGE, REVERT) for j in (self.job, *self.queue) if j is not None):
-            self.out.append(Answer(event.request, 409, {"error": "another change is being applied; try again "
-                                                                 "when it is done"}))
-            return
+            return self.out.append(Answer(event.request, 409, {"error": "another change is being applied; try "
+                                                                        "again when it is done"}))
         try:
             new = self.state.validated(event.body)
         except ScenarioError as exc:
-            self.out.append(Answer(event.request, 400, {"error": str(exc)}))
-            return
+            return self.out.append(Answer(event.request, 400, {"error": str(exc)}))
         self.queue.append(Job(CHANGE, now, request=event.request, new=new))
 
     # -- jobs ----------------------------------------------------------------------------------------------
@@ -285,8 +282,12 @@ class Reconciler:
             self.queue.appendleft(Job(REVERT, now, new=job.previous))
             self.out.append(Answer(job.request, 504, {"error": f"{text}; the change was taken back",
                                                       "changes": summary(job.steps)}))
-        elif job.kind == REROUTE:
-            self._finish(job, now)
+        else:  # nothing plans again after a repair or a take-back: a switch whose break phase was never
+            if job.kind == REROUTE:  # sent gets the rest now (in order after the rest; read again if it drops)
+                self._finish(job, now)
+            for dpid, switch in sorted(self.switches.items()):
+                if switch.live and switch.held is not None and switch.held != self._wanted(dpid):
+                    self._sync(dpid, switch)
         self.job = None
 
     def _wanted(self, dpid: int) -> Tables:

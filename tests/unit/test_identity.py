@@ -11,6 +11,7 @@ from overlaylab.faces.cliwords import lab_table
 from overlaylab.runtime import identity, registry
 from overlaylab.runtime.identity import MGMT_SPACE, SLOTS, LabId, check_name, default_name
 from overlaylab.runtime.machine import Row
+from overlaylab.system import wait_until
 
 
 def test_every_slot_has_its_own_management_subnet_group_and_names_inside_the_benchmarking_range():
@@ -65,8 +66,8 @@ def test_claims_get_free_slots_and_a_taken_or_stale_name_is_refused(machine):
 def test_a_labs_processes_are_found_by_their_mark_and_nobody_elses():
     env = {**os.environ, "OVERLAYLAB_LAB": "marked-one"}
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
-    try:
-        assert registry.processes("marked-one") == [child.pid]
+    try:  # the child carries the mark once it has exec'd (before, /proc shows the parent's environment)
+        assert wait_until(lambda: registry.processes("marked-one"), 10, "the child to exec") == [child.pid]
         assert registry.processes("marked") == []
     finally:
         child.kill()
