@@ -60,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                "not a terminal) and tear down at the end")
     demo.add_argument("--step", type=int, default=1, metavar="N", help="start at step N")
     demo.add_argument("--no-cli", action="store_true", help="do not open the lab CLI after the last step")
-    demo.add_argument("--out", type=Path, default=Path("overlaylab-demo"), metavar="DIR",
-                      help="where the captures go (default ./overlaylab-demo)")
+    demo.add_argument("--out", type=Path, metavar="DIR",
+                      help="where the captures go (default /tmp/overlaylab-demo-NAME, NAME the lab's)")
     _name(demo)
     exercisecli.add(sub, _name)
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",

@@ -5,7 +5,9 @@ starts at step N. At the end the lab CLI opens (piped, it runs the remaining lin
 """
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import IO
@@ -15,13 +17,15 @@ from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.shown import Shown
 from overlaylab.classroom.walkthrough import STEPS, Step
 from overlaylab.errors import LabError
+from overlaylab.runtime.identity import default_name
 from overlaylab.runtime.running import RunningLab
+from overlaylab.runtime.state import give_to_owner, owner
 from topologies.scenario import DEFAULT_SCENARIO, load
 
-WIDTH = 100
+WIDTH = 100  # at most; less on a narrower terminal (a projector's is often 80 columns)
 
 
-def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.stdout,
+def demo(first: int, pause: bool, cli: bool, out_dir: Path | None = None, out: IO[str] = sys.stdout,
          scenario: Path | None = None, name: str | None = None) -> bool:
     """Bring up the scenario's lab (the lecture's by default), walk through the steps from `first`, then
     (if `cli`) open the lab CLI; True if every step showed its evidence. A scenario without the demo's
@@ -29,8 +33,11 @@ def demo(first: int, pause: bool, cli: bool, out_dir: Path, out: IO[str] = sys.s
     if not 1 <= first <= len(STEPS):
         raise LabError(f"--step {first}: the walkthrough has steps 1..{len(STEPS)}")
     lab_scenario = load(scenario or DEFAULT_SCENARIO)
+    out_dir = out_dir or captures_dir(name)
     roles = roles_of(lab_scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
+    give_to_owner(out_dir, owner())  # the student opens the captures in Wireshark, and may delete them
+    out.write(f"overlaylab demo: the captures go to {out_dir}/ (open them in Wireshark)\n")
     interactive = pause and sys.stdin.isatty()
     with Lab(scenario, quiet=False, command="demo", name=name) as lab:
         shown = walk(lab.running, first, interactive, out_dir, out)
@@ -55,7 +62,7 @@ def walk(lab: RunningLab, first: int, interactive: bool, out_dir: Path, out: IO[
 
 
 def run_step(lab: RunningLab, number: int, step: Step, out_dir: Path, out: IO[str]) -> Shown | None:
-    out.write(f"\n== {number}/{len(STEPS)}  {step.title} ==\n{textwrap.fill(step.lecture, WIDTH)}\n\n")
+    out.write(f"\n== {number}/{len(STEPS)}  {step.title} ==\n{textwrap.fill(step.lecture, width())}\n\n")
     out.flush()
     try:
         shown = step.show(lab, out_dir)
@@ -78,4 +85,16 @@ def _next(out: IO[str]) -> bool:
 def _wrapped(line: str) -> str:
     """A long evidence line folded at WIDTH, its continuation indented under its start."""
     indent = " " * (len(line) - len(line.lstrip()) + 4)
-    return textwrap.fill(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False) if len(line) > WIDTH else line
+    cut = width()
+    return textwrap.fill(line, cut, subsequent_indent=indent, break_on_hyphens=False) if len(line) > cut else line
+
+
+def width() -> int:
+    """WIDTH, or the terminal's width when it is narrower."""
+    return min(WIDTH, shutil.get_terminal_size().columns - 1)
+
+
+def captures_dir(name: str | None) -> Path:
+    """Where the demo writes its captures unless told: outside whatever folder it runs in (`make demo` runs
+    in the repository), one per lab."""
+    return Path(tempfile.gettempdir()) / f"overlaylab-demo-{name or default_name()}"

@@ -1,6 +1,7 @@
 """What the user sees while a lab comes up or goes down: one line per phase, timed for the report."""
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -32,11 +33,11 @@ class Phases(Stopwatch):
         def progress(text: str) -> None:
             latest[0] = text
             if self.live and time.monotonic() - shown[0] > PROGRESS_EVERY:
-                self.out.write(f"\r\033[K{head} {text}")
+                self.out.write(f"\r\033[K{fit(f'{head} {text}')}")
                 self.out.flush()
                 shown[0] = time.monotonic()
 
-        self.out.write(head)
+        self.out.write(fit(head) if self.live else head)
         self.out.flush()
         try:
             with self.timed(key):
@@ -44,6 +45,13 @@ class Phases(Stopwatch):
         except BaseException:
             self.out.write(" failed\n")
             raise
-        restart = f"\r\033[K{head}" if self.live else ""
         done = f"{latest[0]}, " if latest[0] else ""
-        self.out.write(f"{restart} {done}{self.timings[key]:.1f} s\n")
+        line = f"{head} {done}{self.timings[key]:.1f} s"
+        self.out.write(f"\r\033[K{fit(line)}\n" if self.live else f" {done}{self.timings[key]:.1f} s\n")
+
+
+def fit(line: str) -> str:
+    """The line cut to the terminal's width: a line that wraps cannot be redrawn in place (`\\r` goes back to
+    the start of its last row only), and a 110-column line became five in a 100-column `make demo`."""
+    width = shutil.get_terminal_size().columns - 1
+    return line if len(line) <= width else line[:width - 1] + "…"

@@ -41,3 +41,23 @@ def test_a_failed_phase_says_so():
         with Phases(out).phase("network", "building"):
             raise RuntimeError("boom")
     assert out.getvalue() == "overlaylab: building ... failed\n"
+
+
+def test_on_a_narrow_terminal_every_line_fits_so_it_can_be_redrawn_in_place(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    out = Terminal()
+    phases = Phases(out)
+    with phases.phase("vswitches", "starting 128 virtual switches, one Open vSwitch each") as progress:
+        progress("37/128 connected to the controller, 12 being read")
+    drawn = [part.removeprefix("\033[K") for part in out.getvalue().replace("\n", "\r").split("\r")]
+    assert max(map(len, drawn)) <= 39 and drawn[-2].endswith("…")
+
+
+def test_the_demo_wraps_at_the_terminals_width_and_writes_its_captures_outside_the_repository(monkeypatch):
+    from overlaylab.faces import demo
+    monkeypatch.setenv("COLUMNS", "80")
+    assert demo.width() == 79 and max(map(len, demo._wrapped("  " + "word " * 40).splitlines())) <= 79
+    monkeypatch.setenv("COLUMNS", "200")
+    assert demo.width() == demo.WIDTH
+    assert str(demo.captures_dir("alice")).endswith("/overlaylab-demo-alice")
+    assert not demo.captures_dir(None).is_relative_to(demo.Path(__file__).resolve().parents[2])
