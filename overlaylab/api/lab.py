@@ -30,6 +30,7 @@ from controller.planner import underlay
 from controller.trace import Path as TracedPath
 from overlaylab.api.thread import on_lab_thread
 from overlaylab.api.words import Words
+from overlaylab.classroom.liveserver import Live
 from overlaylab.classroom.picture import dot, render
 from overlaylab.errors import LabError
 from overlaylab.runtime import failures, tables
@@ -84,6 +85,7 @@ class Lab:
         self._lab: RunningLab | None = None
         self._running: AbstractContextManager[RunningLab] | None = None
         self._worker: ThreadPoolExecutor | None = None  # where the lab works inside a running event loop
+        self._live: Live | None = None
 
     @on_lab_thread
     def __enter__(self) -> Lab:
@@ -96,6 +98,9 @@ class Lab:
     @on_lab_thread
     def __exit__(self, *exc: Any) -> None:
         running, self._lab, self._running = self._running, None, None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
         if running is None:
             return
         try:
@@ -124,6 +129,14 @@ class Lab:
         if self._lab is None:
             raise LabError("the lab is not running: use it inside `with Lab(...) as lab:`, or call start()")
         return self._lab
+
+    @property
+    def live(self) -> Live:
+        """The live view: `lab.live.serve("8080")` serves the page (read-only, until the lab goes) and returns
+        its address; `lab.live.state()` is the lab as the page draws it."""
+        if self._live is None:
+            self._live = Live(self.running)
+        return self._live
 
     @property
     def scenario(self) -> Scenario:

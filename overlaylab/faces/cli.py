@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="overlay (default): VMs encapsulated between servers; flat: the underlay routes "
                               "every VM address itself, no encapsulation (addresses must not overlap)")
         _name(cmd)
+        if name == "up":
+            cmd.add_argument("--web", metavar="[ADDR:]PORT", help="also serve the live view of the lab in a browser "
+                                                                  "(127.0.0.1 unless ADDR is given), read-only")
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     sub.add_parser("ls", help="list this machine's labs: name, owner, scenario, k, VMs, age, memory, state")
@@ -94,6 +97,8 @@ def _up(args: argparse.Namespace) -> int:
         scenario = lab.scenario
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
+        if args.web:
+            print(f"overlaylab: the live view is at {lab.live.serve(args.web)}", flush=True)
         LabCLI(lab)
     return EXIT_OK
 

@@ -227,6 +227,14 @@ class LabCLI(CLI):
         traced = f", with {len(drawn.paths)} paths from {ends[0]} to {ends[1]}" if ends else ""
         output(f"drew the fabric{traced} to {drawn.file}\n")
 
+    def do_web(self, line: str) -> None:
+        """web [[ADDR:]PORT]: serve the live view of this lab in a browser (127.0.0.1:8080 unless told),
+        read-only, until the lab goes; prints its address."""
+        try:
+            output(f"the live view is at {self.lab.live.serve(line.strip() or '8080')}\n")
+        except LabError as exc:
+            output(f"refused: {exc}\n")
+
     def do_wire(self, line: str) -> None:
         """wire LINK [--pcap FILE] CMD: run CMD (any lab command) while tapping underlay link LINK, then
         show what crossed it: outer header, tunnel and VNI, and the VM's packet inside, e.g.
