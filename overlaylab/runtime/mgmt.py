@@ -19,7 +19,7 @@ from contextlib import suppress
 from overlaylab.errors import LabError
 from overlaylab.runtime import links
 from overlaylab.runtime.identity import LabId
-from overlaylab.system import cmdline, silence_ipv6, wait_until
+from overlaylab.system import cmdline, pid_alive, silence_ipv6, wait_until
 from probes.netns import entered, namespace_id
 from topologies.names import MGMT_BRIDGE, MGMT_SERVER_SIDE, MGMT_UPLINK
 from vswitch.nodes import MARK, die_with_parent
@@ -71,4 +71,5 @@ def stop(lab: LabId) -> None:
     with suppress(LabError, ProcessLookupError):
         pid = holder(lab)
         if "infinity" in cmdline(pid):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)  # and gone before the sweep looks for the lab's processes
+            wait_until(lambda: not pid_alive(pid), 10, f"the management namespace's holder ({pid}) to exit")
