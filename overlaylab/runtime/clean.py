@@ -48,5 +48,10 @@ def sweep(lab: LabId) -> Swept:
 
 
 def remove(rundir: Path) -> None:
-    """A lab's run directory, last of all: its folder gone, its name and slot are free again."""
-    shutil.rmtree(rundir, ignore_errors=True)
+    """A lab's run directory, last of all: its folder gone, its name and slot are free again. Renamed away
+    first, in one step, so that nothing another lab does meanwhile (`ls`, a claim looking at every lab) can
+    find it half removed or put a file back into it."""
+    doomed = rundir.with_name(f".{rundir.name}.removed-{os.getpid()}")
+    with suppress(FileNotFoundError):
+        os.rename(rundir, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)

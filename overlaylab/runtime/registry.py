@@ -39,8 +39,14 @@ class LabLock:
         self.path = rundir / "lock"
         self.file: IO[str] | None = None
 
-    def try_acquire(self) -> bool:
-        f = open(self.path, "a+")
+    def try_acquire(self, create: bool = False) -> bool:
+        """Take the lock if nobody holds it. Only the lab's claim creates the file: another lab's probe that
+        created it would put it back into a folder being removed (rmtree then leaves the folder behind, and
+        the lab looks stale); a lock file that is not there is nobody's to take."""
+        try:
+            f = os.fdopen(os.open(self.path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644), "r+")
+        except FileNotFoundError:
+            return False
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -69,8 +75,9 @@ class Listed:
 
 
 def _is_running(rundir: Path) -> bool:
+    """Its process holds its lock (a folder with no lock file is nobody's: stale)."""
     probe = LabLock(rundir)
-    if probe.try_acquire():
+    if not probe.path.exists() or probe.try_acquire():
         probe.release()
         return False
     return True
@@ -87,7 +94,8 @@ def labs() -> list[Listed]:
     """Every lab folder on the machine, by name."""
     if not LABS_DIR.is_dir():
         return []
-    return [Listed(d, load_state(d), _is_running(d)) for d in sorted(LABS_DIR.iterdir()) if d.is_dir()]
+    return [Listed(d, load_state(d), _is_running(d)) for d in sorted(LABS_DIR.iterdir())
+            if d.is_dir() and not d.name.startswith(".")]  # `.NAME.removed-PID`: a lab being removed
 
 
 def refusal(listed: Listed) -> str:
@@ -116,7 +124,7 @@ def claim(name: str) -> tuple[LabId, LabLock]:
         lab.rundir.mkdir(mode=0o755)
         (lab.rundir / SLOT_FILE).write_text(str(free))
         lock = LabLock(lab.rundir)
-        lock.try_acquire()
+        lock.try_acquire(create=True)
         return lab, lock
 
 
@@ -126,7 +134,7 @@ def stale_lock(listed: Listed) -> LabLock | None:
     for a stale one."""
     with _registry():
         lock = LabLock(listed.rundir)
-        return lock if listed.rundir.is_dir() and lock.try_acquire() else None
+        return lock if listed.rundir.is_dir() and lock.try_acquire(create=True) else None
 
 
 def find(name: str) -> Listed:
