@@ -54,20 +54,21 @@ def read(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[s
 
 def mtu(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[str, Any]) -> dict[str, Any]:
     """With both VMs' interfaces at 1500: the largest ping that crosses (pings of every size at once, with
-    Don't Fragment), and the bytes the tunnel adds on the wire."""
+    Don't Fragment, three tries each), the variant's sizes up to it, and the bytes the tunnel adds on the wire."""
     with lab_of(variant, name) as lab:
         web, db = _vms(lab, "pepsi/web", "pepsi/db")
         for vm in (web, db):
             node = lab.nodes.vm(vm.label)
             node.cmd(f"ip link set dev {node.defaultIntf()} mtu 1500")
         pings = (f"for s in $(seq {PING_SIZES.start} {PING_SIZES.stop - 1}); do "
-                 f"(ping -n -c1 -W1 -M do -s $s {db.ip.ip} >/dev/null 2>&1 && echo $s) & done; wait")
+                 f"(ping -n -c3 -i0.2 -W2 -M do -s $s {db.ip.ip} >/dev/null 2>&1 && echo $s) & done; wait")
         said = lab.nodes.vm(web.label).cmd(f"bash -c {shlex.quote(pings)}")  # one short line: the node's tty
         crossed = [int(s) for s in said.split() if s.isdigit()]
         outer = Ether(_frame(lab, web, db))
         inner = [layer for layer in outer.iterpayloads() if isinstance(layer, IP)]
-        return {"mtu": max(crossed, default=0) + 28, "overhead": inner[0].len - inner[-1].len,
-                "crossing": [s for s in variant.facts["sizes"] if s in crossed]}
+        largest = max(crossed, default=0)  # one reply of three is enough: a loaded machine loses a few
+        return {"mtu": largest + 28, "overhead": inner[0].len - inner[-1].len,
+                "crossing": [s for s in variant.facts["sizes"] if s <= largest]}
 
 
 def migration(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[str, Any]) -> dict[str, Any]:
