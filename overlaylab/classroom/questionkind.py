@@ -79,13 +79,16 @@ def answers(text: str, name: str) -> dict[str, Any]:
 
 
 def _normal(kind: str, value: Any) -> Any:
-    if kind == "text" and value is not None:
+    """An answer as it is compared: a set in any order, a letter with or without its `)`, yes/no in any case
+    (YAML reads a bare yes as true already)."""
+    if kind == "text":
         return str(value).strip()
     if kind == "set" and isinstance(value, list):
         return sorted(str(v).strip() for v in value)
-    if kind in ("choice", "yesno") and isinstance(value, (str, bool)):
-        return {"yes": True, "no": False}.get(str(value).strip().lower().rstrip(")"), value) if kind == "yesno" \
-            else str(value).strip().lower().rstrip(")")
+    if kind == "choice":
+        return str(value).strip().lower().rstrip(")")
+    if kind == "yesno" and isinstance(value, str):
+        return {"yes": True, "no": False}.get(value.strip().lower(), value)
     return value
 
 
