@@ -2,18 +2,27 @@
 # `make bundle`: everything scripts/install.sh downloads, in one archive (overlaylab-bundle.tar) for a room
 # without a network: the Debian packages with every dependency (for this release and architecture) and the
 # Python wheels. Copy the repository with the archive in it; install.sh uses it when present.
+#   scripts/bundle.sh --test    also what `make test` installs (vagrant, chromium: twice the size)
 #   scripts/bundle.sh --list    the packages and Python requirements it would pack, nothing downloaded
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/packages.sh
-ALL=("${PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+ALL=("${PACKAGES[@]}")
+LIST=""
+for arg in "$@"; do
+  case "$arg" in
+    --test) ALL+=("${TEST_PACKAGES[@]}") ;;
+    --list) LIST=1 ;;
+    *) echo "bundle.sh: unknown option $arg (--test, --list)" >&2; exit 2 ;;
+  esac
+done
 
 closure() {
   apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
     --no-enhances "${ALL[@]}" | grep -v '^ \|<' | sort -u
 }
 
-if [ "${1:-}" = "--list" ]; then
+if [ -n "$LIST" ]; then
   closure
   .venv/bin/python -c 'import importlib.metadata as m; print("\n".join(m.requires("overlaylab") or []))'
   exit 0
