@@ -169,6 +169,10 @@ class FatTree:
     def server(self, name: str) -> Server | None:
         return self._servers_by_name.get(name)
 
+    def server_named(self, name: str) -> Server:
+        """A server the caller knows is there (a name the lab drew itself); KeyError if it is not."""
+        return self._servers_by_name[name]
+
     def switch(self, name: str) -> Switch | None:
         return self._switches_by_name.get(name)
 

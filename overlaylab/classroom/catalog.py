@@ -116,4 +116,4 @@ def text_of(folder: Path, name: str) -> str:
         return read_text(folder / name, MAX_ANSWER_BYTES, "an answer (a few lines)")
     except Unreadable as exc:
         back = "; `overlaylab exercise start` writes it (and `exercise reset` again: the starting point)"
-        raise LabError(f"{name}: {exc}{back if exc.missing else ''}") from None
+        raise LabError(f"{folder / name}: {exc}{back if exc.missing else ''}") from None

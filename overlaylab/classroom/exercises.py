@@ -72,9 +72,9 @@ def check(work: Work, out: IO[str], name: str | None = None, report: Path | None
 
 def result(work: Work, verdicts: list[Verdict], seconds: float) -> dict[str, Any]:
     """The check as a grader reads it: who, which variant, the verdict and each fact that failed."""
+    solved = all(v.ok for v in verdicts)
     return {"student": work.student, "exercise": work.exercise.number, "title": work.exercise.title,
-            "variant": work.variant.facts, "ok": all(v.ok for v in verdicts),
-            "verdict": "solved" if all(v.ok for v in verdicts) else "not solved",
+            "variant": work.variant.facts, "ok": solved, "verdict": "solved" if solved else "not solved",
             "failing": [v.as_json() for v in verdicts if not v.ok], "facts": [v.as_json() for v in verdicts],
             "duration_s": round(seconds, 1), "checked_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 

@@ -25,21 +25,15 @@ from overlaylab.classroom.verdicts import probed
 from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.tables import OFCTL
 from overlaylab.system import run
-from topologies.fattree import FatTree, Server
+from topologies.fattree import FatTree
 from topologies.names import vswitch_name
 from topologies.scenario import Scenario
 
 TABLE_RE = re.compile(r"(?:^|,)\s*table\s*=\s*(\d+)")
 
 
-def _named(fabric: FatTree, name: str) -> Server:
-    server = fabric.server(name)
-    assert server is not None, name
-    return server
-
-
 def _server(exercise: Exercise, variant: Variant, scenario: Scenario) -> str:
-    return vswitch_name(_named(scenario.fabric, variant.facts[exercise.spec["server"]]))
+    return vswitch_name(scenario.fabric.server_named(variant.facts[exercise.spec["server"]]))
 
 
 def compiled(exercise: Exercise, variant: Variant) -> list[Flow]:
@@ -61,7 +55,7 @@ def _leak(flows: list[Flow], variant: Variant, _fabric: FatTree) -> list[Flow]:
 
 def _vtep(flows: list[Flow], variant: Variant, fabric: FatTree) -> list[Flow]:
     """coke's tunnel from C is accepted from E's address instead (E hosts nothing)."""
-    wrong, right = (host(_named(fabric, variant.facts[s]).ip) for s in ("E", "C"))
+    wrong, right = (host(fabric.server_named(variant.facts[s]).ip) for s in ("E", "C"))
     return [replace(f, match=tuple((k, wrong if k == "tun_ipv4_src" and v == right else v)  # type: ignore[misc]
                                    for k, v in f.match)) for f in flows]
 
@@ -99,6 +93,12 @@ def entries(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
+def refused(bridge: str, entry: str) -> str | None:
+    """Add a student's entry to a bridge; Open vSwitch's reason if it would not take it."""
+    added = run(*OFCTL, "add-flow", bridge, entry, check=False)
+    return (added.stderr.strip().splitlines() or ["no reason given"])[-1] if added.returncode else None
+
+
 def misplaced(lines: list[str], table: int, what: str) -> list[Verdict]:
     """Entries in another table than the exercise's (no `table=` means table 0)."""
     wrong = []
@@ -125,9 +125,7 @@ def check(exercise: Exercise, variant: Variant, text: str, name: str | None) -> 
             if flow.table == spec["table"] and flow.purpose == spec["purpose"]:
                 run(*OFCTL, "del-flows", "--strict", target, ofctl_match(flow))
         for number, line in enumerate(lines, 1):
-            added = run(*OFCTL, "add-flow", target, line, check=False)
-            if added.returncode:
-                said = (added.stderr.strip().splitlines() or ["no reason given"])[-1]
+            if said := refused(target, line):
                 return [Verdict(False, f"{spec['answer']}, entry {number}: Open vSwitch refused it ({said})")]
         return probed(lab, spec.get("hints", {})) + _forged(exercise, variant, lab)
 

@@ -19,8 +19,7 @@ SETTLE = 0.5  # seconds: a forged packet that gets through arrives in well under
 def from_stranger(lab: RunningLab, victim_label: str, stranger: str) -> bool:
     """Does a UDP packet forged by server `stranger`, in the victim's tenant's tunnel, reach the victim?"""
     victim = lab.nodes.endpoint(vm_named(lab.scenario, victim_label))
-    server = lab.scenario.fabric.server(stranger)
-    assert server is not None, stranger
+    server = lab.scenario.fabric.server_named(stranger)
     token = os.urandom(8)
     inner = probe("udp", Host("02:00:00:00:00:67", victim.ip + 1), victim.host, token)
     frame = encapsulated(victim.encap, Host(server.mac, server.ip), mac_of(server.gateway), victim.server_ip,

@@ -31,7 +31,7 @@ def address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise LabError(f"--web {text!r}: give [ADDR:]PORT, e.g. --web 8080 or --web 0.0.0.0:8080")
-    return host or "127.0.0.1", int(port)
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 class WebView:
@@ -46,7 +46,8 @@ class WebView:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
     def start(self) -> str:
         """Serve; the page's address. A port that is taken is refused in one line."""

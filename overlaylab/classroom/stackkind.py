@@ -14,12 +14,10 @@ from scapy.layers.l2 import GRE, Ether
 
 from controller.flows import ETH_IP
 from overlaylab.classroom.catalog import Exercise, Verdict, lab_of, scenario_of
-from overlaylab.classroom.flowkind import entries
+from overlaylab.classroom.flowkind import entries, refused
 from overlaylab.classroom.variant import Variant
 from overlaylab.runtime.running import RunningLab
-from overlaylab.runtime.tables import OFCTL
 from overlaylab.runtime.vswitches import server_intf
-from overlaylab.system import run
 from overlaylab.verify.evidence import captured
 from overlaylab.verify.probing import uplink_tap
 from topologies.changes import vm_named
@@ -51,9 +49,7 @@ def solution(exercise: Exercise, variant: Variant, _name: str | None) -> str:
 def _place(lab: RunningLab, lines: list[str], servers: tuple[str, str]) -> list[Verdict]:
     """The L3 GRE port on both servers, then each line's entry on its server's virtual switch."""
     for name in servers:
-        server = lab.scenario.fabric.server(name)
-        assert server is not None
-        lab.nodes.net[name].cmd(lab.nodes.ovs(server).vsctl(  # type: ignore[index]
+        lab.nodes.net[name].cmd(lab.nodes.ovs(lab.scenario.fabric.server_named(name)).vsctl(  # type: ignore[index]
             f"add-port br-int mpls-gre -- set interface mpls-gre type=gre options:remote_ip=flow "
             f"options:packet_type=legacy_l3 ofport_request={MPLS_PORT}"))
     for number, line in enumerate(lines, 1):
@@ -61,11 +57,7 @@ def _place(lab: RunningLab, lines: list[str], servers: tuple[str, str]) -> list[
         if where not in servers:
             return [Verdict(False, f"entry {number} is for {where!r}: write `SERVER ENTRY`, the server being "
                                    f"{servers[0]} (pepsi/db's) or {servers[1]} (pepsi/web's)")]
-        server = lab.scenario.fabric.server(where)
-        assert server is not None
-        added = run(*OFCTL, "add-flow", lab.nodes.ovs(server).br_int, flow.strip(), check=False)
-        if added.returncode:
-            said = (added.stderr.strip().splitlines() or ["no reason given"])[-1]
+        if said := refused(lab.nodes.ovs(lab.scenario.fabric.server_named(where)).br_int, flow.strip()):
             return [Verdict(False, f"entry {number}: Open vSwitch refused it ({said})")]
     return []
 

@@ -181,7 +181,7 @@ def network_id(lab: RunningLab, _out: Path) -> Shown:
     (web, near), (twin, far) = roles.rack, roles.across
     tap = uplink_tap(web.server)
     frames = captured(lab, [tap], lambda: (ping(lab, near, web)(), ping(lab, far, twin)()))
-    kinds = sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
+    kinds = _tunnels(frames[tap])
     seen = ", ".join(f"{kind} VNI {vni}" for kind, vni in kinds)
     shown.say(f"  on {web.server.name}'s uplink, both tenants' packets to {web.ip.ip}: {seen}")
     stranger = _cross_tenant(lab, far, web)
@@ -206,9 +206,14 @@ def _same_encapsulation(lab: RunningLab, web: VM, near: VM) -> list[tuple[str, i
         twin_web, twin_near = (vm_named(lab.scenario, f"{TWIN}/{vm.name}") for vm in (web, near))
         tap = uplink_tap(web.server)
         frames = captured(lab, [tap], lambda: (ping(lab, near, web)(), ping(lab, twin_near, twin_web)()))
-        return sorted({(str(w.encap), w.vni) for f in frames[tap] if (w := dissect(f)).encap})
+        return _tunnels(frames[tap])
     finally:
         lab.members.remove_tenant(TWIN)
+
+
+def _tunnels(frames: list[bytes]) -> list[tuple[str, int | None]]:
+    """The (encapsulation, VNI) pairs the frames were carried in."""
+    return sorted({(str(w.encap), w.vni) for f in frames if (w := dissect(f)).encap})
 
 
 def _cross_tenant(lab: RunningLab, src: VM, dst: VM) -> str:

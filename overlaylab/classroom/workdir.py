@@ -11,6 +11,7 @@ import yaml
 from overlaylab.classroom.catalog import Exercise, find
 from overlaylab.classroom.variant import EXAMPLE, Variant, check_student
 from overlaylab.errors import LabError
+from overlaylab.runtime.state import give_to_owner, owner
 from topologies import strictyaml
 
 DEFAULT_DIR = Path("exercises-work")
@@ -43,14 +44,19 @@ def work(exercise: Exercise, student: str | None, where: Path | None) -> Work:
 
 
 def write(work: Work, answer: str) -> None:
-    """The README and scenario of the student's variant, the marker, and `answer` as the file to edit."""
+    """The README and scenario of the student's variant, the marker, and `answer` as the file to edit; all of
+    it the user's who ran sudo, so that their editor may save the file (and they may remove the folder)."""
     variant = work.variant
+    made = [d for d in (work.folder.parent, work.folder) if not d.exists()]
     work.folder.mkdir(parents=True, exist_ok=True)
-    (work.folder / "README.md").write_text(work.exercise.readme(variant))
-    (work.folder / SCENARIO).write_text(yaml.safe_dump(variant.scenario, sort_keys=False))
+    files = {"README.md": work.exercise.readme(variant), SCENARIO: yaml.safe_dump(variant.scenario, sort_keys=False),
+             work.exercise.answer: answer}
     if work.folder != work.exercise.folder:
-        (work.folder / MARKER).write_text(yaml.safe_dump({"exercise": work.exercise.number, "student": work.student}))
-    work.answer.write_text(answer)
+        files[MARKER] = yaml.safe_dump({"exercise": work.exercise.number, "student": work.student})
+    for name, text in files.items():
+        (work.folder / name).write_text(text)
+    for path in [*made, *(work.folder / name for name in files)]:
+        give_to_owner(path, owner())
 
 
 def refuse_restart(work: Work) -> None:

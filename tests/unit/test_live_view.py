@@ -23,7 +23,7 @@ def test_the_view_has_every_node_link_and_vm_and_follows_changes():
 
 
 @pytest.mark.parametrize(("text", "expected"), [("8080", ("127.0.0.1", 8080)), ("0.0.0.0:80", ("0.0.0.0", 80)),
-                                                ("[::1]:8080", ("[::1]", 8080))])
+                                                ("[::1]:8080", ("::1", 8080))])
 def test_web_takes_addr_and_port(text, expected):
     assert address(text) == expected
 

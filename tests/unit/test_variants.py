@@ -56,3 +56,15 @@ def test_grading_finds_each_students_folder_and_refuses_a_renamed_one(tmp_path):
     (tmp_path / "04-decapsulation-s2").rename(tmp_path / "04-decapsulation-s3")
     with pytest.raises(LabError, match="the folder must be 04-decapsulation-s2"):
         collected(tmp_path)
+
+
+def test_a_students_folder_is_theirs_not_roots(tmp_path, monkeypatch):
+    import os
+    import pwd
+    if os.getuid() != 0:
+        pytest.skip("only root can give files away")
+    monkeypatch.setenv("SUDO_USER", "nobody")
+    item = work(ALL[3], "s1", tmp_path / "class")
+    exercises.start(item, io.StringIO())
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert {p.stat().st_uid for p in (item.folder.parent, item.folder, item.answer)} == {nobody}
