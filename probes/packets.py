@@ -135,12 +135,19 @@ def _inner(pkt: Packet) -> Inner:
 
 def describe_frame(frame: bytes) -> str:
     """One line for a frame on the underlay: the outer header, the tunnel and its VNI, what is inside."""
+    outer, tunnel, inner = header_stack(frame)
+    return f"{outer} {tunnel} | inside: {inner}" if tunnel else inner
+
+
+def header_stack(frame: bytes) -> tuple[str, str, str]:
+    """A frame's headers from the outside in: the outer addresses and the tunnel with its VNI (both empty
+    when it is not encapsulated), then the packet inside."""
     wire = dissect(frame)
-    if wire.encap:
-        port = f" sport {wire.sport}" if wire.sport is not None else ""
-        inner = Ether(wire.inner.raw).summary() if wire.inner else "?"
-        return f"{wire.src} -> {wire.dst} {wire.encap.text.upper()}{port} VNI {wire.vni} | inside: {inner}"
-    return Ether(frame).summary()
+    if not wire.encap:
+        return "", "", Ether(frame).summary()
+    port = f" sport {wire.sport}" if wire.sport is not None else ""
+    inner = Ether(wire.inner.raw).summary() if wire.inner else "?"
+    return f"{wire.src} -> {wire.dst}", f"{wire.encap.text.upper()}{port} VNI {wire.vni}", inner
 
 
 def dissect(frame: bytes) -> Wire:

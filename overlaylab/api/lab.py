@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -30,7 +31,7 @@ from controller.planner import underlay
 from controller.trace import Path as TracedPath
 from overlaylab.api.thread import on_lab_thread
 from overlaylab.api.words import Words
-from overlaylab.classroom.liveserver import Live
+from overlaylab.classroom.livelab import Live
 from overlaylab.classroom.picture import dot, render
 from overlaylab.errors import LabError
 from overlaylab.runtime import failures, tables
@@ -39,22 +40,11 @@ from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.verify.check import Report, run_checks
 from overlaylab.verify.evidence import captured
 from overlaylab.verify.explain import DatapathTables
-from overlaylab.verify.observe import Observation, observe, taken
+from overlaylab.verify.observe import Traced, observe, taken
 from probes.pcap import write_pcap
 from topologies import changes
 from topologies.fattree import Server
 from topologies.scenario import VM, Mode, Scenario, load, save
-
-
-@dataclass(frozen=True)
-class Traced:
-    """A packet's way: every path the compiled tables give it (an ECMP branch each) and, between VMs, what
-    happened to one really sent: the cables it was seen on, and which predicted path that is."""
-
-    paths: list[TracedPath]
-    ends: tuple[VM, VM] | None = None  # the two VMs, when the packet was really sent
-    observed: Observation | None = None
-    taken: int | None = None  # the index in `paths` of the path the packet was seen to take
 
 
 @dataclass(frozen=True)
@@ -85,6 +75,7 @@ class Lab:
         self._lab: RunningLab | None = None
         self._running: AbstractContextManager[RunningLab] | None = None
         self._worker: ThreadPoolExecutor | None = None  # where the lab works inside a running event loop
+        self._guard = threading.RLock()  # held by each call that works on the lab: one at a time
         self._live: Live | None = None
 
     @on_lab_thread
@@ -133,9 +124,10 @@ class Lab:
     @property
     def live(self) -> Live:
         """The live view: `lab.live.serve("8080")` serves the page (read-only, until the lab goes) and returns
-        its address; `lab.live.state()` is the lab as the page draws it."""
+        its address; `serve("8080", buttons=True)` lets the page change the lab when opened at that address;
+        `lab.live.state()` is the lab as the page draws it. Every `trace` is shown on the page."""
         if self._live is None:
-            self._live = Live(self.running)
+            self._live = Live(self.running, self)
         return self._live
 
     @property
@@ -233,10 +225,13 @@ class Lab:
         two VMs one `proto` packet is really sent, every cable of those paths tapped."""
         words = self.words
         paths, pair = self._paths(words, src, dst), words.vm_pair([src, dst])
-        if pair is None:
-            return Traced(paths)
-        seen = observe(self.running, *pair, proto, paths)
-        return Traced(paths, pair, seen, taken(paths, *pair, seen, self.scenario.fabric))
+        traced = Traced(paths)
+        if pair is not None:
+            seen = observe(self.running, *pair, proto, paths)
+            traced = Traced(paths, pair, seen, taken(paths, *pair, seen, self.scenario.fabric))
+        if self._live is not None:
+            self._live.show(traced, src, dst)
+        return traced
 
     def _paths(self, words: Words, src: str, dst: str) -> list[TracedPath]:
         paths = words.trace([src, dst], self.compiled, self.running.underlay)

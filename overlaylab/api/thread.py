@@ -1,8 +1,10 @@
-"""Where a lab's work runs when the caller already runs an event loop (a Jupyter kernel)."""
+"""Where a lab's work runs: one call at a time (the CLI and the live page's buttons may ask at once), and on a
+thread of the lab's own when the caller already runs an event loop (a Jupyter kernel)."""
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
@@ -12,9 +14,10 @@ T = TypeVar("T")
 
 
 class Worked(Protocol):
-    """An object that may own a thread to work on."""
+    """An object that may own a thread to work on, and that works on one call at a time."""
 
     _worker: ThreadPoolExecutor | None
+    _guard: threading.RLock
 
 
 W = TypeVar("W", bound=Worked)
@@ -30,12 +33,16 @@ def _loop_running() -> bool:
 
 def on_lab_thread(method: Callable[Concatenate[W, P], T]) -> Callable[Concatenate[W, P], T]:
     """netlink (pyroute2) runs an asyncio loop of its own, which cannot run inside one already running, as a
-    Jupyter kernel's is: there, the lab's work runs on a thread of the lab's own, one call at a time."""
+    Jupyter kernel's is: there, the lab's work runs on a thread of the lab's own. Wherever it runs, it runs
+    one call at a time: a change asked for by the live page waits for the CLI's to end."""
     @functools.wraps(method)
     def run(owner: W, *args: P.args, **kwargs: P.kwargs) -> T:
+        def alone() -> T:
+            with owner._guard:
+                return method(owner, *args, **kwargs)
         if not _loop_running():
-            return method(owner, *args, **kwargs)
+            return alone()
         if owner._worker is None:
             owner._worker = ThreadPoolExecutor(1, thread_name_prefix="overlaylab")
-        return owner._worker.submit(method, owner, *args, **kwargs).result()
+        return owner._worker.submit(alone).result()
     return run

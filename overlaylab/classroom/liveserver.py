@@ -1,7 +1,7 @@
 """The live page's server: aiohttp on its own thread and event loop, beside the lab. It serves the page,
-`/state` (the lab as `view` draws it, JSON) and `/events`, a server-sent event stream that carries the state
-again whenever it changes (looked at every POLL seconds), so the page follows the lab without reloading.
-Read-only: nothing it serves changes the lab.
+`/state` (the lab as the page draws it, JSON), `/events` (a server-sent event stream: the state again
+whenever it changes, and each cable's rates once a second) and `/act` (what the page asks the lab to do).
+One watcher looks at the lab for every open page, so a class of browsers costs what one does.
 
 Why aiohttp: a maintained asyncio server with server-sent events built from plain responses, no framework,
 and it runs on a loop of its own, so the lab's thread never waits on a browser."""
@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
-from collections.abc import Callable
+import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from overlaylab.classroom.liveview import view
+from overlaylab.classroom.liveview import Counters, rates
 from overlaylab.errors import LabError
-from overlaylab.runtime.running import RunningLab
+from topologies.scenario import ScenarioError
 
 POLL = 0.2  # seconds between two looks at the lab: a change reaches the page well within 1 s
+RATES = 1.0  # seconds between two readings of the port counters
 SHUTDOWN = 0.5  # seconds the open event streams get at stop (they never end by themselves)
 STATIC = resources.files("overlaylab.classroom") / "live"  # the page: index.html and view.js
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+class Shown(Protocol):
+    """The lab's side of the page (overlaylab.classroom.livelab.Live)."""
+
+    @property
+    def secret(self) -> str: ...
+    def state(self) -> dict[str, Any]: ...
+    def counters(self) -> Counters: ...
+    def act(self, asked: dict[str, Any], with_secret: bool) -> str: ...
 
 
 def address(text: str) -> tuple[str, int]:
@@ -37,12 +50,16 @@ def address(text: str) -> tuple[str, int]:
 class WebView:
     """The page of one lab, served until `stop`."""
 
-    def __init__(self, state: Callable[[], dict[str, Any]], where: str) -> None:
-        self.state, (self.host, self.port) = state, address(where)
+    def __init__(self, lab: Shown, where: str) -> None:
+        self.lab, (self.host, self.port) = lab, address(where)
         self.loop = asyncio.new_event_loop()
         self.runner: web.AppRunner | None = None
-        self.streams: set[asyncio.Task[Any]] = set()  # the open event streams: ended at stop
+        self.tasks: set[asyncio.Task[Any]] = set()  # the watcher and the open event streams: ended at stop
         self.thread = threading.Thread(target=self.loop.run_forever, name="overlaylab-web", daemon=True)
+        self.acting = ThreadPoolExecutor(1, thread_name_prefix="overlaylab-web-act")  # one change at a time
+        self.busy = threading.Lock()
+        self.now = {"state": "", "rates": ""}  # the latest of each, as sent
+        self.changed: asyncio.Condition | None = None
 
     @property
     def url(self) -> str:
@@ -70,11 +87,12 @@ class WebView:
             self.thread.join(timeout=10)
             if not self.thread.is_alive():
                 self.loop.close()
+            self.acting.shutdown(wait=False, cancel_futures=True)
 
     async def _close(self, runner: web.AppRunner) -> None:
-        for stream in self.streams:
-            stream.cancel()
-        await asyncio.gather(*self.streams, return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await runner.cleanup()
 
     async def _serve(self) -> None:
@@ -82,13 +100,37 @@ class WebView:
         app.router.add_get("/", self._page)
         app.router.add_get("/state", self._state)
         app.router.add_get("/events", self._events)
+        app.router.add_post("/act", self._act)
         app.router.add_get("/static/{name}", self._static)
         self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN)
         await self.runner.setup()
+        self.changed = asyncio.Condition()
+        self._keep(self.loop.create_task(self._watch()))
         await web.TCPSite(self.runner, self.host, self.port).start()
 
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _watch(self) -> None:
+        """Look at the lab every POLL seconds and at its counters every RATES seconds, for every page."""
+        assert self.changed is not None
+        counted, at = self.lab.counters(), time.monotonic()
+        while True:
+            await asyncio.sleep(POLL)
+            fresh = {"state": json.dumps(self.lab.state())}
+            if time.monotonic() - at >= RATES:
+                now, then = self.lab.counters(), at
+                at = time.monotonic()
+                fresh["rates"] = json.dumps(rates(counted, now, at - then))
+                counted = now
+            if any(self.now[kind] != text for kind, text in fresh.items()):
+                self.now.update(fresh)
+                async with self.changed:
+                    self.changed.notify_all()
+
     async def _state(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.state())
+        return web.json_response(self.lab.state())
 
     async def _page(self, _request: web.Request) -> web.Response:
         return await self._file("index.html")
@@ -103,45 +145,39 @@ class WebView:
         return web.Response(body=page.read_bytes(), content_type=TYPES.get(name[name.rfind("."):], "text/plain"))
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """The state now, then again each time it changes, until the browser goes."""
+        """The state now, then again each time it changes, and the rates as they come, until the browser goes."""
+        assert self.changed is not None
         stream = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await stream.prepare(request)
         task = asyncio.current_task()
         assert task is not None
-        self.streams.add(task)
-        sent = ""
+        self._keep(task)
+        sent = {"state": json.dumps(self.lab.state()), "rates": ""}
+        await stream.write(f"event: state\ndata: {sent['state']}\n\n".encode())  # the first paint: no wait
+        while True:
+            for kind, text in self.now.items():
+                if text and text != sent[kind]:
+                    await stream.write(f"event: {kind}\ndata: {text}\n\n".encode())
+                    sent[kind] = text
+            async with self.changed:
+                await self.changed.wait()
+
+    async def _act(self, request: web.Request) -> web.Response:
+        """Do what the page asks (overlaylab.classroom.livelab.Live.act), one thing at a time."""
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        with_secret = bool(key) and secrets.compare_digest(key, self.lab.secret)
         try:
-            while True:
-                now = json.dumps(self.state())
-                if now != sent:
-                    await stream.write(f"data: {now}\n\n".encode())
-                    sent = now
-                await asyncio.sleep(POLL)
+            asked = await request.json()
+        except ValueError:
+            return web.json_response({"error": "send JSON, e.g. {\"do\": \"trace\", ...}"}, status=400)
+        if not self.busy.acquire(blocking=False):
+            return web.json_response({"error": "the lab is busy with the page's last request"}, status=409)
+        try:
+            done = await self.loop.run_in_executor(self.acting, self.lab.act, asked, with_secret)
+        except PermissionError as exc:
+            return web.json_response({"error": str(exc)}, status=403)
+        except (LabError, ScenarioError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         finally:
-            self.streams.discard(task)
-
-
-class Live:
-    """A running lab's live view: its state as the page draws it, and the page, served on demand (`Lab.live`)."""
-
-    def __init__(self, lab: RunningLab) -> None:
-        self.lab = lab
-        self.served: WebView | None = None
-
-    def state(self) -> dict[str, Any]:
-        """The lab now, as the page draws it (nodes, links up or down, VMs on their servers, tenants)."""
-        return view(self.lab.scenario, self.lab.nodes.cut)
-
-    def serve(self, where: str = "8080") -> str:
-        """Serve the page on `[ADDR:]PORT` (127.0.0.1 unless told), read-only, until the lab goes; its address
-        (the same one, if it is served already)."""
-        if self.served is None:
-            served = WebView(self.state, where)
-            served.start()
-            self.served = served
-        return self.served.url
-
-    def stop(self) -> None:
-        if self.served is not None:
-            self.served.stop()
-            self.served = None
+            self.busy.release()
+        return web.json_response({"done": done})

@@ -1,17 +1,23 @@
 """The lab as the live page draws it, pure: every switch and server placed as `draw` places them (core on
 top, then each pod's aggregation and edge switches, its servers, their VMs), every cable up or down, every
-VM with its tenant and server. The page redraws from this alone, so the same lab always looks the same."""
+VM with its tenant and server; each cable's packet and bit rates from two readings of its port counters;
+and a traced packet's paths, predicted and observed, with the header stack it had on each cable. The page
+redraws from these alone, so the same lab always looks the same."""
 from __future__ import annotations
 
 from collections.abc import Set
 from typing import Any
 
+from controller.trace import cables_along
 from overlaylab.classroom.picture import tenant_colours
-from topologies.fattree import CORE, EDGE
+from overlaylab.verify.observe import Traced, in_order
+from probes.packets import header_stack
+from topologies.fattree import CORE, EDGE, FatTree
 from topologies.scenario import Scenario
 
 DX, ROW = 60, 110  # pixels between two servers, between two rows
 ROWS = {CORE: 0, "agg": 1, EDGE: 2, "server": 3}
+Counters = dict[str, tuple[int, int]]  # a cable (`a-b`): bytes and packets its upper end's port sent and received
 
 
 def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
@@ -38,6 +44,54 @@ def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
                      "colour": colours[vm.tenant]} for vm in scenario.vms],
             "tenants": [{"name": t.name, "vni": t.vni, "encap": str(t.encap), "colour": colours[t.name]}
                         for t in scenario.tenants]}
+
+
+def link_ports(fabric: FatTree) -> dict[str, str]:
+    """Where each cable is counted: its upper end's interface (a switch's port; `p0e0-eth1`), by `a-b`."""
+    return {f"{link.a}-{link.b}": f"{link.b}-eth{link.b_port}" for link in fabric.links}
+
+
+def netdev(text: str) -> dict[str, tuple[int, int]]:
+    """Bytes and packets, received plus sent, per interface, from /proc/PID/net/dev."""
+    found = {}
+    for line in text.splitlines()[2:]:
+        name, _, numbers = line.partition(":")
+        fields = [int(n) for n in numbers.split()]
+        found[name.strip()] = (fields[0] + fields[8], fields[1] + fields[9])
+    return found
+
+
+def rates(before: Counters, after: Counters, seconds: float) -> dict[str, list[float]]:
+    """Packets and bits per second on each cable counted both times (both directions together)."""
+    return {link: [round((now[1] - was[1]) / seconds, 1), round(8 * (now[0] - was[0]) / seconds)]
+            for link, now in after.items() if (was := before.get(link)) is not None and seconds > 0}
+
+
+def trace_view(traced: Traced, src: str, dst: str | None) -> dict[str, Any]:
+    """A traced packet as the page animates it: the nodes of each predicted path from server `src` (to
+    server `dst` when delivered), then the cables it was seen on in order, each with its header stack."""
+    paths = [{"nodes": _along(path, src, dst), "verdict": path.verdict, "delivered": path.delivered_to is not None}
+             for path in traced.paths]
+    shown: dict[str, Any] = {"src": traced.ends[0].label if traced.ends else src,
+                             "dst": traced.ends[1].label if traced.ends else dst, "paths": paths}
+    if traced.observed is None or traced.ends is None:
+        return shown
+    order = cables_along(traced.paths[traced.taken], src, dst or "") if traced.taken is not None else []
+    here, hops = src, []
+    for sighting in in_order(traced.observed.sightings, order):
+        there = next(iter(sighting.cable - {here}), here)
+        hops.append(dict(zip(("from", "to", "outer", "tunnel", "inner"),
+                             (here, there, *header_stack(sighting.frame)), strict=True)))
+        here = there
+    return {**shown, "observed": hops, "taken": traced.taken, "delivered": traced.observed.delivered}
+
+
+def _along(path: Any, src: str, dst: str | None) -> list[str]:
+    cables = cables_along(path, src, dst or "")
+    nodes = [src]
+    for cable in cables:
+        nodes.append(next(iter(cable - {nodes[-1]}), nodes[-1]))
+    return nodes
 
 
 def _mean(values: Any) -> float:

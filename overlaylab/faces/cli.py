@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "up":
             cmd.add_argument("--web", metavar="[ADDR:]PORT", help="also serve the live view of the lab in a browser "
                                                                   "(127.0.0.1 unless ADDR is given), read-only")
+            cmd.add_argument("--web-buttons", action="store_true", help="give the live view buttons that take links "
+                             "down and up and migrate VMs, working only at the address written to a file of yours")
         if name == "check":
             cmd.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     sub.add_parser("ls", help="list this machine's labs: name, owner, scenario, k, VMs, age, memory, state")
@@ -92,13 +94,13 @@ def _name(cmd: argparse.ArgumentParser) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
-    from overlaylab.faces.labcli import LabCLI
+    from overlaylab.faces.labcli import LabCLI, served
     with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name) as lab:
         scenario = lab.scenario
         print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
               f"`help` lists every command, `exit` tears the lab down", flush=True)
         if args.web:
-            print(f"overlaylab: the live view is at {lab.live.serve(args.web)}", flush=True)
+            print(f"overlaylab: {served(lab.live, args.web, args.web_buttons)}", flush=True)
         LabCLI(lab)
     return EXIT_OK
 

@@ -10,6 +10,7 @@ from mininet.log import lg, output
 
 from controller.trace import describe
 from overlaylab.api.lab import Lab
+from overlaylab.classroom.livelab import Live
 from overlaylab.errors import LabError
 from overlaylab.faces.cliwords import (
     describe_changes,
@@ -228,10 +229,17 @@ class LabCLI(CLI):
         output(f"drew the fabric{traced} to {drawn.file}\n")
 
     def do_web(self, line: str) -> None:
-        """web [[ADDR:]PORT]: serve the live view of this lab in a browser (127.0.0.1:8080 unless told),
-        read-only, until the lab goes; prints its address."""
+        """web [[ADDR:]PORT] [--buttons]: serve the live view of this lab in a browser (127.0.0.1:8080
+        unless told), read-only unless --buttons, until the lab goes; prints its address. `trace A B` is
+        shown on the page too."""
+        words = line.split()
+        buttons = "--buttons" in words
+        where = [w for w in words if w != "--buttons"]
+        if len(where) > 1:
+            output("usage: web [[ADDR:]PORT] [--buttons], e.g. `web 8080`\n")
+            return
         try:
-            output(f"the live view is at {self.lab.live.serve(line.strip() or '8080')}\n")
+            output(served(self.lab.live, where[0] if where else "8080", buttons) + "\n")
         except LabError as exc:
             output(f"refused: {exc}\n")
 
@@ -253,3 +261,12 @@ class LabCLI(CLI):
 
     def _links(self) -> set[str]:
         return {intf.name for s in self.mn.switches for intf in s.intfList() if intf.name != "lo"}
+
+
+def served(live: Live, where: str, buttons: bool) -> str:
+    """Serve the live view; where it is, and where its buttons work."""
+    url = live.serve(where, buttons)
+    if not live.buttons:
+        return f"the live view is at {url} (read-only)"
+    return (f"the live view is at {url} (read-only there); its buttons work at the address in {live.keyed} "
+            f"(yours only: `xdg-open $(cat {live.keyed})`)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from controller.status import Status, read_status
 from overlaylab.errors import LabError
-from overlaylab.runtime.state import give_to_owner
+from overlaylab.runtime.state import write_private
 from overlaylab.system import free_port, listening, wait_until
 from vswitch.nodes import MARK, die_with_parent
 
@@ -53,11 +53,7 @@ class ControllerProcess:
     def _write_secret(self) -> None:
         """A new secret for the API, readable by the lab's owner only (mode 0600 from the start)."""
         self.secret = self.secret or secrets.token_urlsafe(32)
-        self.secret_file.unlink(missing_ok=True)
-        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(self.secret + "\n")
-        give_to_owner(self.secret_file, self.owner)
+        write_private(self.secret_file, self.secret + "\n", self.owner)
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -55,6 +55,14 @@ def load_state(rundir: Path) -> LabState | None:
         return None
 
 
+def write_private(path: Path, text: str, user: str) -> None:
+    """A file only the lab's owner (and root) may read, from the start (mode 0600, then theirs)."""
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
+    give_to_owner(path, user)
+
+
 def give_to_owner(path: Path, user: str) -> None:
     """Make a file the lab's owner's (the API secret: they, and root, may read it; nobody else)."""
     try:

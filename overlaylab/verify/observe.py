@@ -46,6 +46,17 @@ class Observation:
         return {s.cable for s in self.sightings}
 
 
+@dataclass(frozen=True)
+class Traced:
+    """A packet's way: every path the compiled tables give it (an ECMP branch each) and, between VMs, what
+    happened to one really sent: the cables it was seen on, and which predicted path that is."""
+
+    paths: list[Path]
+    ends: tuple[VM, VM] | None = None  # the two VMs, when the packet was really sent
+    observed: Observation | None = None
+    taken: int | None = None  # the index in `paths` of the path the packet was seen to take
+
+
 def taps(fabric: FatTree, crossed: set[frozenset[str]]) -> dict[str, frozenset[str]]:
     """The interface to tap for each cable (its upper end, as the wire checks tap them)."""
     return {interface(link.b, link.b_port): frozenset((link.a, link.b)) for link in fabric.links
@@ -98,10 +109,15 @@ def _sink(token: bytes, cable: frozenset[str], iface: str, sightings: list[Sight
     return take
 
 
+def in_order(sightings: tuple[Sighting, ...], order: list[frozenset[str]]) -> list[Sighting]:
+    """The sightings along the path taken (`order`: its cables), any off it last."""
+    return sorted(sightings, key=lambda s: order.index(s.cable) if s.cable in order else len(order))
+
+
 def describe(paths: list[Path], seen: Observation, index: int | None, proto: str, src: VM, dst: VM) -> str:
     """The observation as lines a student can read, ending with whether it agrees with the prediction."""
     order = cables_along(paths[index], src.server.name, dst.server.name) if index is not None else []
-    shown = sorted(seen.sightings, key=lambda s: order.index(s.cable) if s.cable in order else len(order))
+    shown = in_order(seen.sightings, order)
     lines = [f"observed: one {proto} packet sent from {src.label} to {dst.label}, seen on "
              f"{len(seen.sightings)} cables:"]
     here = src.server.name
