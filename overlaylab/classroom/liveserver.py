@@ -24,6 +24,7 @@ from topologies.scenario import ScenarioError
 
 POLL = 0.2  # seconds between two looks at the lab: a change reaches the page well within 1 s
 RATES = 1.0  # seconds between two readings of the port counters
+KEEPALIVE = 10.0  # seconds of quiet after which a stream is written a comment, to find pages that went
 SHUTDOWN = 0.5  # seconds the open event streams get at stop (they never end by themselves)
 STATIC = resources.files("overlaylab.classroom") / "live"  # the page: index.html and view.js
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
@@ -40,9 +41,9 @@ class Shown(Protocol):
 
 
 def address(text: str) -> tuple[str, int]:
-    """`[ADDR:]PORT` (127.0.0.1 unless told)."""
+    """`[ADDR:]PORT` (127.0.0.1 unless told; port 0: any free one)."""
     host, _, port = text.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not port.isdigit() or not 0 <= int(port) < 65536:
         raise LabError(f"--web {text!r}: give [ADDR:]PORT, e.g. --web 8080 or --web 0.0.0.0:8080")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -59,7 +60,9 @@ class WebView:
         self.acting = ThreadPoolExecutor(1, thread_name_prefix="overlaylab-web-act")  # one change at a time
         self.busy = threading.Lock()
         self.now = {"state": "", "rates": ""}  # the latest of each, as sent
-        self.changed: asyncio.Condition | None = None
+        self.changed: asyncio.Condition | None = None  # set when the state or the rates changed
+        self.viewed: asyncio.Event = asyncio.Event()  # set while a page is open
+        self.viewers = 0
 
     @property
     def url(self) -> str:
@@ -107,17 +110,23 @@ class WebView:
         self.changed = asyncio.Condition()
         self._keep(self.loop.create_task(self._watch()))
         await web.TCPSite(self.runner, self.host, self.port).start()
+        self.port = self.runner.addresses[0][1]  # the port it got, when asked for any
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def _watch(self) -> None:
-        """Look at the lab every POLL seconds and at its counters every RATES seconds, for every page."""
+        """Look at the lab every POLL seconds and at its counters every RATES seconds, for every page open
+        (and not at all while none is)."""
         assert self.changed is not None
         counted, at = self.lab.counters(), time.monotonic()
         while True:
             await asyncio.sleep(POLL)
+            if not self.viewers:
+                counted, at = self.lab.counters(), time.monotonic()  # the next page's rates start from now
+                await self.viewed.wait()
+                continue
             fresh = {"state": json.dumps(self.lab.state())}
             if time.monotonic() - at >= RATES:
                 now, then = self.lab.counters(), at
@@ -154,13 +163,25 @@ class WebView:
         self._keep(task)
         sent = {"state": json.dumps(self.lab.state()), "rates": ""}
         await stream.write(f"event: state\ndata: {sent['state']}\n\n".encode())  # the first paint: no wait
-        while True:
-            for kind, text in self.now.items():
-                if text and text != sent[kind]:
-                    await stream.write(f"event: {kind}\ndata: {text}\n\n".encode())
-                    sent[kind] = text
-            async with self.changed:
-                await self.changed.wait()
+        self.viewers += 1
+        self.viewed.set()
+        try:
+            while True:
+                for kind, text in self.now.items():
+                    if text and text != sent[kind]:
+                        await stream.write(f"event: {kind}\ndata: {text}\n\n".encode())
+                        sent[kind] = text
+                async with self.changed:
+                    try:
+                        await asyncio.wait_for(self.changed.wait(), KEEPALIVE)
+                    except asyncio.TimeoutError:
+                        await stream.write(b": still here\n\n")  # a page that went is found out here
+        except ConnectionResetError:
+            return stream  # the page went
+        finally:
+            self.viewers -= 1
+            if not self.viewers:
+                self.viewed.clear()
 
     async def _act(self, request: web.Request) -> web.Response:
         """Do what the page asks (overlaylab.classroom.livelab.Live.act), one thing at a time."""

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--labs", type=int, metavar="N", help="instead: N labs of the scenario (default: the "
                                                               "lecture's) side by side, checked and probed across; "
                                                               "then N `check`s at once")
+    bench.add_argument("--web", action="store_true", help="instead: the live view in a headless browser on the "
+                                                          "scenario (default: topologies/scale.yaml, k=8, 256 VMs): "
+                                                          "first paint, changes shown, idle cost, check beside it")
     _name(bench)
     return parser
 
@@ -212,6 +215,12 @@ def _bench(args: argparse.Namespace) -> int:
     if args.labs is not None:
         from overlaylab.measure.labsbench import bench_labs
         return EXIT_OK if bench_labs(args.labs, args.scenario, args.k, sys.stdout, args.name) else EXIT_FAILED
+    if args.web:
+        from overlaylab.api.lab import Lab
+        from overlaylab.measure.webbench import DEFAULT, bench_web
+        source = args.scenario or DEFAULT
+        with Lab(source, args.k, command="bench", name=args.name) as lab:
+            return EXIT_OK if bench_web(lab.running, lab.live, source.name, sys.stdout) else EXIT_FAILED
     if args.soak is not None:
         from overlaylab.measure.soak import soak
         return EXIT_OK if soak(args.soak, args.scenario, args.k, sys.stdout, args.name) else EXIT_FAILED

@@ -100,4 +100,3 @@ def lab_table(rows: list[Row]) -> list[str]:
         lines.append(f"{r.name[:16]:<16} {r.owner[:10]:<10} {r.scenario[:18]:<18} {r.k:>2} {r.vms:>4} "
                      f"{_age(r.age_s):>6} {memory:>8}  {r.state}")
     return lines
-

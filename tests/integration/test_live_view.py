@@ -5,7 +5,6 @@ predicted, then cable by cable with its header stack. The page changes the lab o
 lab's secret."""
 import json
 import shutil
-import socket
 import struct
 import urllib.error
 import urllib.request
@@ -13,33 +12,18 @@ import urllib.request
 import pytest
 
 from overlaylab import Lab
+from overlaylab.measure.webbench import headless_browser
 from tests.integration.conftest import NAME
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromium-driver are not installed "
                                                                   "(scripts/install.sh --test installs them)")
-PROJECTOR = {"width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,720"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PROJECTOR)  # the page exactly 1280x720
-    yield driver
-    driver.quit()
+    with headless_browser() as driver:  # at a projector's 1280x720
+        yield driver
 
 
 def shown(browser, css, timeout=2.0):
@@ -62,7 +46,7 @@ def png_size(path) -> tuple[int, int]:
 
 def test_the_page_follows_the_lab(browser, tmp_path):
     with Lab(name=NAME) as lab:
-        browser.get(lab.live.serve(f"127.0.0.1:{free_port()}"))
+        browser.get(lab.live.serve("127.0.0.1:0"))
         shown(browser, "[data-vm]", timeout=10)
         nodes = {e.get_attribute("data-node") for e in browser.find_elements("css selector", "[data-node]")}
         assert nodes == {s.name for s in lab.scenario.fabric.switches} | {s.name for s in lab.servers}
@@ -104,7 +88,7 @@ def ask(url: str, asked: dict, key: str = "") -> tuple[int, str]:
 
 def test_buttons_change_the_lab_only_at_the_address_with_its_secret(browser):
     with Lab(name=NAME) as lab:
-        url = lab.live.serve(f"127.0.0.1:{free_port()}", buttons=True)
+        url = lab.live.serve("127.0.0.1:0", buttons=True)
         down = {"do": "link", "a": "p0a0", "b": "c0", "up": False}
         assert ask(url, down)[0] == 403 and ask(url, down, "not-the-secret")[0] == 403
         assert not lab.running.nodes.cut

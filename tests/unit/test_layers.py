@@ -21,7 +21,8 @@ LAB_MAY_IMPORT = {
     "overlaylab.runtime": {"overlaylab", "overlaylab.runtime"},
     "overlaylab.verify": {"overlaylab", "overlaylab.runtime", "overlaylab.verify"},
     "overlaylab.classroom": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom"},
-    "overlaylab.measure": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.measure"},
+    "overlaylab.measure": {"overlaylab", "overlaylab.runtime", "overlaylab.verify", "overlaylab.classroom",
+                           "overlaylab.measure"},
     "overlaylab.api": set(LAB_LAYERS) - {"overlaylab.faces"},  # the one Python API, over everything below
     "overlaylab.faces": set(LAB_LAYERS),
 }

@@ -39,12 +39,13 @@ def test_the_view_has_every_node_link_and_vm_and_follows_changes():
 
 
 @pytest.mark.parametrize(("text", "expected"), [("8080", ("127.0.0.1", 8080)), ("0.0.0.0:80", ("0.0.0.0", 80)),
-                                                ("[::1]:8080", ("::1", 8080))])
+                                                ("[::1]:8080", ("::1", 8080)),
+                                                ("127.0.0.1:0", ("127.0.0.1", 0))])
 def test_web_takes_addr_and_port(text, expected):
     assert address(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "http", "host:", "8080x", "70000", "0"])
+@pytest.mark.parametrize("text", ["", "http", "host:", "8080x", "70000", "-1"])
 def test_a_bad_web_address_is_refused_in_one_line(text):
     with pytest.raises(LabError, match=r"give \[ADDR:\]PORT"):
         address(text)
