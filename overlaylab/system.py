@@ -2,17 +2,31 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from overlaylab.errors import LabError
 from probes.netns import namespace_id
 
 T = TypeVar("T")
+
+
+def columns(out: IO[str]) -> int | None:
+    """The width of the terminal `out` writes to; None when it writes to a file or a pipe (lines stay whole
+    there, for grep)."""
+    return shutil.get_terminal_size().columns - 1 if out.isatty() else None
+
+
+def wrapped(line: str, width: int | None, indent: str = "    ") -> str:
+    """A long line as several, none wider than `width` (the next ones indented), so that it reads well on an
+    80-column terminal; the line as it is when there is no width."""
+    return textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False) if width else line
 
 
 class Stopwatch:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from overlaylab.errors import LabError
 from overlaylab.faces import exercisecli
+from overlaylab.system import columns, wrapped
 from topologies.names import edge_port, vswitch_name
 from topologies.scenario import Mode, Scenario, ScenarioError
 
@@ -100,10 +101,12 @@ def _up(args: argparse.Namespace) -> int:
     from overlaylab.faces.labcli import LabCLI, served
     with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name) as lab:
         scenario = lab.scenario
-        print(f"overlaylab: lab is up: {_summary(scenario)}\noverlaylab: try {_hints(scenario)}; "
-              f"`help` lists every command, `exit` tears the lab down", flush=True)
+        width = columns(sys.stdout)
+        print(wrapped(f"overlaylab: lab is up: {_summary(scenario)}", width), flush=True)
+        print(wrapped(f"overlaylab: try {_hints(scenario)}; `help` lists every command, `exit` tears the lab down",
+                      width), flush=True)
         if args.web:
-            print(f"overlaylab: {served(lab.live, args.web, args.web_buttons)}", flush=True)
+            print(wrapped(f"overlaylab: {served(lab.live, args.web, args.web_buttons)}", width), flush=True)
         LabCLI(lab)
     return EXIT_OK
 

@@ -1,6 +1,7 @@
 """The Mininet CLI plus lab commands that show the lecture's ideas on the running lab."""
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from typing import IO, Any
@@ -21,6 +22,7 @@ from overlaylab.faces.cliwords import (
     trace_args,
     wire_args,
 )
+from overlaylab.system import columns, wrapped
 from overlaylab.verify.explain import datapath_text, summary_text
 from overlaylab.verify.observe import describe as describe_observation
 from probes.packets import describe_frame
@@ -45,6 +47,14 @@ class LabCLI(CLI):
         finally:
             for handler, stream in zip(lg.handlers, streams, strict=True):
                 handler.setStream(stream)
+
+    def do_help(self, line: str) -> None:
+        """help [COMMAND]: every command, or how to use one, fitted to the terminal's width."""
+        method = getattr(self, f"do_{line.strip()}", None) if line.strip() else None
+        if method is None or not method.__doc__:
+            super().do_help(line)
+            return
+        say(" ".join(inspect.cleandoc(method.__doc__).split()), indent="  ")
 
     def precmd(self, line: str) -> str:
         """Echo piped commands, then resolve tenant/vm and server names (see overlaylab.faces.cliwords)."""
@@ -117,7 +127,7 @@ class LabCLI(CLI):
 
     def _event(self, event: Callable[[], dict[str, Any]]) -> None:
         try:
-            output(describe_event(event()) + "\n")
+            say(describe_event(event()))
         except LabError as exc:
             output(f"refused: {exc}\n")
 
@@ -167,7 +177,7 @@ class LabCLI(CLI):
             output(f"refused: {exc}\n")
             return
         self.words = self.lab.words  # the names of the new state
-        output(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}\n")
+        say(f"{describe_move(answer) if 'stream' in answer else done}; {describe_changes(answer)}")
 
     def do_tables(self, line: str) -> None:
         """tables DATAPATH: a switch's flows grouped by purpose (port security, tunnel accept, ARP
@@ -239,7 +249,7 @@ class LabCLI(CLI):
             output("usage: web [[ADDR:]PORT] [--buttons], e.g. `web 8080`\n")
             return
         try:
-            output(served(self.lab.live, where[0] if where else "8080", buttons) + "\n")
+            say(served(self.lab.live, where[0] if where else "8080", buttons))
         except LabError as exc:
             output(f"refused: {exc}\n")
 
@@ -270,3 +280,8 @@ def served(live: Live, where: str, buttons: bool) -> str:
         return f"the live view is at {url} (read-only)"
     return (f"the live view is at {url} (read-only there); its buttons work at the address in {live.keyed} "
             f"(yours only: `xdg-open $(cat {live.keyed})`)")
+
+
+def say(line: str, indent: str = "    ") -> None:
+    """One answer, wrapped to the terminal's width (whole when piped)."""
+    output(wrapped(line, columns(sys.stdout), indent) + "\n")

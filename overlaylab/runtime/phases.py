@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from overlaylab.system import Stopwatch
+from overlaylab.system import Stopwatch, columns, wrapped
 from probes.session import Progress
 
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
@@ -47,7 +47,8 @@ class Phases(Stopwatch):
             raise
         done = f"{latest[0]}, " if latest[0] else ""
         line = f"{head} {done}{self.timings[key]:.1f} s"
-        self.out.write(f"\r\033[K{fit(line)}\n" if self.live else f" {done}{self.timings[key]:.1f} s\n")
+        self.out.write(f"\r\033[K{wrapped(line, columns(self.out))}\n" if self.live
+                       else f" {done}{self.timings[key]:.1f} s\n")  # the last word on a phase: wrapped, never cut
 
 
 def fit(line: str) -> str:

@@ -6,10 +6,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import IO, Any
 
+from overlaylab.system import columns, wrapped
 from overlaylab.verify.check import Report
 from probes.packets import PROTOS
 from probes.verdicts import Status
 
+KINDS = ("deliver", "isolate")
 LABELS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A "}
 
 
@@ -20,20 +22,21 @@ def write_json(report: Report, path: Path) -> None:
 
 
 def tenant_table(pairs: list[dict[str, Any]]) -> list[str]:
-    """Per source tenant and protocol: probes to deliver and to isolate that behaved (ok/total)."""
+    """Per source tenant and protocol: probes to deliver and to isolate that behaved (ok/total). Two header
+    rows keep it within 80 columns at k=8."""
     counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for pair in pairs:
         cell = counts[(pair["src"].split("/")[0], pair["proto"], pair["expected"])]
         cell[0] += pair["ok"]
         cell[1] += 1
     tenants = sorted({t for t, _, _ in counts})
-    width = max(len("tenant"), *(len(t) for t in tenants)) if tenants else 6
-    lines = [f"  {'tenant':<{width}}  " + "  ".join(f"{p + ' deliver':>13} {p + ' isolate':>13}" for p in PROTOS)]
-    for tenant in tenants:
-        cells = [counts.get((tenant, proto, kind), [0, 0]) for proto in PROTOS for kind in ("deliver", "isolate")]
-        lines.append(f"  {tenant:<{width}}  " + "  ".join(
-            f"{f'{a[0]}/{a[1]}':>13} {f'{b[0]}/{b[1]}':>13}" for a, b in zip(cells[::2], cells[1::2], strict=True)))
-    return lines
+    rows = {t: [f"{c[0]}/{c[1]}" for proto in PROTOS for kind in KINDS for c in [counts.get((t, proto, kind), [0, 0])]]
+            for t in tenants}
+    name = max(len("tenant"), *(len(t) for t in tenants)) if tenants else 6
+    size = max(len("isolate"), *(len(v) for row in rows.values() for v in row)) if rows else 7
+    return [f"  {'':<{name}}  " + " ".join(f"{proto:^{2 * size + 1}}" for proto in PROTOS).rstrip(),
+            f"  {'tenant':<{name}}  " + " ".join(f"{kind:>{size}}" for _ in PROTOS for kind in KINDS),
+            *(f"  {t:<{name}}  " + " ".join(f"{v:>{size}}" for v in row) for t, row in rows.items())]
 
 
 def failures(report: Report) -> list[str]:
@@ -47,9 +50,14 @@ def failures(report: Report) -> list[str]:
 
 
 def print_summary(report: Report, out: IO[str]) -> None:
-    width = max((len(c.name) for c in report.checks), default=0)
+    """The report for people, fitted to the terminal when there is one (a check's detail under its name
+    when both do not fit on one line)."""
+    width, terminal = max((len(c.name) for c in report.checks), default=0), columns(out)
     for c in report.checks:
-        out.write(f"  {LABELS[c.status]}  {c.name:<{width}}  {c.detail}\n")
+        line = f"  {LABELS[c.status]}  {c.name:<{width}}  {c.detail}"
+        if terminal and len(line) > terminal:
+            line = f"  {LABELS[c.status]}  {c.name}\n" + wrapped(f"        {c.detail}", terminal, " " * 8)
+        out.write(line + "\n")
     if report.pairs:
         out.write("\n  probes per source tenant (as expected / sent):\n")
         out.writelines(line + "\n" for line in tenant_table(report.pairs))
@@ -58,5 +66,5 @@ def print_summary(report: Report, out: IO[str]) -> None:
         out.write(f"\n  {len(wrong)} unexpected results:\n")
         out.writelines(line + "\n" for line in wrong)
     phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
-    out.write(f"\n  timings: {phases}\n")
+    out.write(f"\n{wrapped(f'  timings: {phases}', terminal)}\n")
     out.write("overlaylab: all checks passed\n" if report.ok else "overlaylab: some checks FAILED\n")

@@ -43,14 +43,19 @@ def test_a_failed_phase_says_so():
     assert out.getvalue() == "overlaylab: building ... failed\n"
 
 
-def test_on_a_narrow_terminal_every_line_fits_so_it_can_be_redrawn_in_place(monkeypatch):
+def test_on_a_narrow_terminal_every_line_fits_and_the_last_word_is_wrapped_whole(monkeypatch):
     monkeypatch.setenv("COLUMNS", "40")
     out = Terminal()
     phases = Phases(out)
     with phases.phase("vswitches", "starting 128 virtual switches, one Open vSwitch each") as progress:
         progress("37/128 connected to the controller, 12 being read")
-    drawn = [part.removeprefix("\033[K") for part in out.getvalue().replace("\n", "\r").split("\r")]
-    assert max(map(len, drawn)) <= 39 and drawn[-2].endswith("…")
+    *redrawn, last = out.getvalue().split("\r")
+    redrawn = [part.removeprefix("\033[K") for part in redrawn]
+    assert max(map(len, redrawn)) <= 39 and redrawn[-1].endswith("…")  # a line that wraps cannot be redrawn
+    last_lines = last.removeprefix("\033[K").splitlines()
+    assert max(map(len, last_lines)) <= 39 and " ".join(last_lines).split() == (
+        "overlaylab: starting 128 virtual switches, one Open vSwitch each ... 37/128 connected to the "
+        "controller, 12 being read, 0.0 s").split()
 
 
 def test_the_demo_wraps_at_the_terminals_width_and_writes_its_captures_outside_the_repository(monkeypatch):

@@ -47,9 +47,10 @@ def test_the_json_without_tenants_has_no_pairs_and_is_written_whole(tmp_path):
 
 
 def test_the_tenant_table_counts_as_expected_over_sent_per_protocol_and_expectation():
-    header, coke, pepsi = tenant_table(PAIRS)
-    assert header.split() == ["tenant", "icmp", "deliver", "icmp", "isolate", "udp", "deliver", "udp", "isolate",
-                              "tcp", "deliver", "tcp", "isolate"]
+    protocols, header, coke, pepsi = tenant_table(PAIRS)
+    assert protocols.split() == ["icmp", "udp", "tcp"]
+    assert header.split() == ["tenant", *["deliver", "isolate"] * 3]
+    assert max(len(line) for line in (protocols, header, coke, pepsi)) <= 80
     assert coke.split() == ["coke", "0/0", "0/0", "0/1", "0/0", "0/0", "0/1"]
     assert pepsi.split() == ["pepsi", "1/1", "1/1", "0/0", "0/0", "0/0", "0/0"]
 
@@ -72,3 +73,20 @@ def test_the_summary_labels_each_check_and_ends_with_the_verdict():
     assert lines[0] == "  PASS  underlay tables  20 switches"
     assert lines[1] == "  N/A   ECMP spread      not applicable: quiet"
     assert lines[-2:] == ["  timings: up 1.2 s", "overlaylab: all checks passed"]
+
+
+def test_on_an_80_column_terminal_a_long_detail_goes_under_its_check_and_nothing_is_wider(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    detail = "16/16 switches that sent 20+ packets up used every uplink (packets per uplink: p0a0 23/19, p0a1 21/42)"
+    report = Report(checks=[Check.judged("ECMP spread", True, detail), Check.judged("servers", True, "16 up")],
+                    timings={f"phase {n}": 1.0 for n in range(12)})
+    out = Terminal()
+    monkeypatch.setenv("COLUMNS", "80")
+    print_summary(report, out)
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 79
+    assert lines[0] == "  PASS  ECMP spread" and " ".join(" ".join(lines[1:3]).split()) == detail
+    assert lines[3] == "  PASS  servers      16 up"  # what fits stays on one line
