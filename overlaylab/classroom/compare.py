@@ -82,12 +82,13 @@ def holds(rows: list[Row]) -> bool:
 
 
 def table(rows: list[Row]) -> str:
-    lines = [f"  {'k':>2} {'VMs':>5}  {'mode':<8} {'largest underlay table':>24} {'underlay flows':>15} "
-             f"{'one migration: underlay flow-mods':>34}"]
+    """The rows under two header rows, within 80 columns."""
+    lines = [f"  {'':>2} {'':>5}  {'':<8} {'largest underlay':>18} {'all underlay':>14} {'underlay flow-mods':>20}",
+             f"  {'k':>2} {'VMs':>5}  {'mode':<8} {'table (switch)':>18} {'flows':>14} {'of one migration':>20}"]
     for r in rows:
         moved = "-" if r.migration_underlay is None else str(r.migration_underlay)
-        lines.append(f"  {r.k:>2} {r.vms:>5}  {r.mode:<8} {f'{r.largest_table} ({r.largest_switch})':>24} "
-                     f"{r.underlay_flows:>15} {moved:>34}")
+        lines.append(f"  {r.k:>2} {r.vms:>5}  {r.mode:<8} {f'{r.largest_table} ({r.largest_switch})':>18} "
+                     f"{r.underlay_flows:>14} {moved:>20}")
     return "\n".join(lines) + "\n"
 
 

@@ -115,11 +115,15 @@ def drill(lab: RunningLab) -> dict[str, Any]:
             "interval": interval(len(chosen)), "events": records, "check": report.as_json()}
 
 
-HEADER = ("event", "lost", "gap s", "recovery s", "underlay", "vswitch", "x-tenant")
+HEADER = (("", "probes", "longest", "recovery", "flow-mods", "", "cross-"),
+          ("event", "lost", "gap s", "s", "underlay", "vswitch", "tenant"))
+WIDTHS = (27, 9, 8, 9, 10, 8, 7)  # 80 columns in all
 
 
 def table(records: list[dict[str, Any]]) -> list[str]:
-    """One screen: an event a line."""
+    """One screen, 80 columns wide: an event a line."""
     rows = [(r["event"], f"{r['lost']}/{r['sent']}", f"{r['longest_gap']:.2f}", f"{r['recovery']:.2f}",
              str(r["changes"]["underlay"]), str(r["changes"]["vswitches"]), str(r["cross_tenant"])) for r in records]
-    return ["  " + f"{row[0]:<26}" + "".join(f"{cell:>12}" for cell in row[1:]) for row in [HEADER, *rows]]
+    return ["  " + f"{row[0]:<{WIDTHS[0]}}" + "".join(f"{cell:>{width}}" for cell, width in zip(row[1:], WIDTHS[1:],
+                                                                                                 strict=True))
+            for row in [*HEADER, *rows]]
