@@ -18,6 +18,7 @@ from overlaylab.classroom import flowkind, questionkind, stackkind, tenantkind
 from overlaylab.classroom.catalog import Exercise, Verdict, exercises, text_of
 from overlaylab.classroom.variant import Variant
 from overlaylab.classroom.workdir import Work, refuse_restart, write
+from overlaylab.system import columns, wrapped
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ def start(work: Work, out: IO[str]) -> None:
 
 def reset(work: Work, out: IO[str]) -> None:
     write(work, _kind(work.exercise).start(work.exercise, work.variant))
-    out.write(f"exercise {work.exercise.number} for {work.student}: {work.folder}/ (README.md says what to do; "
-              f"edit {work.exercise.answer})\n")
+    out.write(wrapped(f"exercise {work.exercise.number} for {work.student}: {work.folder}/ (README.md says what "
+                      f"to do; edit {work.exercise.answer})", columns(out)) + "\n")
 
 
 def solution(work: Work, out: IO[str], name: str | None = None) -> None:
@@ -62,7 +63,7 @@ def check(work: Work, out: IO[str], name: str | None = None, report: Path | None
     out.write(f"exercise {exercise.number}: {exercise.title} ({work.student})\n")
     verdicts = _kind(exercise).check(exercise, work.variant, text_of(work.folder, exercise.answer), name)
     for verdict in verdicts:
-        out.write(verdict.line() + "\n")
+        out.write(wrapped(verdict.line(), columns(out), " " * 11) + "\n")
     passed = all(v.ok for v in verdicts)
     out.write(f"exercise {exercise.number}: {'solved' if passed else 'not solved yet'}\n")
     if report:
@@ -82,5 +83,5 @@ def result(work: Work, verdicts: list[Verdict], seconds: float) -> dict[str, Any
 def listing(out: IO[str]) -> None:
     for exercise in exercises():
         spec = exercise.spec
-        out.write(f"{exercise.number}  {exercise.title}  ({spec['stage']}, {spec['minutes']} min; lecture: "
-                  f"{spec['lecture']})\n")
+        out.write(wrapped(f"{exercise.number}  {exercise.title}  ({spec['stage']}, {spec['minutes']} min; lecture: "
+                          f"{spec['lecture']})", columns(out)) + "\n")

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from overlaylab.classroom.workdir import Work, collected
 from overlaylab.runtime.identity import default_name
+from overlaylab.system import columns
 
 COLUMNS = ("student", "exercise", "verdict", "failing", "first_problem", "duration_s", "checked_at")
 
@@ -73,8 +74,11 @@ def grade(where: Path, out: IO[str], table: Path | None, parallel: int | None = 
 
 
 def _print(rows: list[dict[str, Any]], out: IO[str]) -> None:
+    """One line per folder, cut to the terminal's width (the CSV has every problem in full)."""
     width = max(len("student"), *(len(r["student"]) for r in rows))
+    room = (columns(out) or width + 109) - width - 19  # what is left for the problem (90 when piped)
     out.write(f"{'student':<{width}}  ex  verdict      problem\n")
     for r in rows:
         problem = r["first_problem"] + (f" (+{r['failing'] - 1} more)" if r["failing"] > 1 else "")
-        out.write(f"{r['student']:<{width}}  {r['exercise']}  {r['verdict']:<11}  {problem[:90]}\n")
+        cut = problem if len(problem) <= room else problem[:room - 1] + "…"
+        out.write(f"{r['student']:<{width}}  {r['exercise']}  {r['verdict']:<11}  {cut}\n")
