@@ -18,7 +18,7 @@ from overlaylab.classroom.livelab import Live
 from overlaylab.errors import LabError
 from overlaylab.runtime import failures
 from overlaylab.runtime.running import RunningLab
-from overlaylab.system import wait_until
+from overlaylab.system import columns, wait_until, wrapped
 from overlaylab.verify.check import Report, run_checks
 from topologies.scenario import BUNDLED
 
@@ -102,14 +102,14 @@ def bench_web(lab: RunningLab, live: Live, source: str, out: IO[str]) -> bool:
                                           f'[data-vm="{vm.label}"][data-server="{other.name}"]')}
         beside, beside_ok = timed_check(lab)
     cost = watched - quiet
-    out.write(f"  first paint (all {len(lab.scenario.vms)} VMs drawn): {painted:.2f} s (target {FIRST_PAINT:.0f} s)\n"
-              + "".join(f"  {what}: shown {after:.2f} s after the call returned (target {SHOWN:.0f} s), "
-                        f"{seen:.2f} s after it began (the call, measured, took {took:.2f} s)\n"
-                        for what, (after, seen, took) in changes.items())
-              + f"  idle: {quiet:.1%} of a core without the page, {watched:.1%} with it open: the view costs "
-                f"{cost:.1%} (target {IDLE_SHARE:.0%})\n"
-              f"  check: {alone:.1f} s without the page, {beside:.1f} s with it open (ratio {beside / alone:.2f}); "
-              f"green {alone_ok} / {beside_ok}\n")
+    lines = [f"  first paint (all {len(lab.scenario.vms)} VMs drawn): {painted:.2f} s (target {FIRST_PAINT:.0f} s)",
+             *(f"  {what}: shown {after:.2f} s after the call returned (target {SHOWN:.0f} s), {seen:.2f} s after "
+               f"it began (the call, measured, took {took:.2f} s)" for what, (after, seen, took) in changes.items()),
+             f"  idle: {quiet:.1%} of a core without the page, {watched:.1%} with it open: the view costs {cost:.1%} "
+             f"(target {IDLE_SHARE:.0%})",
+             f"  check: {alone:.1f} s without the page, {beside:.1f} s with it open (ratio {beside / alone:.2f}); "
+             f"green {alone_ok} / {beside_ok}"]
+    out.writelines(wrapped(line, columns(out)) + "\n" for line in lines)
     slowest = max(after for after, _, _ in changes.values())
     return painted <= FIRST_PAINT and slowest <= SHOWN and cost <= IDLE_SHARE and alone_ok and beside_ok
 
