@@ -176,8 +176,11 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_switch(self, event: Any) -> None:
-        """A switch (re)connected: a connection of its own, so that what an older one says is ignored."""
+        """A switch (re)connected: a connection of its own, so that what an older one says is ignored. Its
+        DPID is read from the message: os-ken's own handler, which sets `dp.id`, may not have run yet (each
+        app has a thread of its own; seen once in a full test run: a DPID of None stopped the controller)."""
         dp = event.msg.datapath
+        dp.id = event.msg.datapath_id  # what os-ken's handler sets too
         dp.overlaylab_conn = next(self.connections)
         self._put(ev.Connected(dp.id, dp.overlaylab_conn), dp)
 

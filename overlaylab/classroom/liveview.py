@@ -5,6 +5,7 @@ and a traced packet's paths, predicted and observed, with the header stack it ha
 redraws from these alone, so the same lab always looks the same."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Set
 from typing import Any
 
@@ -33,9 +34,12 @@ def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
     width = len(fabric.servers) * DX
     for i, core in enumerate(fabric.cores):
         x[core.name] = (i + 0.5) * width / len(fabric.cores)
-    nodes = [{"name": s.name, "role": s.role, "x": x[s.name], "y": ROWS[s.role] * ROW} for s in fabric.switches]
-    nodes += [{"name": s.name, "role": "server", "x": x[s.name], "y": ROWS["server"] * ROW, "address": str(s.ip)}
-              for s in fabric.servers]
+    cables, down = Counter(n for link in fabric.links for n in (link.a, link.b)), Counter(n for c in cut for n in c)
+    cut_off = {name for name, count in cables.items() if down[name] == count}  # every cable of it down: it is down
+    nodes = [{"name": s.name, "role": s.role, "x": x[s.name], "y": ROWS[s.role] * ROW,
+              "state": "down" if s.name in cut_off else "up"} for s in fabric.switches]
+    nodes += [{"name": s.name, "role": "server", "x": x[s.name], "y": ROWS["server"] * ROW, "address": str(s.ip),
+               "state": "down" if s.name in cut_off else "up"} for s in fabric.servers]
     colours = tenant_colours(scenario)
     return {"width": width, "height": (ROWS["server"] + 2) * ROW, "nodes": nodes,
             "links": [{"a": link.a, "b": link.b, "state": "down" if frozenset((link.a, link.b)) in cut else "up"}

@@ -34,6 +34,9 @@ def test_the_view_has_every_node_link_and_vm_and_follows_changes():
     assert {link["state"] for link in drawn["links"]} == {"up"} and len(drawn["links"]) == len(fabric.links)
     cut = view(scenario, {frozenset(("p0a0", "c0"))})
     assert [f"{c['a']}-{c['b']}" for c in cut["links"] if c["state"] == "down"] == ["p0a0-c0"]
+    assert {n["name"] for n in cut["nodes"] if n["state"] == "down"} == set()
+    p0a0 = {frozenset((link.a, link.b)) for link in fabric.links if "p0a0" in (link.a, link.b)}
+    assert {n["name"] for n in view(scenario, p0a0)["nodes"] if n["state"] == "down"} == {"p0a0"}  # a switch failed
     moved = view(changes.migrate(scenario, "pepsi/web", "p1e0h0"), set())
     assert {v["vm"]: v["server"] for v in moved["vms"]}["pepsi/web"] == "p1e0h0"
 

@@ -46,7 +46,7 @@ function draw() {
   label(svg, -145, server.y + 92, "tenants' VMs", "sublayer");
   element("g", { id: "rates" }, svg);
   for (const node of lab.nodes) {
-    const g = element("g", { "data-node": node.name, "data-role": node.role }, svg);
+    const g = element("g", { "data-node": node.name, "data-role": node.role, "data-state": node.state }, svg);
     element("rect", { x: node.x - BOX_W / 2, y: node.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4 }, g);
     label(g, node.x, node.y, node.name);
     if (node.address) {
