@@ -16,7 +16,8 @@ from probes.packets import header_stack
 from topologies.fattree import CORE, EDGE, FatTree
 from topologies.scenario import Scenario
 
-DX, ROW = 60, 110  # pixels between two servers, between two rows
+DX, ROW = 60, 110  # pixels between two servers, between two rows (at least)
+ASPECT = 2.8  # the drawing's width over its height at most: a wide fabric gets taller rows, not a thin strip
 ROWS = {CORE: 0, "agg": 1, EDGE: 2, "server": 3}
 Counters = dict[str, tuple[int, int]]  # a cable (`a-b`): bytes and packets its upper end's port sent and received
 
@@ -36,12 +37,13 @@ def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
         x[core.name] = (i + 0.5) * width / len(fabric.cores)
     cables, down = Counter(n for link in fabric.links for n in (link.a, link.b)), Counter(n for c in cut for n in c)
     cut_off = {name for name, count in cables.items() if down[name] == count}  # every cable of it down: it is down
-    nodes = [{"name": s.name, "role": s.role, "x": x[s.name], "y": ROWS[s.role] * ROW,
+    row = max(ROW, width / ASPECT / (ROWS["server"] + 2))
+    nodes = [{"name": s.name, "role": s.role, "x": x[s.name], "y": ROWS[s.role] * row,
               "state": "down" if s.name in cut_off else "up"} for s in fabric.switches]
-    nodes += [{"name": s.name, "role": "server", "x": x[s.name], "y": ROWS["server"] * ROW, "address": str(s.ip),
+    nodes += [{"name": s.name, "role": "server", "x": x[s.name], "y": ROWS["server"] * row, "address": str(s.ip),
                "state": "down" if s.name in cut_off else "up"} for s in fabric.servers]
     colours = tenant_colours(scenario)
-    return {"width": width, "height": (ROWS["server"] + 2) * ROW, "nodes": nodes,
+    return {"width": width, "height": (ROWS["server"] + 2) * row, "nodes": nodes,
             "links": [{"a": link.a, "b": link.b, "state": "down" if frozenset((link.a, link.b)) in cut else "up"}
                       for link in fabric.links],
             "vms": [{"vm": vm.label, "tenant": vm.tenant, "server": vm.server.name, "address": str(vm.ip.ip),

@@ -6,7 +6,7 @@
 const SVG = "http://www.w3.org/2000/svg";
 const VM_W = 46, VM_H = 18, BOX_W = 52, BOX_H = 30, HOP_MS = 700, LABELLED_RATES = 8;
 const KEY = new URLSearchParams(location.hash.slice(1)).get("key");  // the lab's secret: buttons work
-let lab = null, at = {}, shownTrace = 0, chosen = null, lastRates = {}, traceDrawings = 0;
+let lab = null, whole = null, zoomed = null, at = {}, shownTrace = 0, chosen = null, lastRates = {}, traceDrawings = 0;
 
 function element(name, attributes, parent) {
   const made = document.createElementNS(SVG, name);
@@ -28,7 +28,8 @@ function connection(text) { document.getElementById("status").textContent = text
 function draw() {
   const svg = document.getElementById("lab");
   svg.replaceChildren();
-  svg.setAttribute("viewBox", `-150 -40 ${lab.width + 180} ${lab.height + 60}`);
+  whole = [-150, -40, lab.width + 180, lab.height + 60];
+  svg.setAttribute("viewBox", (zoomed || whole).join(" "));
   at = Object.fromEntries(lab.nodes.map(n => [n.name, n]));
   const buttons = lab.buttons && KEY;
   for (const link of lab.links) {
@@ -69,8 +70,8 @@ function draw() {
   document.getElementById("tenants").innerHTML = lab.tenants.map(
     t => `<span><i style="background:${t.colour}"></i>${t.name}: VNI ${t.vni}, ${t.encap}</span>`).join("");
   document.getElementById("hint").textContent = buttons
-    ? "click two VMs: trace a packet; a VM then a server: migrate it; a cable: down or up"
-    : "click two VMs: trace a packet between them";
+    ? "click two VMs: trace a packet; a VM then a server: migrate it; a cable: down or up; wheel: zoom"
+    : "click two VMs: trace a packet between them; wheel: zoom, drag: move, double-click: all";
   if (lab.trace) showTrace(lab.trace, lab.trace.seq !== shownTrace);
 }
 
@@ -174,6 +175,33 @@ async function act(asked) {
   say(said.done || `refused: ${said.error}`);
 }
 
+// Zoom with the wheel (where the pointer is), pan by dragging, double-click for the whole lab: at k=8 a
+// pod fills the screen when zoomed; redraws keep the zoom.
+function zoomable(svg) {
+  const box = () => (zoomed || whole);
+  const point = e => {
+    const r = svg.getBoundingClientRect(), [x, y, w, h] = box(), scale = Math.max(w / r.width, h / r.height);
+    return [x + (e.clientX - r.left - (r.width - w / scale) / 2) * scale,
+            y + (e.clientY - r.top - (r.height - h / scale) / 2) * scale, scale];
+  };
+  svg.addEventListener("wheel", e => {
+    e.preventDefault();
+    const [px, py] = point(e), f = e.deltaY > 0 ? 1.25 : 0.8, [x, y, w, h] = box();
+    zoomed = [px - (px - x) * f, py - (py - y) * f, w * f, h * f];
+    svg.setAttribute("viewBox", zoomed.join(" "));
+  }, { passive: false });
+  let from = null;
+  svg.addEventListener("pointerdown", e => { from = [e.clientX, e.clientY, ...box()]; });
+  svg.addEventListener("pointermove", e => {
+    if (!from || (Math.abs(e.clientX - from[0]) + Math.abs(e.clientY - from[1]) < 4)) return;
+    const scale = point(e)[2];
+    zoomed = [from[2] - (e.clientX - from[0]) * scale, from[3] - (e.clientY - from[1]) * scale, from[4], from[5]];
+    svg.setAttribute("viewBox", zoomed.join(" "));
+  });
+  svg.addEventListener("pointerup", () => { from = null; });
+  svg.addEventListener("dblclick", () => { zoomed = null; svg.setAttribute("viewBox", whole.join(" ")); });
+}
+
 function follow() {
   const events = new EventSource("/events");
   events.addEventListener("state", message => {
@@ -186,4 +214,5 @@ function follow() {
   events.onerror = () => connection("the lab is gone (or restarting)");
 }
 
+zoomable(document.getElementById("lab"));
 follow();
