@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 ARP_REQUEST, ARP_REPLY = 1, 2
 IN_PORT = "in_port"  # Output(IN_PORT): send back where it came from
+GROUP_BIT = "01:00:00:00:00:00/01:00:00:00:00:00"  # an eth_dst match: broadcast and multicast (the I/G bit)
 
 MatchValue = int | str | IPv4Network
 # Field widths in bits, for Move; names follow OpenFlow OXM (and os-ken).
@@ -158,15 +159,24 @@ def ofctl_group(group: SelectGroup) -> str:
 
 
 def matches(flow: Flow, packet: dict[str, object]) -> bool:
-    """Does the packet (header field -> value) match the flow? Prefixes match by containment."""
+    """Does the packet (header field -> value) match the flow? Prefixes match by containment, a masked
+    MAC (`01:00:00:00:00:00/01:00:00:00:00:00`) by its bits."""
     for name, want in flow.match:
         have = packet.get(name)
         if isinstance(want, IPv4Network):
             if not isinstance(have, IPv4Address) or have not in want:
                 return False
+        elif isinstance(want, str) and "/" in want:
+            if not isinstance(have, str) or not _masked_equal(have, *want.split("/")):
+                return False
         elif have != want:
             return False
     return True
+
+
+def _masked_equal(mac: str, value: str, mask: str) -> bool:
+    bits = [int(m.replace(":", ""), 16) for m in (mac, value, mask)]
+    return bits[0] & bits[2] == bits[1] & bits[2]
 
 
 def lookup(tables: Tables, packet: dict[str, object], table: int = 0) -> Flow | None:

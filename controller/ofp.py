@@ -38,6 +38,8 @@ def _match_value(value: MatchValue) -> Any:
         if value.prefixlen == 32:
             return str(value.network_address)
         return (str(value.network_address), str(value.netmask))
+    if isinstance(value, str) and "/" in value:  # a masked MAC
+        return tuple(value.split("/"))
     return value
 
 
@@ -145,6 +147,8 @@ def _model_value(name: str, value: Any) -> MatchValue:
     if name in IPV4_FIELDS:
         address, mask = value if isinstance(value, tuple) else (value, "255.255.255.255")
         return IPv4Network(f"{address}/{mask}")
+    if isinstance(value, tuple):  # a masked MAC, as the compilers write it
+        return "/".join(value)
     return value  # type: ignore[no-any-return]
 
 

@@ -7,8 +7,10 @@ This is the lecture's "Forwarding Tables with Encapsulation", one br-int per vir
                       that tenant. Either way the tenant is written into the metadata.
   table 1  arp        ARP is answered here, from the controller's knowledge: no ARP crosses the underlay.
   table 2  forward    to a peer VM of the same tenant: out of its port if it is local, else encapsulated
-                      with the tenant's VNI towards the peer's physical server.
-  table 3  deliver    decapsulated packets go only to a local VM of the VNI's tenant.
+                      with the tenant's VNI towards the peer's physical server; a broadcast or multicast
+                      is copied to the tenant's other local VMs and, once, to each other server of it.
+  table 3  deliver    decapsulated packets go only to a local VM of the VNI's tenant (a broadcast or
+                      multicast to all of them, never on to another server).
 
 Everything else is dropped. A vswitch holds entries only for tenants that have VMs on it.
 
@@ -23,6 +25,7 @@ from controller.flows import (
     ARP_REQUEST,
     ETH_ARP,
     ETH_IP,
+    GROUP_BIT,
     IN_PORT,
     Flow,
     Move,
@@ -39,6 +42,7 @@ from controller.purpose import (
     ENCAPSULATE,
     FROM_UNDERLAY,
     PORT_SECURITY,
+    REPLICATE,
     TO_UNDERLAY,
     TUNNEL_ACCEPT,
 )
@@ -95,13 +99,32 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
              *(_arp_reply(t, peer) for t in tenants for peer in t.vms),
              *(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server)
                for t in tenants for peer in t.vms),
-             *(_deliver(vm, ports[vm], scenario.flat) for vm in here)]
+             *(_deliver(vm, ports[vm], scenario.flat) for vm in here),
+             *(() if scenario.flat else (f for t in tenants for f in _replicate(t, server, ports)))]
     misses = [Flow(PRIO_MISS, match(), table=t, note=note, purpose=DROP) for t, note in (
         (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
         (T_ARP, "ARP for an address the tenant does not have: no answer"),
-        (T_FORWARD, "not a peer of this tenant (broadcast, multicast, unknown): drop"),
+        (T_FORWARD, "not a peer of this tenant (an unknown MAC): drop"),
         (T_DELIVER, "no local VM of this tenant has that MAC: drop"))]
     return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses))
+
+
+def _replicate(tenant: Tenant, here: Server, ports: dict[VM, int]) -> tuple[Flow, Flow]:
+    """Broadcast and multicast stay inside the tenant, copied at the sender's virtual switch (ingress
+    replication, as OVN does): one copy to each of its other local VMs, one tunnel copy to each other
+    server that hosts it; a server that receives one delivers it to its local VMs of the tenant only, and
+    never sends it on. So the underlay carries one copy per server and no switch floods."""
+    local = tuple(Output(ports[vm]) for vm in tenant.vms if vm in ports)
+    remote = sorted({vm.server for vm in tenant.vms if vm.server != here}, key=lambda s: s.name)
+    copies = (SetField("tunnel_id", tenant.vni),
+              *(a for s in remote for a in (SetField("tun_ipv4_dst", s.ip), Output(tenant.encap.ofport))))
+    where = f"{len(local)} local VMs and {len(remote)} servers" if remote else f"{len(local)} local VMs"
+    return (Flow(PRIO, match(metadata=tenant.vni, eth_dst=GROUP_BIT), local + (copies if remote else ()),
+                 table=T_FORWARD, note=f"broadcast or multicast of {tenant.name}: a copy to each of {where}",
+                 purpose=REPLICATE),
+            Flow(PRIO, match(metadata=tenant.vni, eth_dst=GROUP_BIT), local, table=T_DELIVER,
+                 note=f"broadcast or multicast of {tenant.name} from another server: to its local VMs only",
+                 purpose=REPLICATE))
 
 
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 DOOR, ARP_RESPONDER, UNDERLAY_ROUTE, ECMP, DETOUR, VM_ROUTE, DROP = (
     "door", "ARP responder", "underlay route", "ECMP", "detour", "VM route", "drop")
-PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ENCAPSULATE, TO_UNDERLAY, DELIVER = (
-    "port security", "tunnel accept", "from the underlay", "encapsulate", "to the underlay", "deliver")
+PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ENCAPSULATE, TO_UNDERLAY, DELIVER, REPLICATE = (
+    "port security", "tunnel accept", "from the underlay", "encapsulate", "to the underlay", "deliver", "replicate")
 
 # VM_ROUTE, FROM_UNDERLAY and TO_UNDERLAY exist in flat mode only (controller.flat)
 UNDERLAY_PURPOSES = (DOOR, ARP_RESPONDER, UNDERLAY_ROUTE, ECMP, DETOUR, VM_ROUTE, DROP)
-VSWITCH_PURPOSES = (PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ARP_RESPONDER, ENCAPSULATE, TO_UNDERLAY, DELIVER,
-                    DROP)
+VSWITCH_PURPOSES = (PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ARP_RESPONDER, ENCAPSULATE, TO_UNDERLAY, REPLICATE,
+                    DELIVER, DROP)

@@ -104,11 +104,14 @@ def walk(cabling: Cabling, tables: dict[str, Tables], node: str, in_port: int, p
         elif isinstance(action, Move):
             out[action.dst] = out.get(action.src)
         elif isinstance(action, Output):
+            if action.port == in_port:
+                continue  # OpenFlow never sends a packet back where it came from, unless told IN_PORT
             port = in_port if action.port == IN_PORT else int(action.port)
             paths += _leave(cabling, tables, node, port, dict(out), hops)
         elif isinstance(action, Group):
             for port in next((g.ports for g in tables[node].groups if g.group_id == action.group_id), ()):
-                paths += _leave(cabling, tables, node, port, dict(out), hops)
+                if port != in_port:
+                    paths += _leave(cabling, tables, node, port, dict(out), hops)
     if flow.metadata is not None:
         out["metadata"] = flow.metadata
     if flow.goto is not None:
@@ -134,6 +137,7 @@ class LabCabling:
         self.fabric = scenario.fabric
         self.kernel: dict[tuple[str, object, object], str] = {
             (vm.server.name, vm.vni, vm.mac): vm.label for vm in scenario.vms if vm.bare_metal}
+        self.kernel_vni = {(server, vni): label for (server, vni, _), label in self.kernel.items()}
         self.ports: dict[tuple[str, int], tuple[str, int]] = {}
         for vm in scenario.vms:
             if not vm.bare_metal:
@@ -147,6 +151,13 @@ class LabCabling:
 
     def peer(self, node: str, port: int) -> tuple[str, int] | None:
         return self.ports.get((node, port)) or self.fabric.peer(node, port)
+
+    def member(self, server: str, vni: object, mac: object) -> str | None:
+        """The bare-metal member a kernel VXLAN device hands a frame to: the one with that MAC, or with
+        that VNI when the frame is a broadcast or multicast."""
+        if isinstance(mac, str) and int(mac[:2], 16) & 1:
+            return self.kernel_vni.get((server, vni))
+        return self.kernel.get((server, vni, mac))
 
 
 def trace_vm(scenario: Scenario, tables: dict[str, Tables], src: VM, packet: Packet) -> list[Path]:
@@ -201,7 +212,7 @@ def _through_tunnel(scenario: Scenario, cabling: LabCabling, tables: dict[str, T
     result = []
     for crossing in outer:
         hops = path.hops + crossing.hops
-        member = cabling.kernel.get((str(crossing.delivered_to), inner.get("tunnel_id"), inner.get("eth_dst")))
+        member = cabling.member(str(crossing.delivered_to), inner.get("tunnel_id"), inner.get("eth_dst"))
         far = scenario.fabric.server(str(crossing.delivered_to))
         if member and encap is Encap.VXLAN:
             result.append(Path(hops, arriving, member, f"decapsulated by {crossing.delivered_to}'s kernel VXLAN "

@@ -20,6 +20,7 @@ from topologies.encap import Encap
 from topologies.scenario import VM
 
 NUD_PERMANENT = 0x80
+ALL_ZEROS = "00:00:00:00:00:00"  # the forwarding entry for broadcast, multicast and unknown MACs: one per server
 
 
 class VtepError(RuntimeError):
@@ -53,7 +54,8 @@ def _netlink(pid: int, dev: str) -> Iterator[tuple[IPRoute, list[str]]]:
 
 def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
     """In the namespace of process `pid`: the VXLAN device with the member's MAC and address, a
-    forwarding entry and a permanent neighbour for every tenant peer."""
+    forwarding entry and a permanent neighbour for every tenant peer, and one all-zeros entry per peer
+    server, so that a broadcast is copied once to each."""
     dev = device(member)
     with _netlink(pid, dev) as (ipr, step):
         ipr.link("add", ifname=dev, kind="vxlan", vxlan_id=member.vni, vxlan_local=str(member.server.ip),
@@ -67,6 +69,9 @@ def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
             step[0] = f"add the forwarding entry and neighbour of {peer.ip} to"
             ipr.fdb("append", ifindex=index, lladdr=peer.mac, dst=str(peer.server_ip))
             ipr.neigh("replace", ifindex=index, dst=str(peer.ip), lladdr=peer.mac, state=NUD_PERMANENT)
+        for server_ip in sorted({peer.server_ip for peer in peers}):
+            step[0] = f"add the broadcast entry of {server_ip} to"  # the kernel's own ingress replication
+            ipr.fdb("append", ifindex=index, lladdr=ALL_ZEROS, dst=str(server_ip))
 
 
 def stop_vtep(pid: int, member: VM) -> None:

@@ -1,7 +1,9 @@
-"""The tenant checks of `overlaylab check`: one probing session (matrix, ARP, attacks) with a
-sniffer in every VM and taps on the underlay's server uplinks and core links, then the verdicts."""
+"""The tenant checks of `overlaylab check`: one probing session (matrix, ARP, attacks, a broadcast and a
+multicast from every member) with a sniffer in every VM and taps on the underlay's server uplinks and core
+links, then the verdicts."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,11 +13,11 @@ from typing import Any
 from overlaylab.runtime.network import ROGUE
 from overlaylab.runtime.running import RunningLab
 from overlaylab.system import Stopwatch
-from probes import arpcheck, attacks, matrix, verdicts, wire
+from probes import arpcheck, attacks, matrix, replication, verdicts, wire
 from probes.capture import Capture
 from probes.endpoint import Endpoint
 from probes.packets import Host
-from probes.session import Progress, Tokens, run_session
+from probes.session import Outcome, Progress, Tokens, run_session
 from probes.verdicts import Check
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.names import edge_port, interface
@@ -68,11 +70,13 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
             pairs = matrix.matrix(endpoints, tokens)
             questions = arpcheck.questions(endpoints)
             tried = attacks.attacks(endpoints, tokens, _rogue(lab))
+            flooded = [] if lab.scenario.flat else replication.floods(endpoints, tokens)
             checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
             _open_sockets(lab, capture, endpoints, checks)
         with watch.timed("send and listen"), muted(lab, endpoints):
-            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried], questions,
-                                  progress=progress)
+            outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried] +
+                                  [f.probe for f in flooded], questions, progress=progress)
+            _again(capture, flooded, outcome)
     finally:
         capture.close()
     with watch.timed("verdicts"):
@@ -81,11 +85,25 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
         down = lab.server_problems()
         explained = {vm.label: down[vm.server.name] for vm in lab.scenario.vms if vm.server.name in down}
         judged = [verdicts.matrix_check(results, explained), *([interop] if interop else []),
-                  verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome)]
+                  verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome),
+                  *([] if lab.scenario.flat else [replication.check(flooded, outcome)])]
     with watch.timed("wire checks"):
         judged += checks.checks()
     return Verdicts(judged, [r.as_json() for r in results], [a.as_json(outcome) for a in tried],
                     outcome.sent, outcome.resent, checks.frames, watch.timings)
+
+
+def _again(capture: Capture, flooded: list[replication.Flood], outcome: Outcome) -> None:
+    """Send again the broadcasts and multicasts that reached only part of their tenant, and add where
+    they arrived this time."""
+    for _ in range(replication.AGAIN):
+        unfinished = replication.unfinished(flooded, outcome)
+        if not unfinished:
+            return
+        again = run_session(capture, [dataclasses.replace(f.probe, expect=None) for f in unfinished], [])
+        for token, names in again.arrivals.items():
+            outcome.arrivals[token] |= names
+        outcome.sent += again.sent
 
 
 MUTE = "ip rule add pref 100 lookup local && ip rule del pref 0 && ip rule add pref 10 iif {iface} blackhole"

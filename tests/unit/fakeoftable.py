@@ -135,6 +135,8 @@ class FakeDatapath:
     def _act(self, act: Any, pkt: Packet) -> set[tuple[int, frozenset[tuple[str, str]]]]:
         parser, ofp = self.ofproto_parser, self.ofproto
         if isinstance(act, parser.OFPActionOutput):
+            if act.port == pkt["in_port"]:
+                return set()  # never back where it came from, unless to OFPP_IN_PORT
             port = pkt["in_port"] if act.port == ofp.OFPP_IN_PORT else act.port
             return {(int(port), _frozen(pkt))}  # type: ignore[call-overload]
         if isinstance(act, parser.OFPActionGroup):
@@ -162,6 +164,9 @@ def _matches(want: Any, have: object) -> bool:
         value, mask = want
         if isinstance(value, int):
             return (int(have) & mask) == value  # type: ignore[call-overload]
+        if ":" in str(value):  # a masked MAC
+            bits = [int(str(m).replace(":", ""), 16) for m in (have, value, mask)]
+            return bits[0] & bits[2] == bits[1] & bits[2]
         return IPv4Address(str(have)) in IPv4Network(f"{value}/{mask}")
     return _text(want) == _text(have)
 

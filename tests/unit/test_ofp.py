@@ -42,9 +42,9 @@ def pushed(tables, version):
 def packets_for(tables):
     """For each flow, a packet its match selects (an address inside a prefix), meeting its table."""
     for flow in tables.flows:
-        fields = {k: v.network_address + (1 if v.prefixlen < 32 else 0) if isinstance(v, IPv4Network) else v
-                  for k, v in flow.match}
-        in_port = int(fields.pop("in_port", 1))
+        fields = {k: v.network_address + (1 if v.prefixlen < 32 else 0) if isinstance(v, IPv4Network)
+                  else v.split("/")[0] if isinstance(v, str) else v for k, v in flow.match}  # a masked MAC: its value
+        in_port = int(fields.pop("in_port", 4242))  # a port no flow outputs to, unless it matches one
         if fields.get("eth_type") == ETH_ARP:
             fields.setdefault("arp_op", 1)
         yield {**BASE, **fields}, in_port, flow.table

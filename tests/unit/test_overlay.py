@@ -5,7 +5,9 @@ import pytest
 
 from controller.app import desired_state
 from controller.desired import DesiredState
-from controller.overlay import T_DELIVER, compile_overlay, virtualized
+from controller.flows import Output
+from controller.overlay import T_DELIVER, T_FORWARD, compile_overlay, virtualized
+from controller.purpose import REPLICATE
 from controller.trace import LabCabling, arp_request, describe, trace_vm, vm_packet, walk
 from controller.underlay import compile_underlay
 from topologies.encap import Encap
@@ -115,6 +117,22 @@ def test_tunnel_packets_need_a_known_server_the_right_vni_and_encap():
         assert path.delivered_to is None, changes
 
 
+@pytest.mark.parametrize("group", [("ff:ff:ff:ff:ff:ff", "255.255.255.255"), ("01:00:5e:00:00:fb", "224.0.0.251")])
+def test_a_broadcast_or_multicast_reaches_exactly_its_tenants_other_vms_one_copy_per_server(lab, group):
+    scenario, tables = lab
+    for src in (v for v in scenario.vms if not v.bare_metal):
+        packet = {**vm_packet(src, src), "eth_dst": group[0], "ipv4_dst": IPv4Address(group[1])}
+        paths = trace_vm(scenario, tables, src, packet)
+        delivered = [p for p in paths if p.delivered_to]
+        assert {p.delivered_to for p in delivered} == {v.label for v in scenario.vms
+                                                       if v.tenant == src.tenant and v != src}, src.label
+        copy = next(f for f in tables[f"{src.server.name}/br-int"].flows
+                    if f.purpose == REPLICATE and f.table == T_FORWARD and f.fields["metadata"] == src.vni)
+        servers = {v.server for v in scenario.vms if v.tenant == src.tenant and v.server != src.server}
+        assert sum(isinstance(a, Output) and a.port == src.encap.ofport for a in copy.actions) == len(servers)
+        assert all(p.packet.get("metadata", src.vni) == src.vni for p in delivered)
+
+
 def test_vswitches_hold_only_their_tenants_and_decap_scales_with_local_vms(lab):
     scenario, _ = lab
     compiled = compile_overlay(scenario)
@@ -125,7 +143,7 @@ def test_vswitches_hold_only_their_tenants_and_decap_scales_with_local_vms(lab):
         vnis = {v.vni for v in here}
         assert {f.fields["metadata"] for f in tables.flows if "metadata" in f.fields} == vnis
         assert {f.metadata for f in tables.flows if f.metadata is not None} == vnis
-        assert len([f for f in tables.flows if f.table == T_DELIVER]) == len(here) + 1
+        assert len([f for f in tables.flows if f.table == T_DELIVER]) == len(here) + len(vnis) + 1  # + a flood each
         assert tables.dpid == vswitch_dpid(server)
 
 

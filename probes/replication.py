@@ -1,0 +1,75 @@
+"""Broadcast and multicast inside a tenant: from every member, one UDP datagram to the broadcast address
+and one to a multicast group. Each must reach every other member of its tenant, and no one else: the
+sender's virtual switch copies it to the tenant's local VMs and, once, to each other server of the tenant
+(a bare-metal member's kernel does the same from its forwarding table), and the far virtual switches hand
+it only to their own VMs of that tenant.
+
+A copy can be lost on a loaded machine, so a datagram that reached only part of its tenant is sent again
+(the same token: whoever has it already only has it again), at most AGAIN times, before it is judged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from probes.attacks import EVERYONE, MULTICAST
+from probes.endpoint import Endpoint
+from probes.packets import probe
+from probes.session import Outcome, Probe, Tokens
+from probes.verdicts import Check
+
+NAME = "tenant broadcast and multicast"
+AGAIN = 2  # extra sends of a datagram that reached part of its tenant
+KINDS = {"broadcast": EVERYONE, "multicast": MULTICAST}
+
+
+@dataclass(frozen=True)
+class Flood:
+    """One datagram to everyone: its kind, and its probe (awaited at one peer, allowed at all of them)."""
+
+    kind: str
+    probe: Probe
+
+    def missing(self, outcome: Outcome) -> set[str]:
+        return set(self.probe.allowed - outcome.reached(self.probe))
+
+    def stray(self, outcome: Outcome) -> set[str]:
+        return outcome.reached(self.probe) - self.probe.allowed
+
+    def exact(self, outcome: Outcome) -> bool:
+        return not self.missing(outcome) and not self.stray(outcome)
+
+
+def floods(endpoints: list[Endpoint], tokens: Tokens) -> list[Flood]:
+    """A broadcast and a multicast from every member that has a peer in its tenant."""
+    found = []
+    for sender in endpoints:
+        peers = frozenset(ep.label for ep in endpoints if ep.tenant == sender.tenant and ep.label != sender.label)
+        for kind, group in KINDS.items() if peers else ():
+            token = tokens()
+            found.append(Flood(kind, Probe(token, sender.label, probe("udp", sender.host, group, token), min(peers),
+                                           peers)))
+    return found
+
+
+def unfinished(sent: list[Flood], outcome: Outcome) -> list[Flood]:
+    """The datagrams that reached only part of their tenant (and no one else): worth sending again."""
+    return [f for f in sent if f.missing(outcome) and not f.stray(outcome)]
+
+
+def check(sent: list[Flood], outcome: Outcome) -> Check:
+    """Every datagram reached exactly its tenant's other members."""
+    if not sent:
+        return Check.not_applicable(NAME, "no tenant has two members")
+    wrong = [f for f in sent if not f.exact(outcome)]
+    copies = sum(len(outcome.reached(f.probe)) for f in sent)
+    detail = (f"{len(sent) - len(wrong)}/{len(sent)} datagrams ({len(sent) // 2} broadcasts, {len(sent) // 2} "
+              f"multicasts) reached exactly their tenant's other members ({copies} deliveries)")
+    if wrong:
+        detail += "; " + "; ".join(_wrong(f, outcome) for f in wrong[:10])
+    return Check.judged(NAME, not wrong, detail)
+
+
+def _wrong(flood: Flood, outcome: Outcome) -> str:
+    parts = [f"missed {', '.join(sorted(flood.missing(outcome)))}" if flood.missing(outcome) else "",
+             f"LEAKED to {', '.join(sorted(flood.stray(outcome)))}" if flood.stray(outcome) else ""]
+    return f"{flood.kind} from {flood.probe.sender}: " + " and ".join(p for p in parts if p)

@@ -1,0 +1,39 @@
+"""Broadcast inside a tenant, on the real lab: one broadcast from a VM whose tenant spans S servers puts
+exactly S-1 encapsulated copies on its server's uplink, each to another server of the tenant, with the
+tenant's VNI; the replication list follows a migration with no underlay flow change."""
+from scapy.layers.l2 import Ether
+
+from overlaylab import Lab
+from probes.packets import dissect
+from tests.integration.conftest import NAME
+from topologies.names import edge_port
+
+BROADCAST_PING = "ping -b -c1 -W1 192.0.2.255"  # the VM's own kernel sends it (to ff:ff:ff:ff:ff:ff)
+
+
+def copies(lab: Lab, label: str) -> list[tuple[str, int]]:
+    """(outer destination, VNI) of each encapsulated broadcast from `label` on its server's uplink."""
+    vm = next(v for v in lab.vms if v.label == label)
+    frames = lab.wire(edge_port(vm.server), lambda: lab.node(label).cmd(BROADCAST_PING))
+    seen = []
+    for frame in frames:
+        wire = dissect(frame)
+        if wire.encap and wire.inner and wire.src == vm.server.ip and Ether(wire.inner.raw).dst == "ff:ff:ff:ff:ff:ff":
+            seen.append((str(wire.dst), wire.vni))
+    return sorted(seen)
+
+
+def servers_of(lab: Lab, tenant: str, besides: str) -> list[str]:
+    return sorted({str(vm.server.ip) for vm in lab.vms if vm.tenant == tenant and vm.server.name != besides})
+
+
+def test_one_broadcast_puts_one_copy_per_other_server_of_the_tenant_on_the_wire():
+    with Lab(name=NAME) as lab:
+        # pepsi: web on p0e0h0, db on p0e0h1, legacy (bare metal) on p2e0h0: S = 3
+        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in servers_of(lab, "pepsi", "p0e0h0")]
+        assert len(copies(lab, "pepsi/web")) == 2
+        moved = lab.migrate("pepsi/db", "p3e1h0")
+        assert moved["changes"]["underlay"] == 0
+        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in servers_of(lab, "pepsi", "p0e0h0")]
+        assert "10.3.1.2" in dict(copies(lab, "pepsi/web"))  # the list followed pepsi/db to its new server
+        assert lab.check().ok
