@@ -1,20 +1,24 @@
-"""The walkthrough's steps that open a frame on the wire: the stack of headers, and the outer 5-tuple that
-keeps ECMP spreading encapsulated flows."""
+"""The walkthrough's steps that open a frame on the wire: the stack of headers, the outer 5-tuple that
+keeps ECMP spreading encapsulated flows, and a tenant's broadcast copied once to each of its servers."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
 
+from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.evidence import captured, on_uplink, ping
 from overlaylab.verify.probing import core_taps, uplink_tap
+from probes import packets
 from probes.capture import Capture
 from probes.fastparse import dissect
 from probes.packets import Host, probe
 from probes.session import Tokens
+from topologies.names import vm_interface
 
 
 def stacking(lab: RunningLab, _out: Path) -> Shown:
@@ -65,3 +69,21 @@ def five_tuple(lab: RunningLab, _out: Path) -> Shown:
               f"{len(outer)} different outer UDP source ports, and crossed cores {', '.join(used)}")
     shown.facts = {"outer_ports": len(outer), "cores": used}
     return shown
+
+
+def broadcast_copies(lab: RunningLab, shown: Shown) -> dict[str, Any]:
+    """One broadcast ping from the first twin: the copies on its server's uplink (one per other server of
+    its tenant, in its VNI), and what the other twin, a VM of another tenant on the same server, got."""
+    web, twin = roles_of(lab.scenario).twins
+    address, tap = web.ip.network.broadcast_address, uplink_tap(web.server)
+    port = vm_interface(web.server, twin.port)
+    frames = captured(lab, [tap, port], lambda: lab.nodes.vm(web.label).cmd(f"ping -b -c1 -W1 {address}"))
+    copies = sorted((str(w.dst), w.vni) for f in frames[tap] if (w := packets.dissect(f)).encap and w.inner
+                    and IP in (inner := Ether(w.inner.raw)) and inner[IP].dst == str(address))
+    strays = sum(IP in (frame := Ether(f)) and frame[IP].dst == str(address) for f in frames[port])
+    named = {str(server.ip): server.name for server in lab.scenario.fabric.servers}
+    servers = ", ".join(named.get(dst, dst) for dst, _ in copies)
+    shown.say(f"  {web.label} pings {address} (a broadcast): {len(copies)} copies left {web.server.name}, one to each "
+              f"other server of {web.tenant} ({servers}), {web.encap} VNI {web.vni}; {twin.label}, on the same "
+              f"server, got {strays}")
+    return {"copies": copies, "twin_got": strays}

@@ -18,7 +18,7 @@ from controller.flows import ofctl_action, ofctl_match
 from controller.purpose import UNDERLAY_ROUTE
 from controller.trace import trace_vm, vm_packet
 from overlaylab.classroom import protocols
-from overlaylab.classroom.onthewire import five_tuple, stacking
+from overlaylab.classroom.onthewire import broadcast_copies, five_tuple, stacking
 from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime import tables
@@ -173,6 +173,7 @@ def multi_tenancy(lab: RunningLab, _out: Path) -> Shown:
                   f"{owner.label}")
         shown.facts[asker.label] = {"answered": ok, "mac": mac, "owner_mac": owner.mac}
     shown.say("  one address, two tenants, two different VMs: each tenant's network is its own")
+    shown.facts["broadcast"] = broadcast_copies(lab, shown)
     return shown
 
 

@@ -38,6 +38,7 @@ def test_every_step_shows_evidence_from_the_live_lab(tmp_path):
     for asker in ("pepsi/db", "coke/db"):
         assert facts[6][asker]["answered"] and facts[6][asker]["mac"] == facts[6][asker]["owner_mac"]
     assert facts[6]["pepsi/db"]["mac"] != facts[6]["coke/db"]["mac"]
+    assert facts[6]["broadcast"] == {"copies": [("10.0.0.3", 5001), ("10.2.0.2", 5001)], "twin_got": 0}  # pepsi's S-1
     assert facts[7] == {"vnis": [("geneve", 5002), ("vxlan", 5001)], "cross_tenant": "arrived nowhere",
                         "same_encapsulation": [("vxlan", 5001), ("vxlan", 5003)]}
     assert facts[8]["layers"] == ["Ethernet", "IP", "UDP", "GENEVE", "Ethernet", "IP", "ICMP"]
