@@ -5,8 +5,10 @@ forwarding tables would become very large, very quickly", and a moved VM needs t
 with encapsulation the underlay only ever knows physical servers. For each fabric size and number of
 VMs the same tenants are brought up twice, flat and as an overlay; the switches themselves are asked
 how many flows they hold (the largest underlay table, and all underlay flows together), then one VM
-moves to another pod and the controller counts the underlay flow-mods that cost. The rows go to a CSV
-and a PNG plot.
+moves to another pod and the controller counts the underlay flow-mods that cost. Before it moves, it
+broadcasts once: in the overlay its copies are counted on its server's uplink (one per other server of its
+tenant); flat mode drops it, and flooding the underlay instead would cross every cable of a spanning tree.
+The rows go to a CSV and a PNG plot.
 """
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from controller.purpose import REPLICATE
+from overlaylab.classroom.onthewire import broadcast
 from overlaylab.runtime import tables
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.running import RunningLab, running_lab
 from topologies.generate import spread_yaml
-from topologies.scenario import Mode, load
+from topologies.scenario import VM, Mode, load
 
 KS = (4, 8)
 SIZES = (0, 16, 64, 256)
@@ -40,18 +44,34 @@ class Row:
     underlay_flows: int  # all underlay switches together
     migration_underlay: int | None  # flow-mods one VM's move to another pod cost the underlay (None: no VM)
     migration_vswitches: int | None
+    replication_flows: int = 0  # the virtual switches' flows that copy broadcasts (overlay)
+    tenant_servers: int | None = None  # the servers of the first VM's tenant
+    broadcast_copies: int | None = None  # overlay: copies of one broadcast on its sender's uplink, on the wire;
+    # flat: the cables a flood over the underlay would cross (a spanning tree: every switch and server)
 
 
 def measure(lab: RunningLab, k: int, vms: int) -> Row:
     """Read the real underlay tables, then move the first VM to the fabric's last server (another pod)."""
     counts = tables.flow_counts({name: lab.nodes.targets[name] for name in lab.underlay})
     biggest = max(counts, key=counts.__getitem__)
-    moved = None
+    moved, spread = None, {}
     if lab.scenario.vms:
         vm = lab.scenario.vms[0]
+        spread = _broadcast(lab, vm)
         moved = lab.members.migrate(vm.label, lab.scenario.fabric.servers[-1].name)["changes"]
     return Row(k, vms, str(lab.scenario.mode), counts[biggest], biggest, sum(counts.values()),
-               moved["underlay"] if moved else None, moved["vswitches"] if moved else None)
+               moved["underlay"] if moved else None, moved["vswitches"] if moved else None, **spread)
+
+
+def _broadcast(lab: RunningLab, vm: VM) -> dict[str, int]:
+    """What one broadcast from `vm` costs: in the overlay its copies, counted on the wire, and the flows
+    that make them; in flat mode (which drops it) the cables flooding the underlay would take."""
+    fabric = lab.scenario.fabric
+    servers = len({v.server for v in lab.scenario.vms if v.tenant == vm.tenant})
+    if lab.scenario.flat:
+        return {"tenant_servers": servers, "broadcast_copies": len(fabric.switches) + len(fabric.servers) - 1}
+    flows = sum(f.purpose == REPLICATE for t in lab.compiled.values() for f in t.flows)
+    return {"replication_flows": flows, "tenant_servers": servers, "broadcast_copies": len(broadcast(lab, vm)[0])}
 
 
 def compare(ks: tuple[int, ...] = KS, sizes: tuple[int, ...] = SIZES,
@@ -89,6 +109,19 @@ def table(rows: list[Row]) -> str:
         moved = "-" if r.migration_underlay is None else str(r.migration_underlay)
         lines.append(f"  {r.k:>2} {r.vms:>5}  {r.mode:<8} {f'{r.largest_table} ({r.largest_switch})':>18} "
                      f"{r.underlay_flows:>14} {moved:>20}")
+    return "\n".join(lines) + "\n"
+
+
+def broadcast_table(rows: list[Row]) -> str:
+    """One broadcast from the first VM: the overlay's copies (one per other server of its tenant, counted on
+    the wire) against the cables a flood over the flat underlay would cross."""
+    lines = ["  one broadcast: copies on the wire (overlay), cables a flood would take (flat)",
+             f"  {'k':>2} {'VMs':>5}  {'tenant servers':>15} {'overlay copies':>15} {'replication flows':>18} "
+             f"{'flood cables':>13}"]
+    for r in (r for r in rows if r.mode == str(Mode.OVERLAY) and r.tenant_servers):
+        flat = next((f for f in rows if (f.k, f.vms, f.mode) == (r.k, r.vms, str(Mode.FLAT))), None)
+        lines.append(f"  {r.k:>2} {r.vms:>5}  {r.tenant_servers:>15} {r.broadcast_copies:>15} "
+                     f"{r.replication_flows:>18} {flat.broadcast_copies if flat else '-':>13}")
     return "\n".join(lines) + "\n"
 
 

@@ -19,6 +19,7 @@ from probes.fastparse import dissect
 from probes.packets import Host, probe
 from probes.session import Tokens
 from topologies.names import vm_interface
+from topologies.scenario import VM
 
 
 def stacking(lab: RunningLab, _out: Path) -> Shown:
@@ -75,11 +76,9 @@ def broadcast_copies(lab: RunningLab, shown: Shown) -> dict[str, Any]:
     """One broadcast ping from the first twin: the copies on its server's uplink (one per other server of
     its tenant, in its VNI), and what the other twin, a VM of another tenant on the same server, got."""
     web, twin = roles_of(lab.scenario).twins
-    address, tap = web.ip.network.broadcast_address, uplink_tap(web.server)
+    address = web.ip.network.broadcast_address
     port = vm_interface(web.server, twin.port)
-    frames = captured(lab, [tap, port], lambda: lab.nodes.vm(web.label).cmd(f"ping -b -c1 -W1 {address}"))
-    copies = sorted((str(w.dst), w.vni) for f in frames[tap] if (w := packets.dissect(f)).encap and w.inner
-                    and IP in (inner := Ether(w.inner.raw)) and inner[IP].dst == str(address))
+    copies, frames = broadcast(lab, web, (port,))
     strays = sum(IP in (frame := Ether(f)) and frame[IP].dst == str(address) for f in frames[port])
     named = {str(server.ip): server.name for server in lab.scenario.fabric.servers}
     servers = ", ".join(named.get(dst, dst) for dst, _ in copies)
@@ -87,3 +86,16 @@ def broadcast_copies(lab: RunningLab, shown: Shown) -> dict[str, Any]:
               f"other server of {web.tenant} ({servers}), {web.encap} VNI {web.vni}; {twin.label}, on the same "
               f"server, got {strays}")
     return {"copies": copies, "twin_got": strays}
+
+
+Copies = list[tuple[str, int | None]]  # (outer destination, VNI) of each encapsulated copy
+
+
+def broadcast(lab: RunningLab, vm: VM, also: tuple[str, ...] = ()) -> tuple[Copies, dict[str, list[bytes]]]:
+    """One broadcast ping from `vm` (its own kernel sends it): the (outer destination, VNI) of each copy on
+    its server's uplink, and every frame on the interfaces `also` meanwhile."""
+    address, tap = vm.ip.network.broadcast_address, uplink_tap(vm.server)
+    frames = captured(lab, [tap, *also], lambda: lab.nodes.vm(vm.label).cmd(f"ping -b -c1 -W1 {address}"))
+    copies = sorted((str(w.dst), w.vni) for f in frames[tap] if (w := packets.dissect(f)).encap and w.inner
+                    and IP in (inner := Ether(w.inner.raw)) and inner[IP].dst == str(address))
+    return copies, frames

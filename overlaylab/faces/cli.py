@@ -191,9 +191,9 @@ def _drill(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from overlaylab.api.runs import compare
-    from overlaylab.classroom.compare import holds, plot, table, write_csv
+    from overlaylab.classroom.compare import broadcast_table, holds, plot, table, write_csv
     rows = compare(tuple(args.k), tuple(args.vms), say=lambda line: print(line, flush=True), name=args.name)
-    print(table(rows), end="")
+    print(table(rows) + broadcast_table(rows), end="")
     write_csv(rows, args.csv)
     plot(rows, args.png)
     print(f"  wrote {args.csv} and {args.png}")

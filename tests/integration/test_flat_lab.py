@@ -58,4 +58,7 @@ def test_compare_measures_both_modes_and_writes_the_csv_and_the_plot(clean_machi
     assert rows[("16", "overlay")]["underlay_flows"] == "156" and rows[("16", "overlay")]["migration_underlay"] == "0"
     assert int(rows[("16", "flat")]["largest_table"]) == 5 + 16  # a core: one route per pod and per VM
     assert int(rows[("16", "flat")]["migration_underlay"]) == 12
+    overlay = rows[("16", "overlay")]  # one broadcast: one copy per other server of the tenant, on the wire
+    assert int(overlay["broadcast_copies"]) == int(overlay["tenant_servers"]) - 1 >= 1
+    assert int(rows[("16", "flat")]["broadcast_copies"]) == 20 + 16 - 1  # a flood over every switch and server
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
