@@ -6,7 +6,10 @@ from ipaddress import IPv4Address
 
 from controller.flows import Tables
 from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
+from probes.attacks import EVERYONE, MULTICAST
 from topologies.scenario import VM, Scenario
+
+GROUPS = {"broadcast": EVERYONE, "multicast": MULTICAST}  # `trace VM broadcast`: what a group address reaches
 
 
 class Words:
@@ -39,6 +42,10 @@ class Words:
         src, dst = args
         if src in self.vms:
             vm = self.vms[src]
+            if dst in GROUPS:  # every copy the tenant's virtual switches make
+                group = GROUPS[dst]
+                return trace_vm(self.scenario, compiled, vm, {**vm_packet(vm, vm), "eth_dst": group.mac,
+                                                              "ipv4_dst": group.ip})
             target = self.vm_target(vm, dst)
             return trace_vm(self.scenario, compiled, vm, vm_packet(vm, target)) if target else None
         fabric = self.scenario.fabric

@@ -66,7 +66,9 @@ class Live:
     def show(self, traced: Traced, src: str, dst: str) -> None:
         """Put a traced packet on the page (the CLI's `trace` and the page's own)."""
         self.traces += 1
-        self.traced = {**trace_view(traced, self._server(src) or src, self._server(dst)), "seq": self.traces}
+        shown = trace_view(traced, self._server(src) or src, self._server(dst))
+        names = {} if traced.ends else {"src": src, "dst": dst}  # as typed: `trace pepsi/web broadcast`
+        self.traced = {**shown, **names, "seq": self.traces}
 
     def _server(self, name: str) -> str | None:
         """The server a trace's end stands for: a VM's server, a server itself, an address none."""

@@ -76,8 +76,8 @@ def rates(before: Counters, after: Counters, seconds: float) -> dict[str, list[f
 def trace_view(traced: Traced, src: str, dst: str | None) -> dict[str, Any]:
     """A traced packet as the page animates it: the nodes of each predicted path from server `src` (to
     server `dst` when delivered), then the cables it was seen on in order, each with its header stack."""
-    paths = [{"nodes": _along(path, src, dst), "verdict": path.verdict, "delivered": path.delivered_to is not None}
-             for path in traced.paths]
+    paths = [{"nodes": _along(path, src, dst), "verdict": path.verdict, "delivered": path.delivered_to is not None,
+              "to": path.delivered_to} for path in traced.paths]
     shown: dict[str, Any] = {"src": traced.ends[0].label if traced.ends else src,
                              "dst": traced.ends[1].label if traced.ends else dst, "paths": paths}
     if traced.observed is None or traced.ends is None:
@@ -93,7 +93,8 @@ def trace_view(traced: Traced, src: str, dst: str | None) -> dict[str, Any]:
 
 
 def _along(path: Any, src: str, dst: str | None) -> list[str]:
-    cables = cables_along(path, src, dst or "")
+    """The nodes a path crosses from server `src`; without `dst` (a broadcast's many) it ends at its last hop."""
+    cables = cables_along(path, src, dst or (path.hops[-1].node.split("/")[0] if path.hops else src))
     nodes = [src]
     for cable in cables:
         nodes.append(next(iter(cable - {nodes[-1]}), nodes[-1]))

@@ -205,7 +205,8 @@ class LabCLI(CLI):
         the flow matched at each hop: between servers (`trace p0e0h0 p3e1h1`, or DST an address) or
         between VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch). Between
         VMs the packet is then really sent (UDP unless named) with every cable of those paths tapped:
-        what each cable carried, which path it took, and whether prediction and observation agree."""
+        what each cable carried, which path it took, and whether prediction and observation agree.
+        `trace pepsi/web broadcast` (or multicast): every copy its tenant's virtual switches make."""
         ends, proto = trace_args(line.split())
         if len(ends) != 2:
             output("usage: trace SRC DST [icmp|udp|tcp], e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "

@@ -47,6 +47,13 @@ def test_trace_finds_a_tenant_peer_by_address_inside_its_own_tenant_only():
     assert across.delivered_to is None and across.verdict.startswith("dropped at p0e0h0/br-int")
 
 
+def test_trace_to_broadcast_shows_every_copy_and_no_pair_to_send_to():
+    paths = WORDS.trace(["pepsi/web", "broadcast"], COMPILED, UNDERLAY)
+    assert {p.delivered_to for p in paths} == {"pepsi/db", "pepsi/legacy"}  # 1 + 4 ECMP ways to the bare metal
+    assert {p.delivered_to for p in WORDS.trace(["coke/web", "multicast"], COMPILED, UNDERLAY)} == {"coke/db"}
+    assert WORDS.vm_pair(["pepsi/web", "broadcast"]) is None  # predicted only
+
+
 @pytest.mark.parametrize(("argv", "fields"), [
     (["up"], {"command": "up", "scenario": None, "k": None}),
     (["check", "my.yaml", "--k", "8", "--json", "r.json"], {"command": "check", "k": 8}),

@@ -78,7 +78,7 @@ def lecture_trace(seen: list[str], delivered: bool = True) -> tuple[Traced, dict
 def test_a_trace_is_shown_hop_by_hop_with_the_header_stack_on_each_cable():
     _, shown = lecture_trace(["p0e0-p0e0h1", "p0e0h0-p0e0"])  # seen out of order: shown along the path
     assert shown["paths"] == [{"nodes": ["p0e0h0", "p0e0", "p0e0h1"], "verdict": "delivered to pepsi/db",
-                               "delivered": True}]
+                               "delivered": True, "to": "pepsi/db"}]
     assert [(hop["from"], hop["to"]) for hop in shown["observed"]] == [("p0e0h0", "p0e0"), ("p0e0", "p0e0h1")]
     first = shown["observed"][0]
     assert (first["outer"], first["tunnel"]) == ("10.0.0.2 -> 10.0.0.3", "VXLAN sport 49152 VNI 5001")

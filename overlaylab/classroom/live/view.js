@@ -111,7 +111,7 @@ function showTrace(trace, animate) {
   layer.replaceChildren();
   layer.setAttribute("data-trace", trace.seq);
   trace.paths.forEach((path, i) => {
-    const points = [trace.src, ...path.nodes, ...(path.delivered ? [trace.dst] : [])]
+    const points = [trace.src, ...path.nodes, ...(path.delivered && at[path.to] ? [path.to] : [])]
       .map(centre).map(p => `${p.x},${p.y}`).join(" ");
     element("polyline", { points, class: "predicted", "data-path": i + 1 }, layer);
   });
@@ -128,6 +128,13 @@ function showTrace(trace, animate) {
     ? `${trace.paths.length} predicted, path ${trace.taken === null ? "none" : trace.taken + 1} taken, ` +
       (trace.delivered ? "delivered" : "not delivered")
     : `${trace.paths.length} predicted paths`);
+  if (!trace.observed) {  // predicted only (between servers, or to every copy of a broadcast): each path's end
+    trace.paths.forEach((path, i) => {
+      const item = document.createElement("li");
+      item.textContent = `path ${i + 1}: ${path.nodes.join(" → ")}: ${path.verdict}`;
+      list.appendChild(item);
+    });
+  }
   const drawing = ++traceDrawings;  // a redraw ends the animation of the one before
   hops.forEach((hop, i) => setTimeout(() => drawing === traceDrawings && showHop(layer, list, hop, i === hops.length - 1),
                                       animate ? (i + 1) * HOP_MS : 0));
