@@ -99,6 +99,8 @@ def _name(cmd: argparse.ArgumentParser) -> None:
 def _up(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
     from overlaylab.faces.labcli import LabCLI, served
+    if args.web_buttons and not args.web:
+        raise LabError("--web-buttons gives the live view buttons: serve it too, e.g. --web 8080 --web-buttons")
     with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name) as lab:
         scenario = lab.scenario
         width = columns(sys.stdout)

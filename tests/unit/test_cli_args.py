@@ -92,6 +92,8 @@ def test_a_bad_scenario_is_one_line_and_exit_2_before_anything_is_built(tmp_path
     assert err == f"overlaylab: error: {bad}: tenants.a.vni: 0 is out of range; use a whole number in 1..16777215\n"
     assert cli.main(["up", str(tmp_path / "missing.yaml"), "--k", "3"]) == cli.EXIT_ERROR
     assert "missing.yaml: cannot read it" in capsys.readouterr().err
+    assert cli.main(["up", "--web-buttons"]) == cli.EXIT_ERROR  # buttons on a page nobody serves
+    assert "serve it too, e.g. --web 8080 --web-buttons" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("typed", "parsed"), [
