@@ -41,6 +41,7 @@ from overlaylab.verify.check import Report, run_checks
 from overlaylab.verify.evidence import captured
 from overlaylab.verify.explain import DatapathTables
 from overlaylab.verify.observe import Traced, observe, taken
+from overlaylab.verify.observegroup import observe_group, taken_each
 from probes.pcap import write_pcap
 from topologies import changes
 from topologies.fattree import Server
@@ -222,13 +223,17 @@ class Lab:
     @on_lab_thread
     def trace(self, src: str, dst: str, proto: str = "udp") -> Traced:
         """Every path from src to dst (servers, addresses or tenant/vm names) in the compiled tables; between
-        two VMs one `proto` packet is really sent, every cable of those paths tapped."""
+        two VMs one `proto` packet is really sent, every cable of those paths tapped; from a VM to
+        `broadcast` or `multicast`, one datagram to the group, and every VM listens."""
         words = self.words
-        paths, pair = self._paths(words, src, dst), words.vm_pair([src, dst])
-        traced = Traced(paths)
+        paths, pair, group = self._paths(words, src, dst), words.vm_pair([src, dst]), words.group([src, dst])
+        traced, scenario = Traced(paths), self.scenario
         if pair is not None:
             seen = observe(self.running, *pair, proto, paths)
-            traced = Traced(paths, pair, seen, taken(paths, *pair, seen, self.scenario.fabric))
+            traced = Traced(paths, pair, seen, taken(paths, *pair, seen, scenario.fabric))
+        elif group is not None:
+            seen, reached = observe_group(self.running, *group, proto, paths)
+            traced = Traced(paths, observed=seen, reached=reached, each=taken_each(paths, group[0], seen, scenario))
         if self._live is not None:
             self._live.show(traced, src, dst)
         return traced

@@ -7,6 +7,7 @@ from ipaddress import IPv4Address
 from controller.flows import Tables
 from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
 from probes.attacks import EVERYONE, MULTICAST
+from probes.packets import Host
 from topologies.scenario import VM, Scenario
 
 GROUPS = {"broadcast": EVERYONE, "multicast": MULTICAST}  # `trace VM broadcast`: what a group address reaches
@@ -57,6 +58,12 @@ class Words:
         except ValueError:
             return None
         return trace(fabric, underlay, server.name, ip_packet(server, address))
+
+    def group(self, args: list[str]) -> tuple[VM, Host] | None:
+        """`trace` arguments naming a VM and `broadcast` or `multicast`: the datagram can be really sent."""
+        if len(args) != 2 or args[0] not in self.vms or args[1] not in GROUPS:
+            return None
+        return self.vms[args[0]], GROUPS[args[1]]
 
     def vm_pair(self, args: list[str]) -> tuple[VM, VM] | None:
         """`trace` arguments naming two VMs (the second maybe by address): the packet can be really sent."""

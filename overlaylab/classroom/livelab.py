@@ -13,6 +13,7 @@ from overlaylab.runtime import pods
 from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.state import write_private
 from overlaylab.verify.observe import Traced
+from overlaylab.verify.observegroup import servers_of
 from topologies.scenario import Scenario
 
 PROTOCOLS = ("icmp", "udp", "tcp")
@@ -66,7 +67,7 @@ class Live:
     def show(self, traced: Traced, src: str, dst: str) -> None:
         """Put a traced packet on the page (the CLI's `trace` and the page's own)."""
         self.traces += 1
-        shown = trace_view(traced, self._server(src) or src, self._server(dst))
+        shown = trace_view(traced, self._server(src) or src, self._server(dst), servers_of(self.running.scenario.vms))
         names = {} if traced.ends else {"src": src, "dst": dst}  # as typed: `trace pepsi/web broadcast`
         self.traced = {**shown, **names, "seq": self.traces}
 

@@ -12,6 +12,7 @@ from typing import Any
 from controller.trace import cables_along
 from overlaylab.classroom.picture import tenant_colours
 from overlaylab.verify.observe import Traced, in_order
+from overlaylab.verify.observegroup import copies
 from probes.packets import header_stack
 from topologies.fattree import CORE, EDGE, FatTree
 from topologies.scenario import Scenario
@@ -73,13 +74,16 @@ def rates(before: Counters, after: Counters, seconds: float) -> dict[str, list[f
             for link, now in after.items() if (was := before.get(link)) is not None and seconds > 0}
 
 
-def trace_view(traced: Traced, src: str, dst: str | None) -> dict[str, Any]:
+def trace_view(traced: Traced, src: str, dst: str | None, servers: dict[str, str] | None = None) -> dict[str, Any]:
     """A traced packet as the page animates it: the nodes of each predicted path from server `src` (to
-    server `dst` when delivered), then the cables it was seen on in order, each with its header stack."""
+    server `dst` when delivered), then the cables it was seen on in order, each with its header stack; a
+    broadcast's copies side by side, a step at a time (`servers`: each VM's)."""
     paths = [{"nodes": _along(path, src, dst), "verdict": path.verdict, "delivered": path.delivered_to is not None,
               "to": path.delivered_to} for path in traced.paths]
     shown: dict[str, Any] = {"src": traced.ends[0].label if traced.ends else src,
                              "dst": traced.ends[1].label if traced.ends else dst, "paths": paths}
+    if traced.observed is not None and traced.reached is not None:
+        return {**shown, **_copies(traced, src, servers or {})}
     if traced.observed is None or traced.ends is None:
         return shown
     order = cables_along(traced.paths[traced.taken], src, dst or "") if traced.taken is not None else []
@@ -90,6 +94,24 @@ def trace_view(traced: Traced, src: str, dst: str | None) -> dict[str, Any]:
                              (here, there, *header_stack(sighting.frame)), strict=True)))
         here = there
     return {**shown, "observed": hops, "taken": traced.taken, "delivered": traced.observed.delivered}
+
+
+def _copies(traced: Traced, src: str, servers: dict[str, str]) -> dict[str, Any]:
+    """A broadcast's observation: every copy's cables with their header stacks, step by step from the
+    sender, the sender's VM first and each receiving VM last."""
+    assert traced.observed is not None and traced.reached is not None
+    hops: list[dict[str, Any]] = []
+    for index, sightings in copies(traced.observed, traced.paths, traced.each, src, servers):
+        here = src
+        for step, sighting in enumerate(sightings, 1):
+            there = next(iter(sighting.cable - {here}), here)
+            hops.append(dict(zip(("from", "to", "outer", "tunnel", "inner", "step"),
+                                 (here, there, *header_stack(sighting.frame), step), strict=True)))
+            here = there
+        if index >= 0 and traced.paths[index].delivered_to in traced.reached and sightings:
+            hops.append({"from": here, "to": traced.paths[index].delivered_to, "outer": "", "tunnel": "",
+                         "inner": hops[-1]["inner"], "step": len(sightings) + 1})
+    return {"observed": hops, "taken": None, "delivered": bool(traced.reached), "reached": sorted(traced.reached)}
 
 
 def _along(path: Any, src: str, dst: str | None) -> list[str]:

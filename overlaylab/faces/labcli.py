@@ -25,6 +25,7 @@ from overlaylab.faces.cliwords import (
 from overlaylab.system import columns, wrapped
 from overlaylab.verify.explain import datapath_text, summary_text
 from overlaylab.verify.observe import describe as describe_observation
+from overlaylab.verify.observegroup import describe_group, servers_of
 from probes.packets import describe_frame
 from topologies.scenario import ScenarioError
 
@@ -206,7 +207,8 @@ class LabCLI(CLI):
         between VMs (`trace pepsi/web pepsi/db`: vswitch, tunnel across the underlay, vswitch). Between
         VMs the packet is then really sent (UDP unless named) with every cable of those paths tapped:
         what each cable carried, which path it took, and whether prediction and observation agree.
-        `trace pepsi/web broadcast` (or multicast): every copy its tenant's virtual switches make."""
+        `trace pepsi/web broadcast` (or multicast): every copy its tenant's virtual switches make, then
+        one datagram really sent: the cables each copy was seen on, and every VM that received it."""
         ends, proto = trace_args(line.split())
         if len(ends) != 2:
             output("usage: trace SRC DST [icmp|udp|tcp], e.g. `trace p0e0h0 p3e1h1`, `trace p0e0h0 10.3.1.3` "
@@ -221,6 +223,10 @@ class LabCLI(CLI):
             output(f"path {number} of {len(traced.paths)}:\n{describe(path)}\n")
         if traced.ends and traced.observed:
             output(describe_observation(traced.paths, traced.observed, traced.taken, proto, *traced.ends) + "\n")
+        elif traced.reached is not None and traced.observed:
+            src, servers = self.lab.words.vms[ends[0]], servers_of(self.lab.vms)
+            output(describe_group(traced.paths, traced.observed, traced.reached, traced.each, proto, src, servers)
+                   + "\n")
 
     def do_draw(self, line: str) -> None:
         """draw [FILE.svg|FILE.png] [SRC DST]: a picture of the live fabric (core, aggregation, edge, racks,

@@ -55,6 +55,8 @@ class Traced:
     ends: tuple[VM, VM] | None = None  # the two VMs, when the packet was really sent
     observed: Observation | None = None
     taken: int | None = None  # the index in `paths` of the path the packet was seen to take
+    reached: frozenset[str] | None = None  # a broadcast or multicast: every VM that got it
+    each: tuple[int, ...] = ()  # ... and the path each of its copies took
 
 
 def taps(fabric: FatTree, crossed: set[frozenset[str]]) -> dict[str, frozenset[str]]:
@@ -85,7 +87,7 @@ def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) ->
     capture = Capture()
     try:
         for iface, cable in tapped.items():
-            capture.tap(iface, lab.nodes.port_pid(iface), iface, _sink(token, cable, iface, sightings))
+            capture.tap(iface, lab.nodes.port_pid(iface), iface, sink(token, cable, iface, sightings))
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
@@ -99,7 +101,7 @@ def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) ->
     return Observation(tuple(sightings), bool(arrived))
 
 
-def _sink(token: bytes, cable: frozenset[str], iface: str, sightings: list[Sighting]) -> Sink:
+def sink(token: bytes, cable: frozenset[str], iface: str, sightings: list[Sighting]) -> Sink:
     """Keep the frames on this cable that carry the probe: bare (flat mode), or inside a tunnel."""
     def take(frame: bytes) -> None:
         wire = fastparse.dissect(frame)

@@ -1,9 +1,11 @@
 """Broadcast inside a tenant, on the real lab: one broadcast from a VM whose tenant spans S servers puts
 exactly S-1 encapsulated copies on its server's uplink, each to another server of the tenant, with the
-tenant's VNI; the replication list follows a migration with no underlay flow change."""
+tenant's VNI; the replication list follows a migration with no underlay flow change; `trace VM broadcast`
+predicts every copy and then sees each take one of its predicted paths to exactly the tenant's VMs."""
 from scapy.layers.l2 import Ether
 
 from overlaylab import Lab
+from overlaylab.verify.observegroup import describe_group, servers_of
 from probes.packets import dissect
 from tests.integration.conftest import NAME
 from topologies.names import edge_port
@@ -23,17 +25,24 @@ def copies(lab: Lab, label: str) -> list[tuple[str, int]]:
     return sorted(seen)
 
 
-def servers_of(lab: Lab, tenant: str, besides: str) -> list[str]:
+def tenant_servers(lab: Lab, tenant: str, besides: str) -> list[str]:
     return sorted({str(vm.server.ip) for vm in lab.vms if vm.tenant == tenant and vm.server.name != besides})
 
 
 def test_one_broadcast_puts_one_copy_per_other_server_of_the_tenant_on_the_wire():
     with Lab(name=NAME) as lab:
         # pepsi: web on p0e0h0, db on p0e0h1, legacy (bare metal) on p2e0h0: S = 3
-        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in servers_of(lab, "pepsi", "p0e0h0")]
+        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in tenant_servers(lab, "pepsi", "p0e0h0")]
         assert len(copies(lab, "pepsi/web")) == 2
+        traced = lab.trace("pepsi/web", "broadcast")
+        assert traced.reached == {"pepsi/db", "pepsi/legacy"} and len(traced.each) == 2
+        assert {traced.paths[i].delivered_to for i in traced.each} == traced.reached
+        said = describe_group(traced.paths, traced.observed, traced.reached, traced.each, "udp",
+                              next(v for v in lab.vms if v.label == "pepsi/web"), servers_of(lab.vms))
+        assert said.endswith("prediction and observation agree") and "p2e0 -> p2e0h0" in said
+        assert lab.trace("coke/web", "multicast", "icmp").reached == {"coke/db"}
         moved = lab.migrate("pepsi/db", "p3e1h0")
         assert moved["changes"]["underlay"] == 0
-        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in servers_of(lab, "pepsi", "p0e0h0")]
+        assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in tenant_servers(lab, "pepsi", "p0e0h0")]
         assert "10.3.1.2" in dict(copies(lab, "pepsi/web"))  # the list followed pepsi/db to its new server
         assert lab.check().ok

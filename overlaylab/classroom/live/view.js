@@ -118,16 +118,18 @@ function showTrace(trace, animate) {
   const hops = [...(trace.observed || [])];
   if (trace.observed && trace.observed.length) {
     const inner = trace.observed[0].inner;
-    hops.unshift({ from: trace.src, to: trace.observed[0].from, outer: "", tunnel: "", inner });
-    if (trace.delivered) hops.push({ from: hops[hops.length - 1].to, to: trace.dst, outer: "", tunnel: "", inner });
+    hops.unshift({ from: trace.src, to: trace.observed[0].from, outer: "", tunnel: "", inner, step: 0 });
+    if (trace.delivered && !trace.reached) {
+      hops.push({ from: hops[hops.length - 1].to, to: trace.dst, outer: "", tunnel: "", inner });
+    }
   }
   const list = document.getElementById("hops");
   list.replaceChildren();
   document.getElementById("traced").hidden = false;
-  document.getElementById("traced-title").textContent = `${trace.src} → ${trace.dst}: ` + (trace.observed
-    ? `${trace.paths.length} predicted, path ${trace.taken === null ? "none" : trace.taken + 1} taken, ` +
-      (trace.delivered ? "delivered" : "not delivered")
-    : `${trace.paths.length} predicted paths`);
+  const seen = trace.reached ? `received by ${trace.reached.join(", ") || "nobody"}`
+    : `path ${trace.taken === null ? "none" : trace.taken + 1} taken, ${trace.delivered ? "" : "not "}delivered`;
+  document.getElementById("traced-title").textContent = `${trace.src} → ${trace.dst}: ${trace.paths.length} ` +
+    `predicted paths` + (trace.observed ? `, ${seen}` : "");
   if (!trace.observed) {  // predicted only (between servers, or to every copy of a broadcast): each path's end
     trace.paths.forEach((path, i) => {
       const item = document.createElement("li");
@@ -137,7 +139,7 @@ function showTrace(trace, animate) {
   }
   const drawing = ++traceDrawings;  // a redraw ends the animation of the one before
   hops.forEach((hop, i) => setTimeout(() => drawing === traceDrawings && showHop(layer, list, hop, i === hops.length - 1),
-                                      animate ? (i + 1) * HOP_MS : 0));
+                                      animate ? ((hop.step ?? i) + 1) * HOP_MS : 0));  // a broadcast's copies together
 }
 
 function showHop(layer, list, hop, last) {
