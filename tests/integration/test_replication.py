@@ -1,6 +1,6 @@
 """Broadcast inside a tenant, on the real lab: one broadcast from a VM whose tenant spans S servers puts
 exactly S-1 encapsulated copies on its server's uplink, each to another server of the tenant, with the
-tenant's VNI; the replication list follows a migration with no underlay flow change; `trace VM broadcast`
+tenant's VNI; the replication list follows a migration, a VM added and removed, with no underlay flow change; `trace VM broadcast`
 predicts every copy and then sees each take one of its predicted paths to exactly the tenant's VMs."""
 from scapy.layers.l2 import Ether
 
@@ -45,4 +45,8 @@ def test_one_broadcast_puts_one_copy_per_other_server_of_the_tenant_on_the_wire(
         assert moved["changes"]["underlay"] == 0
         assert copies(lab, "pepsi/web") == [(ip, 5001) for ip in tenant_servers(lab, "pepsi", "p0e0h0")]
         assert "10.3.1.2" in dict(copies(lab, "pepsi/web"))  # the list followed pepsi/db to its new server
+        added = lab.add_vm("pepsi/cache", "192.0.2.9/24", "p1e0h0")
+        assert added["changes"]["underlay"] == 0 and "10.1.0.2" in dict(copies(lab, "pepsi/web"))
+        lab.remove("pepsi/cache")
+        assert "10.1.0.2" not in dict(copies(lab, "pepsi/web"))
         assert lab.check().ok
