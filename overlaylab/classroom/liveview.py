@@ -11,8 +11,8 @@ from typing import Any
 
 from controller.trace import cables_along
 from overlaylab.classroom.picture import tenant_colours
-from overlaylab.verify.observe import Traced, in_order
-from overlaylab.verify.observegroup import copies
+from overlaylab.verify.observe import Sighting, Traced, in_order
+from overlaylab.verify.observegroup import copies, ends_of
 from probes.packets import header_stack
 from topologies.fattree import CORE, EDGE, FatTree
 from topologies.scenario import Scenario
@@ -78,47 +78,51 @@ def trace_view(traced: Traced, src: str, dst: str | None, servers: dict[str, str
     """A traced packet as the page animates it: the nodes of each predicted path from server `src` (to
     server `dst` when delivered), then the cables it was seen on in order, each with its header stack; a
     broadcast's copies side by side, a step at a time (`servers`: each VM's)."""
-    paths = [{"nodes": _along(path, src, dst), "verdict": path.verdict, "delivered": path.delivered_to is not None,
-              "to": path.delivered_to} for path in traced.paths]
+    servers = servers or {}
+    paths = [{"nodes": _along(path, src, dst, servers), "verdict": path.verdict,
+              "delivered": path.delivered_to is not None, "to": path.delivered_to} for path in traced.paths]
     shown: dict[str, Any] = {"src": traced.ends[0].label if traced.ends else src,
                              "dst": traced.ends[1].label if traced.ends else dst, "paths": paths}
     if traced.observed is not None and traced.reached is not None:
-        return {**shown, **_copies(traced, src, servers or {})}
+        return {**shown, **_copies(traced, src, servers)}
     if traced.observed is None or traced.ends is None:
         return shown
     order = cables_along(traced.paths[traced.taken], src, dst or "") if traced.taken is not None else []
-    here, hops = src, []
-    for sighting in in_order(traced.observed.sightings, order):
+    return {**shown, "observed": _hops(in_order(traced.observed.sightings, order), src), "taken": traced.taken,
+            "delivered": traced.observed.delivered}
+
+
+def _hops(sightings: list[Sighting], here: str) -> list[dict[str, Any]]:
+    """Each sighting as the cable it crossed, in the direction it went from `here`, with its header stack
+    and its step from the sender."""
+    hops = []
+    for step, sighting in enumerate(sightings, 1):
         there = next(iter(sighting.cable - {here}), here)
-        hops.append(dict(zip(("from", "to", "outer", "tunnel", "inner"),
-                             (here, there, *header_stack(sighting.frame)), strict=True)))
+        outer, tunnel, inner = header_stack(sighting.frame)
+        hops.append({"from": here, "to": there, "outer": outer, "tunnel": tunnel, "inner": inner, "step": step})
         here = there
-    return {**shown, "observed": hops, "taken": traced.taken, "delivered": traced.observed.delivered}
+    return hops
 
 
 def _copies(traced: Traced, src: str, servers: dict[str, str]) -> dict[str, Any]:
-    """A broadcast's observation: every copy's cables with their header stacks, step by step from the
-    sender, the sender's VM first and each receiving VM last."""
+    """A broadcast's observation: every copy's cables step by step from the sender, side by side, each
+    receiving VM last."""
     assert traced.observed is not None and traced.reached is not None
     hops: list[dict[str, Any]] = []
     for index, sightings in copies(traced.observed, traced.paths, traced.each, src, servers):
-        here = src
-        for step, sighting in enumerate(sightings, 1):
-            there = next(iter(sighting.cable - {here}), here)
-            hops.append(dict(zip(("from", "to", "outer", "tunnel", "inner", "step"),
-                                 (here, there, *header_stack(sighting.frame), step), strict=True)))
-            here = there
-        if index >= 0 and traced.paths[index].delivered_to in traced.reached and sightings:
-            hops.append({"from": here, "to": traced.paths[index].delivered_to, "outer": "", "tunnel": "",
-                         "inner": hops[-1]["inner"], "step": len(sightings) + 1})
+        seen = _hops(sightings, src)
+        hops += seen
+        if seen and index >= 0 and traced.paths[index].delivered_to in traced.reached:
+            hops.append({**seen[-1], "from": seen[-1]["to"], "to": traced.paths[index].delivered_to, "outer": "",
+                         "tunnel": "", "step": len(seen) + 1})
     return {"observed": hops, "taken": None, "delivered": bool(traced.reached), "reached": sorted(traced.reached)}
 
 
-def _along(path: Any, src: str, dst: str | None) -> list[str]:
-    """The nodes a path crosses from server `src`; without `dst` (a broadcast's many) it ends at its last hop."""
-    cables = cables_along(path, src, dst or (path.hops[-1].node.split("/")[0] if path.hops else src))
+def _along(path: Any, src: str, dst: str | None, servers: dict[str, str]) -> list[str]:
+    """The nodes a path crosses from server `src` to server `dst`; without `dst` (a broadcast's copies) to
+    the server of the VM it reaches."""
     nodes = [src]
-    for cable in cables:
+    for cable in cables_along(path, src, dst) if dst else ends_of(path, src, servers):
         nodes.append(next(iter(cable - {nodes[-1]}), nodes[-1]))
     return nodes
 

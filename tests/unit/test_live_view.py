@@ -2,6 +2,8 @@
 servers, each cable's rates from two readings of its counters, a traced packet hop by hop with its header
 stack; what the page may ask without the lab's secret; and `--web` read as [ADDR:]PORT or refused."""
 
+from ipaddress import IPv4Address
+
 import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
@@ -15,6 +17,7 @@ from overlaylab.classroom.liveserver import address
 from overlaylab.classroom.liveview import link_ports, netdev, rates, trace_view, view
 from overlaylab.errors import LabError
 from overlaylab.verify.observe import Observation, Sighting, Traced
+from overlaylab.verify.observegroup import ends_of, servers_of
 from topologies import changes
 from topologies.scenario import load
 
@@ -130,3 +133,28 @@ def test_the_page_traces_for_anyone_but_changes_the_lab_only_with_buttons_and_th
         live.act({"do": "reboot"}, True)
     assert lab.calls == [("trace", "pepsi/web", "pepsi/db", "udp"), ("fail", "link", "p0a0", "c0"),
                          ("migrate", "pepsi/web", "p1e0h0")]
+
+
+def test_a_broadcast_is_shown_a_copy_at_a_time_side_by_side_each_to_its_vm():
+    scenario = load()
+    web = next(vm for vm in scenario.vms if vm.label == "pepsi/web")
+    tables = {**compile_underlay(scenario.fabric), **compile_overlay(scenario)}
+    paths = trace_vm(scenario, tables, web, {**vm_packet(web, web), "eth_dst": "ff:ff:ff:ff:ff:ff",
+                                             "ipv4_dst": IPv4Address("255.255.255.255")})
+    servers = servers_of(scenario.vms)
+    each = tuple(next(i for i, p in enumerate(paths) if p.delivered_to == label) for label in ("pepsi/db", "pepsi/legacy"))
+    sightings = []
+    for index in each:
+        far = scenario.fabric.server_named(servers[paths[index].delivered_to])
+        frame = bytes(Ether() / IP(src="10.0.0.2", dst=str(far.ip)) / UDP(sport=1, dport=4789) / VXLAN(vni=5001)
+                      / Ether(dst="ff:ff:ff:ff:ff:ff") / IP(src="192.0.2.2", dst="255.255.255.255") / UDP(dport=7777))
+        sightings += [Sighting(cable, "tap", frame) for cable in ends_of(paths[index], "p0e0h0", servers)]
+    traced = Traced(paths, observed=Observation(tuple(reversed(sightings)), True),
+                    reached=frozenset({"pepsi/db", "pepsi/legacy"}), each=each)
+    shown = trace_view(traced, "p0e0h0", None, servers)
+    assert {p["to"] for p in shown["paths"]} == {"pepsi/db", "pepsi/legacy"}
+    assert all(p["nodes"][-1] in ("p0e0h1", "p2e0h0") for p in shown["paths"])  # each to its VM's server
+    firsts = [(h["from"], h["to"]) for h in shown["observed"] if h["step"] == 1]
+    assert firsts == [("p0e0h0", "p0e0"), ("p0e0h0", "p0e0")]  # both copies leave together
+    lasts = {h["to"]: h["step"] for h in shown["observed"] if not h["tunnel"]}
+    assert lasts == {"pepsi/db": 3, "pepsi/legacy": 7} and shown["reached"] == ["pepsi/db", "pepsi/legacy"]
