@@ -27,7 +27,9 @@ from controller.flows import (
     ETH_IP,
     GROUP_BIT,
     IN_PORT,
+    Action,
     Flow,
+    MatchValue,
     Move,
     Output,
     SetField,
@@ -46,9 +48,10 @@ from controller.purpose import (
     TO_UNDERLAY,
     TUNNEL_ACCEPT,
 )
+from controller.routed import gateways, on_subnet, route
 from topologies.fattree import Server, mac_of
 from topologies.names import PATCH, vswitch_dpid, vswitch_name
-from topologies.scenario import VM, Scenario, Tenant
+from topologies.scenario import VM, Routing, Scenario, Tenant
 
 T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
 PRIO, PRIO_MISS = 100, 0
@@ -96,9 +99,11 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     forward = _forward_routed if scenario.flat else _forward
     flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
              *(f for t in tenants for f in accept(t, server)),
-             *(_arp_reply(t, peer) for t in tenants for peer in t.vms),
-             *(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server)
+             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms),
+             *(f for t in tenants if t.routing is Routing.DISTRIBUTED for f in gateways(t, here)),
+             *(on_subnet(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server), peer)
                for t in tenants for peer in t.vms),
+             *(route(peer, *_to(peer, ports)) for t in tenants if t.routing is Routing.DISTRIBUTED for peer in t.vms),
              *(_deliver(vm, ports[vm], scenario.flat) for vm in here),
              *(() if scenario.flat else (f for t in tenants for f in _replicate(t, server, ports)))]
     misses = [Flow(PRIO_MISS, match(), table=t, note=note, purpose=DROP) for t, note in (
@@ -109,22 +114,36 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses))
 
 
-def _replicate(tenant: Tenant, here: Server, ports: dict[VM, int]) -> tuple[Flow, Flow]:
-    """Broadcast and multicast stay inside the tenant, copied at the sender's virtual switch (ingress
-    replication, as OVN does): one copy to each of its other local VMs, one tunnel copy to each other
-    server that hosts it; a server that receives one delivers it to its local VMs of the tenant only, and
-    never sends it on. So the underlay carries one copy per server and no switch floods."""
-    local = tuple(Output(ports[vm]) for vm in tenant.vms if vm in ports)
-    remote = sorted({vm.server for vm in tenant.vms if vm.server != here}, key=lambda s: s.name)
-    copies = (SetField("tunnel_id", tenant.vni),
-              *(a for s in remote for a in (SetField("tun_ipv4_dst", s.ip), Output(tenant.encap.ofport))))
-    where = f"{len(local)} local VMs and {len(remote)} servers" if remote else f"{len(local)} local VMs"
-    return (Flow(PRIO, match(metadata=tenant.vni, eth_dst=GROUP_BIT), local + (copies if remote else ()),
-                 table=T_FORWARD, note=f"broadcast or multicast of {tenant.name}: a copy to each of {where}",
-                 purpose=REPLICATE),
-            Flow(PRIO, match(metadata=tenant.vni, eth_dst=GROUP_BIT), local, table=T_DELIVER,
-                 note=f"broadcast or multicast of {tenant.name} from another server: to its local VMs only",
-                 purpose=REPLICATE))
+def _replicate(tenant: Tenant, here: Server, ports: dict[VM, int]) -> list[Flow]:
+    """Broadcast and multicast stay inside the tenant (a routed tenant's, inside their subnet), copied at
+    the sender's virtual switch (ingress replication, as OVN does): one copy to each of its other local
+    VMs, one tunnel copy to each other server that hosts it; a server that receives one delivers it to its
+    local VMs of the tenant only, and never sends it on. So the underlay carries one copy per server and no
+    switch floods."""
+    flows = []
+    for name, members, scope in _domains(tenant):
+        local = tuple(Output(ports[vm]) for vm in members if vm in ports)
+        if not local:
+            continue  # no sender and no receiver of this domain here
+        remote = sorted({vm.server for vm in members if vm.server != here}, key=lambda s: s.name)
+        copies = (SetField("tunnel_id", tenant.vni),
+                  *(a for s in remote for a in (SetField("tun_ipv4_dst", s.ip), Output(tenant.encap.ofport))))
+        where = f"{len(local)} local VMs and {len(remote)} servers" if remote else f"{len(local)} local VMs"
+        wanted = match(metadata=tenant.vni, eth_dst=GROUP_BIT, **scope)
+        flows += [Flow(PRIO, wanted, local + (copies if remote else ()), table=T_FORWARD,
+                       note=f"broadcast or multicast of {name}: a copy to each of {where}", purpose=REPLICATE),
+                  Flow(PRIO, wanted, local, table=T_DELIVER,
+                       note=f"broadcast or multicast of {name} from another server: to its local VMs only",
+                       purpose=REPLICATE)]
+    return flows
+
+
+def _domains(tenant: Tenant) -> list[tuple[str, tuple[VM, ...], dict[str, MatchValue]]]:
+    """The tenant's broadcast domains: the whole tenant, or each subnet of a routed one (by source)."""
+    if tenant.routing is not Routing.DISTRIBUTED:
+        return [(tenant.name, tenant.vms, {})]
+    return [(f"{tenant.name} {net}", tuple(vm for vm in tenant.vms if vm.ip.network == net),
+             {"eth_type": ETH_IP, "ipv4_src": net}) for net in tenant.subnets]
 
 
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
@@ -169,10 +188,20 @@ def _local(peer: VM, port: int) -> Flow:
                 note=f"to {peer.label}, on this server", purpose=DELIVER)
 
 
+def _to(peer: VM, ports: dict[VM, int]) -> tuple[tuple[Action, ...], str]:
+    """How a packet for `peer` leaves this virtual switch, and where to: out of its port, or tunnelled."""
+    if peer in ports:
+        return (Output(ports[peer]),), "on this server"
+    return _tunnel(peer), f"on {peer.server.name}: {peer.encap} VNI {peer.vni} to {peer.server.ip}"
+
+
+def _tunnel(peer: VM) -> tuple[Action, ...]:
+    return SetField("tunnel_id", peer.vni), SetField("tun_ipv4_dst", peer.server.ip), Output(peer.encap.ofport)
+
+
 def _forward(tenant: Tenant, peer: VM, _here: Server) -> Flow:
     server = peer.server
-    encap = (SetField("tunnel_id", tenant.vni), SetField("tun_ipv4_dst", server.ip), Output(tenant.encap.ofport))
-    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac), encap, table=T_FORWARD,
+    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac), _tunnel(peer), table=T_FORWARD,
                 note=f"to {peer.label} on {server.name}: {tenant.encap} VNI {tenant.vni} to {server.ip}",
                 purpose=ENCAPSULATE)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 DOOR, ARP_RESPONDER, UNDERLAY_ROUTE, ECMP, DETOUR, VM_ROUTE, DROP = (
     "door", "ARP responder", "underlay route", "ECMP", "detour", "VM route", "drop")
-PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ENCAPSULATE, TO_UNDERLAY, DELIVER, REPLICATE = (
-    "port security", "tunnel accept", "from the underlay", "encapsulate", "to the underlay", "deliver", "replicate")
+PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ENCAPSULATE, TO_UNDERLAY, DELIVER, REPLICATE, ROUTE = (
+    "port security", "tunnel accept", "from the underlay", "encapsulate", "to the underlay", "deliver", "replicate",
+    "route")
 
 # VM_ROUTE, FROM_UNDERLAY and TO_UNDERLAY exist in flat mode only (controller.flat)
 UNDERLAY_PURPOSES = (DOOR, ARP_RESPONDER, UNDERLAY_ROUTE, ECMP, DETOUR, VM_ROUTE, DROP)
-VSWITCH_PURPOSES = (PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ARP_RESPONDER, ENCAPSULATE, TO_UNDERLAY, REPLICATE,
-                    DELIVER, DROP)
+VSWITCH_PURPOSES = (PORT_SECURITY, TUNNEL_ACCEPT, FROM_UNDERLAY, ARP_RESPONDER, ROUTE, ENCAPSULATE, TO_UNDERLAY,
+                    REPLICATE, DELIVER, DROP)

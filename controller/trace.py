@@ -72,8 +72,9 @@ def arp_request(src_mac: str, src_ip: IPv4Address, target: IPv4Address) -> Packe
 
 
 def vm_packet(src: VM, dst: VM) -> Packet:
-    """What VM `src` sends to `dst` once the virtual switch has answered its ARP."""
-    return {"eth_type": ETH_IP, "eth_src": src.mac, "eth_dst": dst.mac,
+    """What VM `src` sends to `dst` once the virtual switch has answered its ARP (for its gateway, when
+    `dst` is on another subnet of a routed tenant)."""
+    return {"eth_type": ETH_IP, "eth_src": src.mac, "eth_dst": src.next_hop_mac(dst),
             "ipv4_src": src.ip.ip, "ipv4_dst": dst.ip.ip, "ttl": 64}
 
 

@@ -1,6 +1,7 @@
 """ARP, asked of every VM's virtual switch: each address of the tenant must be answered with the
-right MAC, and an address the tenant does not have must get no answer at all, even when another
-tenant owns it. (Bare-metal members have no virtual switch to ask: their neighbours are set up.)"""
+right MAC (in a routed tenant each address of the asker's subnet, and its gateway), and an address the
+tenant does not have (or on another subnet) must get no answer at all, even when another tenant owns it.
+(Bare-metal members have no virtual switch to ask: their neighbours are set up.)"""
 from __future__ import annotations
 
 from probes.endpoint import Endpoint
@@ -14,7 +15,9 @@ def questions(endpoints: list[Endpoint]) -> list[Question]:
     everywhere = {ep.ip for ep in endpoints}
     asked = []
     for asker in (ep for ep in endpoints if not ep.bare_metal):
-        owners = {ep.ip: ep.mac for ep in endpoints if ep.tenant == asker.tenant}
+        owners = {ep.ip: ep.mac for ep in endpoints if asker.neighbour(ep)}
+        if asker.network is not None and asker.gateway_mac:  # a routed tenant: its gateway, and nobody off-subnet
+            owners[asker.network.network_address + 1] = asker.gateway_mac
         asked += [Question(asker.label, ip, stamp_arp_request(asker.host, ip), owners.get(ip))
-                  for ip in sorted(everywhere | {asker.server_ip}) if ip != asker.ip]
+                  for ip in sorted(everywhere | set(owners) | {asker.server_ip}) if ip != asker.ip]
     return asked

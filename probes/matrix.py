@@ -1,7 +1,8 @@
 """The delivery/isolation matrix: for every ordered pair of VMs, an ICMP, a UDP and a TCP (SYN)
 probe, each with a unique token, and a sniffer in every VM recording where each token arrives.
 
-Probes are crafted frames with the destination's MAC and IP, as a VM that knew them would send, so a
+Probes are crafted frames with the destination's MAC and IP (its gateway's MAC, for a peer on another subnet
+of a routed tenant), as a VM that knew them would send, so a
 probe to another tenant's VM has every chance to leak: it must arrive at its VM when both are in one
 tenant, and nowhere at all otherwise, even where another tenant owns the same IP.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from probes.endpoint import Endpoint
-from probes.packets import PROTOS
+from probes.packets import PROTOS, routed
 from probes.session import Outcome, Probe, Tokens
 from probes.stamp import stamp_probe
 
@@ -24,6 +25,7 @@ class PairProbe:
     proto: str
     expected: str
     probe: Probe
+    arrives_as: bytes | None = None  # a probe routed by the first virtual switch: as it crosses the tunnel
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,12 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
                 continue
             expected = DELIVER if src.tenant == dst.tenant else ISOLATE
             for proto in protos:
-                token = tokens()
-                frame = stamp_probe(proto, src.host, dst.host, token, flow=len(planned))
+                token, hop = tokens(), src.next_hop(dst)
+                frame = stamp_probe(proto, src.host, hop, token, flow=len(planned))
                 planned.append(PairProbe(src.label, dst.label, proto, expected,
                                          Probe(token, src.label, frame, dst.label if expected == DELIVER else None,
-                                               _namesakes(src, dst, endpoints))))
+                                               _namesakes(src, dst, endpoints)),
+                                         routed(frame, hop.mac, dst.mac) if hop.mac != dst.mac else None))
     return planned
 
 

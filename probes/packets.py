@@ -167,3 +167,13 @@ def dissect(frame: bytes) -> Wire:
         gre = ip.payload
         return Wire(Encap.GRE, src, dst, None, gre.key if gre.key_present else None, _inner(gre.payload))
     return Wire("ip", src, dst)
+
+
+def routed(frame: bytes, gateway_mac: str, dst_mac: str) -> bytes:
+    """The frame as a router forwards it: from the gateway's MAC to the destination's, its TTL one lower
+    (the IP checksum computed again)."""
+    pkt = Ether(frame)
+    pkt.src, pkt.dst = gateway_mac, dst_mac
+    pkt[IP].ttl -= 1
+    del pkt[IP].chksum
+    return bytes(pkt)

@@ -1,5 +1,6 @@
 """Broadcast and multicast inside a tenant: from every member, one UDP datagram to the broadcast address
-and one to a multicast group. Each must reach every other member of its tenant, and no one else: the
+and one to a multicast group. Each must reach every other member of its tenant (of its subnet, in a routed
+tenant), and no one else: the
 sender's virtual switch copies it to the tenant's local VMs and, once, to each other server of the tenant
 (a bare-metal member's kernel does the same from its forwarding table), and the far virtual switches hand
 it only to their own VMs of that tenant.
@@ -43,7 +44,7 @@ def floods(endpoints: list[Endpoint], tokens: Tokens) -> list[Flood]:
     """A broadcast and a multicast from every member that has a peer in its tenant."""
     found = []
     for sender in endpoints:
-        peers = frozenset(ep.label for ep in endpoints if ep.tenant == sender.tenant and ep.label != sender.label)
+        peers = frozenset(ep.label for ep in endpoints if sender.neighbour(ep) and ep.label != sender.label)
         for kind, group in KINDS.items() if peers else ():
             token = tokens()
             found.append(Flood(kind, Probe(token, sender.label, probe("udp", sender.host, group, token), min(peers),

@@ -76,6 +76,8 @@ class WireChecks:
         self.by_mac: dict[str, list[Endpoint]] = defaultdict(list)
         for ep in lab.endpoints:
             self.by_mac[ep.mac].append(ep)
+            if ep.gateway_mac:  # what its virtual switch routed for it leaves with the gateway's MAC
+                self.by_mac[ep.gateway_mac].append(ep)
         self.seen: set[bytes] = set()
         self.frames = 0
         self.problems: dict[str, _Problems] = defaultdict(_Problems)

@@ -49,6 +49,15 @@ def refusal(message: str) -> ScenarioError:
     return ScenarioError(line if len(line) <= MAX_LINE else line[:MAX_LINE - 3] + "...")
 
 
+class Routing(Enum):
+    """How a tenant's VMs reach each other: one subnet looked up by MAC (l2), or the lecture's model, where
+    every VM's default route is its subnet's gateway, answered and routed by its own server's virtual
+    switch, which looks the destination up by IP (distributed, as OVN's logical routers)."""
+
+    L2 = "l2"
+    DISTRIBUTED = "distributed"
+
+
 @dataclass(frozen=True)
 class VM:
     """A tenant's virtual machine (or, with vtep 'kernel', a bare-metal member) on a physical server."""
@@ -62,6 +71,28 @@ class VM:
     mac: str
     vtep: Vtep = Vtep.OVS
     port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
+    routing: Routing = Routing.L2  # the tenant's
+
+    @property
+    def routed(self) -> bool:
+        return self.routing is Routing.DISTRIBUTED
+
+    @property
+    def gateway(self) -> IPv4Address:
+        """Its subnet's gateway in a routed tenant: the subnet's first address, which no VM may take."""
+        return self.ip.network.network_address + 1
+
+    @property
+    def gateway_mac(self) -> str:
+        """The gateway's MAC, the same on every server (each answers for it): 02:fe + the VNI + 01."""
+        return gateway_mac(self.vni)
+
+    def same_subnet(self, other: VM) -> bool:
+        return other.ip.ip in self.ip.network
+
+    def next_hop_mac(self, dst: VM) -> str:
+        """The MAC it sends a packet for `dst` to: dst's own on its subnet, else its gateway's when routed."""
+        return dst.mac if not self.routed or self.same_subnet(dst) else self.gateway_mac
 
     @property
     def label(self) -> str:
@@ -80,6 +111,16 @@ class Tenant:
     vni: int
     encap: Encap
     vms: tuple[VM, ...]
+    routing: Routing = Routing.L2
+
+    @property
+    def subnets(self) -> list[IPv4Network]:
+        """Its VMs' subnets, each once, in order."""
+        return list(dict.fromkeys(vm.ip.network for vm in self.vms))
+
+
+def gateway_mac(vni: int) -> str:
+    return f"02:fe:{vni >> 16:02x}:{(vni >> 8) & 0xff:02x}:{vni & 0xff:02x}:01"
 
 
 @dataclass(frozen=True)
@@ -110,9 +151,13 @@ def document(scenario: Scenario) -> dict[str, Any]:
         if vm.bare_metal:
             doc["vtep"] = vm.vtep.value
         return doc
+    def tenant_doc(t: Tenant) -> dict[str, Any]:
+        doc: dict[str, Any] = {"vni": t.vni, "encap": t.encap.text}
+        if t.routing is not Routing.L2:
+            doc["routing"] = t.routing.value
+        return {**doc, "vms": {vm.name: vm_doc(vm) for vm in t.vms}}
     return {"description": scenario.description, "fabric": {"type": "fattree", "k": scenario.fabric.k},
-            "tenants": {t.name: {"vni": t.vni, "encap": t.encap.text, "vms": {vm.name: vm_doc(vm) for vm in t.vms}}
-                        for t in scenario.tenants}}
+            "tenants": {t.name: tenant_doc(t) for t in scenario.tenants}}
 
 
 def derived_mac(vni: int, ip: IPv4Address) -> str:

@@ -25,6 +25,7 @@ from topologies.model import (
     VM,
     Checker,
     Mode,
+    Routing,
     Scenario,
     ScenarioError,
     Tenant,
@@ -35,6 +36,7 @@ from topologies.model import (
 )
 from topologies.ports import bind, carried_ports, first_ports, ports_of, rebound
 from topologies.quoting import quote
+from topologies.tenantrules import check_routed, check_unique
 from topologies.textfile import Unreadable, read_text
 
 __all__ = ["BUNDLED", "DEFAULT_SCENARIO", "MAX_LINE", "VM", "Mode", "Scenario", "ScenarioError", "Tenant", "bind",
@@ -47,7 +49,7 @@ MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 MAX_BYTES = 1 << 20  # a scenario is a few kilobytes; anything near this is not one
 TOP_KEYS = ("description", "fabric", "tenants")
 FABRIC_KEYS = ("type", "k")
-TENANT_KEYS = ("vni", "encap", "vms")
+TENANT_KEYS = ("vni", "encap", "routing", "vms")
 VM_KEYS = ("ip", "server", "mac", "vtep")
 
 
@@ -82,6 +84,11 @@ def parse(data: Any, source: str = "<scenario>", k: int | None = None, mode: Mod
 def _check_flat(check: Checker, tenants: tuple[Tenant, ...]) -> None:
     """Flat mode routes VM addresses in the underlay, next to the servers' own: every VM address must be
     unique in the whole datacenter and outside the fabric's space, and there is no tunnel to a kernel VTEP."""
+    for tenant in tenants:
+        if tenant.routing is Routing.DISTRIBUTED:
+            raise check.fail(f"tenants.{tenant.name}.routing", "a routed tenant is routed by its virtual "
+                                                              "switches, and flat mode has none of its own; "
+                                                              "run it in overlay mode")
     vms = [vm for t in tenants for vm in t.vms]
     owners: dict[IPv4Address, str] = {}
     for vm in vms:
@@ -170,13 +177,19 @@ def _tenant(check: Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     if encap is None:
         raise check.fail(f"{path}.encap", f"unknown encapsulation {quote(spec.get('encap'))}; "
                                           f"use {', '.join(ENCAP_NAMES)}")
+    routing = next((r for r in Routing if r.value == spec.get("routing", Routing.L2.value)), None)
+    if routing is None:
+        raise check.fail(f"{path}.routing", f"unknown routing {quote(spec.get('routing'))}; use l2 (one subnet, "
+                                            f"the default) or distributed (several, routed at each virtual switch)")
     vms = check.mapping(spec.get("vms"), f"{path}.vms")
-    built = tuple(_vm(check, Tenant(name, vni, encap, ()), vm, body, fabric) for vm, body in vms.items())
-    _check_unique(check, path, built)
+    built = tuple(_vm(check, Tenant(name, vni, encap, (), routing), vm, body, fabric) for vm, body in vms.items())
+    check_unique(check, path, built)
     if any(vm.bare_metal for vm in built) and encap is not Encap.VXLAN:
         raise check.fail(f"{path}.encap", f"{encap} cannot reach a `vtep: kernel` member; "
                                           f"kernel VTEPs speak VXLAN only, so use encap: vxlan")
-    return Tenant(name, vni, encap, built)
+    if routing is Routing.DISTRIBUTED:
+        check_routed(check, path, built)
+    return Tenant(name, vni, encap, built, routing)
 
 
 def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -> VM:
@@ -195,7 +208,7 @@ def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -
     if vtep is None:
         raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(spec.get('vtep'))}; use kernel "
                                          f"(or leave it out for a VM)")
-    return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep)
+    return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep, routing=tenant.routing)
 
 
 def _mac(check: Checker, value: Any, path: str) -> str:
@@ -234,24 +247,6 @@ def _unusable(ip: IPv4Interface) -> str | None:
              (ip.ip.is_multicast, "a multicast address"),
              (ip.ip.is_reserved, "a reserved (class E or limited broadcast) address"))
     return next((kind for bad, kind in kinds if bad), None)
-
-
-def _check_unique(check: Checker, path: str, vms: tuple[VM, ...]) -> None:
-    """Inside one tenant: one subnet, and no IP or MAC twice."""
-    ips: dict[IPv4Address, str] = {}
-    macs: dict[str, str] = {}
-    for vm in vms:
-        where = f"{path}.vms.{vm.name}"
-        if vm.ip.network != vms[0].ip.network:
-            raise check.fail(f"{where}.ip", f"{vm.ip} is outside the tenant's subnet {vms[0].ip.network} "
-                                            f"(of {vms[0].name}); put all of a tenant's VMs in one subnet")
-        if vm.ip.ip in ips:
-            raise check.fail(f"{where}.ip", f"{vm.ip.ip} is already {ips[vm.ip.ip]}'s address in this tenant; "
-                                            f"give each VM its own")
-        if vm.mac in macs:
-            raise check.fail(f"{where}.mac", f"{vm.mac} is already {macs[vm.mac]}'s MAC in this tenant; "
-                                             f"set a different mac:")
-        ips[vm.ip.ip], macs[vm.mac] = vm.name, vm.name
 
 
 def _check_servers(check: Checker, tenants: tuple[Tenant, ...]) -> None:

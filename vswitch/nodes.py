@@ -8,6 +8,8 @@ from typing import Any
 
 from mininet.node import Host
 
+from topologies.scenario import VM
+
 PR_SET_PDEATHSIG = 1
 MARK = "OVERLAYLAB_LAB"  # the environment variable every process of a lab carries: the lab's name
 NO_IPV6 = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
@@ -52,9 +54,16 @@ class PhysicalServer(_Quiet):
 
 class VirtualMachine(_Quiet):
     """A tenant VM: a namespace behind a veth into its server's br-int, with an MTU that leaves room
-    for its tenant's outer headers."""
+    for its tenant's outer headers; in a routed tenant, a default route to its subnet's gateway."""
 
-    def config(self, mtu: int = 1500, **params: Any) -> Any:
+    def config(self, mtu: int = 1500, gateway: str | None = None, **params: Any) -> Any:
         result = super().config(**params)
         self.cmd(f"ip link set dev {self.defaultIntf()} mtu {mtu}")
+        if gateway:
+            self.cmd(f"ip route replace default via {gateway} dev {self.defaultIntf()}")
         return result
+
+
+def gateway_of(vm: VM) -> str | None:
+    """What a VM's node is configured to route through: its subnet's gateway, in a routed tenant."""
+    return str(vm.gateway) if vm.routed else None

@@ -65,7 +65,8 @@ class Nodes:
         """One VM as the probes address it: where to send from and listen at, inside its namespace."""
         node = self.vm(vm.label)
         return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, node.pid,
-                        kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep)
+                        kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
+                        vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None)
 
     def stream_end(self, vm: VM) -> End:
         """Where a probe stream to or from the VM starts or ends (probes.stream)."""

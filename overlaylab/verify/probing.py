@@ -127,7 +127,8 @@ def muted(lab: RunningLab, endpoints: list[Endpoint]) -> Iterator[None]:
 def _underlay(lab: RunningLab, endpoints: list[Endpoint], pairs: list[matrix.PairProbe]) -> wire.Underlay:
     fabric = lab.scenario.fabric
     return wire.Underlay({s.ip: s.name for s in fabric.servers}, frozenset(s.gateway for s in fabric.servers),
-                         tuple(endpoints), {p.probe.token: p.probe.frame for p in pairs}, lab.scenario.flat)
+                         tuple(endpoints), {p.probe.token: p.arrives_as or p.probe.frame for p in pairs},
+                         lab.scenario.flat)
 
 
 def _open_sockets(lab: RunningLab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
