@@ -95,14 +95,16 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     here = local_vms(scenario, server)
     ports = {vm: vm.port for vm in here}
     tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
+    nets = {(vm.tenant, vm.ip.network) for vm in here}  # a routed tenant's subnets with a VM here
+    switched = {vm for t in tenants for vm in t.vms if not vm.routed or (vm.tenant, vm.ip.network) in nets}
     accept = _accept_routed if scenario.flat else _accept_tunnels
     forward = _forward_routed if scenario.flat else _forward
     flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
              *(f for t in tenants for f in accept(t, server)),
-             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms),
+             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms if peer in switched),
              *(f for t in tenants if t.routing is Routing.DISTRIBUTED for f in gateways(t, here)),
              *(on_subnet(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server), peer)
-               for t in tenants for peer in t.vms),
+               for t in tenants for peer in t.vms if peer in switched),
              *(route(peer, *_to(peer, ports)) for t in tenants if t.routing is Routing.DISTRIBUTED for peer in t.vms),
              *(_deliver(vm, ports[vm], scenario.flat) for vm in here),
              *(() if scenario.flat else (f for t in tenants for f in _replicate(t, server, ports)))]

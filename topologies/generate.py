@@ -14,16 +14,20 @@ from ipaddress import IPv4Network
 from topologies.encap import NAMES as ENCAPS
 from topologies.fattree import FatTree
 
+ROUTED_SUBNETS = 4  # a routed tenant's subnets, /24s of its /16
 DEFAULT_TENANTS = 8
 FIRST_VNI = 6000
 
 
-def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS, unique: bool = False) -> str:
-    """A scenario with `vms_per_server` VMs on every server of a k-ary fat-tree, dealt to `tenants`."""
+def scale_yaml(k: int, vms_per_server: int = 2, tenants: int = DEFAULT_TENANTS, unique: bool = False,
+               routed: bool = False) -> str:
+    """A scenario with `vms_per_server` VMs on every server of a k-ary fat-tree, dealt to `tenants`; with
+    `routed`, every other tenant routed over ROUTED_SUBNETS subnets."""
     slots = [server.name for server in FatTree(k).servers for _ in range(vms_per_server)]
     sharing = "every tenant its own subnet" if unique else "tenants 2i and 2i+1 share a subnet"
+    half = f"; odd tenants routed over {ROUTED_SUBNETS} subnets" if routed else ""
     return _scenario(k, slots, tenants, unique, f"k={k} fat-tree, {len(slots)} VMs ({vms_per_server} per server) "
-                                                f"in {tenants} tenants; {sharing}")
+                                                f"in {tenants} tenants; {sharing}{half}", routed)
 
 
 def spread_yaml(k: int, vms: int, tenants: int = DEFAULT_TENANTS) -> str:
@@ -35,7 +39,7 @@ def spread_yaml(k: int, vms: int, tenants: int = DEFAULT_TENANTS) -> str:
                                                         f"every tenant its own subnet")
 
 
-def _scenario(k: int, slots: list[str], tenants: int, unique: bool, description: str) -> str:
+def _scenario(k: int, slots: list[str], tenants: int, unique: bool, description: str, routed: bool = False) -> str:
     """The YAML of VMs on `slots` (a server name each), dealt to `tenants` in turn."""
     members: dict[int, list[tuple[str, str]]] = defaultdict(list)  # tenant -> [(vm, server)]
     for index, server in enumerate(slots):
@@ -44,8 +48,13 @@ def _scenario(k: int, slots: list[str], tenants: int, unique: bool, description:
     lines = [f"description: {description}", "fabric:", "  type: fattree", f"  k: {k}", "tenants:"]
     for tenant in range(tenants):
         subnet = IPv4Network(f"172.{16 + (tenant if unique else tenant // 2)}.0.0/16")
-        lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}",
-                  "    vms:"]
+        lines += [f"  t{tenant}:", f"    vni: {FIRST_VNI + tenant}", f"    encap: {ENCAPS[tenant % len(ENCAPS)]}"]
+        if routed and tenant % 2:
+            lines += ["    routing: distributed", "    vms:"]
+            lines += [f"      {vm}: {{ip: {subnet[256 * (i % ROUTED_SUBNETS) + 10 + i // ROUTED_SUBNETS]}/24, "
+                      f"server: {server}}}" for i, (vm, server) in enumerate(members[tenant])]
+            continue
+        lines += ["    vms:"]
         lines += [f"      {vm}: {{ip: {subnet[10 + i]}/{subnet.prefixlen}, server: {server}}}"
                   for i, (vm, server) in enumerate(members[tenant])]
     return "\n".join(lines) + "\n"
@@ -57,8 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vms-per-server", type=int, default=2)
     parser.add_argument("--tenants", type=int, default=DEFAULT_TENANTS)
     parser.add_argument("--unique", action="store_true", help="every tenant a subnet of its own (no overlap)")
+    parser.add_argument("--routed", action="store_true", help="every other tenant routed (routing: distributed)")
     args = parser.parse_args(argv)
-    print(scale_yaml(args.k, args.vms_per_server, args.tenants, args.unique), end="")
+    print(scale_yaml(args.k, args.vms_per_server, args.tenants, args.unique, args.routed), end="")
 
 
 if __name__ == "__main__":
