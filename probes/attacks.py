@@ -4,6 +4,7 @@
   MAC spoofing     ... from a MAC that is not its own
   ARP spoofing     a VM claims a tenant peer's address in a gratuitous ARP reply
   broadcast        a VM broadcasts / multicasts: never beyond its own tenant
+  gateway spoofing in a routed tenant, a VM sends to a peer on another subnet from that subnet's gateway
   tunnel forgery   a VM hand-makes a VXLAN or GENEVE packet with another tenant's VNI, addressed to
                    the victim's physical server
   rogue host       a host on a spare edge port injects the victim tenant's VNI, from its own address
@@ -61,7 +62,7 @@ def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> l
         return []
     a, b = pair
     tenant = frozenset(ep.label for ep in endpoints if ep.tenant == a.tenant) - {a.label}
-    found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens)]
+    found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens), *_gateway_spoofing(endpoints, tokens)]
     victim = next((ep for ep in endpoints if ep.tenant != a.tenant), None)
     if victim:
         found += _forgery(a, b, victim, tokens)
@@ -87,6 +88,20 @@ def _spoofing(a: Endpoint, b: Endpoint, tokens: Tokens) -> list[Attack]:
         _attack("ARP spoofing", f"{a.label} tells everyone {b.ip} (of {b.label}) is at its own {a.mac}", a.label,
                 lambda t: arp("is-at", Host(a.mac, b.ip), b.ip, BROADCAST, BROADCAST, t), tokens),
     ]
+
+
+def _gateway_spoofing(endpoints: list[Endpoint], tokens: Tokens) -> list[Attack]:
+    """In a routed tenant, a VM sends to a peer on another subnet as if it were that subnet's gateway (so
+    that the peer would take it for routed traffic): its own virtual switch must drop it at the door."""
+    pair = next(((a, b) for a in endpoints for b in endpoints if a.network is not None and a.tenant == b.tenant
+                 and not a.neighbour(b) and not a.bare_metal), None)
+    if pair is None or pair[1].network is None:
+        return []
+    a, b = pair
+    gateway = pair[1].network.network_address + 1
+    return [_attack("gateway spoofing", f"{a.label} -> {b.label} from {gateway}, the gateway of {b.network}, "
+                                        f"not its own {a.ip}", a.label,
+                    lambda t: probe("udp", Host(a.mac, gateway), a.next_hop(b), t), tokens)]
 
 
 def _flooding(a: Endpoint, tenant: frozenset[str], tokens: Tokens) -> list[Attack]:

@@ -2,7 +2,7 @@
 switches' tables proved by tracing: the gateway answered on every server, a packet to another subnet
 routed once at the first virtual switch (TTL - 1, MACs rewritten) and tunnelled straight to its VM, an
 address the tenant does not have dropped there, broadcasts kept to their subnet."""
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 import yaml
@@ -88,3 +88,29 @@ def test_the_routing_key_survives_a_save_and_flat_mode_refuses_it():
     assert "routing" not in document(load())["tenants"]["pepsi"]  # an L2 tenant's file stays as it was
     with pytest.raises(ScenarioError, match="flat mode has none of its own"):
         load(BUNDLED / "routed.yaml", mode=Mode.FLAT)
+
+
+def routed_endpoints():
+    from probes.endpoint import Endpoint
+    from topologies.encap import Encap
+    net = {1: IPv4Network("172.16.1.0/24"), 3: IPv4Network("172.16.3.0/24")}
+
+    def ep(label, subnet, host, mac):
+        return Endpoint(label, "acme", 7001, Encap.VXLAN, mac, net[subnet][host], IPv4Address(f"10.{subnet}.0.2"), 0,
+                        "eth0", network=net[subnet], gateway_mac=GATEWAY_MAC)
+    return ep("acme/web1", 1, 10, "02:00:00:00:01:0a"), ep("acme/web2", 1, 11, "02:00:00:00:01:0b"), \
+        ep("acme/db", 3, 10, "02:00:00:00:03:0a")
+
+
+def test_the_probes_send_to_the_gateway_ask_it_and_keep_floods_on_the_subnet():
+    from probes import arpcheck, attacks, replication
+    from probes.session import Tokens
+    web1, web2, db = routed_endpoints()
+    assert web1.next_hop(web2).mac == web2.mac and web1.next_hop(db).mac == GATEWAY_MAC
+    answers = {q.ip: q.answer for q in arpcheck.questions([web1, web2, db]) if q.asker == "acme/web1"}
+    assert answers[IPv4Address("172.16.1.1")] == GATEWAY_MAC and answers[IPv4Address("172.16.1.11")] == web2.mac
+    assert answers[IPv4Address("172.16.3.10")] is None  # another subnet: a router answers for nobody there
+    floods = replication.floods([web1, web2, db], Tokens())
+    assert {f.probe.sender: f.probe.allowed for f in floods} == {"acme/web1": {"acme/web2"}, "acme/web2": {"acme/web1"}}
+    (spoof,) = [a for a in attacks.attacks([web1, web2, db], Tokens(), None) if a.name == "gateway spoofing"]
+    assert "from 172.16.3.1, the gateway of 172.16.3.0/24" in spoof.detail and not spoof.probe.allowed
