@@ -63,14 +63,14 @@ def migrate(current: Scenario, label: str, server: str) -> Scenario:
     return _changed(current, f"migrate {label}", edit)
 
 
-def add_tenant(current: Scenario, name: str, vni: int, encap: str = "vxlan") -> Scenario:
+def add_tenant(current: Scenario, name: str, vni: int, encap: str = "vxlan", routing: str = "l2") -> Scenario:
     if name in {t.name for t in current.tenants}:
         raise ScenarioError(f"tenant {quote(name)} already exists; pick another name")
     if encap not in ENCAPS:
         raise ScenarioError(f"unknown encapsulation {quote(encap)}; use {', '.join(ENCAPS)}")
 
     def edit(tenants: dict[str, Any]) -> None:
-        tenants[name] = {"vni": vni, "encap": encap, "vms": {}}
+        tenants[name] = {"vni": vni, "encap": encap, **({"routing": routing} if routing != "l2" else {}), "vms": {}}
     return _changed(current, f"tenant add {name}", edit)
 
 

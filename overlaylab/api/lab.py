@@ -184,9 +184,10 @@ class Lab:
         return self.running.members.add_vm(label, ip, server, mac)
 
     @on_lab_thread
-    def add_tenant(self, name: str, vni: int, encap: str = "vxlan") -> dict[str, Any]:
-        """A new tenant (a virtual network with its VNI and encapsulation); returns the flow changes."""
-        return self.running.members.apply(changes.add_tenant(self.scenario, name, vni, encap))
+    def add_tenant(self, name: str, vni: int, encap: str = "vxlan", routing: str = "l2") -> dict[str, Any]:
+        """A new tenant (a virtual network with its VNI, encapsulation and routing: l2 or distributed);
+        returns the flow changes."""
+        return self.running.members.apply(changes.add_tenant(self.scenario, name, vni, encap, routing))
 
     @on_lab_thread
     def remove(self, name: str) -> dict[str, Any]:

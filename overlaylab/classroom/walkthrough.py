@@ -20,6 +20,7 @@ from controller.trace import trace_vm, vm_packet
 from overlaylab.classroom import protocols
 from overlaylab.classroom.onthewire import broadcast_copies, five_tuple, stacking
 from overlaylab.classroom.roles import roles_of
+from overlaylab.classroom.routedhop import routed_hop
 from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime import tables
 from overlaylab.runtime.running import RunningLab
@@ -148,7 +149,7 @@ def forwarding_tables(lab: RunningLab, _out: Path) -> Shown:
         hit = hits.get((node, key))
         shown.say(f"    {node:<14} {f'+{hit.packets}' if hit else 'not counted':>4}  {hit.note if hit else '?'}")
     shown.facts = {"path": list(dict.fromkeys(hop.node for hop in taken_path)),
-                   "counted": [hits.get(hop) for hop in matched]}
+                   "counted": [hits.get(hop) for hop in matched], "routed": routed_hop(lab, shown)}
     return shown
 
 
@@ -272,8 +273,9 @@ STEPS = (
     Step("Forwarding tables with encapsulation", "The virtual switch has an entry for every VM its VMs talk "
          "to (encapsulate towards its server) and an entry to decapsulate for its own VMs; \"the switches in "
          "the datacenter work exactly the same as they did before\". (The lecture looks the destination VM up by "
-         "its IP address, behind the VM's default route; this lab is a layer-2 overlay: the VM learns its peer's "
-         "MAC by ARP, answered by its own virtual switch, which then looks up that MAC. Same effect, another key.)",
+         "its IP address, behind the VM's default route; the lecture's tenants here are a layer-2 overlay: the VM "
+         "learns its peer's MAC by ARP, answered by its own virtual switch, which then looks up that MAC. A "
+         "tenant with `routing: distributed`, added below, is routed the lecture's way.)",
          forwarding_tables),
     Step("Multi-tenancy and private networks", "Tenants choose addresses without asking each other: \"Pepsi's "
          "private network might have a VM with IP address 192.0.2.2, and Coke's private network might have a "

@@ -56,15 +56,16 @@ def wire_args(line: str) -> tuple[str, str | None, str]:
     return link, None, rest.strip()
 
 
-def tenant_add_args(words: list[str]) -> tuple[str, int, str] | None:
-    """`tenant add NAME --vni N [--encap E]` as (name, vni, encap), or None when it is not that."""
+def tenant_add_args(words: list[str]) -> tuple[str, int, str, str] | None:
+    """`tenant add NAME --vni N [--encap E] [--routing R]` as (name, vni, encap, routing), or None when it
+    is not that."""
     if not words or len(words) % 2 == 0:
         return None
     options = dict(zip(words[1::2], words[2::2], strict=True))
     vni = options.get("--vni", "")
-    if not set(options) <= {"--vni", "--encap"} or not (vni.isascii() and vni.isdigit()):  # not `²`
+    if not set(options) <= {"--vni", "--encap", "--routing"} or not (vni.isascii() and vni.isdigit()):  # not `²`
         return None
-    return words[0], int(vni), options.get("--encap", "vxlan")
+    return words[0], int(vni), options.get("--encap", "vxlan"), options.get("--routing", "l2")
 
 
 def draw_args(words: list[str]) -> tuple[str, list[str]] | None:

@@ -145,17 +145,19 @@ class LabCLI(CLI):
                    "or vm remove TENANT/VM\n")
 
     def do_tenant(self, line: str) -> None:
-        """tenant add NAME --vni N [--encap vxlan|geneve|gre] | tenant remove NAME: a tenant (a virtual
-        network) comes or goes while the lab runs; the underlay's tables never change."""
+        """tenant add NAME --vni N [--encap vxlan|geneve|gre] [--routing l2|distributed] | tenant remove NAME:
+        a tenant (a virtual network) comes or goes while the lab runs; the underlay's tables never change."""
         words = line.split()
         added = tenant_add_args(words[1:]) if words[:1] == ["add"] else None
         if added:
-            name, vni, encap = added
-            self._change(f"tenant {name} added (VNI {vni}, {encap})", lambda: self.lab.add_tenant(name, vni, encap))
+            name, vni, encap, routing = added
+            self._change(f"tenant {name} added (VNI {vni}, {encap}, {routing})",
+                         lambda: self.lab.add_tenant(name, vni, encap, routing))
         elif len(words) == 2 and words[0] == "remove" and "/" not in words[1]:
             self._change(f"tenant {words[1]} removed", lambda: self.lab.remove(words[1]))
         else:
-            output("usage: tenant add NAME --vni N [--encap vxlan|geneve|gre], or tenant remove NAME\n")
+            output("usage: tenant add NAME --vni N [--encap vxlan|geneve|gre] [--routing l2|distributed], or "
+                   "tenant remove NAME\n")
 
     def do_scenario(self, line: str) -> None:
         """scenario save FILE: the lab's current desired state as a scenario file (`overlaylab check FILE`

@@ -31,6 +31,7 @@ def test_every_step_shows_evidence_from_the_live_lab(tmp_path):
         assert (tunnel.encap, tunnel.vni, str(tunnel.src), str(tunnel.dst)) == (Encap.GENEVE, 5002, "10.0.0.2", "10.3.1.3")
     assert len(rdpcap(str(tmp_path / "encapsulation.pcap"))) == 4
     path, counted = facts[5]["path"], facts[5]["counted"]
+    assert facts[5]["routed"]["ttl"] == 63 and facts[5]["routed"]["routed"] >= 1  # the routed tenant's hop
     assert path[0] == "p0e0h0/br-int" and path[-1] == "p3e1h1/br-int" and len(path) == 7
     assert {c.datapath for c in counted} >= set(path)  # every switch on the way counted it
     notes = {c.note for c in counted}

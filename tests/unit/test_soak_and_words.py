@@ -13,7 +13,8 @@ def test_a_tenant_add_that_is_not_one_is_refused_not_crashed(words):
 
 
 def test_a_tenant_add_reads_its_vni_and_encapsulation():
-    assert tenant_add_args(["sprite", "--vni", "7", "--encap", "gre"]) == ("sprite", 7, "gre")
+    assert tenant_add_args(["sprite", "--vni", "7", "--encap", "gre"]) == ("sprite", 7, "gre", "l2")
+    assert tenant_add_args(["acme", "--vni", "8", "--routing", "distributed"]) == ("acme", 8, "vxlan", "distributed")
 
 
 def test_the_soaks_new_vm_takes_an_address_no_member_of_its_tenant_has():
