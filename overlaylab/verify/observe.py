@@ -91,7 +91,7 @@ def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) ->
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
-        capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
+        capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), Host(src.next_hop_mac(dst), dst.ip.ip), token))
         expect = any(p.delivered_to == dst.label for p in paths)
         capture.run(lambda: bool(arrived), ARRIVAL_TIMEOUT if expect else SETTLE, SETTLE,
                     lambda name, frame: arrived.append(frame) if name == dst.label and

@@ -17,6 +17,8 @@ def test_the_first_virtual_switch_routes_between_subnets_wherever_the_vms_go():
         assert "ttl=63" in ping(lab, "acme/web1", "172.16.3.10")  # acme/db, another subnet, another pod
         assert "ttl=64" in ping(lab, "acme/web1", "172.16.1.11")  # acme/web2, its own subnet: switched
         assert " 0 received" in ping(lab, "acme/web1", "172.16.9.9")  # no such subnet in acme
+        traced = lab.trace("acme/web1", "acme/db")  # sent to the gateway, seen routed on a predicted path
+        assert traced.taken is not None and traced.observed.delivered
         assert lab.check().ok
         for server in ("p2e1h0", "p3e1h1"):  # to an empty server, and back
             assert lab.migrate("acme/db", server)["changes"]["underlay"] == 0

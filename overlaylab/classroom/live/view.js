@@ -68,7 +68,8 @@ function draw() {
   }
   element("g", { id: "trace" }, svg);
   document.getElementById("tenants").innerHTML = lab.tenants.map(
-    t => `<span><i style="background:${t.colour}"></i>${t.name}: VNI ${t.vni}, ${t.encap}</span>`).join("");
+    t => `<span><i style="background:${t.colour}"></i>${t.name}: VNI ${t.vni}, ${t.encap}` +
+         `${t.routing === "distributed" ? ", routed" : ""}</span>`).join("");
   document.getElementById("hint").textContent = buttons
     ? "click two VMs: trace a packet; a VM then a server: migrate it; a cable: down or up; wheel: zoom"
     : "click two VMs: trace a packet between them; wheel: zoom, drag: move, double-click: all";
