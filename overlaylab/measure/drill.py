@@ -82,8 +82,8 @@ def interval(streams: int) -> float:
 def streams(lab: RunningLab, chosen: list[tuple[VM, VM]]) -> Iterator[list[Stream]]:
     every = interval(len(chosen))
     with ExitStack() as stack:
-        end = lab.nodes.stream_end
-        yield [stack.enter_context(Stream(end(a), end(b), every, run=i.to_bytes(2, "big")))
+        ends = lab.nodes.stream_ends
+        yield [stack.enter_context(Stream(*ends(a, b), every, run=i.to_bytes(2, "big")))
                for i, (a, b) in enumerate(chosen)]
 
 

@@ -55,7 +55,7 @@ def measured(lab: RunningLab, event: str) -> Iterator[dict[str, Any]]:
     if pair is None:
         yield record
     else:
-        with Stream(lab.nodes.stream_end(pair[0]), lab.nodes.stream_end(pair[1])) as stream:
+        with Stream(*lab.nodes.stream_ends(*pair)) as stream:
             yield record
         assert stream.result is not None
         record["stream"] = {"from": pair[0].label, "to": pair[1].label, "sent": stream.result.sent,

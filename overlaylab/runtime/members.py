@@ -100,7 +100,7 @@ class Members:
         if peer is None:
             return {**self._migrate(vm, server), **moved, "moved_in": round(time.monotonic() - start, 3),
                     "stream": None}
-        with Stream(self.nodes.stream_end(peer), self.nodes.stream_end(vm)) as stream:
+        with Stream(*self.nodes.stream_ends(peer, vm)) as stream:
             answer = self._migrate(vm, server)
         seconds = round(time.monotonic() - start, 3)
         assert stream.result is not None

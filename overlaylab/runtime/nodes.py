@@ -68,10 +68,13 @@ class Nodes:
                         kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
                         vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None)
 
-    def stream_end(self, vm: VM) -> End:
-        """Where a probe stream to or from the VM starts or ends (probes.stream)."""
-        node = self.vm(vm.label)
-        return End(Host(vm.mac, vm.ip.ip), node.pid, node.defaultIntf().name)
+    def stream_ends(self, src: VM, dst: VM) -> tuple[End, End]:
+        """Where a probe stream from `src` to `dst` starts and ends (probes.stream), its frames addressed as
+        `src` would send them (to its gateway, for a peer on another subnet of a routed tenant)."""
+        def end(vm: VM, mac: str) -> End:
+            node = self.vm(vm.label)
+            return End(Host(mac, vm.ip.ip), node.pid, node.defaultIntf().name)
+        return end(src, src.mac), end(dst, src.next_hop_mac(dst))
 
     def port_pid(self, port: str) -> int:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: its switch's
