@@ -20,17 +20,15 @@ that comes back in through the patch port is accepted only from the address of a
 """
 from __future__ import annotations
 
+from controller.brint import PRIO, PRIO_MISS, T_ARP, T_CLASSIFY, T_DELIVER, T_FORWARD, arp_answer
 from controller.flows import (
-    ARP_REPLY,
     ARP_REQUEST,
     ETH_ARP,
     ETH_IP,
     GROUP_BIT,
-    IN_PORT,
     Action,
     Flow,
     MatchValue,
-    Move,
     Output,
     SetField,
     Tables,
@@ -52,9 +50,6 @@ from controller.routed import gateways, on_subnet, route
 from topologies.fattree import Server, mac_of
 from topologies.names import PATCH, vswitch_dpid, vswitch_name
 from topologies.scenario import VM, Routing, Scenario, Tenant
-
-T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER = 0, 1, 2, 3
-PRIO, PRIO_MISS = 100, 0
 
 
 def virtualized(scenario: Scenario) -> list[Server]:
@@ -169,12 +164,10 @@ def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
 
 
 def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
-    actions = (Move("eth_src", "eth_dst"), SetField("eth_src", peer.mac), SetField("arp_op", ARP_REPLY),
-               Move("arp_sha", "arp_tha"), SetField("arp_sha", peer.mac),
-               Move("arp_spa", "arp_tpa"), SetField("arp_spa", peer.ip.ip), Output(IN_PORT))
     return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST,
                             arp_tpa=host(peer.ip.ip)),
-                actions, table=T_ARP, note=f"{peer.ip.ip} is {peer.label}: answer with its MAC", purpose=ARP_RESPONDER)
+                arp_answer(peer.mac, peer.ip.ip), table=T_ARP,
+                note=f"{peer.ip.ip} is {peer.label}: answer with its MAC", purpose=ARP_RESPONDER)
 
 
 def _accept_routed(tenant: Tenant, here: Server) -> list[Flow]:

@@ -17,26 +17,20 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 
+from controller.brint import PRIO, T_ARP, T_FORWARD, arp_answer
 from controller.flows import (
-    ARP_REPLY,
     ARP_REQUEST,
     ETH_ARP,
     ETH_IP,
-    IN_PORT,
     Action,
     DecTtl,
     Flow,
-    Move,
-    Output,
     SetField,
     host,
     match,
 )
 from controller.purpose import ARP_RESPONDER, ROUTE
 from topologies.scenario import VM, Tenant
-
-T_ARP, T_FORWARD = 1, 2
-PRIO = 100
 
 
 def on_subnet(flow: Flow, peer: VM) -> Flow:
@@ -55,12 +49,10 @@ def gateways(tenant: Tenant, here: list[VM]) -> list[Flow]:
 
 
 def _answer(vni: int, subnet: IPv4Network, gateway: IPv4Address, mac: str) -> Flow:
-    actions = (Move("eth_src", "eth_dst"), SetField("eth_src", mac), SetField("arp_op", ARP_REPLY),
-               Move("arp_sha", "arp_tha"), SetField("arp_sha", mac), Move("arp_spa", "arp_tpa"),
-               SetField("arp_spa", gateway), Output(IN_PORT))
     return Flow(PRIO, match(metadata=vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST, arp_spa=subnet, arp_tpa=host(gateway)),
-                actions, table=T_ARP, note=f"{gateway} is the gateway of {subnet}: answer with {mac}, here as on "
-                                           f"every server", purpose=ARP_RESPONDER)
+                arp_answer(mac, gateway), table=T_ARP,
+                note=f"{gateway} is the gateway of {subnet}: answer with {mac}, here as on every server",
+                purpose=ARP_RESPONDER)
 
 
 def route(peer: VM, then: tuple[Action, ...], where: str) -> Flow:
