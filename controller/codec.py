@@ -3,12 +3,13 @@ checks the switches against the controller's own truth instead of compiling a co
 """
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 from controller.flows import (
-    IPV4_FIELDS,
+    ADDRESS_FIELDS,
     Action,
+    Address,
     DecTtl,
     Flow,
     Foreign,
@@ -51,12 +52,12 @@ def _flow_of(doc: dict[str, Any]) -> Flow:
                 doc.get("metadata"), doc.get("goto"), doc["note"], doc["purpose"])
 
 
-def _value(value: MatchValue | IPv4Address) -> int | str:
+def _value(value: MatchValue | Address) -> int | str:
     return value if isinstance(value, int) else str(value)
 
 
 def _match_value(name: str, value: int | str) -> MatchValue:
-    return IPv4Network(value) if name in IPV4_FIELDS else value
+    return ip_network(value) if name in ADDRESS_FIELDS else value
 
 
 def _action_doc(action: Action) -> list[Any]:
@@ -81,7 +82,7 @@ def _action_of(doc: list[Any]) -> Action:
         return Group(args[0])
     if kind == "set_field":
         name, value = args
-        return SetField(name, IPv4Address(value) if name in IPV4_FIELDS else value)
+        return SetField(name, ip_address(value) if name in ADDRESS_FIELDS else value)
     if kind == "move":
         return Move(*args)
     if kind == "foreign":

@@ -8,21 +8,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import overload
 
-ETH_IP, ETH_ARP = 0x0800, 0x0806
+ETH_IP, ETH_ARP, ETH_IP6 = 0x0800, 0x0806, 0x86DD
 ARP_REQUEST, ARP_REPLY = 1, 2
+ICMP6 = 58  # ip_proto of ICMPv6, which carries IPv6's neighbour discovery
+ND_SOLICIT, ND_ADVERT = 135, 136
 IN_PORT = "in_port"  # Output(IN_PORT): send back where it came from
 GROUP_BIT = "01:00:00:00:00:00/01:00:00:00:00:00"  # an eth_dst match: broadcast and multicast (the I/G bit)
 
-MatchValue = int | str | IPv4Network
+Prefix = IPv4Network | IPv6Network
+Address = IPv4Address | IPv6Address
+MatchValue = int | str | Prefix
 # Field widths in bits, for Move; names follow OpenFlow OXM (and os-ken).
-FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48,
-              "arp_spa": 32, "arp_tpa": 32, "reg0": 32}
+FIELD_BITS = {"eth_src": 48, "eth_dst": 48, "arp_sha": 48, "arp_tha": 48, "ipv6_nd_tll": 48,
+              "arp_spa": 32, "arp_tpa": 32, "reg0": 32, "ipv6_src": 128, "ipv6_dst": 128}
 IPV4_FIELDS = frozenset({"ipv4_src", "ipv4_dst", "arp_spa", "arp_tpa", "tun_ipv4_src", "tun_ipv4_dst"})
-_ETH_NAMES = {ETH_IP: "ip", ETH_ARP: "arp"}
+IPV6_FIELDS = frozenset({"ipv6_src", "ipv6_dst", "ipv6_nd_target"})
+ADDRESS_FIELDS = IPV4_FIELDS | IPV6_FIELDS
+_ETH_NAMES = {ETH_IP: "ip", ETH_ARP: "arp", ETH_IP6: "ipv6"}
 _OFCTL_FIELD = {"ipv4_dst": "nw_dst", "ipv4_src": "nw_src", "tunnel_id": "tun_id",
-                "tun_ipv4_src": "tun_src", "tun_ipv4_dst": "tun_dst"}
+                "tun_ipv4_src": "tun_src", "tun_ipv4_dst": "tun_dst", "ipv6_nd_target": "nd_target",
+                "ipv6_nd_tll": "nd_tll"}
+_OFCTL_MATCH = {**_OFCTL_FIELD, "icmpv6_type": "icmp_type", "icmpv6_code": "icmp_code"}  # as OVS prints them
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Group:
 @dataclass(frozen=True)
 class SetField:
     field: str
-    value: int | str | IPv4Address
+    value: int | str | Address
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,15 @@ class Tables:
     groups: tuple[SelectGroup, ...] = ()
 
 
+@overload
+def host(ip: IPv4Address) -> IPv4Network: ...
+@overload
+def host(ip: IPv6Address) -> IPv6Network: ...
 @cache
-def host(ip: IPv4Address) -> IPv4Network:
-    """The /32 of one address (made once: compiling a k=8 lab asks for the same ones thousands of times)."""
-    return IPv4Network((ip, 32))
+def host(ip: Address) -> Prefix:
+    """The /32 (or /128) of one address (made once: compiling a k=8 lab asks for the same ones thousands of
+    times)."""
+    return ip_network((ip, ip.max_prefixlen))
 
 
 def match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:
@@ -114,18 +128,23 @@ def match(**fields: MatchValue) -> tuple[tuple[str, MatchValue], ...]:
 
 
 def _ofctl_value(value: MatchValue) -> str:
-    if isinstance(value, IPv4Network) and value.prefixlen == 32:
+    if isinstance(value, IPv4Network | IPv6Network) and value.prefixlen == value.max_prefixlen:
         return str(value.network_address)
     return str(value)
 
 
 def ofctl_match(flow: Flow) -> str:
+    """The match as ovs-ofctl prints it (`icmp6,icmp_type=135`), so counters read back find their flow."""
     parts = [f"table={flow.table}", f"priority={flow.priority}"]
+    fields = flow.fields
+    icmp6 = fields.get("eth_type") == ETH_IP6 and fields.get("ip_proto") == ICMP6
     for name, value in flow.match:
-        if name == "eth_type" and value in _ETH_NAMES:
+        if icmp6 and name in ("eth_type", "ip_proto"):
+            parts += ["icmp6"] if name == "eth_type" else []
+        elif name == "eth_type" and value in _ETH_NAMES:
             parts.append(_ETH_NAMES[value])  # type: ignore[index]
         else:
-            parts.append(f"{_OFCTL_FIELD.get(name, name)}={_ofctl_value(value)}")
+            parts.append(f"{_OFCTL_MATCH.get(name, name)}={_ofctl_value(value)}")
     return ",".join(parts)
 
 
@@ -137,7 +156,7 @@ def ofctl_action(action: Action) -> str:
     if isinstance(action, SetField):
         return f"set_field:{action.value}->{_OFCTL_FIELD.get(action.field, action.field)}"
     if isinstance(action, Move):
-        return f"move:{action.src}->{action.dst}"
+        return f"move:{_OFCTL_FIELD.get(action.src, action.src)}->{_OFCTL_FIELD.get(action.dst, action.dst)}"
     if isinstance(action, Foreign):
         return action.text
     return "dec_ttl"
@@ -163,8 +182,8 @@ def matches(flow: Flow, packet: dict[str, object]) -> bool:
     MAC (`01:00:00:00:00:00/01:00:00:00:00:00`) by its bits."""
     for name, want in flow.match:
         have = packet.get(name)
-        if isinstance(want, IPv4Network):
-            if not isinstance(have, IPv4Address) or have not in want:
+        if isinstance(want, IPv4Network | IPv6Network):
+            if not isinstance(have, IPv4Address | IPv6Address) or have not in want:
                 return False
         elif isinstance(want, str) and "/" in want:
             if not isinstance(have, str) or not _masked_equal(have, *want.split("/")):

@@ -4,14 +4,14 @@ controller can compare what a switch holds with what it should; Ryu API, so os-k
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from controller import osken_fixes  # noqa: F401 - os-ken must decode what the switches report
 from controller.flows import (
+    ADDRESS_FIELDS,
     FIELD_BITS,
     IN_PORT,
-    IPV4_FIELDS,
     Action,
     DecTtl,
     Delta,
@@ -33,9 +33,13 @@ NTR_VENDOR_ID, NTRT_SELECTION_METHOD = 0x0000154D, 1
 HASH_FIELDS = (0x80001604, 0x80001804, 0x80001A02, 0x80001C02, 0x80001E02, 0x80002002)
 
 
+# How OVS names, in its NXM reg_move, the fields the compilers name by OXM
+_NXM_NAMES = {"nd_tll": "ipv6_nd_tll", "nd_sll": "ipv6_nd_sll", "nd_target": "ipv6_nd_target"}
+
+
 def _match_value(value: MatchValue) -> Any:
-    if isinstance(value, IPv4Network):
-        if value.prefixlen == 32:
+    if isinstance(value, IPv4Network | IPv6Network):
+        if value.prefixlen == value.max_prefixlen:
             return str(value.network_address)
         return (str(value.network_address), str(value.netmask))
     if isinstance(value, str) and "/" in value:  # a masked MAC
@@ -50,7 +54,7 @@ def action(dp: Any, act: Action) -> Any:
     if isinstance(act, Group):
         return parser.OFPActionGroup(act.group_id)
     if isinstance(act, SetField):
-        value = str(act.value) if isinstance(act.value, IPv4Address) else act.value
+        value = str(act.value) if isinstance(act.value, IPv4Address | IPv6Address) else act.value
         return parser.OFPActionSetField(**{act.field: value})
     if isinstance(act, Move) and ofp.OFP_VERSION >= OF15:  # copy_field is standard from 1.5 on
         return parser.OFPActionCopyField(n_bits=FIELD_BITS[act.src], oxm_ids=[act.src, act.dst])
@@ -144,9 +148,10 @@ def read_group(dp: Any, desc: Any) -> SelectGroup:
 
 
 def _model_value(name: str, value: Any) -> MatchValue:
-    if name in IPV4_FIELDS:
-        address, mask = value if isinstance(value, tuple) else (value, "255.255.255.255")
-        return IPv4Network(f"{address}/{mask}")
+    if name in ADDRESS_FIELDS:
+        address, mask = value if isinstance(value, tuple) else (value, None)
+        bits = ip_address(address).max_prefixlen if mask is None else bin(int(ip_address(mask))).count("1")
+        return ip_network(f"{address}/{bits}")
     if isinstance(value, tuple):  # a masked MAC, as the compilers write it
         return "/".join(value)
     return value  # type: ignore[no-any-return]
@@ -159,9 +164,10 @@ def _read_action(dp: Any, act: Any) -> Action:
     if isinstance(act, parser.OFPActionGroup):
         return Group(act.group_id)
     if isinstance(act, parser.OFPActionSetField):
-        return SetField(act.key, IPv4Address(act.value) if act.key in IPV4_FIELDS else act.value)
+        return SetField(act.key, ip_address(act.value) if act.key in ADDRESS_FIELDS else act.value)
     if isinstance(act, parser.NXActionRegMove):  # OVS reports its fields by their NXM names: eth_src_nxm
-        return Move(act.src_field.removesuffix("_nxm"), act.dst_field.removesuffix("_nxm"))
+        src, dst = (_NXM_NAMES.get(f, f.removesuffix("_nxm")) for f in (act.src_field, act.dst_field))
+        return Move(src, dst)
     if ofp.OFP_VERSION >= OF15 and isinstance(act, parser.OFPActionCopyField):
         src, dst = (oxm.type for oxm in act.oxm_ids)
         return Move(src, dst)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from os_ken.lib import type_desc
+from os_ken.ofproto import ofproto_v1_3, oxm_fields
 from os_ken.ofproto import ofproto_v1_5 as ofproto
 from os_ken.ofproto import ofproto_v1_5_parser as parser
 
@@ -50,3 +52,23 @@ def _copy_field(cls: Any, buf: bytes, offset: int) -> Any:
 
 parser.OFPBucket.parser = classmethod(_bucket)
 parser.OFPActionCopyField.parser = classmethod(_copy_field)
+
+
+class _Ericsson(oxm_fields._OxmClass):  # type: ignore[misc]
+    """OVS's ERICOXM_OF class (0x1000): the ICMPv6 ND fields a virtual switch's neighbour advertisement
+    needs, which os-ken does not know."""
+
+    _class = 0x1000
+
+
+def _teach_nd_fields() -> None:
+    """Let os-ken write OVS's `nd_reserved` (the NA's R/S/O flags) and `nd_options_type` (the option's type,
+    source into target link-layer address), in OpenFlow 1.3 and 1.5."""
+    for module in (ofproto_v1_3, ofproto):
+        if "nd_reserved" not in {f.name for f in module.oxm_types}:
+            module.oxm_types += [_Ericsson("nd_reserved", 1, type_desc.Int4),
+                                 _Ericsson("nd_options_type", 2, type_desc.Int1)]
+            oxm_fields.generate(module.__name__)
+
+
+_teach_nd_fields()

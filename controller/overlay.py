@@ -20,11 +20,15 @@ that comes back in through the patch port is accepted only from the address of a
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from ipaddress import IPv4Network, IPv6Network
+
 from controller.brint import PRIO, PRIO_MISS, T_ARP, T_CLASSIFY, T_DELIVER, T_FORWARD, arp_answer
 from controller.flows import (
     ARP_REQUEST,
     ETH_ARP,
     ETH_IP,
+    ETH_IP6,
     GROUP_BIT,
     Action,
     Flow,
@@ -35,6 +39,7 @@ from controller.flows import (
     host,
     match,
 )
+from controller.ipv6 import gateways6, nd_reply, on_subnet6, port_security6, route6, switch_wide
 from controller.purpose import (
     ARP_RESPONDER,
     DELIVER,
@@ -90,25 +95,56 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     here = local_vms(scenario, server)
     ports = {vm: vm.port for vm in here}
     tenants = [t for t in scenario.tenants if any(vm.tenant == t.name for vm in here)]
-    nets = {(vm.tenant, vm.ip.network) for vm in here}  # a routed tenant's subnets with a VM here
-    switched = {vm for t in tenants for vm in t.vms if not vm.routed or (vm.tenant, vm.ip.network) in nets}
+    routed = [t for t in tenants if t.routing is Routing.DISTRIBUTED]
+    nets = _local_subnets(here)
     accept = _accept_routed if scenario.flat else _accept_tunnels
-    forward = _forward_routed if scenario.flat else _forward
-    flows = [*(f for vm in here for f in _port_security(vm, ports[vm])),
+    flows = [*(f for vm in here for f in (*_port_security(vm, ports[vm]), *port_security6(vm, ports[vm]))),
              *(f for t in tenants for f in accept(t, server)),
-             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms if peer in switched),
-             *(f for t in tenants if t.routing is Routing.DISTRIBUTED for f in gateways(t, here)),
-             *(on_subnet(_local(peer, ports[peer]) if peer in ports else forward(t, peer, server), peer)
-               for t in tenants for peer in t.vms if peer in switched),
-             *(route(peer, *_to(peer, ports)) for t in tenants if t.routing is Routing.DISTRIBUTED for peer in t.vms),
+             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms if _near(peer, nets)),
+             *(nd_reply(t, peer) for t in tenants for peer in t.vms if peer.ip6 and _near(peer, nets, v6=True)),
+             *(f for t in routed for f in (*gateways(t, here), *gateways6(t, here))),
+             *_switching(scenario, server, tenants, ports, nets),
+             *(f for t in routed for peer in t.vms for f in (route(peer, *_to(peer, ports)),
+                                                             *route6(peer, *_to(peer, ports)))),
              *(_deliver(vm, ports[vm], scenario.flat) for vm in here),
+             *switch_wide(here),
              *(() if scenario.flat else (f for t in tenants for f in _replicate(t, server, ports)))]
     misses = [Flow(PRIO_MISS, match(), table=t, note=note, purpose=DROP) for t, note in (
         (T_CLASSIFY, "not from a local VM's own MAC/IP, nor a tenant tunnel from a known server: drop"),
-        (T_ARP, "ARP for an address the tenant does not have: no answer"),
+        (T_ARP, "ARP or neighbour solicitation for an address the tenant does not have: no answer"),
         (T_FORWARD, "not a peer of this tenant (an unknown MAC): drop"),
         (T_DELIVER, "no local VM of this tenant has that MAC: drop"))]
     return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses))
+
+
+Subnets = set[tuple[str, IPv4Network | IPv6Network]]
+
+
+def _local_subnets(here: list[VM]) -> Subnets:
+    """The (tenant, subnet) pairs with a VM on this server, IPv4 and IPv6."""
+    return {(vm.tenant, vm.ip.network) for vm in here} | {(vm.tenant, vm.ip6.network) for vm in here if vm.ip6}
+
+
+def _near(peer: VM, nets: Subnets, v6: bool = False) -> bool:
+    """Is `peer` switched to (and answered for) here: always in an L2 tenant; in a routed one, when its
+    subnet has a VM on this server (a VM elsewhere is reached through the gateway)."""
+    if not peer.routed:
+        return True
+    return (peer.tenant, peer.ip6.network if v6 and peer.ip6 else peer.ip.network) in nets
+
+
+def _switching(scenario: Scenario, server: Server, tenants: list[Tenant], ports: dict[VM, int],
+               nets: Subnets) -> Iterator[Flow]:
+    """To each peer by its MAC: out of its port, or to its server (in a routed tenant, from its own
+    subnet only, an entry per address family)."""
+    forward = _forward_routed if scenario.flat else _forward
+    for tenant in tenants:
+        for peer in tenant.vms:
+            entry = _local(peer, ports[peer]) if peer in ports else forward(tenant, peer, server)
+            if _near(peer, nets):
+                yield on_subnet(entry, peer)
+            if peer.ip6 and _near(peer, nets, v6=True):
+                yield from on_subnet6(entry, peer)
 
 
 def _replicate(tenant: Tenant, here: Server, ports: dict[VM, int]) -> list[Flow]:
@@ -139,8 +175,14 @@ def _domains(tenant: Tenant) -> list[tuple[str, tuple[VM, ...], dict[str, MatchV
     """The tenant's broadcast domains: the whole tenant, or each subnet of a routed one (by source)."""
     if tenant.routing is not Routing.DISTRIBUTED:
         return [(tenant.name, tenant.vms, {})]
-    return [(f"{tenant.name} {net}", tuple(vm for vm in tenant.vms if vm.ip.network == net),
-             {"eth_type": ETH_IP, "ipv4_src": net}) for net in tenant.subnets]
+    domains: list[tuple[str, tuple[VM, ...], dict[str, MatchValue]]] = []
+    for net in tenant.subnets:
+        domains.append((f"{tenant.name} {net}", tuple(vm for vm in tenant.vms if vm.ip.network == net),
+                        {"eth_type": ETH_IP, "ipv4_src": net}))
+    for net6 in tenant.subnets6:
+        domains.append((f"{tenant.name} {net6}", tuple(vm for vm in tenant.vms if vm.ip6 and vm.ip6.network == net6),
+                        {"eth_type": ETH_IP6, "ipv6_src": net6}))
+    return domains
 
 
 def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class VM:
     vtep: Vtep = Vtep.OVS
     port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
     routing: Routing = Routing.L2  # the tenant's
+    ip6: IPv6Interface | None = None  # beside ip: a dual-stack VM
 
     @property
     def routed(self) -> bool:
@@ -83,16 +84,28 @@ class VM:
         return self.ip.network.network_address + 1
 
     @property
+    def gateway6(self) -> IPv6Address | None:
+        """Its IPv6 subnet's gateway in a routed tenant: the subnet's first address, as in IPv4."""
+        return self.ip6.network.network_address + 1 if self.ip6 else None
+
+    @property
+    def addresses(self) -> tuple[IPv4Address | IPv6Address, ...]:
+        """Its addresses, IPv4 first."""
+        return (self.ip.ip, self.ip6.ip) if self.ip6 else (self.ip.ip,)
+
+    @property
     def gateway_mac(self) -> str:
         """The gateway's MAC, the same on every server (each answers for it): 02:fe + the VNI + 01."""
         return gateway_mac(self.vni)
 
-    def same_subnet(self, other: VM) -> bool:
+    def same_subnet(self, other: VM, v6: bool = False) -> bool:
+        if v6:
+            return bool(self.ip6 and other.ip6 and other.ip6.ip in self.ip6.network)
         return other.ip.ip in self.ip.network
 
-    def next_hop_mac(self, dst: VM) -> str:
+    def next_hop_mac(self, dst: VM, v6: bool = False) -> str:
         """The MAC it sends a packet for `dst` to: dst's own on its subnet, else its gateway's when routed."""
-        return dst.mac if not self.routed or self.same_subnet(dst) else self.gateway_mac
+        return dst.mac if not self.routed or self.same_subnet(dst, v6) else self.gateway_mac
 
     @property
     def label(self) -> str:
@@ -117,6 +130,15 @@ class Tenant:
     def subnets(self) -> list[IPv4Network]:
         """Its VMs' subnets, each once, in order."""
         return list(dict.fromkeys(vm.ip.network for vm in self.vms))
+
+    @property
+    def subnets6(self) -> list[IPv6Network]:
+        """Its VMs' IPv6 subnets, each once, in order."""
+        return list(dict.fromkeys(vm.ip6.network for vm in self.vms if vm.ip6))
+
+    @property
+    def dual_stack(self) -> bool:
+        return any(vm.ip6 for vm in self.vms)
 
 
 def gateway_mac(vni: int) -> str:
@@ -146,6 +168,8 @@ def document(scenario: Scenario) -> dict[str, Any]:
     `scenario save` writes and what the controller's API exchanges."""
     def vm_doc(vm: VM) -> dict[str, str]:
         doc = {"ip": str(vm.ip), "server": vm.server.name}
+        if vm.ip6:
+            doc["ip6"] = str(vm.ip6)
         if vm.mac != derived_mac(vm.vni, vm.ip.ip):
             doc["mac"] = vm.mac
         if vm.bare_metal:

@@ -17,6 +17,7 @@ from topologies import strictyaml
 from topologies.encap import NAMES as ENCAP_NAMES
 from topologies.encap import Encap, Vtep
 from topologies.fattree import FatTree, k_problem
+from topologies.ip6 import check_ip6, interface6
 from topologies.model import (
     FABRIC_MACS,
     FABRIC_SPACE,
@@ -50,7 +51,7 @@ MAX_BYTES = 1 << 20  # a scenario is a few kilobytes; anything near this is not 
 TOP_KEYS = ("description", "fabric", "tenants")
 FABRIC_KEYS = ("type", "k")
 TENANT_KEYS = ("vni", "encap", "routing", "vms")
-VM_KEYS = ("ip", "server", "mac", "vtep")
+VM_KEYS = ("ip", "ip6", "server", "mac", "vtep")
 
 
 def save(scenario: Scenario, path: str | Path) -> None:
@@ -90,6 +91,11 @@ def _check_flat(check: Checker, tenants: tuple[Tenant, ...]) -> None:
                                                               "switches, and flat mode has none of its own; "
                                                               "run it in overlay mode")
     vms = [vm for t in tenants for vm in t.vms]
+    dual = next((vm for vm in vms if vm.ip6), None)
+    if dual:
+        raise check.fail(f"tenants.{dual.tenant}.vms.{dual.name}.ip6", "flat mode's underlay routes IPv4 only "
+                                                                      "(the lab's underlay is IPv4); run it in "
+                                                                      "overlay mode, or leave ip6 out")
     owners: dict[IPv4Address, str] = {}
     for vm in vms:
         if vm.ip.ip in owners:
@@ -184,6 +190,7 @@ def _tenant(check: Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
     vms = check.mapping(spec.get("vms"), f"{path}.vms")
     built = tuple(_vm(check, Tenant(name, vni, encap, (), routing), vm, body, fabric) for vm, body in vms.items())
     check_unique(check, path, built)
+    check_ip6(check, path, built)
     if any(vm.bare_metal for vm in built) and encap is not Encap.VXLAN:
         raise check.fail(f"{path}.encap", f"{encap} cannot reach a `vtep: kernel` member; "
                                           f"kernel VTEPs speak VXLAN only, so use encap: vxlan")
@@ -196,7 +203,11 @@ def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -
     path = f"tenants.{tenant.name}.vms.{key_text(name)}"
     check.name(name, path, "VM")
     spec = check.mapping(body, path, VM_KEYS)
+    if "ip" not in spec and "ip6" in spec:
+        raise check.fail(f"{path}.ip", "missing: a VM needs an IPv4 address beside its ip6 (the lab's probes and "
+                                       "wire checks speak IPv4 to every VM); add ip: like 192.0.2.2/24")
     ip = _interface(check, spec.get("ip"), f"{path}.ip")
+    ip6 = interface6(check, spec["ip6"], f"{path}.ip6") if "ip6" in spec else None
     named = spec.get("server")
     server = fabric.server(named) if isinstance(named, str) else None
     if server is None:
@@ -208,7 +219,7 @@ def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -
     if vtep is None:
         raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(spec.get('vtep'))}; use kernel "
                                          f"(or leave it out for a VM)")
-    return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep, routing=tenant.routing)
+    return VM(tenant.name, tenant.vni, tenant.encap, name, ip, server, mac, vtep, routing=tenant.routing, ip6=ip6)
 
 
 def _mac(check: Checker, value: Any, path: str) -> str:

@@ -54,16 +54,34 @@ class PhysicalServer(_Quiet):
 
 class VirtualMachine(_Quiet):
     """A tenant VM: a namespace behind a veth into its server's br-int, with an MTU that leaves room
-    for its tenant's outer headers; in a routed tenant, a default route to its subnet's gateway."""
+    for its tenant's outer headers; in a routed tenant, a default route to its subnet's gateway; when
+    dual-stack, its IPv6 address (no duplicate detection: its virtual switch owns every answer) and, routed,
+    an IPv6 default route too."""
 
-    def config(self, mtu: int = 1500, gateway: str | None = None, **params: Any) -> Any:
+    def config(self, mtu: int = 1500, gateway: str | None = None, ip6: str | None = None,
+               gateway6: str | None = None, **params: Any) -> Any:
         result = super().config(**params)
-        self.cmd(f"ip link set dev {self.defaultIntf()} mtu {mtu}")
+        intf = self.defaultIntf()
+        self.cmd(f"ip link set dev {intf} mtu {mtu}")
         if gateway:
-            self.cmd(f"ip route replace default via {gateway} dev {self.defaultIntf()}")
+            self.cmd(f"ip route replace default via {gateway} dev {intf}")
+        if ip6:
+            self.cmd(f"{_ipv6_on(str(intf))}; ip -6 addr replace {ip6} dev {intf} nodad")
+        if gateway6:
+            self.cmd(f"ip -6 route replace default via {gateway6} dev {intf}")
         return result
 
 
-def gateway_of(vm: VM) -> str | None:
-    """What a VM's node is configured to route through: its subnet's gateway, in a routed tenant."""
-    return str(vm.gateway) if vm.routed else None
+def _ipv6_on(intf: str) -> str:
+    """IPv6 on the VM's interface alone, without router solicitation, autoconfiguration or duplicate
+    detection (which would hold the address back for a second)."""
+    conf = f"net/ipv6/conf/{intf}"
+    return (f"sysctl -qw net/ipv6/conf/all/disable_ipv6=0 {conf}/disable_ipv6=0 {conf}/accept_dad=0 "
+            f"{conf}/accept_ra=0 {conf}/router_solicitations=0 {conf}/dad_transmits=0")
+
+
+def addressing(vm: VM) -> dict[str, str | None]:
+    """How a VM's node is configured beyond its IPv4 address: its gateways when routed, its IPv6 address."""
+    return {"gateway": str(vm.gateway) if vm.routed else None,
+            "ip6": str(vm.ip6) if vm.ip6 else None,
+            "gateway6": str(vm.gateway6) if vm.routed and vm.ip6 else None}

@@ -23,7 +23,7 @@ from topologies.fattree import Server
 from topologies.names import vswitch_dpid
 from topologies.scenario import VM, Scenario, bind, carried_ports, document, ports_of
 from vswitch import kernel
-from vswitch.nodes import VirtualMachine, gateway_of
+from vswitch.nodes import VirtualMachine, addressing
 from vswitch.ovs import plug_script, unplug_script
 
 CONNECT_TIMEOUT = 15.0
@@ -140,7 +140,7 @@ class Members:
         assert net is not None
         with all_or_nothing(f"{label} was not added") as undo:
             node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac,
-                               mtu=vm.encap.inner_mtu, gateway=gateway_of(vm))
+                               mtu=vm.encap.inner_mtu, **addressing(vm))
             undo.callback(net.delHost, node)
             net.addLink(node, net[server], port1=0, port2=vm.port)
             node.configDefault()

@@ -22,7 +22,7 @@ from probes.session import Progress
 from topologies.fattree import mac_of
 from topologies.mininet_topo import FatTreeTopo
 from topologies.scenario import Scenario
-from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine, gateway_of
+from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine, addressing
 from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
 
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
@@ -115,7 +115,7 @@ class LabTopo(FatTreeTopo):
         for index, vm in enumerate(scenario.vms):
             if not vm.bare_metal:
                 self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu,
-                             gateway=gateway_of(vm))
+                             **addressing(vm))
                 self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm.port)
 
 

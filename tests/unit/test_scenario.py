@@ -98,7 +98,7 @@ ERRORS = {
     "unknown encapsulation": ("tenants: {a: {vni: 1, encap: mpls}}\n",
                               "tenants.a.encap: unknown encapsulation 'mpls'; use vxlan, geneve, gre"),
     "unknown VM key": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2/24, server: p0e0h0, cpu: 2}}}}\n",
-                       "tenants.a.vms.w.cpu: unknown key; allowed here: ip, server, mac, vtep"),
+                       "tenants.a.vms.w.cpu: unknown key; allowed here: ip, ip6, server, mac, vtep"),
     "bad VM name": ("tenants: {a: {vni: 1, vms: {-w: {ip: 10.0.0.2/24, server: p0e0h0}}}}\n",
                     "tenants.a.vms.'-w': '-w' is not a valid VM name"),
     "IP without prefix": ("tenants: {a: {vni: 1, vms: {w: {ip: 10.0.0.2, server: p0e0h0}}}}\n",
