@@ -3,6 +3,8 @@
   IP spoofing      a VM sends to its peer from an address that is not its own
   MAC spoofing     ... from a MAC that is not its own
   ARP spoofing     a VM claims a tenant peer's address in a gratuitous ARP reply
+  IPv6 spoofing    a dual-stack VM sends to its peer from an IPv6 address that is not its own
+  NDP spoofing     ... claims a peer's IPv6 address in an unsolicited neighbour advertisement to all nodes
   broadcast        a VM broadcasts / multicasts: never beyond its own tenant
   gateway spoofing in a routed tenant, a VM sends to a peer on another subnet from that subnet's gateway
   tunnel forgery   a VM hand-makes a VXLAN or GENEVE packet with another tenant's VNI, addressed to
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from probes.endpoint import Endpoint
-from probes.packets import BROADCAST, Host, arp, encapsulated, probe
+from probes.packets import BROADCAST, Host, advertise, arp, encapsulated, probe
 from probes.session import Outcome, Probe, Tokens
 from topologies.encap import Encap
 
@@ -62,7 +64,8 @@ def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> l
         return []
     a, b = pair
     tenant = frozenset(ep.label for ep in endpoints if ep.tenant == a.tenant) - {a.label}
-    found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens), *_gateway_spoofing(endpoints, tokens)]
+    found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens), *_gateway_spoofing(endpoints, tokens),
+             *_spoofing6(endpoints, tokens)]
     victim = next((ep for ep in endpoints if ep.tenant != a.tenant), None)
     if victim:
         found += _forgery(a, b, victim, tokens)
@@ -87,6 +90,23 @@ def _spoofing(a: Endpoint, b: Endpoint, tokens: Tokens) -> list[Attack]:
                 lambda t: probe("udp", forged_mac, b.host, t), tokens),
         _attack("ARP spoofing", f"{a.label} tells everyone {b.ip} (of {b.label}) is at its own {a.mac}", a.label,
                 lambda t: arp("is-at", Host(a.mac, b.ip), b.ip, BROADCAST, BROADCAST, t), tokens),
+    ]
+
+
+def _spoofing6(endpoints: list[Endpoint], tokens: Tokens) -> list[Attack]:
+    """Between two dual-stack VMs of one tenant on two servers: IPv6's doors, as IPv4's."""
+    pair = next(((a, b) for a in endpoints for b in endpoints if a.ip6 and b.ip6 and a.tenant == b.tenant
+                 and a.server_ip != b.server_ip and not a.bare_metal), None)
+    if pair is None or pair[0].ip6 is None or pair[1].ip6 is None:
+        return []
+    a, b = pair
+    own, theirs = pair[0].ip6, pair[1].ip6
+    forged = Host(a.mac, theirs + 1 if theirs + 1 != own else theirs + 2)
+    return [
+        _attack("IPv6 spoofing", f"{a.label} -> {b.label} from {forged.ip}, not its own {own}", a.label,
+                lambda t: probe("udp6", forged, a.next_hop(b, v6=True), t), tokens),
+        _attack("NDP spoofing", f"{a.label} tells all nodes {theirs} (of {b.label}) is at its own {a.mac}", a.label,
+                lambda t: advertise(a.host_of(v6=True), theirs, a.mac, t), tokens),
     ]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from probes.packets import Host
 from topologies.encap import Encap, Vtep
@@ -24,21 +24,33 @@ class Endpoint:
     vtep: Vtep = Vtep.OVS
     network: IPv4Network | None = None  # its subnet, where its tenant is routed
     gateway_mac: str | None = None  # its gateway's MAC, where its tenant is routed (None: an L2 tenant)
+    ip6: IPv6Address | None = None  # a dual-stack VM's IPv6 address
+    network6: IPv6Network | None = None  # its IPv6 subnet, where its tenant is routed
 
     @property
     def host(self) -> Host:
         return Host(self.mac, self.ip)
 
-    def neighbour(self, other: Endpoint) -> bool:
-        """In its broadcast domain: its tenant's, or in a routed tenant its subnet's."""
-        return other.tenant == self.tenant and (self.network is None or other.ip in self.network)
+    def host_of(self, v6: bool = False) -> Host:
+        """It in one address family (IPv6: only for a dual-stack VM)."""
+        assert self.ip6 is not None or not v6
+        return Host(self.mac, self.ip6) if v6 and self.ip6 else self.host
 
-    def next_hop(self, dst: Endpoint) -> Host:
+    def neighbour(self, other: Endpoint, v6: bool = False) -> bool:
+        """In its broadcast domain: its tenant's, or in a routed tenant its subnet's (of that family)."""
+        if other.tenant != self.tenant:
+            return False
+        if v6:
+            return self.network6 is None or (other.ip6 is not None and other.ip6 in self.network6)
+        return self.network is None or other.ip in self.network
+
+    def next_hop(self, dst: Endpoint, v6: bool = False) -> Host:
         """Where it sends a packet for `dst`: to dst's own MAC, or to its gateway's for a peer of its tenant
         on another subnet (as its default route says)."""
-        if self.gateway_mac and dst.tenant == self.tenant and not self.neighbour(dst):
-            return Host(self.gateway_mac, dst.ip)
-        return dst.host
+        target = dst.host_of(v6)
+        if self.gateway_mac and dst.tenant == self.tenant and not self.neighbour(dst, v6):
+            return Host(self.gateway_mac, target.ip)
+        return target
 
     @property
     def bare_metal(self) -> bool:

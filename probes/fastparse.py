@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import struct
 from functools import lru_cache
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
-from probes.packets import ECHO_TYPES, MAGIC, TEB, TOKEN_LEN, UDP_PORT, Inner, Wire
+from probes.packets import (
+    ECHO6_REQUEST,
+    ECHO_TYPES,
+    MAGIC,
+    ND_ADVERT,
+    ND_TOKEN_AT,
+    TEB,
+    TOKEN_LEN,
+    UDP_PORT,
+    Inner,
+    Wire,
+)
 from topologies.encap import Encap
 
-ETH_IP, ETH_ARP = 0x0800, 0x0806
-ICMP, TCP, UDP = 1, 6, 17
+ETH_IP, ETH_ARP, ETH_IP6 = 0x0800, 0x0806, 0x86DD
+ICMP, TCP, UDP, ICMP6 = 1, 6, 17, 58
+IP6_LEN = 40
+ECHO6_TYPES = (ECHO6_REQUEST, ECHO6_REQUEST + 1)
 ECHO_REQUEST, SYN = 8, 0x02
 _ETH = struct.Struct("!6s6sH")
 _MAC_FMT = ":".join(["{:02x}"] * 6)
@@ -30,6 +43,20 @@ def _mac(raw: bytes) -> str:
 def _ip(raw: bytes) -> IPv4Address:
     """A lab has a few thousand addresses and sees each one over and over: build each object once."""
     return IPv4Address(raw)
+
+
+@lru_cache(maxsize=65536)
+def _ip6(raw: bytes) -> IPv6Address:
+    return IPv6Address(raw)
+
+
+def _ip6_header(frame: bytes, at: int) -> tuple[int, int, int] | None:
+    """(header length, next header, end of the datagram) of the IPv6 header at `at` (no extension
+    headers: probes carry none), or None."""
+    if len(frame) < at + IP6_LEN or frame[at] >> 4 != 6:
+        return None
+    length = struct.unpack_from("!H", frame, at + 4)[0]
+    return IP6_LEN, frame[at + 6], min(len(frame), at + IP6_LEN + length)
 
 
 def _ip_header(frame: bytes, at: int) -> tuple[int, int, int] | None:
@@ -52,13 +79,14 @@ def token_in(frame: bytes) -> bytes | None:
     kind = struct.unpack_from("!H", frame, 12)[0]
     if kind == ETH_ARP:
         return _payload_token(frame, 14 + 28, len(frame))
-    if kind != ETH_IP:
-        return None
-    header = _ip_header(frame, 14)
+    header = _ip_header(frame, 14) if kind == ETH_IP else _ip6_header(frame, 14) if kind == ETH_IP6 else None
     if header is None:
         return None
     ihl, proto, end = header
     l4 = 14 + ihl
+    if proto == ICMP6 and end > l4:
+        at = {ECHO6_REQUEST: l4 + 8, ND_ADVERT: l4 + ND_TOKEN_AT}.get(frame[l4])
+        return _payload_token(frame, at, end) if at else None
     if proto == ICMP and end >= l4 + 8 and frame[l4] == ECHO_REQUEST:
         return _payload_token(frame, l4 + 8, end)
     if proto == UDP and end >= l4 + 8 and struct.unpack_from("!H", frame, l4 + 2)[0] == UDP_PORT:
@@ -77,9 +105,23 @@ def arp_answer(frame: bytes) -> tuple[IPv4Address, str] | None:
     return _ip(frame[28:32]), _mac(frame[22:28])
 
 
+def nd_answer(frame: bytes) -> tuple[IPv6Address, str] | None:
+    """(the address asked about, the MAC given) if the frame is a neighbour advertisement carrying the
+    target's MAC first (see packets.nd_answer)."""
+    if len(frame) < 14 + IP6_LEN + 32 or struct.unpack_from("!H", frame, 12)[0] != ETH_IP6:
+        return None
+    l4 = 14 + IP6_LEN
+    if frame[20] != ICMP6 or frame[l4] != ND_ADVERT or frame[l4 + 24] != 2:
+        return None
+    return _ip6(frame[l4 + 8:l4 + 24]), _mac(frame[l4 + 26:l4 + 32])
+
+
 def _inner(frame: bytes) -> Inner:
     src_mac = _mac(frame[6:12]) if len(frame) >= 14 else ""
-    if len(frame) < 14 or struct.unpack_from("!H", frame, 12)[0] != ETH_IP:
+    kind = struct.unpack_from("!H", frame, 12)[0] if len(frame) >= 14 else 0
+    if kind == ETH_IP6:
+        return _inner6(frame, src_mac)
+    if kind != ETH_IP:
         return Inner(frame, src_mac, None, (), None)
     header = _ip_header(frame, 14)
     if header is None:
@@ -94,6 +136,21 @@ def _inner(frame: bytes) -> Inner:
         icmp_id = struct.unpack_from("!H", frame, l4 + 4)[0]
     flow = (str(src), str(dst), proto, sport, dport, icmp_id)
     return Inner(frame, src_mac, src, flow, token_in(frame))
+
+
+def _inner6(frame: bytes, src_mac: str) -> Inner:
+    header = _ip6_header(frame, 14)
+    if header is None:
+        return Inner(frame, src_mac, None, (), None)
+    _, proto, _ = header
+    src, dst = _ip6(frame[22:38]), _ip6(frame[38:54])
+    l4 = 14 + IP6_LEN
+    sport = dport = icmp_id = None
+    if proto in (TCP, UDP) and len(frame) >= l4 + 4:
+        sport, dport = struct.unpack_from("!HH", frame, l4)
+    elif proto == ICMP6 and len(frame) >= l4 + 6 and frame[l4] in ECHO6_TYPES:
+        icmp_id = struct.unpack_from("!H", frame, l4 + 4)[0]
+    return Inner(frame, src_mac, src, (str(src), str(dst), proto, sport, dport, icmp_id), token_in(frame))
 
 
 def dissect(frame: bytes) -> Wire:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from probes.endpoint import Endpoint
-from probes.packets import PROTOS, routed
+from probes.packets import PROTOS, PROTOS6, routed
 from probes.session import Outcome, Probe, Tokens
 from probes.stamp import stamp_probe
 
@@ -60,17 +60,19 @@ class PairResult:
                 "observed": self.observed, "ok": self.ok, "tries": self.tries, **extra}
 
 
-def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = PROTOS) -> list[PairProbe]:
-    """One probe per ordered pair and protocol; each its own flow (source port or ICMP id)."""
+def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = PROTOS + PROTOS6) -> list[PairProbe]:
+    """One probe per ordered pair and protocol (over IPv6 too where both ends are dual-stack); each its own
+    flow (source port or ICMP id)."""
     planned: list[PairProbe] = []
     for src in endpoints:
         for dst in endpoints:
             if src is dst:
                 continue
             expected = DELIVER if src.tenant == dst.tenant else ISOLATE
-            for proto in protos:
-                token, hop = tokens(), src.next_hop(dst)
-                frame = stamp_probe(proto, src.host, hop, token, flow=len(planned))
+            for proto in (p for p in protos if p not in PROTOS6 or (src.ip6 and dst.ip6)):
+                v6 = proto in PROTOS6
+                token, hop = tokens(), src.next_hop(dst, v6)
+                frame = stamp_probe(proto, src.host_of(v6), hop, token, flow=len(planned))
                 planned.append(PairProbe(src.label, dst.label, proto, expected,
                                          Probe(token, src.label, frame, dst.label if expected == DELIVER else None,
                                                _namesakes(src, dst, endpoints)),

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from ipaddress import IPv4Address
 
 from pyroute2 import IPRoute
 from pyroute2.netns import setns
@@ -64,6 +65,7 @@ def netlink(pid: int) -> IPRoute:
 
 def announce(pid: int, iface: str, host: Host) -> None:
     """A gratuitous ARP from `host` on its interface, as a hypervisor sends one for a VM it just moved."""
+    assert isinstance(host.ip, IPv4Address), "gratuitous ARP is IPv4's"
     sock = packet_socket(pid, iface)
     try:
         sock.send(arp("is-at", host, host.ip, BROADCAST, BROADCAST))

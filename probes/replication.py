@@ -1,8 +1,8 @@
 """Broadcast and multicast inside a tenant: from every member, one UDP datagram to the broadcast address
-and one to a multicast group. Each must reach every other member of its tenant (of its subnet, in a routed
-tenant), and no one else: the
-sender's virtual switch copies it to the tenant's local VMs and, once, to each other server of the tenant
-(a bare-metal member's kernel does the same from its forwarding table), and the far virtual switches hand
+and one to a multicast group, and from a dual-stack one also one to an IPv6 multicast group. Each must
+reach every other member of its tenant (of its subnet, in a routed tenant), and no one else: the sender's
+virtual switch copies it to the tenant's local VMs and, once, to each other server of the tenant (a
+bare-metal member's kernel does the same from its forwarding table), and the far virtual switches hand
 it only to their own VMs of that tenant.
 
 A copy can be lost on a loaded machine, so a datagram that reached only part of its tenant is sent again
@@ -10,17 +10,20 @@ A copy can be lost on a loaded machine, so a datagram that reached only part of 
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from ipaddress import IPv6Address
 
 from probes.attacks import EVERYONE, MULTICAST
 from probes.endpoint import Endpoint
-from probes.packets import probe
+from probes.packets import Host, probe
 from probes.session import Outcome, Probe, Tokens
 from probes.verdicts import Check
 
 NAME = "tenant broadcast and multicast"
 AGAIN = 2  # extra sends of a datagram that reached part of its tenant
 KINDS = {"broadcast": EVERYONE, "multicast": MULTICAST}
+MULTICAST6 = Host("33:33:00:00:00:fb", IPv6Address("ff02::fb"))  # mDNS's IPv6 group
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,26 @@ class Flood:
 
 
 def floods(endpoints: list[Endpoint], tokens: Tokens) -> list[Flood]:
-    """A broadcast and a multicast from every member that has a peer in its tenant."""
+    """A broadcast and a multicast from every member that has a peer in its tenant (an IPv6 multicast too
+    from a dual-stack one, to its IPv6 broadcast domain)."""
     found = []
     for sender in endpoints:
-        peers = frozenset(ep.label for ep in endpoints if sender.neighbour(ep) and ep.label != sender.label)
+        peers = _peers(sender, endpoints)
         for kind, group in KINDS.items() if peers else ():
-            token = tokens()
-            found.append(Flood(kind, Probe(token, sender.label, probe("udp", sender.host, group, token), min(peers),
-                                           peers)))
+            found.append(_flood(kind, sender, peers, probe("udp", sender.host, group, token := tokens()), token))
+        peers6 = _peers(sender, endpoints, v6=True) if sender.ip6 and not sender.bare_metal else frozenset()
+        if peers6:
+            frame = probe("udp6", sender.host_of(v6=True), MULTICAST6, token := tokens())
+            found.append(_flood("IPv6 multicast", sender, peers6, frame, token))
     return found
+
+
+def _peers(sender: Endpoint, endpoints: list[Endpoint], v6: bool = False) -> frozenset[str]:
+    return frozenset(ep.label for ep in endpoints if sender.neighbour(ep, v6) and ep.label != sender.label)
+
+
+def _flood(kind: str, sender: Endpoint, peers: frozenset[str], frame: bytes, token: bytes) -> Flood:
+    return Flood(kind, Probe(token, sender.label, frame, min(peers), peers))
 
 
 def unfinished(sent: list[Flood], outcome: Outcome) -> list[Flood]:
@@ -63,8 +77,9 @@ def check(sent: list[Flood], outcome: Outcome) -> Check:
         return Check.not_applicable(NAME, "no tenant has two members")
     wrong = [f for f in sent if not f.exact(outcome)]
     copies = sum(len(outcome.reached(f.probe)) for f in sent)
-    detail = (f"{len(sent) - len(wrong)}/{len(sent)} datagrams ({len(sent) // 2} broadcasts, {len(sent) // 2} "
-              f"multicasts) reached exactly their tenant's other members ({copies} deliveries)")
+    kinds = ", ".join(f"{n} {kind}s" for kind, n in Counter(f.kind for f in sent).items())
+    detail = (f"{len(sent) - len(wrong)}/{len(sent)} datagrams ({kinds}) reached exactly their tenant's other "
+              f"members ({copies} deliveries)")
     if wrong:
         detail += "; " + "; ".join(_wrong(f, outcome) for f in wrong[:10])
     return Check.judged(NAME, not wrong, detail)

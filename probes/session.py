@@ -26,10 +26,10 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from probes.capture import Capture
-from probes.fastparse import arp_answer, token_in
+from probes.fastparse import arp_answer, nd_answer, token_in
 from probes.packets import MAGIC
 
 Progress = Callable[[str], None]
@@ -60,10 +60,11 @@ class Probe:
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """An ARP request from `asker` for `ip`; `answer` is the MAC that must come back (None: silence)."""
+    """An ARP request (or IPv6 neighbour solicitation) from `asker` for `ip`; `answer` is the MAC that must
+    come back (None: silence)."""
 
     asker: str
-    ip: IPv4Address
+    ip: IPv4Address | IPv6Address
     frame: bytes
     answer: str | None
 
@@ -88,7 +89,7 @@ class Outcome:
     """Where every token arrived, every ARP answer heard, and how hard each confirmation was won."""
 
     arrivals: dict[bytes, set[str]] = field(default_factory=lambda: defaultdict(set))
-    answers: dict[tuple[str, IPv4Address], set[str]] = field(default_factory=lambda: defaultdict(set))
+    answers: dict[tuple[str, IPv4Address | IPv6Address], set[str]] = field(default_factory=lambda: defaultdict(set))
     tries: dict[Hashable, int] = field(default_factory=dict)  # sends per awaited probe or question
     sent: int = 0
     resent: int = 0
@@ -270,7 +271,7 @@ def run_session(capture: Capture, probes: list[Probe], questions: list[Question]
         if token:
             outcome.arrivals[token].add(name)
             pacer.confirm((token, name))
-        answer = arp_answer(frame)
+        answer = arp_answer(frame) or nd_answer(frame)
         if answer:
             outcome.answers[(name, answer[0])].add(answer[1])
             pacer.confirm((name, answer[0]))

@@ -100,14 +100,15 @@ def interop_check(members: list[Endpoint], results: list[matrix.PairResult]) -> 
     return Check.judged("bare-metal interop", all_ok, "; ".join(parts))
 
 
-def arp_check(questions: list[Question], outcome: Outcome) -> Check:
-    """Each ARP question answered with the tenant's own MAC, or (an address the tenant lacks) not at all."""
-    name = "ARP answered by the virtual switch"
+def arp_check(questions: list[Question], outcome: Outcome, what: str = "ARP") -> Check:
+    """Each ARP question (or neighbour solicitation) answered with the tenant's own MAC, or (an address the
+    tenant lacks) not at all."""
+    name = f"{what} answered by the virtual switch"
     if not questions:
         return Check.not_applicable(name, "no VM on a virtual switch to ask")
     wrong = [q for q in questions if not outcome.answered_right(q)]
     silent = sum(q.answer is None for q in questions)
-    detail = (f"{len(questions) - len(wrong)}/{len(questions)} ARP questions answered as they must: "
+    detail = (f"{len(questions) - len(wrong)}/{len(questions)} {what} questions answered as they must: "
               f"{len(questions) - silent} with the tenant's own MAC, {silent} (addresses the tenant lacks) "
               f"not at all")
     if wrong:

@@ -128,7 +128,7 @@ class WireChecks:
         choose them), the one whose tunnel it is in."""
         assert w.inner is not None
         inner = w.inner
-        candidates = [ep for ep in self.by_mac.get(inner.mac, ()) if inner.ip in (None, ep.ip)]
+        candidates = [ep for ep in self.by_mac.get(inner.mac, ()) if inner.ip in (None, ep.ip, ep.ip6)]
         return next((ep for ep in candidates if (ep.encap, ep.vni, ep.server_ip) == (w.encap, w.vni, w.src)),
                     next(iter(candidates), None))
 

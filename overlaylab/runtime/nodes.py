@@ -66,7 +66,8 @@ class Nodes:
         node = self.vm(vm.label)
         return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, node.pid,
                         kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
-                        vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None)
+                        vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None,
+                        vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None)
 
     def stream_ends(self, src: VM, dst: VM) -> tuple[End, End]:
         """Where a probe stream from `src` to `dst` starts and ends (probes.stream), its frames addressed as

@@ -69,13 +69,14 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
             tokens = Tokens()
             pairs = matrix.matrix(endpoints, tokens)
             questions = arpcheck.questions(endpoints)
+            solicited = arpcheck.solicitations(endpoints)
             tried = attacks.attacks(endpoints, tokens, _rogue(lab))
             flooded = [] if lab.scenario.flat else replication.floods(endpoints, tokens)
             checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
             _open_sockets(lab, capture, endpoints, checks)
         with watch.timed("send and listen"), muted(lab, endpoints):
             outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried] +
-                                  [f.probe for f in flooded], questions, progress=progress)
+                                  [f.probe for f in flooded], questions + solicited, progress=progress)
             _again(capture, flooded, outcome)
     finally:
         capture.close()
@@ -85,7 +86,9 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
         down = lab.server_problems()
         explained = {vm.label: down[vm.server.name] for vm in lab.scenario.vms if vm.server.name in down}
         judged = [verdicts.matrix_check(results, explained), *([interop] if interop else []),
-                  verdicts.arp_check(questions, outcome), verdicts.attack_check(tried, outcome),
+                  verdicts.arp_check(questions, outcome),
+                  *([verdicts.arp_check(solicited, outcome, "IPv6 neighbour discovery")] if solicited else []),
+                  verdicts.attack_check(tried, outcome),
                   *([] if lab.scenario.flat else [replication.check(flooded, outcome)])]
     with watch.timed("wire checks"):
         judged += checks.checks()
@@ -106,15 +109,17 @@ def _again(capture: Capture, flooded: list[replication.Flood], outcome: Outcome)
         outcome.sent += again.sent
 
 
-MUTE = "ip rule add pref 100 lookup local && ip rule del pref 0 && ip rule add pref 10 iif {iface} blackhole"
-UNMUTE = "ip rule add pref 0 lookup local; ip rule del pref 10; ip rule del pref 100"
+MUTE = "; ".join(f"ip {f} rule add pref 100 lookup local && ip {f} rule del pref 0 && "
+                 f"ip {f} rule add pref 10 iif {{iface}} blackhole" for f in ("-4", "-6"))
+UNMUTE = "; ".join(f"ip {f} rule add pref 0 lookup local; ip {f} rule del pref 10; ip {f} rule del pref 100"
+                   for f in ("-4", "-6"))
 
 
 @contextmanager
 def muted(lab: RunningLab, endpoints: list[Endpoint]) -> Iterator[None]:
     """While probed, a member's own IP stack ignores what arrives on its interface: the sniffer there
     is the receiver, so no kernel answers a probe (echo replies, TCP resets, ICMP errors would double
-    what the fabric carries at scale, and none of it is evidence). ARP is untouched."""
+    what the fabric carries at scale, and none of it is evidence), in IPv4 and IPv6. ARP is untouched."""
     for ep in endpoints:
         lab.nodes.vm(ep.label).cmd(MUTE.format(iface=ep.iface))
     try:

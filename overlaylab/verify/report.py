@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from overlaylab.system import columns, wrapped
 from overlaylab.verify.check import Report
-from probes.packets import PROTOS
+from probes.packets import PROTOS, PROTOS6
 from probes.verdicts import Status
 
 KINDS = ("deliver", "isolate")
@@ -22,11 +22,13 @@ def write_json(report: Report, path: Path) -> None:
 
 
 def tenant_table(pairs: list[dict[str, Any]]) -> list[str]:
-    """Per source tenant and protocol: probes to deliver and to isolate that behaved (ok/total). Two header
-    rows keep it within 80 columns at k=8."""
+    """Per source tenant and protocol: probes to deliver and to isolate that behaved (ok/total); a dual-stack
+    tenant's IPv6 probes on a row of their own. Two header rows keep it within 80 columns at k=8."""
     counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for pair in pairs:
-        cell = counts[(pair["src"].split("/")[0], pair["proto"], pair["expected"])]
+        v6 = pair["proto"] in PROTOS6
+        row = pair["src"].split("/")[0] + (" IPv6" if v6 else "")
+        cell = counts[(row, pair["proto"].removesuffix("6") if v6 else pair["proto"], pair["expected"])]
         cell[0] += pair["ok"]
         cell[1] += 1
     tenants = sorted({t for t, _, _ in counts})
