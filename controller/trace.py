@@ -8,14 +8,17 @@ the lab CLI's `trace` uses it to explain a path before the same packet is sent f
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Protocol
 
 from controller.flows import (
     ARP_REQUEST,
     ETH_ARP,
     ETH_IP,
+    ETH_IP6,
+    ICMP6,
     IN_PORT,
+    ND_SOLICIT,
     DecTtl,
     Flow,
     Group,
@@ -76,6 +79,24 @@ def vm_packet(src: VM, dst: VM) -> Packet:
     `dst` is on another subnet of a routed tenant)."""
     return {"eth_type": ETH_IP, "eth_src": src.mac, "eth_dst": src.next_hop_mac(dst),
             "ipv4_src": src.ip.ip, "ipv4_dst": dst.ip.ip, "ttl": 64}
+
+
+UDP = 17
+
+
+def vm_packet6(src: VM, dst: VM) -> Packet:
+    """The same over IPv6, between two dual-stack VMs (a UDP datagram; its hop limit kept as `ttl`)."""
+    assert src.ip6 is not None and dst.ip6 is not None
+    return {"eth_type": ETH_IP6, "eth_src": src.mac, "eth_dst": src.next_hop_mac(dst, v6=True), "ip_proto": UDP,
+            "ipv6_src": src.ip6.ip, "ipv6_dst": dst.ip6.ip, "ttl": 64}
+
+
+def solicitation(src: VM, target: IPv6Address) -> Packet:
+    """A neighbour solicitation from a dual-stack VM, as its kernel sends one."""
+    assert src.ip6 is not None
+    return {"eth_type": ETH_IP6, "eth_src": src.mac, "eth_dst": "33:33:ff:" + target.packed[-3:].hex(":"),
+            "ip_proto": ICMP6, "icmpv6_type": ND_SOLICIT, "icmpv6_code": 0, "ipv6_src": src.ip6.ip,
+            "ipv6_nd_target": target, "ttl": 255}
 
 
 def trace(fabric: FatTree, tables: dict[str, Tables], src: str, packet: Packet) -> list[Path]:

@@ -7,7 +7,7 @@ what is executed is what a switch would receive. Flow mods and group mods change
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from os_ken.ofproto import ofproto_parser, ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_5, ofproto_v1_5_parser
@@ -164,10 +164,11 @@ def _matches(want: Any, have: object) -> bool:
         value, mask = want
         if isinstance(value, int):
             return (int(have) & mask) == value  # type: ignore[call-overload]
-        if ":" in str(value):  # a masked MAC
+        if str(value).count(":") == 5 and len(str(value)) == 17:  # a masked MAC
             bits = [int(str(m).replace(":", ""), 16) for m in (have, value, mask)]
             return bits[0] & bits[2] == bits[1] & bits[2]
-        return IPv4Address(str(have)) in IPv4Network(f"{value}/{mask}")
+        prefix = bin(int(ip_address(mask))).count("1")
+        return ip_address(str(have)) in ip_network(f"{value}/{prefix}")
     return _text(want) == _text(have)
 
 
@@ -177,7 +178,7 @@ def frozen(pkt: Packet) -> frozenset[tuple[str, str]]:
 
 
 def _text(value: object) -> str:
-    if isinstance(value, IPv4Network) and value.prefixlen == 32:
+    if isinstance(value, IPv4Network | IPv6Network) and value.prefixlen == value.max_prefixlen:
         value = value.network_address
     return str(value).lower()
 

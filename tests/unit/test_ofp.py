@@ -1,6 +1,6 @@
 """The controller's OpenFlow rendering, executed: what `push` sends a datapath, decoded from the wire by
 a fake switch, must forward every packet exactly as the compiled model says (controller.trace)."""
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 import pytest
 
@@ -42,7 +42,8 @@ def pushed(tables, version):
 def packets_for(tables):
     """For each flow, a packet its match selects (an address inside a prefix), meeting its table."""
     for flow in tables.flows:
-        fields = {k: v.network_address + (1 if v.prefixlen < 32 else 0) if isinstance(v, IPv4Network)
+        fields = {k: v.network_address + (1 if v.prefixlen < v.max_prefixlen else 0)
+                  if isinstance(v, IPv4Network | IPv6Network)
                   else v.split("/")[0] if isinstance(v, str) else v for k, v in flow.match}  # a masked MAC: its value
         in_port = int(fields.pop("in_port", 4242))  # a port no flow outputs to, unless it matches one
         if fields.get("eth_type") == ETH_ARP:
@@ -66,7 +67,7 @@ def disagreements(tables, version):
     return [(tables.name, fake, expected) for fake, expected in outcomes(tables, version) if fake != expected]
 
 
-@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml"])
+@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml", "dualstack.yaml"])
 def test_every_datapath_forwards_as_the_model_says(name):
     forwarded = 0
     for tables, version in datapaths(name):
@@ -101,7 +102,7 @@ def held(dp, tables):
                   tuple(ofp.read_group(dp, g) for g in dp.group_descs()))
 
 
-@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml"])
+@pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml", "dualstack.yaml"])
 def test_a_switch_that_holds_its_tables_reads_back_equal_so_a_reconnect_sends_nothing(name):
     for tables, version in datapaths(name):
         dp = pushed(tables, version)
