@@ -27,7 +27,8 @@ def vm_named(current: Scenario, label: str) -> VM:
     return vm
 
 
-def add_vm(current: Scenario, label: str, ip: str, server: str, mac: str | None = None) -> Scenario:
+def add_vm(current: Scenario, label: str, ip: str, server: str, mac: str | None = None,
+           ip6: str | None = None) -> Scenario:
     tenant, _, name = label.partition("/")
     if tenant not in {t.name for t in current.tenants}:
         raise ScenarioError(f"no tenant {quote(tenant)}; add it first (`tenant add {tenant} --vni N`) or "
@@ -36,7 +37,8 @@ def add_vm(current: Scenario, label: str, ip: str, server: str, mac: str | None 
         raise ScenarioError(f"{label} already exists; remove it first or pick another name")
 
     def edit(tenants: dict[str, Any]) -> None:
-        tenants[tenant]["vms"][name] = {"ip": ip, "server": server, **({"mac": mac} if mac else {})}
+        tenants[tenant]["vms"][name] = {"ip": ip, "server": server, **({"mac": mac} if mac else {}),
+                                        **({"ip6": ip6} if ip6 else {})}
     return _changed(current, f"vm add {label}", edit)
 
 

@@ -178,10 +178,11 @@ class Lab:
         return self.running.members.migrate(label, server)
 
     @on_lab_thread
-    def add_vm(self, label: str, ip: str, server: str, mac: str | None = None) -> dict[str, Any]:
-        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`) on a server (`mac`: derived if not given); returns
-        the flow changes."""
-        return self.running.members.add_vm(label, ip, server, mac)
+    def add_vm(self, label: str, ip: str, server: str, mac: str | None = None,
+               ip6: str | None = None) -> dict[str, Any]:
+        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`) on a server (`mac`: derived if not given; `ip6`:
+        dual-stack, `fd00:1::9/64`); returns the flow changes."""
+        return self.running.members.add_vm(label, ip, server, mac, ip6)
 
     @on_lab_thread
     def add_tenant(self, name: str, vni: int, encap: str = "vxlan", routing: str = "l2") -> dict[str, Any]:

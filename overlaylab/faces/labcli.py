@@ -133,15 +133,16 @@ class LabCLI(CLI):
             output(f"refused: {exc}\n")
 
     def do_vm(self, line: str) -> None:
-        """vm add TENANT/VM IP/LEN SERVER | vm remove TENANT/VM: a VM starts (on a new port of the server's
-        virtual switch) or stops while the lab runs; the underlay's tables never change."""
+        """vm add TENANT/VM IP/LEN SERVER [IP6/LEN] | vm remove TENANT/VM: a VM (dual-stack with IP6) starts (on
+        a new port of the server's virtual switch) or stops while the lab runs; the underlay never changes."""
         words = line.split()
-        if len(words) == 4 and words[0] == "add":
-            self._change(f"{words[1]} added on {words[3]}", lambda: self.lab.add_vm(*words[1:]))
+        if len(words) in (4, 5) and words[0] == "add":
+            label, ip, server, *ip6 = words[1:]
+            self._change(f"{label} added on {server}", lambda: self.lab.add_vm(label, ip, server, None, *ip6))
         elif len(words) == 2 and words[0] == "remove" and "/" in words[1]:
             self._change(f"{words[1]} removed", lambda: self.lab.remove(words[1]))
         else:
-            output("usage: vm add TENANT/VM IP/LEN SERVER (e.g. `vm add pepsi/api 192.0.2.9/24 p1e1h1`), "
+            output("usage: vm add TENANT/VM IP/LEN SERVER [IP6/LEN] (e.g. `vm add pepsi/api 192.0.2.9/24 p1e1h1`), "
                    "or vm remove TENANT/VM\n")
 
     def do_tenant(self, line: str) -> None:

@@ -131,10 +131,11 @@ class Members:
         announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
 
-    def add_vm(self, label: str, ip: str, server: str, mac: str | None = None) -> dict[str, Any]:
+    def add_vm(self, label: str, ip: str, server: str, mac: str | None = None,
+               ip6: str | None = None) -> dict[str, Any]:
         """A new VM (its own namespace) on a port of the server's virtual switch (started if the server had
-        none), then the new desired state. `mac`: derived if not given."""
-        bound = self._bound(changes.add_vm(self.desired.scenario, label, ip, server, mac))
+        none), then the new desired state. `mac`: derived if not given; `ip6`: dual-stack."""
+        bound = self._bound(changes.add_vm(self.desired.scenario, label, ip, server, mac, ip6))
         vm = next(v for v in bound.vms if v.label == label)
         net = self.nodes.net
         assert net is not None
