@@ -88,6 +88,11 @@ class VM:
         """Its IPv6 subnet's gateway in a routed tenant: the subnet's first address, as in IPv4."""
         return self.ip6.network.network_address + 1 if self.ip6 else None
 
+    def address(self, v6: bool = False) -> IPv4Address | IPv6Address:
+        """Its address in one family (IPv6: a dual-stack VM's)."""
+        assert self.ip6 is not None or not v6, f"{self.label} has no IPv6 address"
+        return self.ip6.ip if v6 and self.ip6 else self.ip.ip
+
     @property
     def addresses(self) -> tuple[IPv4Address | IPv6Address, ...]:
         """Its addresses, IPv4 first."""

@@ -42,6 +42,7 @@ from overlaylab.verify.evidence import captured
 from overlaylab.verify.explain import DatapathTables
 from overlaylab.verify.observe import Traced, observe, taken
 from overlaylab.verify.observegroup import observe_group, taken_each
+from probes.packets import PROTOS6
 from probes.pcap import write_pcap
 from topologies import changes
 from topologies.fattree import Server
@@ -225,10 +226,12 @@ class Lab:
     @on_lab_thread
     def trace(self, src: str, dst: str, proto: str = "udp") -> Traced:
         """Every path from src to dst (servers, addresses or tenant/vm names) in the compiled tables; between
-        two VMs one `proto` packet is really sent, every cable of those paths tapped; from a VM to
-        `broadcast` or `multicast`, one datagram to the group, and every VM listens."""
+        two VMs one `proto` packet (icmp, udp, tcp; icmp6, udp6, tcp6 between dual-stack VMs) is really sent,
+        every cable of those paths tapped; from a VM to `broadcast` or `multicast`, one datagram to the group,
+        and every VM listens."""
         words = self.words
-        paths, pair, group = self._paths(words, src, dst), words.vm_pair([src, dst]), words.group([src, dst])
+        paths, pair = self._paths(words, src, dst, proto in PROTOS6), words.vm_pair([src, dst])
+        group = words.group([src, dst])
         traced, scenario = Traced(paths), self.scenario
         if pair is not None:
             seen = observe(self.running, *pair, proto, paths)
@@ -240,10 +243,11 @@ class Lab:
             self._live.show(traced, src, dst)
         return traced
 
-    def _paths(self, words: Words, src: str, dst: str) -> list[TracedPath]:
-        paths = words.trace([src, dst], self.compiled, self.running.underlay)
+    def _paths(self, words: Words, src: str, dst: str, v6: bool = False) -> list[TracedPath]:
+        paths = words.trace([src, dst], self.compiled, self.running.underlay, v6)
         if paths is None:
-            raise LabError(f"cannot trace {src} to {dst}: name two servers, a server and an address, or two VMs")
+            raise LabError(f"cannot trace {src} to {dst}: name two servers, a server and an address, or two VMs "
+                           f"(two dual-stack VMs for an IPv6 trace)")
         return paths
 
     @on_lab_thread

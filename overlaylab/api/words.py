@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 from controller.flows import Tables
-from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet
+from controller.trace import Path, ip_packet, trace, trace_vm, vm_packet, vm_packet6
 from probes.attacks import EVERYONE, MULTICAST
 from probes.packets import Host
 from topologies.scenario import VM, Scenario
@@ -36,8 +36,10 @@ class Words:
             return str(server.ip)
         return str(self.vms[word].ip.ip) if word in self.vms else word
 
-    def trace(self, args: list[str], compiled: dict[str, Tables], underlay: dict[str, Tables]) -> list[Path] | None:
-        """`trace SRC DST`: every path, or None when the arguments name no such pair."""
+    def trace(self, args: list[str], compiled: dict[str, Tables], underlay: dict[str, Tables],
+              v6: bool = False) -> list[Path] | None:
+        """`trace SRC DST`: every path (of an IPv6 packet, with `v6`), or None when the arguments name no such
+        pair (or, with `v6`, not two dual-stack VMs)."""
         if len(args) != 2:
             return None
         src, dst = args
@@ -48,7 +50,9 @@ class Words:
                 return trace_vm(self.scenario, compiled, vm, {**vm_packet(vm, vm), "eth_dst": group.mac,
                                                               "ipv4_dst": group.ip})
             target = self.vm_target(vm, dst)
-            return trace_vm(self.scenario, compiled, vm, vm_packet(vm, target)) if target else None
+            if target is None or (v6 and not (vm.ip6 and target.ip6)):
+                return None
+            return trace_vm(self.scenario, compiled, vm, vm_packet6(vm, target) if v6 else vm_packet(vm, target))
         fabric = self.scenario.fabric
         server, target_server = fabric.server(src), fabric.server(dst)
         if server is None:
@@ -76,4 +80,4 @@ class Words:
         """A VM label, or an address looked up in the source's own tenant (as ARP would)."""
         if dst in self.vms:
             return self.vms[dst]
-        return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and str(vm.ip.ip) == dst), None)
+        return next((vm for vm in self.vms.values() if vm.tenant == src.tenant and dst in map(str, vm.addresses)), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from overlaylab.runtime.machine import Row
-from probes.packets import PROTOS
+from probes.packets import PROTOS, PROTOS6
 
 
 def describe_changes(answer: dict[str, Any]) -> str:
@@ -80,8 +80,9 @@ DEFAULT_PICTURE = "fabric.svg"
 
 
 def trace_args(words: list[str]) -> tuple[list[str], str]:
-    """`trace SRC DST [icmp|udp|tcp]` as (the two ends, the protocol to send: udp unless named)."""
-    if len(words) == 3 and words[2] in PROTOS:
+    """`trace SRC DST [icmp|udp|tcp|icmp6|udp6|tcp6]` as (the two ends, the protocol to send: udp unless
+    named)."""
+    if len(words) == 3 and words[2] in PROTOS + PROTOS6:
         return words[:2], words[2]
     return words, "udp"
 

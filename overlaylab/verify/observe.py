@@ -12,7 +12,7 @@ from controller.trace import Path, cables, cables_along
 from overlaylab.runtime.running import RunningLab
 from probes import fastparse
 from probes.capture import Capture, Sink
-from probes.packets import Host, describe_frame, probe
+from probes.packets import PROTOS6, Host, describe_frame, probe
 from probes.session import Tokens
 from topologies.fattree import FatTree
 from topologies.names import interface
@@ -91,7 +91,9 @@ def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) ->
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
-        capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), Host(src.next_hop_mac(dst), dst.ip.ip), token))
+        v6 = proto in PROTOS6
+        sent = probe(proto, Host(src.mac, src.address(v6)), Host(src.next_hop_mac(dst, v6), dst.address(v6)), token)
+        capture.send(src.label, sent)
         expect = any(p.delivered_to == dst.label for p in paths)
         capture.run(lambda: bool(arrived), ARRIVAL_TIMEOUT if expect else SETTLE, SETTLE,
                     lambda name, frame: arrived.append(frame) if name == dst.label and

@@ -28,6 +28,10 @@ def test_ipv6_beside_ipv4_is_answered_routed_and_isolated_by_the_virtual_switche
         assert "lladdr 02:00:1b:bd:01:0b" in seen  # acme/web2's own MAC
         assert "ttl=64" in ping6(lab, "globex/web", "fd00:a:1::11")  # globex/app: the same address, its own
         assert "lladdr 02:00:1b:be:01:0b" in neighbours(lab, "globex/web")
+        traced = lab.trace("acme/web1", "acme/db", "udp6")  # to the gateway, routed, seen on a predicted path
+        assert traced.taken is not None and traced.observed.delivered
+        assert all("IPv6" in s.describe("p0e0h0") and "VNI 7101" in s.describe("p0e0h0")
+                   for s in traced.observed.sightings)
         report = lab.check()
         assert report.ok, report
         names = {c.name for c in report.checks}
