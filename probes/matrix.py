@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from probes.endpoint import Endpoint
-from probes.packets import PROTOS, PROTOS6, routed
+from probes.packets import PROTOS, PROTOS6
 from probes.session import Outcome, Probe, Tokens
-from probes.stamp import stamp_probe
+from probes.stamp import stamp_probe, stamp_routed
 
 DELIVER, ISOLATE = "deliver", "isolate"
 
@@ -76,7 +76,7 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
                 planned.append(PairProbe(src.label, dst.label, proto, expected,
                                          Probe(token, src.label, frame, dst.label if expected == DELIVER else None,
                                                _namesakes(src, dst, endpoints)),
-                                         routed(frame, hop.mac, dst.mac) if hop.mac != dst.mac else None))
+                                         stamp_routed(frame, hop.mac, dst.mac) if hop.mac != dst.mac else None))
     return planned
 
 

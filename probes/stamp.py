@@ -117,3 +117,18 @@ def stamp_solicit(sender: Host, target: IPv6Address) -> bytes:
     frame[l4 + 26:l4 + 32] = mac
     _l4_checksum(frame, "icmp6", l4, sender, Host("", IPv6Address(group)))
     return bytes(frame)
+
+
+def stamp_routed(frame: bytes, gateway_mac: str, dst_mac: str) -> bytes:
+    """Exactly `packets.routed(frame, gateway_mac, dst_mac)` for a probe frame: the MACs rewritten, the TTL
+    (IPv6: hop limit) one lower, the IPv4 header checksum computed again."""
+    out = bytearray(frame)
+    out[0:6], out[6:12] = _mac(dst_mac), _mac(gateway_mac)
+    if out[ETH] >> 4 == 6:
+        out[ETH + 7] -= 1
+        return bytes(out)
+    out[ETH + 8] -= 1
+    header = ETH + (out[ETH] & 0x0F) * 4
+    out[ETH + 10:ETH + 12] = b"\0\0"
+    out[ETH + 10:ETH + 12] = struct.pack("!H", checksum(bytes(out[ETH:header])))
+    return bytes(out)

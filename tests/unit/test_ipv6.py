@@ -1,7 +1,7 @@
 """Dual-stack VMs (`ip6:`): the scenario's rules, and the virtual switches' tables proved by tracing (the
 neighbour discovery answer made in OpenFlow, IPv6 routed once at the first virtual switch, the doors IPv6
 opens kept shut); then the probes' IPv6 frames, byte for byte scapy's, and read back the same by both readers."""
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 import yaml
@@ -20,7 +20,7 @@ from probes.matrix import matrix
 from probes.packets import PROTOS6, Host, advertise, probe, solicit
 from probes.replication import floods
 from probes.session import Tokens
-from probes.stamp import stamp_probe, stamp_solicit
+from probes.stamp import stamp_probe, stamp_routed, stamp_solicit
 from topologies.encap import Encap
 from topologies.scenario import BUNDLED, Mode, ScenarioError, document, load, parse
 
@@ -125,6 +125,10 @@ def test_stamped_ipv6_probes_are_scapys_byte_for_byte_and_both_readers_agree(pro
     assert fastparse.token_in(frame) == packets.token_in(frame) == b"OLAB123456"
     assert fastparse._inner(frame) == packets._inner(Ether(frame))
     assert packets.token_in(packets.routed(frame, "02:fe:00:00:00:01", B.mac)) == b"OLAB123456"
+    assert stamp_routed(frame, "02:fe:00:00:00:01", B.mac) == packets.routed(frame, "02:fe:00:00:00:01", B.mac)
+    v4 = probe(proto.removesuffix("6"), Host(A.mac, IPv4Address("10.1.2.3")), Host(B.mac, IPv4Address("10.3.2.1")),
+               b"OLAB123456", flow)
+    assert stamp_routed(v4, "02:fe:00:00:00:01", B.mac) == packets.routed(v4, "02:fe:00:00:00:01", B.mac)
 
 
 def test_solicitations_and_advertisements_are_read_the_same_by_both_readers():
