@@ -146,9 +146,10 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
             return
         parser = dp.ofproto_parser
         if isinstance(output, ev.Read):
-            flows = (parser.OFPFlowDescStatsRequest if dp.ofproto.OFP_VERSION >= ofp.OF15
-                     else parser.OFPFlowStatsRequest)(dp)
-            messages: list[tuple[Any, int | None]] = [(flows, output.flows),
+            of15 = dp.ofproto.OFP_VERSION >= ofp.OF15
+            flows = (parser.OFPFlowDescStatsRequest if of15 else parser.OFPFlowStatsRequest)(dp)
+            meters = (parser.OFPMeterDescStatsRequest if of15 else parser.OFPMeterConfigStatsRequest)(dp)
+            messages: list[tuple[Any, int | None]] = [(flows, output.flows), (meters, output.meters),
                                                       (parser.OFPGroupDescStatsRequest(dp), output.groups)]
         else:
             messages = [(msg, None) for msg in ofp.delta_messages(dp, output.delta)]
@@ -201,6 +202,13 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
     def on_groups(self, event: Any) -> None:
         msg, dp = event.msg, event.msg.datapath
         self._put(ev.Held(dp.id, _conn(dp), msg.xid, groups=tuple(ofp.read_group(dp, d) for d in msg.body),
+                         more=bool(msg.flags & dp.ofproto.OFPMPF_REPLY_MORE)))
+
+    @set_ev_cls([ofp_event.EventOFPMeterConfigStatsReply, ofp_event.EventOFPMeterDescStatsReply],
+                [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def on_meters(self, event: Any) -> None:
+        msg, dp = event.msg, event.msg.datapath
+        self._put(ev.Held(dp.id, _conn(dp), msg.xid, meters=tuple(ofp.read_meter(m) for m in msg.body),
                          more=bool(msg.flags & dp.ofproto.OFPMPF_REPLY_MORE)))
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)

@@ -5,8 +5,24 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
-from controller.flows import ARP_REPLY, ETH_IP6, ICMP6, IN_PORT, ND_ADVERT, Action, Flow, Move, Output, SetField, match
-from controller.purpose import ND_RESPONDER
+from controller.flows import (
+    ARP_REPLY,
+    ETH_IP6,
+    GROUP_BIT,
+    ICMP6,
+    IN_PORT,
+    ND_ADVERT,
+    Action,
+    Flow,
+    MatchValue,
+    Meter,
+    Move,
+    Output,
+    SetField,
+    match,
+)
+from controller.purpose import ND_RESPONDER, PORT_SECURITY
+from topologies.model import FLOOD_LIMIT, VM
 
 T_CLASSIFY, T_ARP, T_FORWARD, T_DELIVER, T_ADVERTISE = 0, 1, 2, 3, 4
 PRIO, PRIO_MISS = 100, 0
@@ -19,6 +35,19 @@ def arp_answer(mac: str, ip: IPv4Address) -> tuple[Action, ...]:
     return (Move("eth_src", "eth_dst"), SetField("eth_src", mac), SetField("arp_op", ARP_REPLY),
             Move("arp_sha", "arp_tha"), SetField("arp_sha", mac), Move("arp_spa", "arp_tpa"),
             SetField("arp_spa", ip), Output(IN_PORT))
+
+
+def flood_meter(vm: VM) -> Meter:
+    """The meter a VM's broadcasts and multicasts pass: its own, numbered as its port."""
+    return Meter(vm.port, FLOOD_LIMIT, FLOOD_LIMIT)
+
+
+def flood_door(vm: VM, own: dict[str, MatchValue]) -> Flow:
+    """A VM's broadcast or multicast (sent from its own addresses, `own`), through its meter: however fast
+    it floods, its tenant gets FLOOD_LIMIT of them a second at most, and so does the underlay."""
+    return Flow(PRIO + 1, match(**own, eth_dst=GROUP_BIT), table=T_CLASSIFY, metadata=vm.vni, goto=T_FORWARD,
+                meter=flood_meter(vm).meter_id, purpose=PORT_SECURITY,
+                note=f"broadcast or multicast from {vm.label}: at most {FLOOD_LIMIT} a second (meter {vm.port})")
 
 
 def nd_answer(mac: str, ip6: IPv6Address, router: bool = False) -> tuple[Action, ...]:

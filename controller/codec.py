@@ -15,6 +15,7 @@ from controller.flows import (
     Foreign,
     Group,
     MatchValue,
+    Meter,
     Move,
     Output,
     SelectGroup,
@@ -25,13 +26,15 @@ from controller.flows import (
 
 def tables_doc(tables: Tables) -> dict[str, Any]:
     return {"name": tables.name, "dpid": tables.dpid, "flows": [_flow_doc(f) for f in tables.flows],
-            "groups": [[g.group_id, list(g.ports)] for g in tables.groups]}
+            "groups": [[g.group_id, list(g.ports)] for g in tables.groups],
+            "meters": [[m.meter_id, m.rate, m.burst] for m in tables.meters]}
 
 
 def tables_of(doc: dict[str, Any]) -> Tables:
     """The inverse of tables_doc."""
     return Tables(doc["name"], doc["dpid"], tuple(_flow_of(f) for f in doc["flows"]),
-                  tuple(SelectGroup(gid, tuple(ports)) for gid, ports in doc["groups"]))
+                  tuple(SelectGroup(gid, tuple(ports)) for gid, ports in doc["groups"]),
+                  tuple(Meter(*meter) for meter in doc.get("meters", ())))
 
 
 def _flow_doc(flow: Flow) -> dict[str, Any]:
@@ -43,13 +46,15 @@ def _flow_doc(flow: Flow) -> dict[str, Any]:
         doc["metadata"] = flow.metadata
     if flow.goto is not None:
         doc["goto"] = flow.goto
+    if flow.meter is not None:
+        doc["meter"] = flow.meter
     return doc
 
 
 def _flow_of(doc: dict[str, Any]) -> Flow:
     match = tuple((name, _match_value(name, v)) for name, v in doc["match"])
     return Flow(doc["priority"], match, tuple(_action_of(a) for a in doc["actions"]), doc["table"],
-                doc.get("metadata"), doc.get("goto"), doc["note"], doc["purpose"])
+                doc.get("metadata"), doc.get("goto"), doc["note"], doc["purpose"], doc.get("meter"))
 
 
 def _value(value: MatchValue | Address) -> int | str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.flows import Delta, Flow, SelectGroup
+from controller.delta import Delta
+from controller.flows import Flow, Meter, SelectGroup
 
 
 # Events: what happened. `conn` tells one connection of a switch from the next.
@@ -17,7 +18,7 @@ class Connected:
 
 @dataclass(frozen=True)
 class Held:
-    """One part of the reply to a read: flows or groups the switch holds; `more` when parts follow."""
+    """One part of the reply to a read: flows, groups or meters the switch holds; `more` when parts follow."""
 
     dpid: int
     conn: int
@@ -25,6 +26,7 @@ class Held:
     flows: tuple[Flow, ...] = ()
     groups: tuple[SelectGroup, ...] = ()
     more: bool = False
+    meters: tuple[Meter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,14 @@ class Send:
 
 @dataclass(frozen=True)
 class Read:
-    """Ask for every flow (`flows` the transaction id) and every group description (`groups`)."""
+    """Ask for every flow (`flows` the transaction id), every group description (`groups`) and every meter's
+    configuration (`meters`)."""
 
     dpid: int
     conn: int
     flows: int
     groups: int
+    meters: int
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Flow:
     goto: int | None = None
     note: str = field(default="", compare=False)
     purpose: str = field(default="", compare=False)  # controller.purpose's words; "" for a flow read back
+    meter: int | None = None  # the meter its packets pass first (the excess is dropped)
 
     @property
     def fields(self) -> dict[str, MatchValue]:
@@ -102,6 +103,16 @@ class SelectGroup:
 
 
 @dataclass(frozen=True)
+class Meter:
+    """A rate limit (an OpenFlow meter with one drop band): a flow that names it passes at most `rate`
+    packets per second after a burst of `burst`; the rest is dropped."""
+
+    meter_id: int
+    rate: int
+    burst: int
+
+
+@dataclass(frozen=True)
 class Tables:
     """Everything one datapath should hold."""
 
@@ -109,6 +120,7 @@ class Tables:
     dpid: int
     flows: tuple[Flow, ...]
     groups: tuple[SelectGroup, ...] = ()
+    meters: tuple[Meter, ...] = ()
 
 
 @overload
@@ -164,12 +176,17 @@ def ofctl_action(action: Action) -> str:
 
 def ofctl_flow(flow: Flow) -> str:
     """The flow in `ovs-ofctl add-flow` syntax, so OVS itself can compare it with a switch."""
-    parts = [ofctl_action(a) for a in flow.actions]
+    parts = [*([f"meter:{flow.meter}"] if flow.meter is not None else []), *map(ofctl_action, flow.actions)]
     if flow.metadata is not None:
         parts.append(f"write_metadata:{flow.metadata:#x}")
     if flow.goto is not None:
         parts.append(f"goto_table:{flow.goto}")
     return f"{ofctl_match(flow)} actions={','.join(parts) or 'drop'}"
+
+
+def ofctl_meter(meter: Meter) -> str:
+    """The meter in `ovs-ofctl add-meter` syntax."""
+    return f"meter={meter.meter_id},pktps,burst,bands=type=drop,rate={meter.rate},burst_size={meter.burst}"
 
 
 def ofctl_group(group: SelectGroup) -> str:
@@ -202,57 +219,3 @@ def lookup(tables: Tables, packet: dict[str, object], table: int = 0) -> Flow | 
     """The highest-priority flow of `table` that matches, as the switch would pick it."""
     candidates = [f for f in tables.flows if f.table == table and matches(f, packet)]
     return max(candidates, key=lambda f: f.priority, default=None)
-
-
-@dataclass(frozen=True)
-class Delta:
-    """What turns one datapath's tables into another's: the only messages worth sending."""
-
-    remove_flows: tuple[Flow, ...] = ()
-    add_flows: tuple[Flow, ...] = ()
-    remove_groups: tuple[SelectGroup, ...] = ()
-    add_groups: tuple[SelectGroup, ...] = ()
-    modify_groups: tuple[SelectGroup, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.changes > 0
-
-    @property
-    def changes(self) -> int:
-        """How many flow and group mods it takes."""
-        return sum(map(len, (self.remove_flows, self.add_flows, self.remove_groups, self.add_groups,
-                             self.modify_groups)))
-
-
-def key(flow: Flow) -> tuple[object, ...]:
-    """What OpenFlow identifies a flow by: an add with the same key replaces the flow in one step."""
-    return (flow.table, flow.priority, flow.match)
-
-
-def diff(old: Tables | None, new: Tables) -> Delta:
-    """The difference from `old` (None: an empty switch) to `new`, as OVN pushes only what changed. A
-    flow whose actions change is only re-added (the add replaces it), never deleted first."""
-    old_flows, new_flows = set(old.flows) if old else set(), set(new.flows)
-    old_groups = {g.group_id: g for g in old.groups} if old else {}
-    new_groups = {g.group_id: g for g in new.groups}
-    add_flows = tuple(f for f in new.flows if f not in old_flows)
-    replaced = {key(f) for f in add_flows}
-    return Delta(
-        remove_flows=tuple(f for f in (old.flows if old else ()) if f not in new_flows and key(f) not in replaced),
-        add_flows=add_flows,
-        remove_groups=tuple(g for i, g in old_groups.items() if i not in new_groups),
-        add_groups=tuple(g for i, g in new_groups.items() if i not in old_groups),
-        modify_groups=tuple(g for i, g in new_groups.items() if i in old_groups and old_groups[i] != g))
-
-
-def applied(tables: Tables, delta: Delta) -> Tables:
-    """What a datapath holding `tables` holds once `delta` is sent: an added flow replaces the one with
-    its table, priority and match, as OpenFlow's add does."""
-    added = {key(f) for f in delta.add_flows}
-    gone = set(delta.remove_flows)
-    flows = [f for f in tables.flows if f not in gone and key(f) not in added]
-    changed = {g.group_id for g in (*delta.add_groups, *delta.modify_groups, *delta.remove_groups)}
-    groups = [g for g in tables.groups if g.group_id not in changed]
-    return Tables(tables.name, tables.dpid, (*flows, *delta.add_flows),
-                  (*groups, *delta.add_groups, *delta.modify_groups))
-

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv6Address
 
-from controller.brint import PRIO, T_ADVERTISE, T_ARP, T_CLASSIFY, T_FORWARD, advertise, nd_answer
+from controller.brint import PRIO, T_ADVERTISE, T_ARP, T_CLASSIFY, T_FORWARD, advertise, flood_door, nd_answer
 from controller.flows import ETH_IP6, ICMP6, ND_SOLICIT, Action, DecTtl, Flow, MatchValue, SetField, host, match
 from controller.purpose import DROP, ND_RESPONDER, PORT_SECURITY, ROUTE
 from topologies.scenario import VM, Tenant
@@ -26,13 +26,15 @@ NEVER_FROM_A_VM = {134: "a router advertisement", 136: "a neighbour advertisemen
 
 
 def port_security6(vm: VM, port: int) -> tuple[Flow, ...]:
-    """From the VM's port: IPv6 from its own MAC and address, its solicitations to be answered."""
+    """From the VM's port: IPv6 from its own MAC and address (its multicasts metered as IPv4's broadcasts),
+    its solicitations to be answered."""
     if vm.ip6 is None:
         return ()
     own: dict[str, MatchValue] = {"in_port": port, "eth_type": ETH_IP6, "eth_src": vm.mac, "ipv6_src": host(vm.ip6.ip)}
     return (Flow(PRIO, match(**own), table=T_CLASSIFY, metadata=vm.vni, goto=T_FORWARD,
                  note=f"IPv6 from {vm.label} with its own MAC and address", purpose=PORT_SECURITY),
-            Flow(PRIO + 1, match(**own, ip_proto=ICMP6, icmpv6_type=ND_SOLICIT), table=T_CLASSIFY,
+            flood_door(vm, own),
+            Flow(PRIO + 2, match(**own, ip_proto=ICMP6, icmpv6_type=ND_SOLICIT), table=T_CLASSIFY,
                  metadata=vm.vni, goto=T_ARP, note=f"neighbour solicitation from {vm.label}, not spoofed",
                  purpose=PORT_SECURITY))
 

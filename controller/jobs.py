@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.flows import Flow, SelectGroup, Tables
+from controller.events import Held
+from controller.flows import Flow, Meter, SelectGroup, Tables
 from controller.planner import Step
 from topologies.scenario import Scenario
 
@@ -19,9 +20,24 @@ class Switch:
     reading: set[int] = field(default_factory=set)  # transaction ids of reads not answered in full
     flows: list[Flow] = field(default_factory=list)
     groups: list[SelectGroup] = field(default_factory=list)
+    meters: list[Meter] = field(default_factory=list)
     held: Tables | None = None  # None until read
     live: bool = False  # pushed to: changes reach it (an underlay switch is not before the start)
     sync: tuple[int, int] | None = None  # the barrier after the push that followed its read, and its changes
+
+    def take(self, part: Held) -> None:
+        """One part of the reply to its read."""
+        self.flows += part.flows
+        self.groups += part.groups
+        self.meters += part.meters
+        if not part.more:
+            self.reading.discard(part.xid)
+
+    def whole(self, name: str, dpid: int) -> Tables:
+        """What it holds, once every part of the reply is in (the parts are then forgotten)."""
+        held = Tables(name, dpid, tuple(self.flows), tuple(self.groups), tuple(self.meters))
+        self.flows, self.groups, self.meters = [], [], []
+        return held
 
 
 @dataclass

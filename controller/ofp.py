@@ -8,17 +8,18 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from typing import Any
 
 from controller import osken_fixes  # noqa: F401 - os-ken must decode what the switches report
+from controller.delta import Delta
 from controller.flows import (
     ADDRESS_FIELDS,
     FIELD_BITS,
     IN_PORT,
     Action,
     DecTtl,
-    Delta,
     Flow,
     Foreign,
     Group,
     MatchValue,
+    Meter,
     Move,
     Output,
     SelectGroup,
@@ -69,6 +70,8 @@ def flow_mod(dp: Any, flow: Flow) -> Any:
     ofp, parser = dp.ofproto, dp.ofproto_parser
     actions = [action(dp, a) for a in flow.actions]
     instructions = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)] if actions else []
+    if flow.meter is not None:  # an instruction in 1.3 (virtual switches), the only version with meters here
+        instructions.insert(0, parser.OFPInstructionMeter(flow.meter))
     if flow.metadata is not None:
         instructions.append(parser.OFPInstructionWriteMetadata(flow.metadata, METADATA_MASK))
     if flow.goto is not None:
@@ -113,13 +116,25 @@ def _hash_selection(dp: Any) -> Any:
         data=list(struct.unpack(f"!{len(body) // 4}I", body)))
 
 
+def meter_mod(dp: Any, meter: Meter, command: str = "add") -> Any:
+    """A rate limit in packets per second, its excess dropped."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    cmd = {"add": ofp.OFPMC_ADD, "modify": ofp.OFPMC_MODIFY, "delete": ofp.OFPMC_DELETE}[command]
+    bands = [] if command == "delete" else [parser.OFPMeterBandDrop(rate=meter.rate, burst_size=meter.burst)]
+    return parser.OFPMeterMod(dp, command=cmd, flags=ofp.OFPMF_PKTPS | ofp.OFPMF_BURST, meter_id=meter.meter_id,
+                              bands=bands)
+
+
 def delta_messages(dp: Any, delta: Delta) -> list[Any]:
     """The messages that turn what a datapath holds into what it should: removed flows first (nothing
-    then uses a removed group), then the groups, then the new flows that use them."""
+    then uses a removed group or meter), then the groups and meters, then the new flows that use them."""
     return [*(flow_delete_strict(dp, f) for f in delta.remove_flows),
             *(group_mod(dp, g, "delete") for g in delta.remove_groups),
+            *(meter_mod(dp, m, "delete") for m in delta.remove_meters),
             *(group_mod(dp, g, "add") for g in delta.add_groups),
             *(group_mod(dp, g, "modify") for g in delta.modify_groups),
+            *(meter_mod(dp, m, "add") for m in delta.add_meters),
+            *(meter_mod(dp, m, "modify") for m in delta.modify_meters),
             *(flow_mod(dp, f) for f in delta.add_flows)]
 
 
@@ -127,7 +142,7 @@ def read_flow(dp: Any, stats: Any) -> Flow:
     """A flow as a switch reports it (one OFPFlowStats), in the model: the inverse of flow_mod."""
     parser = dp.ofproto_parser
     actions: tuple[Action, ...] = ()
-    metadata, goto = None, None
+    metadata, goto, meter = None, None, None
     for inst in stats.instructions:
         if isinstance(inst, parser.OFPInstructionActions):
             actions = tuple(_read_action(dp, a) for a in inst.actions)
@@ -135,10 +150,18 @@ def read_flow(dp: Any, stats: Any) -> Flow:
             metadata = inst.metadata
         elif isinstance(inst, parser.OFPInstructionGotoTable):
             goto = inst.table_id
+        elif dp.ofproto.OFP_VERSION < OF15 and isinstance(inst, parser.OFPInstructionMeter):
+            meter = inst.meter_id
         else:
             actions += (Foreign(repr(inst)),)
     fields = {name: _model_value(name, value) for name, value in stats.match.items()}
-    return Flow(stats.priority, match(**fields), actions, stats.table_id, metadata, goto)
+    return Flow(stats.priority, match(**fields), actions, stats.table_id, metadata, goto, meter=meter)
+
+
+def read_meter(stats: Any) -> Meter:
+    """A meter as a switch reports it (one meter configuration): its first band's rate and burst."""
+    band = stats.bands[0] if stats.bands else None
+    return Meter(stats.meter_id, band.rate if band else 0, band.burst_size if band else 0)
 
 
 def read_group(dp: Any, desc: Any) -> SelectGroup:

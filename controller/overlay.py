@@ -23,7 +23,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 
-from controller.brint import PRIO, PRIO_MISS, T_ARP, T_CLASSIFY, T_DELIVER, T_FORWARD, arp_answer
+from controller.brint import (
+    PRIO,
+    PRIO_MISS,
+    T_ARP,
+    T_CLASSIFY,
+    T_DELIVER,
+    T_FORWARD,
+    arp_answer,
+    flood_door,
+    flood_meter,
+)
 from controller.flows import (
     ARP_REQUEST,
     ETH_ARP,
@@ -98,7 +108,8 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     routed = [t for t in tenants if t.routing is Routing.DISTRIBUTED]
     nets = _local_subnets(here)
     accept = _accept_routed if scenario.flat else _accept_tunnels
-    flows = [*(f for vm in here for f in (*_port_security(vm, ports[vm]), *port_security6(vm, ports[vm]))),
+    flat = scenario.flat
+    flows = [*(f for vm in here for f in (*_port_security(vm, ports[vm], flat), *port_security6(vm, ports[vm]))),
              *(f for t in tenants for f in accept(t, server)),
              *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms if _near(peer, nets)),
              *(nd_reply(t, peer) for t in tenants for peer in t.vms if peer.ip6 and _near(peer, nets, v6=True)),
@@ -114,7 +125,8 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
         (T_ARP, "ARP or neighbour solicitation for an address the tenant does not have: no answer"),
         (T_FORWARD, "not a peer of this tenant (an unknown MAC): drop"),
         (T_DELIVER, "no local VM of this tenant has that MAC: drop"))]
-    return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses))
+    meters = () if flat else tuple(flood_meter(vm) for vm in here)
+    return Tables(vswitch_name(server), vswitch_dpid(server), (*flows, *misses), meters=meters)
 
 
 Subnets = set[tuple[str, IPv4Network | IPv6Network]]
@@ -185,14 +197,16 @@ def _domains(tenant: Tenant) -> list[tuple[str, tuple[VM, ...], dict[str, MatchV
     return domains
 
 
-def _port_security(vm: VM, port: int) -> tuple[Flow, Flow]:
+def _port_security(vm: VM, port: int, flat: bool) -> tuple[Flow, ...]:
+    """From the VM's port: IPv4 and ARP from its own MAC and IP; in the overlay its broadcasts metered."""
     ip = host(vm.ip.ip)
-    return (Flow(PRIO, match(in_port=port, eth_type=ETH_IP, eth_src=vm.mac, ipv4_src=ip), table=T_CLASSIFY,
-                 metadata=vm.vni, goto=T_FORWARD, note=f"from {vm.label} with its own MAC and IP",
-                 purpose=PORT_SECURITY),
+    own: dict[str, MatchValue] = {"in_port": port, "eth_type": ETH_IP, "eth_src": vm.mac, "ipv4_src": ip}
+    return (Flow(PRIO, match(**own), table=T_CLASSIFY, metadata=vm.vni, goto=T_FORWARD,
+                 note=f"from {vm.label} with its own MAC and IP", purpose=PORT_SECURITY),
             Flow(PRIO, match(in_port=port, eth_type=ETH_ARP, eth_src=vm.mac, arp_sha=vm.mac, arp_spa=ip),
                  table=T_CLASSIFY, metadata=vm.vni, goto=T_ARP, note=f"ARP from {vm.label}, not spoofed",
-                 purpose=PORT_SECURITY))
+                 purpose=PORT_SECURITY),
+            *(() if flat else (flood_door(vm, own),)))
 
 
 def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:

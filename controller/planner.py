@@ -1,10 +1,10 @@
 """From one desired state to the next: which datapath gets which flow and group changes, in an order
 where no packet can take a half-built path (make before break, as OVN's incremental engine does).
 
-  make   on every datapath, new groups and new flows first. A flow whose table, priority and match stay
+  make   on every datapath, new groups, meters and flows first. A flow whose table, priority and match stay
          and whose actions change is simply re-added: OpenFlow's add replaces it in one step, so the
          old path works until the new one does (a VM's peers learn its new server this way).
-  break  then, once every make is confirmed, the flows and groups nobody needs any more.
+  break  then, once every make is confirmed, the flows, groups and meters nobody needs any more.
 
 Pure: the controller renders the steps; the tests read them.
 """
@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from controller.flows import Delta, Tables, diff
+from controller.delta import Delta, diff
+from controller.flows import Tables
 
 MAKE, BREAK = "make", "break"
 K = TypeVar("K", str, int)  # datapaths by name (the lab) or by DPID (the controller)
@@ -40,8 +41,10 @@ def plan(old: Mapping[K, Tables], new: Mapping[K, Tables]) -> list[Step]:
         before = old.get(k)
         after = new[k] if k in new else Tables(old[k].name, old[k].dpid, ())
         delta = diff(before, after)  # a flow whose actions change is re-added, not removed
-        make = Delta(add_flows=delta.add_flows, add_groups=delta.add_groups, modify_groups=delta.modify_groups)
-        drop = Delta(remove_flows=delta.remove_flows, remove_groups=delta.remove_groups)
+        make = Delta(add_flows=delta.add_flows, add_groups=delta.add_groups, modify_groups=delta.modify_groups,
+                     add_meters=delta.add_meters, modify_meters=delta.modify_meters)
+        drop = Delta(remove_flows=delta.remove_flows, remove_groups=delta.remove_groups,
+                     remove_meters=delta.remove_meters)
         makes += [Step(after.name, after.dpid, MAKE, make)] if make else []
         breaks += [Step(after.name, after.dpid, BREAK, drop)] if drop else []
     return makes + breaks

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 from controller.codec import tables_doc
+from controller.delta import applied, diff
 from controller.desired import DesiredState
 from controller.events import (
     Answer,
@@ -32,7 +33,7 @@ from controller.events import (
     Synced,
     Tick,
 )
-from controller.flows import Tables, applied, diff
+from controller.flows import Tables
 from controller.jobs import CHANGE, CONFIRM_TIMEOUT, FIRST_XID, REROUTE, REVERT, START_WAIT, Job, Switch
 from controller.planner import BREAK, MAKE, plan, summary
 from topologies.scenario import ScenarioError, ports_of
@@ -89,9 +90,9 @@ class Reconciler:
         """A (new) connection: whatever the last one was doing is over; read what the switch holds."""
         self._forget(event.dpid)
         switch = self.switches[event.dpid] = Switch(event.conn)
-        flows, groups = self._xid(), self._xid()
-        switch.reading = {flows, groups}
-        self.out.append(Read(event.dpid, event.conn, flows, groups))
+        flows, groups, meters = self._xid(), self._xid(), self._xid()
+        switch.reading = {flows, groups, meters}
+        self.out.append(Read(event.dpid, event.conn, flows, groups, meters))
         if event.dpid not in self.state.tables:
             self.out.append(Log(f"datapath {event.dpid:016x} is not in the desired state: it is to hold nothing"))
 
@@ -104,14 +105,10 @@ class Reconciler:
     def _held(self, event: Held, switch: Switch, now: float) -> None:
         if event.xid not in switch.reading:
             return
-        switch.flows += event.flows
-        switch.groups += event.groups
-        if not event.more:
-            switch.reading.discard(event.xid)
+        switch.take(event)
         if switch.reading:
             return
-        switch.held = Tables(self.state.name(event.dpid), event.dpid, tuple(switch.flows), tuple(switch.groups))
-        switch.flows, switch.groups = [], []
+        switch.held = switch.whole(self.state.name(event.dpid), event.dpid)
         if event.dpid in self.state.switch_names and not self.started:
             self.start_by = now + START_WAIT if self.start_by is None else self.start_by
             self._start_if_ready(now)

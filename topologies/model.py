@@ -20,6 +20,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # whole names only (fu
 MAX_LINE = 300
 FABRIC_SPACE = IPv4Network("10.0.0.0/8")  # the servers' hierarchical addresses (10.pod.edge.ID, ID = host + 2)
 FABRIC_MACS = mac_of(FABRIC_SPACE.network_address)[:8]  # servers' and routers' MACs spell their 10.x address
+FLOOD_LIMIT = 100  # broadcasts and multicasts a VM may send per second, after a burst of as many
 
 
 class Mode(Enum):

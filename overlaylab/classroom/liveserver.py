@@ -162,10 +162,10 @@ class WebView:
         assert task is not None
         self._keep(task)
         sent = {"state": json.dumps(self.lab.state()), "rates": ""}
-        await stream.write(f"event: state\ndata: {sent['state']}\n\n".encode())  # the first paint: no wait
-        self.viewers += 1
+        self.viewers += 1  # counted before its first event, so whoever reads that event sees it counted
         self.viewed.set()
         try:
+            await stream.write(f"event: state\ndata: {sent['state']}\n\n".encode())  # the first paint: no wait
             while True:
                 for kind, text in self.now.items():
                     if text and text != sent[kind]:

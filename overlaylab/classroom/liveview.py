@@ -47,7 +47,8 @@ def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
     return {"width": width, "height": (ROWS["server"] + 2) * row, "nodes": nodes,
             "links": [{"a": link.a, "b": link.b, "state": "down" if frozenset((link.a, link.b)) in cut else "up"}
                       for link in fabric.links],
-            "vms": [{"vm": vm.label, "tenant": vm.tenant, "server": vm.server.name, "address": str(vm.ip),
+            "vms": [{"vm": vm.label, "tenant": vm.tenant, "server": vm.server.name,
+                     "address": " ".join(str(a) for a in (vm.ip, vm.ip6) if a),
                      "colour": colours[vm.tenant]} for vm in scenario.vms],
             "tenants": [{"name": t.name, "vni": t.vni, "encap": str(t.encap), "colour": colours[t.name],
                          "routing": t.routing.value} for t in scenario.tenants]}

@@ -1,6 +1,7 @@
 """Pictures of the live lab, for a projector: the fabric (core, aggregation, edge, racks of servers),
-every VM as a cell of its server coloured by tenant, links that are down, and a traced path (every
-ECMP branch) drawn over it. The picture is Graphviz DOT text made by pure functions; `render` hands
+every VM as a cell of its server coloured by tenant (with its addresses, so a routed tenant's subnets
+show), each tenant's subnets in the legend, links that are down, and a traced path (every ECMP branch)
+drawn over it. The picture is Graphviz DOT text made by pure functions; `render` hands
 it to Graphviz's `dot` for SVG or PNG.
 
 Each rack is one node, a table of its servers with their VMs, so that even a k=8 fabric (128 servers,
@@ -17,7 +18,7 @@ from pathlib import Path as FilePath
 from controller.trace import Path, cables
 from overlaylab.errors import LabError
 from topologies.fattree import AGG, CORE, EDGE, FatTree, Server, Switch
-from topologies.scenario import VM, Scenario
+from topologies.scenario import VM, Routing, Scenario, Tenant
 
 # ColorBrewer's Set2 and Pastel1: soft enough to read black text on, distinct enough to tell apart
 PALETTE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3",
@@ -110,10 +111,12 @@ def _rack_cable(fabric: FatTree, edge: Switch, crossed: set[frozenset[str]]) -> 
 def _vm_cell(vm: VM, colours: dict[str, str], ends: set[str], compact: bool) -> str:
     """A VM in its tenant's colour, named (in its tooltip only, when compact); a bare-metal member says
     so; a traced end is framed in red."""
+    addresses = [str(vm.ip), *([str(vm.ip6)] if vm.ip6 else [])]
     name = "&#160;" if compact else html.escape(vm.name) + (" (bare metal)" if vm.bare_metal else "")
+    under = "" if compact else "".join(f'<BR/><FONT POINT-SIZE="8">{a}</FONT>' for a in addresses)
     frame = f' COLOR="{PATH_COLOUR}" BORDER="3"' if vm.label in ends else ""
-    return (f'<TD BGCOLOR="{colours[vm.tenant]}"{frame} WIDTH="14" TITLE="{html.escape(vm.label)} {vm.ip}">'
-            f'<FONT POINT-SIZE="10">{name}</FONT></TD>')
+    return (f'<TD BGCOLOR="{colours[vm.tenant]}"{frame} WIDTH="14" TITLE="{html.escape(vm.label)} '
+            f'{" ".join(addresses)}"><FONT POINT-SIZE="10">{name}</FONT>{under}</TD>')
 
 
 def _cable(a: str, b: str, down: set[frozenset[str]] | frozenset[frozenset[str]], crossed: set[frozenset[str]]) -> str:
@@ -130,10 +133,16 @@ def _cable(a: str, b: str, down: set[frozenset[str]] | frozenset[frozenset[str]]
 def _legend(scenario: Scenario, colours: dict[str, str]) -> str:
     rows = "".join(f'<TR><TD BGCOLOR="{colours[t.name]}">{html.escape(t.name)}</TD>'
                    f'<TD ALIGN="LEFT">VNI {t.vni}, {"routed bare (flat)" if scenario.flat else t.encap}, '
-                   f'{len(t.vms)} VMs</TD></TR>' for t in scenario.tenants)
+                   f'{len(t.vms)} VMs; {_subnets(t)}</TD></TR>' for t in scenario.tenants)
     table = (f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD COLSPAN="2">'
              f'<B>tenants</B></TD></TR>{rows}</TABLE>>')
     return f'"legend" [shape=plain, label={table}]'
+
+
+def _subnets(tenant: Tenant) -> str:
+    """Where a tenant's VMs live: its subnet, or (routed at every virtual switch) its subnets."""
+    nets = ", ".join(map(str, [*tenant.subnets, *tenant.subnets6]))
+    return f"routed between {nets}" if tenant.routing is Routing.DISTRIBUTED else nets
 
 
 def _escape(text: str) -> str:

@@ -26,6 +26,14 @@ def parse_groups(dump: str) -> set[str]:
     return {_BUCKET_EXTRAS.sub("", line.strip()) for line in dump.splitlines() if "group_id=" in line}
 
 
+_METER = re.compile(r"meter=(\d+)\b.*?type=drop\s+rate=(\d+)\s+burst_size=(\d+)", re.S)
+
+
+def parse_meters(dump: str) -> set[tuple[int, int, int]]:
+    """(id, packets/s, burst) of each meter in `ovs-ofctl dump-meters` (one meter over two lines there)."""
+    return {(int(i), int(rate), int(burst)) for i, rate, burst in _METER.findall(dump)}
+
+
 def parse_bucket_packets(dump: str) -> list[int]:
     """Packets per bucket, in bucket order, from `ovs-ofctl dump-group-stats` of one group."""
     return [int(n) for n in re.findall(r"bucket\d+:packet_count=(\d+)", dump)]
@@ -102,8 +110,11 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
         return f"{name}: cannot read its flows ({diff.stderr.strip()})"
     missing, unexpected = parse_diff(diff.stdout)
     groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(run(*OFCTL, "dump-groups", bridge).stdout)
-    if missing or unexpected or groups:
-        return f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines differ"
+    meters = {(m.meter_id, m.rate, m.burst) for m in tables.meters} ^ parse_meters(run(*OFCTL, "dump-meters",
+                                                                                      bridge).stdout)
+    if missing or unexpected or groups or meters:
+        return (f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines and "
+                f"{len(meters)} meters differ")
     return None
 
 

@@ -4,6 +4,7 @@ links, then the verdicts."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from overlaylab.runtime.network import ROGUE
 from overlaylab.runtime.running import RunningLab
 from overlaylab.system import Stopwatch
-from probes import arpcheck, attacks, matrix, replication, verdicts, wire
+from probes import arpcheck, attacks, floodlimit, matrix, replication, verdicts, wire
 from probes.capture import Capture
 from probes.endpoint import Endpoint
 from probes.packets import Host
@@ -72,12 +73,14 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
             solicited = arpcheck.solicitations(endpoints)
             tried = attacks.attacks(endpoints, tokens, _rogue(lab))
             flooded = [] if lab.scenario.flat else replication.floods(endpoints, tokens)
+            stormed = None if lab.scenario.flat else floodlimit.storm(endpoints, tokens)
             checks = wire.WireChecks(_underlay(lab, endpoints, pairs))
             _open_sockets(lab, capture, endpoints, checks)
         with watch.timed("send and listen"), muted(lab, endpoints):
             outcome = run_session(capture, [p.probe for p in pairs] + [a.probe for a in tried] +
                                   [f.probe for f in flooded], questions + solicited, progress=progress)
             _again(capture, flooded, outcome)
+            storm_seconds = _storm(capture, stormed, outcome)
     finally:
         capture.close()
     with watch.timed("verdicts"):
@@ -89,7 +92,8 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
                   verdicts.arp_check(questions, outcome),
                   *([verdicts.arp_check(solicited, outcome, "IPv6 neighbour discovery")] if solicited else []),
                   verdicts.attack_check(tried, outcome),
-                  *([] if lab.scenario.flat else [replication.check(flooded, outcome)])]
+                  *([] if lab.scenario.flat else [replication.check(flooded, outcome),
+                                                  floodlimit.check(stormed, outcome, storm_seconds)])]
     with watch.timed("wire checks"):
         judged += checks.checks()
     return Verdicts(judged, [r.as_json() for r in results], [a.as_json(outcome) for a in tried],
@@ -103,10 +107,24 @@ def _again(capture: Capture, flooded: list[replication.Flood], outcome: Outcome)
         unfinished = replication.unfinished(flooded, outcome)
         if not unfinished:
             return
-        again = run_session(capture, [dataclasses.replace(f.probe, expect=None) for f in unfinished], [])
-        for token, names in again.arrivals.items():
-            outcome.arrivals[token] |= names
-        outcome.sent += again.sent
+        _merge(outcome, run_session(capture, [dataclasses.replace(f.probe, expect=None) for f in unfinished], []))
+
+
+def _storm(capture: Capture, storm: floodlimit.Storm | None, outcome: Outcome) -> float:
+    """Send the broadcast storm in a session of its own, so that the time it takes is its own; add where
+    it arrived. How long it took."""
+    if storm is None:
+        return 0.0
+    start = time.monotonic()
+    _merge(outcome, run_session(capture, list(storm.probes), []))
+    return time.monotonic() - start
+
+
+def _merge(outcome: Outcome, more: Outcome) -> None:
+    """Add where a later session's tokens arrived."""
+    for token, names in more.arrivals.items():
+        outcome.arrivals[token] |= names
+    outcome.sent += more.sent
 
 
 MUTE = "; ".join(f"ip {f} rule add pref 100 lookup local && ip {f} rule del pref 0 && "

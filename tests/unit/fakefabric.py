@@ -11,8 +11,9 @@ from typing import Any
 
 from controller import events as ev
 from controller import reconciler as r
+from controller.delta import applied, key
 from controller.desired import DesiredState
-from controller.flows import Flow, SelectGroup, Tables, applied, key
+from controller.flows import Flow, Meter, SelectGroup, Tables
 from topologies.names import vswitch_dpid
 from topologies.scenario import Scenario, document
 
@@ -38,14 +39,15 @@ class FakeSwitch:
             half = len(flows) // 2  # flows in two parts, to exercise multipart replies
             return [ev.Held(self.dpid, self.conn, msg.flows, flows=flows[:half], more=True),
                     ev.Held(self.dpid, self.conn, msg.flows, flows=flows[half:]),
-                    ev.Held(self.dpid, self.conn, msg.groups, groups=self.tables.groups)]
+                    ev.Held(self.dpid, self.conn, msg.groups, groups=self.tables.groups),
+                    ev.Held(self.dpid, self.conn, msg.meters, meters=self.tables.meters)]
         assert isinstance(msg, ev.Send)
         self.tables = applied(self.tables, msg.delta)
         return [ev.Confirmed(self.dpid, self.conn, msg.barrier)] if self.answering else []
 
-    def holds(self) -> tuple[frozenset[Flow], frozenset[SelectGroup]]:
+    def holds(self) -> tuple[frozenset[Flow], frozenset[SelectGroup], frozenset[Meter]]:
         assert len({key(f) for f in self.tables.flows}) == len(self.tables.flows), "two flows with one key"
-        return frozenset(self.tables.flows), frozenset(self.tables.groups)
+        return frozenset(self.tables.flows), frozenset(self.tables.groups), frozenset(self.tables.meters)
 
 
 class FakeFabric:
@@ -164,9 +166,9 @@ class FakeFabric:
             self.deliver(None)
 
     # what is true
-    def wanted(self, dpid: int) -> tuple[frozenset[Flow], frozenset[SelectGroup]]:
-        tables = self.controller.state.tables.get(dpid)
-        return (frozenset(tables.flows), frozenset(tables.groups)) if tables else (frozenset(), frozenset())
+    def wanted(self, dpid: int) -> tuple[frozenset[Flow], frozenset[SelectGroup], frozenset[Meter]]:
+        tables = self.controller.state.tables.get(dpid) or Tables("", dpid, ())
+        return frozenset(tables.flows), frozenset(tables.groups), frozenset(tables.meters)
 
     def wrong(self) -> list[str]:
         """Connected switches that do not hold what the controller wants."""

@@ -50,6 +50,7 @@ class FakeDatapath:
     version: int
     entries: list[Entry] = field(default_factory=list)
     groups: dict[int, list[Any]] = field(default_factory=dict)  # group id -> buckets
+    meters: dict[int, Any] = field(default_factory=dict)  # meter id -> its meter mod, as a config reply's body
     received: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -64,6 +65,8 @@ class FakeDatapath:
             self._flow_mod(msg)
         elif isinstance(msg, self.ofproto_parser.OFPGroupMod):
             self._group_mod(msg)
+        elif isinstance(msg, self.ofproto_parser.OFPMeterMod):
+            self._meter_mod(msg)
 
     def _parsed(self, msg: Any) -> Any:
         """A flow or group mod as the switch decodes it from the wire (os-ken has no 1.3 group mod decoder:
@@ -82,9 +85,29 @@ class FakeDatapath:
         for entry in same:
             self.entries.remove(entry)
         if msg.command == ofp.OFPFC_ADD:
+            assert self._metered(list(msg.instructions)) <= set(self.meters), f"a flow names an unknown meter: {msg}"
             self.entries.append(Entry(msg.table_id, msg.priority, match, list(msg.instructions), msg.match))
         elif msg.command != ofp.OFPFC_DELETE_STRICT:
             raise AssertionError(f"the fake does not execute flow mod command {msg.command}")
+
+    def _meter_mod(self, msg: Any) -> None:
+        ofp = self.ofproto
+        if msg.command == ofp.OFPMC_DELETE:
+            assert msg.meter_id in self.meters, f"meter {msg.meter_id} deleted before it was added"
+            assert not any(msg.meter_id in self._metered(e.instructions) for e in self.entries), \
+                f"meter {msg.meter_id} deleted while a flow uses it (a switch would delete the flow too)"
+            del self.meters[msg.meter_id]
+            return
+        assert (msg.meter_id in self.meters) == (msg.command == ofp.OFPMC_MODIFY), f"meter {msg.meter_id}: {msg}"
+        self.meters[msg.meter_id] = msg
+
+    def _metered(self, instructions: list[Any]) -> set[int]:
+        meter = getattr(self.ofproto_parser, "OFPInstructionMeter", ())  # 1.3's; 1.5 has none
+        return {i.meter_id for i in instructions if isinstance(i, meter)}
+
+    def meter_configs(self) -> list[Any]:
+        """What a meter configuration request would return (the fields the controller reads)."""
+        return list(self.meters.values())
 
     def _group_mod(self, msg: Any) -> None:
         ofp = self.ofproto

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser, ofproto_v1_5, ofproto_v1_5_parser
 
 from controller import ofp
-from controller.flows import Flow, SelectGroup, Tables, diff, match
+from controller.delta import diff
+from controller.flows import Flow, SelectGroup, Tables, match
 from controller.underlay import compile_underlay
 from topologies.fattree import FatTree
 

@@ -83,3 +83,10 @@ def test_live_counters_are_found_for_the_compiled_flows_they_belong_to():
     assert found == {"from pepsi/web with its own MAC and IP": 1, "vxlan VNI 5001 (pepsi) from p0e0h1": 7,
                      "to pepsi/db on p0e0h1: vxlan VNI 5001 to 10.0.0.3": 3,
                      "no local VM of this tenant has that MAC: drop": 0}
+
+
+def test_meters_read_as_ovs_prints_them_one_over_two_lines():
+    from overlaylab.runtime.tables import parse_meters
+    dump = ("OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):\nmeter=1 pktps burst bands=\ntype=drop rate=100 "
+            "burst_size=100\n\nmeter=2 pktps burst bands=\ntype=drop rate=50 burst_size=60\n")
+    assert parse_meters(dump) == {(1, 100, 100), (2, 50, 60)}

@@ -5,7 +5,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Network
 import pytest
 
 from controller import ofp
-from controller.flows import ETH_ARP, Tables, diff
+from controller.delta import diff
+from controller.flows import ETH_ARP, Tables
 from controller.overlay import compile_overlay
 from controller.trace import walk
 from controller.underlay import compile_underlay
@@ -99,7 +100,8 @@ def test_a_push_sends_only_the_difference_and_the_switch_ends_up_equal():
 def held(dp, tables):
     """What the fake switch holds, read back as the controller reads a connecting switch."""
     return Tables(tables.name, tables.dpid, tuple(ofp.read_flow(dp, s) for s in dp.flow_stats()),
-                  tuple(ofp.read_group(dp, g) for g in dp.group_descs()))
+                  tuple(ofp.read_group(dp, g) for g in dp.group_descs()),
+                  tuple(ofp.read_meter(m) for m in dp.meter_configs()))
 
 
 @pytest.mark.parametrize("name", ["lecture.yaml", "datacenter.yaml", "dualstack.yaml"])

@@ -2,7 +2,8 @@
 import pytest
 import yaml
 
-from controller.flows import Tables, applied, diff
+from controller.delta import applied, diff
+from controller.flows import Tables
 from controller.overlay import compile_overlay, recompile, touched
 from controller.planner import BREAK, MAKE, plan, summary, underlay
 from controller.trace import trace_vm, vm_packet

@@ -21,7 +21,8 @@ def test_an_edge_switch_has_doors_arp_responders_routes_ecmp_and_drops():
 
 def test_a_virtual_switch_flows_are_port_security_tunnels_arp_encapsulation_delivery_and_drops():
     vswitch = compile_overlay(LECTURE)["p0e0h0/br-int"]
-    assert counts(vswitch) == {"port security": 4, "tunnel accept": 3, "ARP responder": 5,
+    # port security: 3 per VM (IP, ARP, its broadcasts through its meter)
+    assert counts(vswitch) == {"port security": 6, "tunnel accept": 3, "ARP responder": 5,
                                       "encapsulate": 3, "replicate": 4, "deliver": 4, "drop": 4}
 
 

@@ -42,3 +42,32 @@ def test_a_flood_must_reach_every_peer_and_nobody_else():
 
 def test_a_lab_where_nobody_has_a_peer_has_nothing_to_judge():
     assert replication.check(replication.floods([WEB, COKE], Tokens()), Outcome()).status is Status.NOT_APPLICABLE
+
+
+def test_every_vms_broadcasts_pass_its_own_meter_and_flat_mode_has_none():
+    from controller.overlay import compile_overlay
+    from topologies.model import FLOOD_LIMIT
+    from topologies.scenario import BUNDLED, Mode, load
+    for tables in compile_overlay(load(BUNDLED / "dualstack.yaml")).values():
+        metered = {f.meter for f in tables.flows if f.meter is not None}
+        assert metered == {m.meter_id for m in tables.meters} and metered  # every meter used, none unknown
+        assert {(m.rate, m.burst) for m in tables.meters} == {(FLOOD_LIMIT, FLOOD_LIMIT)}
+        assert all(dict(f.match)["eth_dst"].startswith("01:") for f in tables.flows if f.meter is not None)
+    assert all(not t.meters for t in compile_overlay(load(BUNDLED / "flat.yaml", mode=Mode.FLAT)).values())
+
+
+def test_a_storm_passes_when_some_and_no_more_than_the_meter_allows_arrive():
+    from probes import floodlimit
+    sent = floodlimit.storm([WEB, DB, APP, COKE], Tokens())
+    assert sent is not None and len(sent.probes) == floodlimit.STORM and sent.sender == "pepsi/web"
+    assert sent.peer == "pepsi/app" and all(token_in(p.frame) == p.token for p in sent.probes)  # first by name
+
+    def reaching(count, who="pepsi/app"):
+        outcome = Outcome()
+        for probe in sent.probes[:count]:
+            outcome.arrivals[probe.token].add(who)
+        return outcome
+    assert floodlimit.check(sent, reaching(150), 0.6).status is Status.PASS  # within 100 + 100 * 0.6
+    assert floodlimit.check(sent, reaching(1000), 0.6).status is Status.FAIL  # no meter: all of them
+    assert floodlimit.check(sent, reaching(0), 0.6).status is Status.FAIL  # nothing at all: broken, not bounded
+    assert "LEAKED" in floodlimit.check(sent, reaching(5, "coke/web"), 0.6).detail
