@@ -113,8 +113,8 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
     meters = {(m.meter_id, m.rate, m.burst) for m in tables.meters} ^ parse_meters(run(*OFCTL, "dump-meters",
                                                                                       bridge).stdout)
     if missing or unexpected or groups or meters:
-        return (f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines and "
-                f"{len(meters)} meters differ")
+        return (f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines differ"
+                + (f", {len(meters)} meters differ" if meters else ""))
     return None
 
 
