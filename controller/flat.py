@@ -63,7 +63,7 @@ def _routes(switch: Switch, vms: list[VM]) -> list[Flow]:
     router = mac_of(gateway_of(switch.pod or 0, switch.index))
     here = [vm for vm in vms if (vm.server.pod, vm.server.edge) == (switch.pod, switch.index)]
     return [flow for vm in here for flow in (
-        Flow(PRIO_VM_DOOR, match(in_port=vm.server.host + 1, eth_type=ETH_IP, ipv4_src=host(vm.ip.ip)),
+        Flow(PRIO_VM_DOOR, match(in_port=vm.server.host + 1, eth_type=ETH_IP, ipv4_src=host(vm.v4.ip)),
              table=T_INGRESS, goto=T_ROUTE, note=f"from {vm.label} on {vm.server.name}, with its own address",
              purpose=VM_ROUTE),
         _route(vm, vm.server.host + 1, f"server {vm.server.name}", SetField("eth_src", router),
@@ -71,15 +71,15 @@ def _routes(switch: Switch, vms: list[VM]) -> list[Flow]:
 
 
 def _route(vm: VM, port: int, towards: str, *rewrite: SetField, table: int = 0) -> Flow:
-    return Flow(PRIO_VM, match(eth_type=ETH_IP, ipv4_dst=host(vm.ip.ip)), (DecTtl(), *rewrite, Output(port)),
-                table=table, note=f"{vm.label} ({vm.ip.ip}) is on {vm.server.name}: down to {towards}",
+    return Flow(PRIO_VM, match(eth_type=ETH_IP, ipv4_dst=host(vm.v4.ip)), (DecTtl(), *rewrite, Output(port)),
+                table=table, note=f"{vm.label} ({vm.v4.ip}) is on {vm.server.name}: down to {towards}",
                 purpose=VM_ROUTE)
 
 
 def _detours(tables: Tables, vms: list[VM]) -> list[Flow]:
     """A VM's traffic takes the detour its server's rack or pod takes on this switch."""
     detours = [f for f in tables.flows if f.purpose == DETOUR]
-    return [replace(f, priority=PRIO_VM_DETOUR, match=match(eth_type=ETH_IP, ipv4_dst=host(vm.ip.ip)),
+    return [replace(f, priority=PRIO_VM_DETOUR, match=match(eth_type=ETH_IP, ipv4_dst=host(vm.v4.ip)),
                     note=f"{vm.label} on {vm.server.name}: {f.note}", purpose=VM_ROUTE)
             for f in detours for vm in vms if _contains(f, vm)]
 

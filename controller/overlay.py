@@ -111,11 +111,12 @@ def vswitch_tables(scenario: Scenario, server: Server) -> Tables:
     flat = scenario.flat
     flows = [*(f for vm in here for f in (*_port_security(vm, ports[vm], flat), *port_security6(vm, ports[vm]))),
              *(f for t in tenants for f in accept(t, server)),
-             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms if _near(peer, nets)),
+             *(on_subnet(_arp_reply(t, peer), peer) for t in tenants for peer in t.vms
+               if peer.ip and _near(peer, nets)),
              *(nd_reply(t, peer) for t in tenants for peer in t.vms if peer.ip6 and _near(peer, nets, v6=True)),
              *(f for t in routed for f in (*gateways(t, here), *gateways6(t, here))),
              *_switching(scenario, server, tenants, ports, nets),
-             *(f for t in routed for peer in t.vms for f in (route(peer, *_to(peer, ports)),
+             *(f for t in routed for peer in t.vms for f in (*route(peer, *_to(peer, ports)),
                                                              *route6(peer, *_to(peer, ports)))),
              *(_deliver(vm, ports[vm], scenario.flat) for vm in here),
              *switch_wide(here),
@@ -134,7 +135,8 @@ Subnets = set[tuple[str, IPv4Network | IPv6Network]]
 
 def _local_subnets(here: list[VM]) -> Subnets:
     """The (tenant, subnet) pairs with a VM on this server, IPv4 and IPv6."""
-    return {(vm.tenant, vm.ip.network) for vm in here} | {(vm.tenant, vm.ip6.network) for vm in here if vm.ip6}
+    return ({(vm.tenant, vm.ip.network) for vm in here if vm.ip} |
+            {(vm.tenant, vm.ip6.network) for vm in here if vm.ip6})
 
 
 def _near(peer: VM, nets: Subnets, v6: bool = False) -> bool:
@@ -142,7 +144,8 @@ def _near(peer: VM, nets: Subnets, v6: bool = False) -> bool:
     subnet has a VM on this server (a VM elsewhere is reached through the gateway)."""
     if not peer.routed:
         return True
-    return (peer.tenant, peer.ip6.network if v6 and peer.ip6 else peer.ip.network) in nets
+    own = peer.ip6 if v6 else peer.ip
+    return own is not None and (peer.tenant, own.network) in nets
 
 
 def _switching(scenario: Scenario, server: Server, tenants: list[Tenant], ports: dict[VM, int],
@@ -189,7 +192,7 @@ def _domains(tenant: Tenant) -> list[tuple[str, tuple[VM, ...], dict[str, MatchV
         return [(tenant.name, tenant.vms, {})]
     domains: list[tuple[str, tuple[VM, ...], dict[str, MatchValue]]] = []
     for net in tenant.subnets:
-        domains.append((f"{tenant.name} {net}", tuple(vm for vm in tenant.vms if vm.ip.network == net),
+        domains.append((f"{tenant.name} {net}", tuple(vm for vm in tenant.vms if vm.ip and vm.ip.network == net),
                         {"eth_type": ETH_IP, "ipv4_src": net}))
     for net6 in tenant.subnets6:
         domains.append((f"{tenant.name} {net6}", tuple(vm for vm in tenant.vms if vm.ip6 and vm.ip6.network == net6),
@@ -199,6 +202,8 @@ def _domains(tenant: Tenant) -> list[tuple[str, tuple[VM, ...], dict[str, MatchV
 
 def _port_security(vm: VM, port: int, flat: bool) -> tuple[Flow, ...]:
     """From the VM's port: IPv4 and ARP from its own MAC and IP; in the overlay its broadcasts metered."""
+    if vm.ip is None:
+        return ()
     ip = host(vm.ip.ip)
     own: dict[str, MatchValue] = {"in_port": port, "eth_type": ETH_IP, "eth_src": vm.mac, "ipv4_src": ip}
     return (Flow(PRIO, match(**own), table=T_CLASSIFY, metadata=vm.vni, goto=T_FORWARD,
@@ -220,15 +225,15 @@ def _accept_tunnels(tenant: Tenant, here: Server) -> list[Flow]:
 
 
 def _arp_reply(tenant: Tenant, peer: VM) -> Flow:
-    return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST,
-                            arp_tpa=host(peer.ip.ip)),
-                arp_answer(peer.mac, peer.ip.ip), table=T_ARP,
-                note=f"{peer.ip.ip} is {peer.label}: answer with its MAC", purpose=ARP_RESPONDER)
+    ip = peer.v4.ip
+    return Flow(PRIO, match(metadata=tenant.vni, eth_type=ETH_ARP, arp_op=ARP_REQUEST, arp_tpa=host(ip)),
+                arp_answer(peer.mac, ip), table=T_ARP, note=f"{ip} is {peer.label}: answer with its MAC",
+                purpose=ARP_RESPONDER)
 
 
 def _accept_routed(tenant: Tenant, here: Server) -> list[Flow]:
     """Flat mode: from the underlay, only what a remote peer of the tenant sent, by its address."""
-    return [Flow(PRIO, match(in_port=PATCH, eth_type=ETH_IP, ipv4_src=host(vm.ip.ip)), table=T_CLASSIFY,
+    return [Flow(PRIO, match(in_port=PATCH, eth_type=ETH_IP, ipv4_src=host(vm.v4.ip)), table=T_CLASSIFY,
                  metadata=tenant.vni, goto=T_DELIVER, note=f"routed by the underlay from {vm.label} ({tenant.name})",
                  purpose=FROM_UNDERLAY)
             for vm in tenant.vms if vm.server != here]
@@ -260,9 +265,9 @@ def _forward(tenant: Tenant, peer: VM, _here: Server) -> Flow:
 def _forward_routed(tenant: Tenant, peer: VM, here: Server) -> Flow:
     """Flat mode: to the edge switch, bare, for the underlay to route by the peer's address (the peer's
     only: the underlay would carry any address a VM wrote, a server's or another tenant's)."""
-    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac, eth_type=ETH_IP, ipv4_dst=host(peer.ip.ip)),
+    return Flow(PRIO, match(metadata=tenant.vni, eth_dst=peer.mac, eth_type=ETH_IP, ipv4_dst=host(peer.v4.ip)),
                 (SetField("eth_dst", mac_of(here.gateway)), Output(PATCH)), table=T_FORWARD,
-                note=f"to {peer.label} on {peer.server.name}: unencapsulated, the underlay routes {peer.ip.ip}",
+                note=f"to {peer.label} on {peer.server.name}: unencapsulated, the underlay routes {peer.v4.ip}",
                 purpose=TO_UNDERLAY)
 
 

@@ -38,14 +38,15 @@ def on_subnet(flow: Flow, peer: VM) -> Flow:
     it, frames sent from it."""
     if not peer.routed:
         return flow
-    scope = {"arp_spa": peer.ip.network} if flow.table == T_ARP else {"eth_type": ETH_IP, "ipv4_src": peer.ip.network}
+    net = peer.v4.network
+    scope = {"arp_spa": net} if flow.table == T_ARP else {"eth_type": ETH_IP, "ipv4_src": net}
     return replace(flow, match=match(**flow.fields, **scope))
 
 
 def gateways(tenant: Tenant, here: list[VM]) -> list[Flow]:
     """The gateway of each subnet with a VM on this server, answered here for that subnet's VMs."""
-    local = {vm.ip.network: vm for vm in here if vm.tenant == tenant.name}
-    return [_answer(tenant.vni, vm.ip.network, vm.gateway, vm.gateway_mac) for vm in local.values()]
+    local = {vm.ip.network: vm for vm in here if vm.tenant == tenant.name and vm.ip}
+    return [_answer(tenant.vni, net, net.network_address + 1, vm.gateway_mac) for net, vm in local.items()]
 
 
 def _answer(vni: int, subnet: IPv4Network, gateway: IPv4Address, mac: str) -> Flow:
@@ -55,10 +56,12 @@ def _answer(vni: int, subnet: IPv4Network, gateway: IPv4Address, mac: str) -> Fl
                 purpose=ARP_RESPONDER)
 
 
-def route(peer: VM, then: tuple[Action, ...], where: str) -> Flow:
-    """To `peer` through the gateway: rewrite as a router does, then `then` (out of its port, or into
-    the tunnel to its server)."""
+def route(peer: VM, then: tuple[Action, ...], where: str) -> tuple[Flow, ...]:
+    """To `peer`'s IPv4 address (if it has one) through the gateway: rewrite as a router does, then `then`
+    (out of its port, or into the tunnel to its server)."""
+    if peer.ip is None:
+        return ()
     rewrite: tuple[Action, ...] = (SetField("eth_src", peer.gateway_mac), SetField("eth_dst", peer.mac), DecTtl())
-    return Flow(PRIO, match(metadata=peer.vni, eth_dst=peer.gateway_mac, eth_type=ETH_IP, ipv4_dst=host(peer.ip.ip)),
-                (*rewrite, *then), table=T_FORWARD,
-                note=f"routed to {peer.label} ({peer.ip.network}) {where}: TTL - 1, MACs rewritten", purpose=ROUTE)
+    return (Flow(PRIO, match(metadata=peer.vni, eth_dst=peer.gateway_mac, eth_type=ETH_IP, ipv4_dst=host(peer.ip.ip)),
+                 (*rewrite, *then), table=T_FORWARD,
+                 note=f"routed to {peer.label} ({peer.ip.network}) {where}: TTL - 1, MACs rewritten", purpose=ROUTE),)

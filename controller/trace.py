@@ -78,7 +78,7 @@ def vm_packet(src: VM, dst: VM) -> Packet:
     """What VM `src` sends to `dst` once the virtual switch has answered its ARP (for its gateway, when
     `dst` is on another subnet of a routed tenant)."""
     return {"eth_type": ETH_IP, "eth_src": src.mac, "eth_dst": src.next_hop_mac(dst),
-            "ipv4_src": src.ip.ip, "ipv4_dst": dst.ip.ip, "ttl": 64}
+            "ipv4_src": src.v4.ip, "ipv4_dst": dst.v4.ip, "ttl": 64}
 
 
 UDP = 17

@@ -12,10 +12,10 @@ from probes.stamp import stamp_arp_request, stamp_solicit
 def questions(endpoints: list[Endpoint]) -> list[Question]:
     """From every VM, a question for every address any VM of the scenario has (but its own), and for
     its own physical server's address: the VM must not see the server it runs on."""
-    everywhere = {ep.ip for ep in endpoints}
+    everywhere = {ep.ip for ep in endpoints if ep.ip}
     asked = []
-    for asker in (ep for ep in endpoints if not ep.bare_metal):
-        owners = {ep.ip: ep.mac for ep in endpoints if asker.neighbour(ep)}
+    for asker in (ep for ep in endpoints if not ep.bare_metal and ep.ip):
+        owners = {ep.ip: ep.mac for ep in endpoints if asker.neighbour(ep) and ep.ip}
         if asker.network is not None and asker.gateway_mac:  # a routed tenant: its gateway, and nobody off-subnet
             owners[asker.network.network_address + 1] = asker.gateway_mac
         asked += [Question(asker.label, ip, stamp_arp_request(asker.host, ip), owners.get(ip))

@@ -58,15 +58,16 @@ class Attack:
 def attacks(endpoints: list[Endpoint], tokens: Tokens, rogue: Rogue | None) -> list[Attack]:
     """The attacks this scenario allows (each needs the VMs it names: a peer, another tenant). The
     attacker is a VM: a bare-metal member is outside any virtual switch's control by definition."""
-    pair = next(((a, b) for a in endpoints for b in endpoints
+    speaking = [ep for ep in endpoints if ep.ip is not None]  # IPv4's attacks: between members with IPv4
+    pair = next(((a, b) for a in speaking for b in speaking
                  if a.tenant == b.tenant and a.server_ip != b.server_ip and not a.bare_metal), None)
     if pair is None:
-        return []
+        return _spoofing6(endpoints, tokens)
     a, b = pair
     tenant = frozenset(ep.label for ep in endpoints if ep.tenant == a.tenant) - {a.label}
     found = [*_spoofing(a, b, tokens), *_flooding(a, tenant, tokens), *_gateway_spoofing(endpoints, tokens),
              *_spoofing6(endpoints, tokens)]
-    victim = next((ep for ep in endpoints if ep.tenant != a.tenant), None)
+    victim = next((ep for ep in speaking if ep.tenant != a.tenant), None)
     if victim:
         found += _forgery(a, b, victim, tokens)
         if rogue:
@@ -81,15 +82,17 @@ def _attack(name: str, detail: str, sender: str, frame_of: Callable[[bytes], byt
 
 
 def _spoofing(a: Endpoint, b: Endpoint, tokens: Tokens) -> list[Attack]:
+    assert a.ip is not None and b.ip is not None
     forged_ip = Host(a.mac, b.ip + 1 if b.ip + 1 != a.ip else b.ip + 2)
     forged_mac = Host(b.mac, a.ip)
+    theirs = b.ip
     return [
         _attack("IP spoofing", f"{a.label} -> {b.label} from {forged_ip.ip}, not its own {a.ip}", a.label,
                 lambda t: probe("udp", forged_ip, b.host, t), tokens),
         _attack("MAC spoofing", f"{a.label} -> {b.label} from MAC {b.mac}, not its own {a.mac}", a.label,
                 lambda t: probe("udp", forged_mac, b.host, t), tokens),
         _attack("ARP spoofing", f"{a.label} tells everyone {b.ip} (of {b.label}) is at its own {a.mac}", a.label,
-                lambda t: arp("is-at", Host(a.mac, b.ip), b.ip, BROADCAST, BROADCAST, t), tokens),
+                lambda t: arp("is-at", Host(a.mac, theirs), theirs, BROADCAST, BROADCAST, t), tokens),
     ]
 
 
@@ -144,7 +147,7 @@ def _forgery(a: Endpoint, b: Endpoint, victim: Endpoint, tokens: Tokens) -> list
 def _forged(encap: Encap, outer: Host, next_hop_mac: str, victim: Endpoint) -> Callable[[bytes], bytes]:
     """Frames of a tunnel packet made by hand: a probe to the victim from an address of its subnet, in
     the victim's VNI, addressed to the victim's server."""
-    inner = Host("02:00:00:00:00:66", victim.ip + 1)
+    inner = Host("02:00:00:00:00:66", victim.host.ip + 1)
     return lambda token: encapsulated(encap, outer, next_hop_mac, victim.server_ip, victim.vni,
                                       probe("udp", inner, victim.host, token))
 

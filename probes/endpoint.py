@@ -17,7 +17,7 @@ class Endpoint:
     vni: int
     encap: Encap
     mac: str
-    ip: IPv4Address
+    ip: IPv4Address | None  # None: an IPv6-only VM
     server_ip: IPv4Address  # the physical server it lives on
     pid: int
     iface: str
@@ -29,12 +29,16 @@ class Endpoint:
 
     @property
     def host(self) -> Host:
+        """It over IPv4 (only for a member that has IPv4)."""
+        assert self.ip is not None, f"{self.label} has no IPv4 address"
         return Host(self.mac, self.ip)
 
     def host_of(self, v6: bool = False) -> Host:
-        """It in one address family (IPv6: only for a dual-stack VM)."""
-        assert self.ip6 is not None or not v6
-        return Host(self.mac, self.ip6) if v6 and self.ip6 else self.host
+        """It in one address family."""
+        if v6:
+            assert self.ip6 is not None, f"{self.label} has no IPv6 address"
+            return Host(self.mac, self.ip6)
+        return self.host
 
     def neighbour(self, other: Endpoint, v6: bool = False) -> bool:
         """In its broadcast domain: its tenant's, or in a routed tenant its subnet's (of that family)."""
@@ -42,7 +46,7 @@ class Endpoint:
             return False
         if v6:
             return self.network6 is None or (other.ip6 is not None and other.ip6 in self.network6)
-        return self.network is None or other.ip in self.network
+        return self.network is None or (other.ip is not None and other.ip in self.network)
 
     def next_hop(self, dst: Endpoint, v6: bool = False) -> Host:
         """Where it sends a packet for `dst`: to dst's own MAC, or to its gateway's for a peer of its tenant

@@ -34,7 +34,7 @@ class Storm:
 
 def storm(endpoints: list[Endpoint], tokens: Tokens) -> Storm | None:
     """A storm from the first VM that has a peer on another server (so its copies cross the underlay)."""
-    for sender in (ep for ep in endpoints if not ep.bare_metal):
+    for sender in (ep for ep in endpoints if not ep.bare_metal and ep.ip):
         peers = sorted(ep.label for ep in endpoints if sender.neighbour(ep) and ep.server_ip != sender.server_ip)
         if peers:
             allowed = frozenset(ep.label for ep in endpoints if sender.neighbour(ep) and ep is not sender)

@@ -69,7 +69,7 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
             if src is dst:
                 continue
             expected = DELIVER if src.tenant == dst.tenant else ISOLATE
-            for proto in (p for p in protos if p not in PROTOS6 or (src.ip6 and dst.ip6)):
+            for proto in (p for p in protos if _both_speak(src, dst, p in PROTOS6)):
                 v6 = proto in PROTOS6
                 token, hop = tokens(), src.next_hop(dst, v6)
                 frame = stamp_probe(proto, src.host_of(v6), hop, token, flow=len(planned))
@@ -78,6 +78,11 @@ def matrix(endpoints: list[Endpoint], tokens: Tokens, protos: tuple[str, ...] = 
                                                _namesakes(src, dst, endpoints)),
                                          stamp_routed(frame, hop.mac, dst.mac) if hop.mac != dst.mac else None))
     return planned
+
+
+def _both_speak(src: Endpoint, dst: Endpoint, v6: bool) -> bool:
+    """Do both have an address of that family (a probe of it can be addressed)?"""
+    return bool(src.ip6 and dst.ip6) if v6 else bool(src.ip and dst.ip)
 
 
 def _namesakes(src: Endpoint, dst: Endpoint, endpoints: list[Endpoint]) -> frozenset[str]:

@@ -48,7 +48,7 @@ def floods(endpoints: list[Endpoint], tokens: Tokens) -> list[Flood]:
     from a dual-stack one, to its IPv6 broadcast domain)."""
     found = []
     for sender in endpoints:
-        peers = _peers(sender, endpoints)
+        peers = _peers(sender, endpoints) if sender.ip else frozenset()
         for kind, group in KINDS.items() if peers else ():
             found.append(_flood(kind, sender, peers, probe("udp", sender.host, group, token := tokens()), token))
         peers6 = _peers(sender, endpoints, v6=True) if sender.ip6 and not sender.bare_metal else frozenset()

@@ -77,6 +77,11 @@ class Stream:
         self.into.close()
         self.result = result(self.sent, self.arrivals, self.started, self.last_sent)
 
+    @property
+    def proto(self) -> str:
+        """UDP, over IPv6 between two ends that have IPv6 addresses only."""
+        return "udp6" if self.src.host.ip.version == 6 else "udp"
+
     def _token(self, seq: int) -> bytes:
         return MAGIC + self.run + struct.pack("!I", seq)
 
@@ -84,7 +89,7 @@ class Stream:
         next_at = time.monotonic()
         while not self.stopping.is_set():
             try:
-                self.out.send(stamp_probe("udp", self.src.host, self.dst.host, self._token(self.sent), flow=1))
+                self.out.send(stamp_probe(self.proto, self.src.host, self.dst.host, self._token(self.sent), flow=1))
             except OSError:  # ENOBUFS: nothing drains the interface (its virtual switch is dead): lost
                 pass
             self.sent += 1

@@ -70,7 +70,7 @@ class WireChecks:
     def __init__(self, lab: Underlay, seed: int = 0) -> None:
         self.lab = lab
         self.known = set(lab.servers) | lab.gateways
-        self.tenant_ips = {ep.ip for ep in lab.endpoints} - set(lab.servers) - lab.gateways
+        self.tenant_ips = {ep.ip for ep in lab.endpoints if ep.ip} - set(lab.servers) - lab.gateways
         self.routed = set(lab.servers) | (self.tenant_ips if lab.flat else set())  # who IP packets may be between
         self.bare = 0  # frames with a VM's address outside any tunnel (flat mode's way)
         self.by_mac: dict[str, list[Endpoint]] = defaultdict(list)

@@ -37,8 +37,8 @@ def add_vm(current: Scenario, label: str, ip: str, server: str, mac: str | None 
         raise ScenarioError(f"{label} already exists; remove it first or pick another name")
 
     def edit(tenants: dict[str, Any]) -> None:
-        tenants[tenant]["vms"][name] = {"ip": ip, "server": server, **({"mac": mac} if mac else {}),
-                                        **({"ip6": ip6} if ip6 else {})}
+        address = {"ip6": ip} if ":" in ip else {"ip": ip, **({"ip6": ip6} if ip6 else {})}  # IPv6 only, or not
+        tenants[tenant]["vms"][name] = {**address, "server": server, **({"mac": mac} if mac else {})}
     return _changed(current, f"vm add {label}", edit)
 
 

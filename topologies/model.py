@@ -67,22 +67,29 @@ class VM:
     vni: int
     encap: Encap  # the tenant's
     name: str
-    ip: IPv4Interface
+    ip: IPv4Interface | None  # None: an IPv6-only VM
     server: Server
     mac: str
     vtep: Vtep = Vtep.OVS
     port: int = 0  # its OpenFlow port on its server's br-int (0: bare metal, no virtual switch)
     routing: Routing = Routing.L2  # the tenant's
-    ip6: IPv6Interface | None = None  # beside ip: a dual-stack VM
+    ip6: IPv6Interface | None = None  # beside ip: a dual-stack VM; instead of it: an IPv6-only one
 
     @property
     def routed(self) -> bool:
         return self.routing is Routing.DISTRIBUTED
 
     @property
-    def gateway(self) -> IPv4Address:
+    def v4(self) -> IPv4Interface:
+        """Its IPv4 address, where only one with IPv4 will do (the demo's and the exercises' VMs all have one)."""
+        if self.ip is None:
+            raise ValueError(f"{self.label} has no IPv4 address (it is IPv6-only)")
+        return self.ip
+
+    @property
+    def gateway(self) -> IPv4Address | None:
         """Its subnet's gateway in a routed tenant: the subnet's first address, which no VM may take."""
-        return self.ip.network.network_address + 1
+        return self.ip.network.network_address + 1 if self.ip else None
 
     @property
     def gateway6(self) -> IPv6Address | None:
@@ -90,14 +97,21 @@ class VM:
         return self.ip6.network.network_address + 1 if self.ip6 else None
 
     def address(self, v6: bool = False) -> IPv4Address | IPv6Address:
-        """Its address in one family (IPv6: a dual-stack VM's)."""
-        assert self.ip6 is not None or not v6, f"{self.label} has no IPv6 address"
-        return self.ip6.ip if v6 and self.ip6 else self.ip.ip
+        """Its address in one family."""
+        if v6:
+            assert self.ip6 is not None, f"{self.label} has no IPv6 address"
+            return self.ip6.ip
+        return self.v4.ip
 
     @property
     def addresses(self) -> tuple[IPv4Address | IPv6Address, ...]:
         """Its addresses, IPv4 first."""
-        return (self.ip.ip, self.ip6.ip) if self.ip6 else (self.ip.ip,)
+        return tuple(i.ip for i in (self.ip, self.ip6) if i is not None)
+
+    @property
+    def first_address(self) -> IPv4Address | IPv6Address:
+        """Its IPv4 address, or its IPv6 one when it has no other: how it is known (its MAC is made from it)."""
+        return self.addresses[0]
 
     @property
     def gateway_mac(self) -> str:
@@ -107,7 +121,11 @@ class VM:
     def same_subnet(self, other: VM, v6: bool = False) -> bool:
         if v6:
             return bool(self.ip6 and other.ip6 and other.ip6.ip in self.ip6.network)
-        return other.ip.ip in self.ip.network
+        return bool(self.ip and other.ip and other.ip.ip in self.ip.network)
+
+    def speaks_with(self, other: VM) -> bool:
+        """Do the two have an address family in common (IPv4, or IPv6)?"""
+        return bool((self.ip and other.ip) or (self.ip6 and other.ip6))
 
     def next_hop_mac(self, dst: VM, v6: bool = False) -> str:
         """The MAC it sends a packet for `dst` to: dst's own on its subnet, else its gateway's when routed."""
@@ -135,7 +153,7 @@ class Tenant:
     @property
     def subnets(self) -> list[IPv4Network]:
         """Its VMs' subnets, each once, in order."""
-        return list(dict.fromkeys(vm.ip.network for vm in self.vms))
+        return list(dict.fromkeys(vm.ip.network for vm in self.vms if vm.ip))
 
     @property
     def subnets6(self) -> list[IPv6Network]:
@@ -173,10 +191,9 @@ def document(scenario: Scenario) -> dict[str, Any]:
     """The scenario as the YAML a user would write (parse() of it gives the same scenario back): what
     `scenario save` writes and what the controller's API exchanges."""
     def vm_doc(vm: VM) -> dict[str, str]:
-        doc = {"ip": str(vm.ip), "server": vm.server.name}
-        if vm.ip6:
-            doc["ip6"] = str(vm.ip6)
-        if vm.mac != derived_mac(vm.vni, vm.ip.ip):
+        doc = {**({"ip": str(vm.ip)} if vm.ip else {}), **({"ip6": str(vm.ip6)} if vm.ip6 else {}),
+               "server": vm.server.name}
+        if vm.mac != derived_mac(vm.vni, vm.first_address):
             doc["mac"] = vm.mac
         if vm.bare_metal:
             doc["vtep"] = vm.vtep.value
@@ -190,11 +207,11 @@ def document(scenario: Scenario) -> dict[str, Any]:
             "tenants": {t.name: tenant_doc(t) for t in scenario.tenants}}
 
 
-def derived_mac(vni: int, ip: IPv4Address) -> str:
+def derived_mac(vni: int, ip: IPv4Address | IPv6Address) -> str:
     """02 + the VNI (3 bytes) + the IP's last 2 bytes: readable, and unique inside a tenant's subnet. A VNI
     of 2560..2815 would spell the fabric's own 02:00:0a: prefix (VNI 2560 and x.x.0.2 is server p0e0h0's
     MAC), so those start with 06, also locally administered, instead."""
-    octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[2:]]
+    octets = [0x02, *vni.to_bytes(3, "big"), *ip.packed[-2:]]
     mac = ":".join(f"{b:02x}" for b in octets)
     return "06" + mac[2:] if mac.startswith(FABRIC_MACS) else mac
 

@@ -98,19 +98,19 @@ def _check_flat(check: Checker, tenants: tuple[Tenant, ...]) -> None:
                                                                       "overlay mode, or leave ip6 out")
     owners: dict[IPv4Address, str] = {}
     for vm in vms:
-        if vm.ip.ip in owners:
+        if vm.v4.ip in owners:
             raise check.fail(f"tenants.{vm.tenant}.vms.{vm.name}.ip",
-                             f"{vm.ip.ip} is also {owners[vm.ip.ip]}'s; in flat mode the underlay routes VM "
+                             f"{vm.v4.ip} is also {owners[vm.v4.ip]}'s; in flat mode the underlay routes VM "
                              f"addresses, and one address leads to one VM: telling tenants apart takes the "
                              f"overlay's virtual network ID (run without --mode flat)")
-        owners[vm.ip.ip] = vm.label
+        owners[vm.v4.ip] = vm.label
     for vm in vms:
         where = f"tenants.{vm.tenant}.vms.{vm.name}"
         if vm.bare_metal:
             raise check.fail(f"{where}.vtep", "a bare-metal member is reached through its kernel's VXLAN "
                                               "tunnel, and flat mode has no tunnels; run it in overlay mode")
-        if vm.ip.ip in FABRIC_SPACE:
-            raise check.fail(f"{where}.ip", f"{vm.ip.ip} is in the fabric's own {FABRIC_SPACE}, which flat mode "
+        if vm.v4.ip in FABRIC_SPACE:
+            raise check.fail(f"{where}.ip", f"{vm.v4.ip} is in the fabric's own {FABRIC_SPACE}, which flat mode "
                                             f"routes to servers; give the VM an address outside it")
 
 
@@ -189,8 +189,8 @@ def _tenant(check: Checker, name: Any, body: Any, fabric: FatTree) -> Tenant:
                                             f"the default) or distributed (several, routed at each virtual switch)")
     vms = check.mapping(spec.get("vms"), f"{path}.vms")
     built = tuple(_vm(check, Tenant(name, vni, encap, (), routing), vm, body, fabric) for vm, body in vms.items())
-    check_unique(check, path, built)
     check_ip6(check, path, built)
+    check_unique(check, path, built)
     if any(vm.bare_metal for vm in built) and encap is not Encap.VXLAN:
         raise check.fail(f"{path}.encap", f"{encap} cannot reach a `vtep: kernel` member; "
                                           f"kernel VTEPs speak VXLAN only, so use encap: vxlan")
@@ -203,18 +203,17 @@ def _vm(check: Checker, tenant: Tenant, name: Any, body: Any, fabric: FatTree) -
     path = f"tenants.{tenant.name}.vms.{key_text(name)}"
     check.name(name, path, "VM")
     spec = check.mapping(body, path, VM_KEYS)
-    if "ip" not in spec and "ip6" in spec:
-        raise check.fail(f"{path}.ip", "missing: a VM needs an IPv4 address beside its ip6 (the lab's probes and "
-                                       "wire checks speak IPv4 to every VM); add ip: like 192.0.2.2/24")
-    ip = _interface(check, spec.get("ip"), f"{path}.ip")
     ip6 = interface6(check, spec["ip6"], f"{path}.ip6") if "ip6" in spec else None
+    ip = _interface(check, spec.get("ip"), f"{path}.ip") if "ip" in spec or ip6 is None else None
     named = spec.get("server")
     server = fabric.server(named) if isinstance(named, str) else None
     if server is None:
         first, last = fabric.servers[0].name, fabric.servers[-1].name
         raise check.fail(f"{path}.server", f"no server {quote(named)} in a k={fabric.k} fat-tree; "
                                            f"use one of {first} .. {last} (p<pod>e<edge>h<host>)")
-    mac = _mac(check, spec["mac"], f"{path}.mac") if "mac" in spec else derived_mac(tenant.vni, ip.ip)
+    known = ip or ip6  # one at least: `ip` is read when there is no ip6
+    assert known is not None
+    mac = _mac(check, spec["mac"], f"{path}.mac") if "mac" in spec else derived_mac(tenant.vni, known.ip)
     vtep = next((v for v in Vtep if v.value == spec.get("vtep", Vtep.OVS.value)), None)
     if vtep is None:
         raise check.fail(f"{path}.vtep", f"unknown VTEP {quote(spec.get('vtep'))}; use kernel "

@@ -63,7 +63,7 @@ def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
         index = ipr.link_lookup(ifname=dev)[0]
         step[0] = "address and bring up"
         ipr.link("set", index=index, address=member.mac, mtu=Encap.VXLAN.inner_mtu)
-        ipr.addr("add", index=index, address=str(member.ip.ip), prefixlen=member.ip.network.prefixlen)
+        ipr.addr("add", index=index, address=str(member.v4.ip), prefixlen=member.v4.network.prefixlen)
         ipr.link("set", index=index, state="up")
         for peer in peers:
             step[0] = f"add the forwarding entry and neighbour of {peer.ip} to"

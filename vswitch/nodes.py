@@ -81,7 +81,8 @@ def _ipv6_on(intf: str) -> str:
 
 
 def addressing(vm: VM) -> dict[str, str | None]:
-    """How a VM's node is configured beyond its IPv4 address: its gateways when routed, its IPv6 address."""
-    return {"gateway": str(vm.gateway) if vm.routed else None,
+    """How a VM's node is addressed: its IPv4 address (None: IPv6-only, and Mininet then gives it none), its
+    IPv6 address, and its gateways when routed."""
+    return {"ip": str(vm.ip) if vm.ip else None, "gateway": str(vm.gateway) if vm.routed and vm.ip else None,
             "ip6": str(vm.ip6) if vm.ip6 else None,
             "gateway6": str(vm.gateway6) if vm.routed and vm.ip6 else None}

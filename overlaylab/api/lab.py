@@ -181,8 +181,8 @@ class Lab:
     @on_lab_thread
     def add_vm(self, label: str, ip: str, server: str, mac: str | None = None,
                ip6: str | None = None) -> dict[str, Any]:
-        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`) on a server (`mac`: derived if not given; `ip6`:
-        dual-stack, `fd00:1::9/64`); returns the flow changes."""
+        """A new VM `tenant/vm` with `ip` (`192.0.2.9/24`; an IPv6 one, `fd00:1::9/64`, makes it IPv6-only) on a
+        server (`mac`: derived if not given; `ip6`: dual-stack, `fd00:1::9/64`); returns the flow changes."""
         return self.running.members.add_vm(label, ip, server, mac, ip6)
 
     @on_lab_thread
@@ -230,8 +230,10 @@ class Lab:
         every cable of those paths tapped; from a VM to `broadcast` or `multicast`, one datagram to the group,
         and every VM listens."""
         words = self.words
-        paths, pair = self._paths(words, src, dst, proto in PROTOS6), words.vm_pair([src, dst])
-        group = words.group([src, dst])
+        pair, group = words.vm_pair([src, dst]), words.group([src, dst])
+        if pair and not (pair[0].ip and pair[1].ip) and proto not in PROTOS6:
+            proto += "6"  # two VMs with IPv6 only in common
+        paths = self._paths(words, src, dst, proto in PROTOS6)
         traced, scenario = Traced(paths), self.scenario
         if pair is not None:
             seen = observe(self.running, *pair, proto, paths)

@@ -34,7 +34,7 @@ class Words:
         server = self.scenario.fabric.server(word)
         if server:
             return str(server.ip)
-        return str(self.vms[word].ip.ip) if word in self.vms else word
+        return str(self.vms[word].first_address) if word in self.vms else word
 
     def trace(self, args: list[str], compiled: dict[str, Tables], underlay: dict[str, Tables],
               v6: bool = False) -> list[Path] | None:
@@ -50,7 +50,10 @@ class Words:
                 return trace_vm(self.scenario, compiled, vm, {**vm_packet(vm, vm), "eth_dst": group.mac,
                                                               "ipv4_dst": group.ip})
             target = self.vm_target(vm, dst)
-            if target is None or (v6 and not (vm.ip6 and target.ip6)):
+            if target is None or not vm.speaks_with(target):
+                return None
+            v6 = v6 or not (vm.ip and target.ip)  # two VMs with IPv6 only in common: an IPv6 packet
+            if v6 and not (vm.ip6 and target.ip6):
                 return None
             return trace_vm(self.scenario, compiled, vm, vm_packet6(vm, target) if v6 else vm_packet(vm, target))
         fabric = self.scenario.fabric
@@ -65,7 +68,7 @@ class Words:
 
     def group(self, args: list[str]) -> tuple[VM, Host] | None:
         """`trace` arguments naming a VM and `broadcast` or `multicast`: the datagram can be really sent."""
-        if len(args) != 2 or args[0] not in self.vms or args[1] not in GROUPS:
+        if len(args) != 2 or args[0] not in self.vms or args[1] not in GROUPS or not self.vms[args[0]].ip:
             return None
         return self.vms[args[0]], GROUPS[args[1]]
 

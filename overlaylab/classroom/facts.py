@@ -47,7 +47,7 @@ def read(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[s
     with lab_of(variant, name) as lab:
         web, db = _vms(lab, "pepsi/web", "pepsi/db")
         wire = dissect(_frame(lab, web, db))
-        twin = next(vm for vm in lab.scenario.vms if vm.tenant == "coke" and vm.ip.ip == web.ip.ip)
+        twin = next(vm for vm in lab.scenario.vms if vm.tenant == "coke" and vm.v4.ip == web.v4.ip)
         return {"pepsi_vni": wire.vni, "outer_dst": str(wire.dst), "udp_port": wire.encap and wire.encap.udp_port,
                 "db_server": db.server.name, "same_address": twin.label}
 
@@ -61,7 +61,7 @@ def mtu(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[st
             node = lab.nodes.vm(vm.label)
             node.cmd(f"ip link set dev {node.defaultIntf()} mtu 1500")
         pings = (f"for s in $(seq {PING_SIZES.start} {PING_SIZES.stop - 1}); do "
-                 f"(ping -n -c3 -i0.2 -W2 -M do -s $s {db.ip.ip} >/dev/null 2>&1 && echo $s) & done; wait")
+                 f"(ping -n -c3 -i0.2 -W2 -M do -s $s {db.v4.ip} >/dev/null 2>&1 && echo $s) & done; wait")
         said = lab.nodes.vm(web.label).cmd(f"bash -c {shlex.quote(pings)}")  # one short line: the node's tty
         crossed = [int(s) for s in said.split() if s.isdigit()]
         outer = Ether(_frame(lab, web, db))
@@ -75,7 +75,7 @@ def mtu(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[st
 
 def _crosses(node: Any, dst: VM, size: int) -> bool:
     """One ping of `size` bytes with Don't Fragment, tried for up to 3 s: does any reply come back?"""
-    return "crossed" in node.cmd(f"ping -n -c1 -i0.2 -w3 -M do -s {size} {dst.ip.ip} >/dev/null 2>&1 && echo crossed")
+    return "crossed" in node.cmd(f"ping -n -c1 -i0.2 -w3 -M do -s {size} {dst.v4.ip} >/dev/null 2>&1 && echo crossed")
 
 
 def migration(_exercise: Exercise, variant: Variant, name: str | None, _given: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def _cores_used(lab: RunningLab, tenant: str) -> int:
     """The core switches whose routes towards web's pod counted the FLOWS datagrams the tenant's db sent (web's
     kernel answers some with ICMP port unreachable, the other way: those are not counted)."""
     src, dst = _vms(lab, f"{tenant}/db", f"{tenant}/web")
-    send = " ".join(f"echo {i} > /dev/udp/{dst.ip.ip}/{40000 + i};" for i in range(FLOWS))
+    send = " ".join(f"echo {i} > /dev/udp/{dst.v4.ip}/{40000 + i};" for i in range(FLOWS))
     towards = f"pod {dst.server.pod}"  # the core's route to the pod (controller.underlay's note)
 
     def forward(found: list[evidence.Counted]) -> list[evidence.Counted]:

@@ -21,7 +21,7 @@ def from_stranger(lab: RunningLab, victim_label: str, stranger: str) -> bool:
     victim = lab.nodes.endpoint(vm_named(lab.scenario, victim_label))
     server = lab.scenario.fabric.server_named(stranger)
     token = os.urandom(8)
-    inner = probe("udp", Host("02:00:00:00:00:67", victim.ip + 1), victim.host, token)
+    inner = probe("udp", Host("02:00:00:00:00:67", victim.host.ip + 1), victim.host, token)
     frame = encapsulated(victim.encap, Host(server.mac, server.ip), mac_of(server.gateway), victim.server_ip,
                          victim.vni, inner)
     seen: list[bytes] = []

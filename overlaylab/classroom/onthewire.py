@@ -59,7 +59,7 @@ def five_tuple(lab: RunningLab, _out: Path) -> Shown:
             capture.listen(web.label, end.pid, end.iface)
             tokens = Tokens()
             for flow in range(8):
-                capture.send(web.label, probe("udp", Host(web.mac, web.ip.ip), Host(db.mac, db.ip.ip), tokens(), flow))
+                capture.send(web.label, probe("udp", Host(web.mac, web.v4.ip), Host(db.mac, db.v4.ip), tokens(), flow))
         finally:
             capture.close()
     frames = captured(lab, [tap, *cores], flows)
@@ -76,7 +76,7 @@ def broadcast_copies(lab: RunningLab, shown: Shown) -> dict[str, Any]:
     """One broadcast ping from the first twin: the copies on its server's uplink (one per other server of
     its tenant, in its VNI), and what the other twin, a VM of another tenant on the same server, got."""
     web, twin = roles_of(lab.scenario).twins
-    address = web.ip.network.broadcast_address
+    address = web.v4.network.broadcast_address
     port = vm_interface(web.server, twin.port)
     copies, frames = broadcast(lab, web, (port,))
     strays = sum(IP in (frame := Ether(f)) and frame[IP].dst == str(address) for f in frames[port])
@@ -94,7 +94,7 @@ Copies = list[tuple[str, int | None]]  # (outer destination, VNI) of each encaps
 def broadcast(lab: RunningLab, vm: VM, also: tuple[str, ...] = ()) -> tuple[Copies, dict[str, list[bytes]]]:
     """One broadcast ping from `vm` (its own kernel sends it): the (outer destination, VNI) of each copy on
     its server's uplink, and every frame on the interfaces `also` meanwhile."""
-    address, tap = vm.ip.network.broadcast_address, uplink_tap(vm.server)
+    address, tap = vm.v4.network.broadcast_address, uplink_tap(vm.server)
     frames = captured(lab, [tap, *also], lambda: lab.nodes.vm(vm.label).cmd(f"ping -b -c1 -W1 {address}"))
     copies = sorted((str(w.dst), w.vni) for f in frames[tap] if (w := packets.dissect(f)).encap and w.inner
                     and IP in (inner := Ether(w.inner.raw)) and inner[IP].dst == str(address))

@@ -111,7 +111,7 @@ def _rack_cable(fabric: FatTree, edge: Switch, crossed: set[frozenset[str]]) -> 
 def _vm_cell(vm: VM, colours: dict[str, str], ends: set[str], compact: bool) -> str:
     """A VM in its tenant's colour, named (in its tooltip only, when compact); a bare-metal member says
     so; a traced end is framed in red."""
-    addresses = [str(vm.ip), *([str(vm.ip6)] if vm.ip6 else [])]
+    addresses = [str(a) for a in (vm.ip, vm.ip6) if a]
     name = "&#160;" if compact else html.escape(vm.name) + (" (bare metal)" if vm.bare_metal else "")
     under = "" if compact else "".join(f'<BR/><FONT POINT-SIZE="8">{a}</FONT>' for a in addresses)
     frame = f' COLOR="{PATH_COLOUR}" BORDER="3"' if vm.label in ends else ""

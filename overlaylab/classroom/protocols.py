@@ -97,7 +97,7 @@ def _mpls_and_ip_in_gre(lab: RunningLab) -> Iterator[tuple[str, dict[str, Any], 
 
 def _udp(lab: RunningLab, src: VM, dst: VM, port: int) -> Callable[[], object]:
     """One UDP datagram to `port` from inside the VM (bash's /dev/udp: no tool needed)."""
-    return lambda: lab.nodes.vm(src.label).cmd(f"echo tunnelled > /dev/udp/{dst.ip.ip}/{port}")
+    return lambda: lab.nodes.vm(src.label).cmd(f"echo tunnelled > /dev/udp/{dst.v4.ip}/{port}")
 
 
 @contextmanager
@@ -115,10 +115,10 @@ def _l3_tunnels(lab: RunningLab, src: VM, dst: VM) -> Iterator[None]:
             f"ofport_request={L3_GRE_PORT}"))
     out, into = lab.nodes.ovs(src.server).br_int, lab.nodes.ovs(dst.server).br_int
     flows = [
-        (out, f"table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.ip.ip},tp_dst=46001,actions="
+        (out, f"table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.v4.ip},tp_dst=46001,actions="
               f"push_mpls:0x8847,set_field:{src.vni}->mpls_label,set_field:{dst.server.ip}->tun_dst,"
               f"output:{MPLS_PORT}"),
-        (out, f"table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.ip.ip},tp_dst=46002,actions="
+        (out, f"table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.v4.ip},tp_dst=46002,actions="
               f"set_field:{src.vni}->tun_id,set_field:{dst.server.ip}->tun_dst,output:{L3_GRE_PORT}"),
         (into, f"table=0,priority={PRIO},in_port={MPLS_PORT},mpls,mpls_label={src.vni},actions=pop_mpls:0x0800,"
                f"set_field:{src.mac}->eth_src,set_field:{dst.mac}->eth_dst,output:{dst.port}"),

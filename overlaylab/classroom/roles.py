@@ -27,7 +27,7 @@ class Roles:
 
 def roles_of(scenario: Scenario) -> Roles:
     """The demo's roles in `scenario`, or one line saying which it lacks and what would give it."""
-    vms = [vm for vm in scenario.vms if not vm.bare_metal]
+    vms = [vm for vm in scenario.vms if not vm.bare_metal and vm.ip]  # the demo speaks IPv4
     for first, second in ((a, b) for a in vms for b in vms if _twins(a, b)):
         near = next((p for p in _peers(vms, first) if p.server.rack == first.server.rack), None)
         far = next((p for p in _peers(vms, second) if p.server.pod != second.server.pod), None)
@@ -46,7 +46,7 @@ def _away(scenario: Scenario, vm: VM) -> Server:
 
 
 def _twins(a: VM, b: VM) -> bool:
-    return a.tenant != b.tenant and a.ip.ip == b.ip.ip and a.server == b.server
+    return a.tenant != b.tenant and a.v4.ip == b.v4.ip and a.server == b.server
 
 
 def _peers(vms: list[VM], vm: VM) -> list[VM]:

@@ -36,11 +36,11 @@ def routed_hop(lab: RunningLab, shown: Shown) -> dict[str, Any]:
         route = next(f for f in lab.compiled[switch].flows if f.purpose == ROUTE and b.label in f.note)
         key = tables.flow_key(ofctl_match(route))
         before = tables.counters(lab.nodes.targets[switch]).get(key, 0)
-        reply = str(lab.nodes.vm(a.label).cmd(f"ping -c1 -W2 {b.ip.ip}"))
+        reply = str(lab.nodes.vm(a.label).cmd(f"ping -c1 -W2 {b.v4.ip}"))
         ttl = int(found.group(1)) if (found := re.search(r"ttl=(\d+)", reply)) else None
         routed = _moved(lab, switch, key, before) if ttl else 0
         shown.say(f"  a routed tenant added for the occasion ({TENANT}: {a.label} {a.ip} on {a.server.name}, {b.label} "
-                  f"{b.ip} on {b.server.name}): {a.label} pings {b.ip.ip} through its default route "
+                  f"{b.ip} on {b.server.name}): {a.label} pings {b.v4.ip} through its default route "
                   f"{a.gateway}: {f'answered with TTL {ttl}' if ttl else 'NO ANSWER'}")
         shown.say(f"    {switch} routed it (+{routed}): {route.note}")
         return {"ttl": ttl, "routed": routed}

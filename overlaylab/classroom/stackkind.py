@@ -40,7 +40,7 @@ def solution(exercise: Exercise, variant: Variant, _name: str | None) -> str:
     src, dst, _, _ = _ends(scenario_of(variant))
     vni = src.vni
     return exercise.header(variant) + (
-        f"{src.server.name} table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.ip.ip},tp_dst={PORT},"
+        f"{src.server.name} table=0,priority={PRIO},in_port={src.port},udp,nw_dst={dst.v4.ip},tp_dst={PORT},"
         f"actions=push_mpls:0x8847,set_field:{vni}->mpls_label,set_field:{dst.server.ip}->tun_dst,output:{MPLS_PORT}\n"
         f"{dst.server.name} table=0,priority={PRIO},in_port={MPLS_PORT},mpls,mpls_label={vni},actions=pop_mpls:0x0800,"
         f"set_field:{src.mac}->eth_src,set_field:{dst.mac}->eth_dst,output:{dst.port}\n")
@@ -73,7 +73,7 @@ def check(exercise: Exercise, variant: Variant, text: str, name: str | None) -> 
         tokens = {vm.label: os.urandom(6).hex() for vm in (src, other)}
         tap, into, twin_port = uplink_tap(src.server), server_intf(dst), server_intf(twin)
         frames = captured(lab, [tap, into, twin_port], lambda: [
-            lab.nodes.vm(vm.label).cmd(f"echo {tokens[vm.label]} > /dev/udp/{to.ip.ip}/{PORT}")
+            lab.nodes.vm(vm.label).cmd(f"echo {tokens[vm.label]} > /dev/udp/{to.v4.ip}/{PORT}")
             for vm, to in ((src, dst), (other, twin))])
         return _judged(frames[tap], frames[into], frames[twin_port], tokens, (src, dst, other))
 

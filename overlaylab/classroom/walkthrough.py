@@ -90,7 +90,7 @@ def virtual_switches(lab: RunningLab, _out: Path) -> Shown:
 
 def underlay_overlay(lab: RunningLab, _out: Path) -> Shown:
     shown = Shown()
-    vm_ips = {str(vm.ip.ip) for vm in lab.scenario.vms}
+    vm_ips = {str(vm.v4.ip) for vm in lab.scenario.vms}
     held = tables.each(lambda name: tables.flow_lines(lab.nodes.targets[name]), list(lab.underlay))
     mentions = sum(1 for lines in held.values() for line in lines for ip in vm_ips if f"={ip}" in line)
     largest = max(held, key=lambda name: len(held[name]))
@@ -118,7 +118,7 @@ def encapsulation(lab: RunningLab, out: Path) -> Shown:
               f"4. decapsulated, into VM B ({db.label})": [server_intf(db)]}
     frames = captured(lab, [i for ifaces in stages.values() for i in ifaces], ping(lab, web, db))
     for stage, ifaces in stages.items():
-        seen = [(i, f) for i in ifaces for f in between(frames[i], str(web.ip.ip), str(db.ip.ip))]
+        seen = [(i, f) for i in ifaces for f in between(frames[i], str(web.v4.ip), str(db.v4.ip))]
         shown.say(f"  {stage}:")
         shown.lines += [f"    {iface}: {describe_frame(frame)}" for iface, frame in seen[:1]]
         shown.facts[stage[0]] = [f for _, f in seen]
@@ -166,11 +166,11 @@ def _order(hops: list[Any], matched: tuple[str, tables.FlowKey]) -> int:
 def multi_tenancy(lab: RunningLab, _out: Path) -> Shown:
     shown, roles = Shown(), roles_of(lab.scenario)
     for owner, asker in (roles.rack, roles.across):  # each twin, asked by a VM of its own tenant
-        replies = str(lab.nodes.vm(asker.label).cmd(f"ping -c1 -W2 {owner.ip.ip}"))
-        neighbour = str(lab.nodes.vm(asker.label).cmd(f"ip neigh show {owner.ip.ip}")).split()
+        replies = str(lab.nodes.vm(asker.label).cmd(f"ping -c1 -W2 {owner.v4.ip}"))
+        neighbour = str(lab.nodes.vm(asker.label).cmd(f"ip neigh show {owner.v4.ip}")).split()
         mac = neighbour[neighbour.index("lladdr") + 1] if "lladdr" in neighbour else "?"
         ok = " 0% packet loss" in replies
-        shown.say(f"  {asker.label} pings {owner.ip.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = "
+        shown.say(f"  {asker.label} pings {owner.v4.ip}: {'answered' if ok else 'NO ANSWER'}, by MAC {mac} = "
                   f"{owner.label}")
         shown.facts[asker.label] = {"answered": ok, "mac": mac, "owner_mac": owner.mac}
     shown.say("  one address, two tenants, two different VMs: each tenant's network is its own")
@@ -185,7 +185,7 @@ def network_id(lab: RunningLab, _out: Path) -> Shown:
     frames = captured(lab, [tap], lambda: (ping(lab, near, web)(), ping(lab, far, twin)()))
     kinds = _tunnels(frames[tap])
     seen = ", ".join(f"{kind} VNI {vni}" for kind, vni in kinds)
-    shown.say(f"  on {web.server.name}'s uplink, both tenants' packets to {web.ip.ip}: {seen}")
+    shown.say(f"  on {web.server.name}'s uplink, both tenants' packets to {web.v4.ip}: {seen}")
     stranger = _cross_tenant(lab, far, web)
     shown.say(f"  {far.label} sends straight to {web.label}'s MAC and address: {stranger} (dropped by its own "
               f"virtual switch: no entry of {far.tenant}'s network leads there)")
@@ -225,7 +225,7 @@ def _cross_tenant(lab: RunningLab, src: VM, dst: VM) -> str:
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
-        capture.send(src.label, probe("icmp", Host(src.mac, src.ip.ip), Host(dst.mac, dst.ip.ip), token))
+        capture.send(src.label, probe("icmp", Host(src.mac, src.v4.ip), Host(dst.mac, dst.v4.ip), token))
         capture.run(lambda: False, 0.5, 0, lambda name, frame: arrived.append(name) if token in frame else None)
     finally:
         capture.close()

@@ -87,7 +87,8 @@ class LabCLI(CLI):
         output(f"{'vm':<20} {'vni':>8} {'encap':<7} {'address':<18} {'mac':<18} server\n")
         for vm in self.lab.vms:
             where = f"{vm.server.name} (bare metal: the kernel's VXLAN VTEP)" if vm.bare_metal else vm.server.name
-            output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {str(vm.ip):<18} {vm.mac:<18} {where}\n")
+            also, address = (f"  {vm.ip6}" if vm.ip and vm.ip6 else ""), str(vm.ip or vm.ip6)  # dual-stack: IPv6 last
+            output(f"{vm.label:<20} {vm.vni:>8} {vm.encap.text:<7} {address:<18} {vm.mac:<18} {where}{also}\n")
 
     def do_migrate(self, line: str) -> None:
         """migrate TENANT/VM SERVER: move a running VM to another physical server (same IP, same MAC, its

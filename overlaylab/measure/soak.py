@@ -63,7 +63,7 @@ def changes_of(lab: RunningLab) -> list[tuple[str, Callable[[], Any]]]:
     back (emptying its own when it was alone there), a VM added and removed, a link between an
     aggregation and a core switch down and up."""
     scenario = lab.scenario
-    vm = next(v for v in scenario.vms if not v.bare_metal)
+    vm = next(v for v in scenario.vms if not v.bare_metal and v.ip)
     away = least_used(scenario, vm)
     cable = next((link.a, link.b) for link in scenario.fabric.links
                  if link.a.startswith("c") or link.b.startswith("c"))
@@ -87,9 +87,9 @@ def least_used(scenario: Scenario, vm: VM) -> str:
 
 def free_address(scenario: Scenario, vm: VM) -> str:
     """An address of the VM's subnet that no member of its tenant has."""
-    taken = {v.ip.ip for v in scenario.vms if v.tenant == vm.tenant}
-    host = next(h for h in vm.ip.network.hosts() if h not in taken)
-    return str(IPv4Interface(f"{host}/{vm.ip.network.prefixlen}"))
+    taken = {v.ip.ip for v in scenario.vms if v.tenant == vm.tenant and v.ip}
+    host = next(h for h in vm.v4.network.hosts() if h not in taken)
+    return str(IPv4Interface(f"{host}/{vm.v4.network.prefixlen}"))
 
 
 def cycle(scenario: Scenario, number: int, soak: Soak, quiet: IO[str], name: str | None = None) -> None:

@@ -93,8 +93,8 @@ class Members:
         answer gains `from`, `to`, `moved_in` (seconds, the whole move) and `stream` (sent, lost, longest
         gap; None without a peer)."""
         vm = changes.vm_named(self.desired.scenario, label)
-        peer = next((p for p in self.desired.scenario.vms
-                     if p.tenant == vm.tenant and p is not vm and not p.bare_metal), None)
+        peer = next((p for p in self.desired.scenario.vms if p.tenant == vm.tenant and p is not vm
+                     and not p.bare_metal and p.speaks_with(vm)), None)
         start = time.monotonic()
         moved = {"from": vm.server.name, "to": server}
         if peer is None:
@@ -128,7 +128,8 @@ class Members:
             undo.callback(self._leave_br_int, moved)
             answer = self._push(bound)
         node = self.nodes.vm(vm.label)
-        announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
+        if vm.ip:  # peers learn nothing from it (the virtual switches answer for it), but a hypervisor sends it
+            announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
 
     def add_vm(self, label: str, ip: str, server: str, mac: str | None = None,
@@ -140,7 +141,7 @@ class Members:
         net = self.nodes.net
         assert net is not None
         with all_or_nothing(f"{label} was not added") as undo:
-            node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac,
+            node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, mac=vm.mac,
                                mtu=vm.encap.inner_mtu, **addressing(vm))
             undo.callback(net.delHost, node)
             net.addLink(node, net[server], port1=0, port2=vm.port)

@@ -114,7 +114,7 @@ class LabTopo(FatTreeTopo):
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
         for index, vm in enumerate(scenario.vms):
             if not vm.bare_metal:
-                self.addHost(vm_node(index), cls=VirtualMachine, ip=str(vm.ip), mac=vm.mac, mtu=vm.encap.inner_mtu,
+                self.addHost(vm_node(index), cls=VirtualMachine, mac=vm.mac, mtu=vm.encap.inner_mtu,
                              **addressing(vm))
                 self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm.port)
 

@@ -64,18 +64,20 @@ class Nodes:
     def endpoint(self, vm: VM) -> Endpoint:
         """One VM as the probes address it: where to send from and listen at, inside its namespace."""
         node = self.vm(vm.label)
-        return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, node.pid,
-                        kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
-                        vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None,
+        return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip if vm.ip else None, vm.server.ip,
+                        node.pid, kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
+                        vm.ip.network if vm.routed and vm.ip else None, vm.gateway_mac if vm.routed else None,
                         vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None)
 
     def stream_ends(self, src: VM, dst: VM) -> tuple[End, End]:
         """Where a probe stream from `src` to `dst` starts and ends (probes.stream), its frames addressed as
         `src` would send them (to its gateway, for a peer on another subnet of a routed tenant)."""
+        v6 = src.ip is None or dst.ip is None  # IPv6 between two VMs that do not both have IPv4
+
         def end(vm: VM, mac: str) -> End:
             node = self.vm(vm.label)
-            return End(Host(mac, vm.ip.ip), node.pid, node.defaultIntf().name)
-        return end(src, src.mac), end(dst, src.next_hop_mac(dst))
+            return End(Host(mac, vm.address(v6)), node.pid, node.defaultIntf().name)
+        return end(src, src.mac), end(dst, src.next_hop_mac(dst, v6))
 
     def port_pid(self, port: str) -> int:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: its switch's

@@ -97,7 +97,7 @@ def _output(node: Any, deadline: float, ovs: OvsInstance) -> str:
 def _peers(scenario: Scenario, member: VM) -> list[kernel.Peer]:
     """What a bare-metal member's kernel must know of its tenant: each peer's MAC, IP and server."""
     return [kernel.Peer(vm.mac, vm.ip.ip, vm.server.ip)
-            for vm in scenario.vms if vm.tenant == member.tenant and vm.label != member.label]
+            for vm in scenario.vms if vm.tenant == member.tenant and vm.label != member.label and vm.ip]
 
 
 def start_kernel_vteps(net: Mininet, scenario: Scenario, before: Scenario | None = None) -> None:

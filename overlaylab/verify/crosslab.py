@@ -43,7 +43,7 @@ class _Sender:
 
 def _targets(lab: RunningLab) -> list[Host]:
     """Every address of a lab, with the MAC that owns it there."""
-    vms = [Host(vm.mac, vm.ip.ip) for vm in lab.scenario.vms]
+    vms = [Host(vm.mac, address) for vm in lab.scenario.vms for address in vm.addresses]
     servers = [Host(s.mac, s.ip) for s in lab.scenario.fabric.servers]
     index = {s.name: i for i, s in enumerate(lab.scenario.fabric.servers)}
     mgmt = [Host(BROADCAST, lab.id.server_address(index[name]).ip) for name in lab.nodes.hosting]

@@ -48,13 +48,13 @@ def between(frames: list[bytes], src: str, dst: str) -> list[bytes]:
 
 def ping(lab: RunningLab, src: VM, dst: VM) -> Callable[[], object]:
     """One ping from inside VM `src` to `dst`, to run while something watches."""
-    return lambda: lab.nodes.vm(src.label).cmd(f"ping -c1 -W2 {dst.ip.ip}")
+    return lambda: lab.nodes.vm(src.label).cmd(f"ping -c1 -W2 {dst.v4.ip}")
 
 
 def on_uplink(lab: RunningLab, src: VM, dst: VM, send: Callable[[], object]) -> list[bytes]:
     """The frames on `src`'s server's cable, while `send` ran, whose innermost packet goes from src to dst."""
     tap = uplink_tap(src.server)
-    return between(captured(lab, [tap], send)[tap], str(src.ip.ip), str(dst.ip.ip))
+    return between(captured(lab, [tap], send)[tap], str(src.v4.ip), str(dst.v4.ip))
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def observe_group(lab: RunningLab, src: VM, group: Host, proto: str, paths: list
         for vm in lab.scenario.vms:
             end = lab.nodes.endpoint(vm)
             capture.listen(vm.label, end.pid, end.iface)
-        capture.send(src.label, probe(proto, Host(src.mac, src.ip.ip), group, token))
+        capture.send(src.label, probe(proto, Host(src.mac, src.v4.ip), group, token))
         capture.run(lambda: reached >= expected, ARRIVAL_TIMEOUT if expected else SETTLE, SETTLE,
                     lambda name, frame: reached.add(name) if name != src.label and
                     fastparse.token_in(frame) == token else None)

@@ -3,7 +3,7 @@ neighbours and gateway from their virtual switch, a ping between IPv6 subnets co
 (routed once each way at the first virtual switch), an IPv6 subnet the tenant lacks is unreachable, Globex
 reaches its own copy of Acme's addresses, and all of it holds when a VM moves to an empty server and back
 or a dual-stack VM is added, with no underlay flow changed; `check` (IPv6 matrix, neighbour discovery,
-NDP spoofing) is green throughout."""
+NDP spoofing) is green throughout. acme/log has IPv6 only."""
 from overlaylab import Lab
 from tests.integration.conftest import NAME
 from topologies.scenario import BUNDLED
@@ -26,6 +26,8 @@ def test_ipv6_beside_ipv4_is_answered_routed_and_isolated_by_the_virtual_switche
         seen = neighbours(lab, "acme/web1")  # answered by its virtual switch: the gateway a router, one MAC
         assert "fd00:a:1::1 dev" in seen and "lladdr 02:fe:00:1b:bd:01 router" in seen
         assert "lladdr 02:00:1b:bd:01:0b" in seen  # acme/web2's own MAC
+        assert "ttl=63" in ping6(lab, "acme/log", "fd00:a:1::10")  # IPv6-only, from another subnet
+        assert "inet " not in lab.node("acme/log").cmd("ip -4 addr show scope global")
         assert "ttl=64" in ping6(lab, "globex/web", "fd00:a:1::11")  # globex/app: the same address, its own
         assert "lladdr 02:00:1b:be:01:0b" in neighbours(lab, "globex/web")
         traced = lab.trace("acme/web1", "acme/db", "udp6")  # to the gateway, routed, seen on a predicted path

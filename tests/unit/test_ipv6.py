@@ -104,13 +104,15 @@ def test_ip6_rules_are_one_line_each(routing, x, y, problem):
         parse(yaml.safe_load(VM % (routing, x, y)))
 
 
-def test_ip6_survives_a_save_and_flat_mode_and_an_ipv6_only_vm_are_refused_clearly():
+def test_ip6_survives_a_save_flat_mode_refuses_it_and_a_vm_may_have_ipv6_only():
     again = parse(yaml.safe_load(yaml.safe_dump(document(DUAL))))
     assert {vm.label: vm.ip6 for vm in again.vms} == {vm.label: vm.ip6 for vm in DUAL.vms}
     with pytest.raises(ScenarioError, match="x.ip6: flat mode's underlay routes IPv4 only"):
         parse(yaml.safe_load(VM % ("l2", "ip6: 'fd00::2/64', ", "")), mode=Mode.FLAT)
-    with pytest.raises(ScenarioError, match="x.ip: missing: a VM needs an IPv4 address beside its ip6"):
-        parse(yaml.safe_load("tenants: {a: {vni: 1, vms: {x: {ip6: 'fd00::2/64', server: p0e0h0}}}}"))
+    (only,) = parse(yaml.safe_load("tenants: {a: {vni: 1, vms: {x: {ip6: 'fd00::1:2/64', server: p0e0h0}}}}")).vms
+    assert only.ip is None and only.mac == "02:00:00:01:00:02" and only.addresses == (IPv6Address("fd00::1:2"),)
+    assert VMS["acme/log"].ip is None and document(DUAL)["tenants"]["acme"]["vms"]["log"] == {
+        "ip6": "fd00:a:3::20/64", "server": "p2e0h0"}
 
 
 A = Host("02:00:00:00:00:01", IPv6Address("fd00:1::2"))
@@ -140,8 +142,9 @@ def test_solicitations_and_advertisements_are_read_the_same_by_both_readers():
 
 
 def endpoints():
-    return [Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip, vm.server.ip, 1, "eth0", vm.vtep,
-                     vm.ip.network if vm.routed else None, vm.gateway_mac if vm.routed else None,
+    return [Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip if vm.ip else None, vm.server.ip, 1,
+                     "eth0", vm.vtep, vm.ip.network if vm.routed and vm.ip else None,
+                     vm.gateway_mac if vm.routed else None,
                      vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None)
             for vm in DUAL.vms]
 
@@ -149,7 +152,8 @@ def endpoints():
 def test_the_session_probes_ipv6_asks_neighbour_discovery_and_attacks_its_doors():
     eps, tokens = endpoints(), Tokens()
     planned = matrix(eps, tokens)
-    assert sum(p.proto in PROTOS6 for p in planned) == sum(p.proto not in PROTOS6 for p in planned) == 6 * 5 * 3
+    assert sum(p.proto not in PROTOS6 for p in planned) == 6 * 5 * 3  # acme/log has no IPv4
+    assert sum(p.proto in PROTOS6 for p in planned) == 7 * 6 * 3
     routed = next(p for p in planned if (p.src, p.dst, p.proto) == ("acme/web1", "acme/db", "udp6"))
     assert Ether(routed.probe.frame).dst == GATEWAY_MAC and Ether(routed.arrives_as).src == GATEWAY_MAC
     asked = {(q.asker, str(q.ip)): q.answer for q in arpcheck.solicitations(eps)}
@@ -160,3 +164,11 @@ def test_the_session_probes_ipv6_asks_neighbour_discovery_and_attacks_its_doors(
     multicast6 = [f for f in floods(eps, tokens) if f.kind == "IPv6 multicast"]
     assert {f.probe.sender: f.probe.allowed for f in multicast6}["acme/web1"] == {"acme/web2"}
     assert Encap.VXLAN in {vm.encap for vm in DUAL.vms}
+
+
+def test_an_ipv6_only_vm_has_ipv6_doors_only_and_is_routed_like_the_others():
+    log, web = VMS["acme/log"], VMS["acme/web1"]
+    doors = [f for f in TABLES["p2e0h0/br-int"].flows if f.fields.get("in_port") == log.port]
+    assert doors and all(f.fields.get("eth_type") == 0x86DD for f in doors)  # no IPv4, no ARP
+    paths = traced("acme/log", vm_packet6(log, web))
+    assert {(p.delivered_to, p.packet["ttl"]) for p in paths} == {("acme/web1", 63)}
