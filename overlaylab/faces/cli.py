@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from overlaylab.errors import LabError
-from overlaylab.faces import exercisecli
+from overlaylab.faces import clustercli, exercisecli
 from overlaylab.system import columns, wrapped
 from topologies.names import edge_port, vswitch_name
 from topologies.scenario import Mode, Scenario, ScenarioError
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="where the captures go (default /tmp/overlaylab-demo-NAME, NAME the lab's)")
     _name(demo)
     exercisecli.add(sub, _name)
+    clustercli.add(sub)
     bench = sub.add_parser("bench", help="time the full probing session (and memory) on a real lab",
                            description="build the lab (default: the datacenter scenario), time the probing "
                                        "session, report memory; exit 0 only within the speed target")
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,
-                "exercise": exercisecli.run, "demo": _demo, "ls": _ls, "down": _down}
+                "exercise": exercisecli.run, "demo": _demo, "ls": _ls, "down": _down, "cluster": clustercli.run}
     try:
         return commands[args.command](args)
     except (LabError, ScenarioError) as exc:

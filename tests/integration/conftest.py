@@ -16,6 +16,7 @@ from overlaylab.runtime import registry
 from overlaylab.runtime.identity import LABS_DIR
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.running import RunningLab, running_lab
+from overlaylab.runtime.simplan import PREFIX
 from topologies.scenario import Mode, load
 
 # Every lab this test process builds, and every `overlaylab` it runs, is named after its pytest-xdist worker
@@ -23,6 +24,7 @@ from topologies.scenario import Mode, load
 # name the others themselves.
 NAME = os.environ["OVERLAYLAB_NAME"] = f"t-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
 TAG = re.compile(r"ol(\d\d)mgmt")
+CLUSTER = f"{PREFIX}-"  # a simulated cluster's namespaces
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -48,7 +50,8 @@ def lab_machine():
 
 def leftovers(name: str = NAME) -> list[str]:
     """Everything a finished lab must not leave: its folder, its processes (by their mark), interfaces in
-    the machine's namespace that no lab holds, netns, Mininet-style interfaces (the lab makes none there)."""
+    the machine's namespace that no lab holds, netns (but a simulated cluster's, which a test of its own may
+    have up meanwhile, and which outlives labs), Mininet-style interfaces (the lab makes none there)."""
     found = [f"lab folder {LABS_DIR / name}"] if (LABS_DIR / name).exists() else []
     found += [f"process {pid}" for pid in registry.processes(name)]
     held = {listed.state.slot for listed in registry.labs() if listed.state}
@@ -56,8 +59,8 @@ def leftovers(name: str = NAME) -> list[str]:
     names = [line.split(":")[1].strip().split("@")[0] for line in links.splitlines()]
     found += [f"interface {n}" for n in names
               if "-eth" in n or ((tag := TAG.fullmatch(n)) and int(tag[1]) not in held)]
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
-    return found + [f"netns {n}" for n in netns]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
+    return found + [f"netns {n.split()[0]}" for n in netns if n and not n.startswith(CLUSTER)]
 
 
 def overlaylab(*args: str, stdin: str = "", timeout: float = 240,

@@ -1,0 +1,42 @@
+"""`overlaylab cluster simulate N` and `cluster clean`, as a user runs them: N machines that answer ssh as
+root, each in its own namespace with its own Open vSwitch run directory, reaching each other and this
+machine; a second cluster refused in one line; clean removes every namespace, process, interface and file
+it made, and says so, and a second clean finds nothing."""
+import pytest
+
+from overlaylab.runtime.simcluster import clean, namespaces
+from overlaylab.runtime.simplan import DIR, HOST_LINK, ssh_command
+from overlaylab.system import pid_alive, run
+from tests.integration.conftest import overlaylab
+
+
+@pytest.fixture
+def no_cluster():
+    assert namespaces() == [], "a simulated cluster is already here"
+    yield
+    clean()
+
+
+def on(address: str, command: str) -> str:
+    return run(*ssh_command(address, command)).stdout  # type: ignore[arg-type]
+
+
+def test_simulated_machines_answer_ssh_and_clean_leaves_nothing(no_cluster):
+    made = overlaylab("cluster", "simulate", "2")
+    assert made.returncode == 0, made.stderr
+    hosts = made.stdout.strip().splitlines()[-1].split(",")
+    assert hosts == ["198.51.100.2", "198.51.100.3"]
+    assert sorted(namespaces()) == ["olcl-m1", "olcl-m2", "olcl-net"]
+    first = on(hosts[0], "echo $OVS_RUNDIR $OVERLAYLAB_MACHINE; readlink /proc/self/ns/net; ip -o -4 addr show eth0")
+    assert first.startswith("/run/overlaylab/cluster/m1/ovs m1") and "198.51.100.2/24" in first
+    assert first.split()[2] != on(hosts[1], "readlink /proc/self/ns/net").strip()  # a namespace each
+    assert " 0% packet loss" in on(hosts[0], f"ping -c1 -W2 {hosts[1]}; ping -c1 -W2 198.51.100.1")
+    again = overlaylab("cluster", "simulate", "3")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "cluster clean" in again.stderr
+    sshds = [int((DIR / m / "sshd.pid").read_text()) for m in ("m1", "m2")]
+    assert all(pid_alive(pid) for pid in sshds)
+    gone = overlaylab("cluster", "clean")
+    assert gone.returncode == 0 and "3 namespaces" in gone.stdout and "processes" in gone.stdout
+    assert namespaces() == [] and not DIR.exists() and not any(pid_alive(pid) for pid in sshds)
+    assert run("ip", "link", "show", HOST_LINK, check=False).returncode != 0
+    assert "nothing to remove" in overlaylab("cluster", "clean").stdout
