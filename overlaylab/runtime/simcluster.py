@@ -17,6 +17,7 @@ from overlaylab.runtime.simplan import (
     BRIDGE_NS,
     DIR,
     HOST_LINK,
+    MTU,
     PREFIX,
     SSHD,
     Machine,
@@ -57,9 +58,10 @@ def _build(cluster: list[Machine], say: Callable[[str], None]) -> None:
     for key in ("key", "host_key"):
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"overlaylab cluster {key}", "-f", str(DIR / key))
     run("ip", "netns", "add", BRIDGE_NS)
-    _in(BRIDGE_NS, "link", "add", "br0", "type", "bridge")
+    _in(BRIDGE_NS, "link", "add", "br0", "mtu", str(MTU), "type", "bridge")
     _in(BRIDGE_NS, "link", "set", "br0", "up")
-    run("ip", "link", "add", HOST_LINK, "type", "veth", "peer", "name", "host", "netns", BRIDGE_NS)
+    run("ip", "link", "add", HOST_LINK, "mtu", str(MTU), "type", "veth", "peer", "name", "host", "netns", BRIDGE_NS,
+        "mtu", str(MTU))
     _in(BRIDGE_NS, "link", "set", "host", "master", "br0", "up")
     run("ip", "addr", "add", str(host_address()), "dev", HOST_LINK)
     run("ip", "link", "set", HOST_LINK, "up")
@@ -75,7 +77,8 @@ def _machine(machine: Machine) -> None:
     """Its namespace, its cable to the bridge, its address, its own directory and sshd."""
     ns = machine.namespace
     run("ip", "netns", "add", ns)
-    run("ip", "link", "add", machine.port, "netns", BRIDGE_NS, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    run("ip", "link", "add", machine.port, "netns", BRIDGE_NS, "mtu", str(MTU), "type", "veth", "peer", "name", "eth0",
+        "netns", ns, "mtu", str(MTU))
     _in(BRIDGE_NS, "link", "set", machine.port, "master", "br0", "up")
     _in(ns, "addr", "add", str(machine.address), "dev", "eth0")
     for device in ("lo", "eth0"):

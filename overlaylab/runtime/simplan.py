@@ -12,6 +12,7 @@ from pathlib import Path
 
 NETWORK = IPv4Network("198.51.100.0/24")
 MAX_MACHINES = 16
+MTU = 9000  # the machines' network: a stitched cable's 1500-byte frames plus its 50 bytes of VXLAN fit
 PREFIX = "olcl"  # every namespace and interface the cluster makes starts with it
 BRIDGE_NS, HOST_LINK = f"{PREFIX}-net", f"{PREFIX}0"
 DIR = Path("/run/overlaylab/cluster")

@@ -40,3 +40,28 @@ def test_simulated_machines_answer_ssh_and_clean_leaves_nothing(no_cluster):
     assert namespaces() == [] and not DIR.exists() and not any(pid_alive(pid) for pid in sshds)
     assert run("ip", "link", "show", HOST_LINK, check=False).returncode != 0
     assert "nothing to remove" in overlaylab("cluster", "clean").stdout
+
+
+def test_mininet_cluster_nodes_on_two_machines_talk_over_a_vxlan_stitch(no_cluster):
+    """Cluster Edition's remote nodes, started over the real ssh hop into two simulated machines, cabled by
+    a StitchLink: kernel VXLAN on UDP 8472, a VNI of its own, 1500-byte frames across (the machines'
+    network carries the 50 bytes more); two nodes on one machine get a plain veth."""
+    from overlaylab.runtime.remote import STITCH_PORT, MachineHost, StitchLink
+    from overlaylab.runtime.simcluster import simulate
+    one, two = (str(m.address.ip) for m in simulate(2))
+    nodes = [MachineHost("h1", server=one), MachineHost("h2", server=two), MachineHost("h3", server=one)]
+    h1, h2, h3 = nodes
+    try:
+        assert h1.cmd("echo $OVERLAYLAB_MACHINE").strip() == "m1" and h2.cmd("echo $OVERLAYLAB_MACHINE").strip() == "m2"
+        across, near = StitchLink(h1, h2, intfName1="h1-eth0", intfName2="h2-eth0"), StitchLink(
+            h1, h3, intfName1="h1-eth1", intfName2="h3-eth0")
+        for node, intf, ip in ((h1, "h1-eth0", "10.9.0.1/24"), (h2, "h2-eth0", "10.9.0.2/24"),
+                               (h1, "h1-eth1", "10.9.1.1/24"), (h3, "h3-eth0", "10.9.1.3/24")):
+            node.setIP(ip, intf=intf)
+        assert f"dstport {STITCH_PORT}" in h1.cmd("ip -d link show h1-eth0") and across.tunnel
+        assert "veth" in h1.cmd("ip -d link show h1-eth1") and not near.tunnel
+        assert " 0% packet loss" in h1.cmd("ping -c2 -W2 -M do -s 1472 10.9.0.2")  # a full 1500-byte frame
+        assert " 0% packet loss" in h1.cmd("ping -c2 -W2 10.9.1.3")
+    finally:
+        for node in nodes:
+            node.terminate()
