@@ -15,6 +15,7 @@ from typing import IO
 from controller.overlay import virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import registry
+from topologies.placement import Placement
 from topologies.scenario import Scenario
 
 # Fitted to `bench --scale` (k=4, 6, 8 with 2 VMs per server; at k=8 the machine's available memory
@@ -36,9 +37,30 @@ class Estimate:
 
 def estimate(scenario: Scenario) -> Estimate:
     fabric = scenario.fabric
-    switches = len(fabric.switches)
     nodes = len(fabric.servers) + sum(not vm.bare_metal for vm in scenario.vms) + fabric.k
-    vswitches = len(virtualized(scenario)) + fabric.k
+    return _cost(len(fabric.switches), nodes, len(virtualized(scenario)) + fabric.k)
+
+
+def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]:
+    """The same per machine of a placement (issue 21's model): each machine pays for its own pods' switches,
+    servers, VMs and homes, its share of the core (one more home where it has core switches), and a base of
+    its own. Bring-up on each is its own, so the lab's is the slowest machine's."""
+    fabric, hosting = scenario.fabric, set(virtualized(scenario))
+    count = {host: [0, 0, 0] for host in placement.hosts}  # switches, nodes, vswitches
+    for switch in fabric.switches:
+        count[placement.machine_of(fabric, switch.name)][0] += 1
+    for server in fabric.servers:
+        machine = count[placement.pods[server.pod]]
+        machine[1] += 1 + sum(vm.server == server and not vm.bare_metal for vm in scenario.vms)
+        machine[2] += server in hosting
+    for host in placement.hosts:  # a home per pod, and one for the core switches it has
+        homes = len(placement.pods_of(host)) + (host in placement.cores.values())
+        count[host][1] += homes
+        count[host][2] += homes
+    return {host: _cost(*counted) for host, counted in count.items()}
+
+
+def _cost(switches: int, nodes: int, vswitches: int) -> Estimate:
     return Estimate(BASE_MIB + SWITCH_MIB * switches + NODE_MIB * nodes + VSWITCH_MIB * vswitches,
                     BASE_S + SWITCH_S * switches + NODE_S * nodes + VSWITCH_S * vswitches)
 

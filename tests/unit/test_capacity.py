@@ -43,3 +43,15 @@ def test_a_busy_machine_is_noted_and_an_idle_one_is_not():
     assert busy(1.5, 2, 3) is None
     assert busy(4.2, 2, 3) == ("overlaylab: note: this machine is busy (load 4.2 on 2 cores, 3 labs running): "
                                "this lab will come up and answer slower\n")
+
+
+def test_a_placement_splits_the_estimate_over_its_machines():
+    from overlaylab.runtime.capacity import estimate, estimate_on
+    from topologies.generate import scale_yaml
+    from topologies.placement import place
+    from topologies.scenario import parse
+    from topologies.strictyaml import load as read
+    k16 = parse(read(scale_yaml(16, 1)))  # 1,024 servers, 1,024 VMs
+    alone, spread = estimate(k16), estimate_on(k16, place(k16.fabric, ["a", "b", "c", "d"]))
+    assert len(spread) == 4 and max(e.memory_mib for e in spread.values()) < alone.memory_mib / 3
+    assert abs(sum(e.memory_mib for e in spread.values()) - alone.memory_mib) < 4 * 100 + 3 * 2 * 14 + 1
