@@ -46,6 +46,11 @@ class MachineHost(MachineMixin, Node):  # type: ignore[misc]
     """A host (its own network namespace) on another machine."""
 
 
+def ssh(host: str, command: str) -> list[str]:
+    """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there."""
+    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *_ssh_options(host), f"root@{host}", command]
+
+
 def _ssh_options(address: str) -> list[str]:
     """The simulated cluster's key and host-key policy, for one of its machines; a real machine's ssh
     settings are the user's own."""

@@ -13,6 +13,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from overlaylab.errors import LabError
+from overlaylab.runtime.remote import ssh
 from overlaylab.runtime.simplan import (
     BRIDGE_NS,
     DIR,
@@ -23,7 +24,6 @@ from overlaylab.runtime.simplan import (
     Machine,
     host_address,
     machines,
-    ssh_command,
     sshd_config,
 )
 from overlaylab.system import cmdline, pid_alive, processes_in, run, wait_until
@@ -93,7 +93,7 @@ def _in(namespace: str, *command: str) -> None:
 
 
 def _answers(machine: Machine) -> bool:
-    return run(*ssh_command(machine.address.ip, "true"), check=False, timeout=10).returncode == 0
+    return run(*ssh(str(machine.address.ip), "true"), check=False, timeout=10).returncode == 0
 
 
 def namespaces() -> list[str]:

@@ -7,7 +7,7 @@ namespace of the cluster's own (`olcl-m1` ...), joined by a bridge in one more (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 
 NETWORK = IPv4Network("198.51.100.0/24")
@@ -84,10 +84,3 @@ def sshd_config(machine: Machine) -> str:
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
         "PrintMotd no", "AcceptEnv no",
         f"SetEnv OVS_RUNDIR={ovs} OVS_DBDIR={ovs} OVS_LOGDIR={ovs} OVERLAYLAB_MACHINE={machine.name}", ""])
-
-
-def ssh_command(address: IPv4Address, *command: str) -> list[str]:
-    """Run `command` as root on a machine of the simulated cluster, by its key, trusting its host key."""
-    return ["ssh", "-i", str(DIR / "key"), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
-            f"root@{address}", *command]

@@ -4,8 +4,9 @@ machine; a second cluster refused in one line; clean removes every namespace, pr
 it made, and says so, and a second clean finds nothing."""
 import pytest
 
+from overlaylab.runtime.remote import ssh
 from overlaylab.runtime.simcluster import clean, namespaces
-from overlaylab.runtime.simplan import DIR, HOST_LINK, ssh_command
+from overlaylab.runtime.simplan import DIR, HOST_LINK
 from overlaylab.system import pid_alive, run
 from tests.integration.conftest import overlaylab
 
@@ -18,7 +19,7 @@ def no_cluster():
 
 
 def on(address: str, command: str) -> str:
-    return run(*ssh_command(address, command)).stdout  # type: ignore[arg-type]
+    return run(*ssh(address, command)).stdout
 
 
 def test_simulated_machines_answer_ssh_and_clean_leaves_nothing(no_cluster):
@@ -65,3 +66,18 @@ def test_mininet_cluster_nodes_on_two_machines_talk_over_a_vxlan_stitch(no_clust
     finally:
         for node in nodes:
             node.terminate()
+
+
+def test_machines_are_checked_before_a_lab_is_placed_on_them(no_cluster):
+    """Two simulated machines pass (root, every tool, 1550-byte frames between them); one that does not
+    answer, and a network that carries 1500-byte frames only, are each refused in one line."""
+    from overlaylab.errors import LabError
+    from overlaylab.runtime.machines import preflight
+    from overlaylab.runtime.simcluster import simulate
+    one, two = (str(m.address.ip) for m in simulate(2))
+    assert [seen.root and not seen.missing for seen in preflight([one, two])] == [True, True]
+    with pytest.raises(LabError, match=r"^198\.51\.100\.9 does not answer ssh as root by key .*docs/cluster\.md\)$"):
+        preflight([one, "198.51.100.9"])
+    on(two, "ip link set eth0 mtu 1500")
+    with pytest.raises(LabError, match=f"the network from {one} to {two} does not carry 1550-byte frames whole"):
+        preflight([one, two])

@@ -12,7 +12,6 @@ from overlaylab.runtime.simplan import (
     host_address,
     hosts_value,
     machines,
-    ssh_command,
     sshd_config,
 )
 from topologies.model import FABRIC_SPACE
@@ -41,4 +40,15 @@ def test_each_sshd_listens_on_its_own_address_lets_root_in_by_key_and_names_its_
     assert "ListenAddress 198.51.100.3" in config and "PasswordAuthentication no" in config
     assert "PermitRootLogin prohibit-password" in config and f"PidFile {second.pidfile}" in config
     assert any(line.startswith("SetEnv OVS_RUNDIR=/run/overlaylab/cluster/m2/ovs ") for line in config)
-    assert ssh_command(first.address.ip, "true")[-2:] == ["root@198.51.100.2", "true"]
+    from overlaylab.runtime.remote import ssh
+    assert ssh(str(first.address.ip), "true")[-2:] == ["root@198.51.100.2", "true"]
+
+
+@pytest.mark.parametrize(("value", "problem"), [("a,,b", "'' is not a machine's address"),
+                                                ("a;b", "'a;b' is not"), ("a,b,a", "a is named twice")])
+def test_a_hosts_value_it_cannot_use_is_refused_in_one_line(value, problem):
+    from overlaylab.errors import LabError
+    from overlaylab.runtime.machines import parse_hosts
+    assert parse_hosts("198.51.100.2,node-b.example") == ["198.51.100.2", "node-b.example"]
+    with pytest.raises(LabError, match=problem):
+        parse_hosts(value)
