@@ -23,7 +23,7 @@ def test_every_daemon_uses_its_own_directory_and_sockets():
 def test_bridges_ports_and_controller():
     assert "add-br br-phy" in SCRIPT and "add-port br-phy p1e0h1-eth0" in SCRIPT
     assert "other_config:hwaddr=02:00:0a:01:00:03" in SCRIPT
-    assert "set-controller br-int tcp:198.18.0.1:6653 -- set controller br-int inactivity_probe=30000" in SCRIPT
+    assert "set-controller br-int tcp:198.18.0.1:6653 -- set controller br-int inactivity_probe=120000" in SCRIPT
     assert "other_config:datapath-id=0000000004010001" in SCRIPT
     for encap, port in (("vxlan", 100), ("geneve", 101), ("gre", 102)):
         assert f"type={encap} options:remote_ip=flow options:key=flow ofport_request={port}" in SCRIPT
