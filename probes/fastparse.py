@@ -117,38 +117,21 @@ def nd_answer(frame: bytes) -> tuple[IPv6Address, str] | None:
 
 
 def _inner(frame: bytes) -> Inner:
+    """A tunnel's frame, IPv4 or IPv6: its source MAC and address, its 5-tuple and its token."""
     src_mac = _mac(frame[6:12]) if len(frame) >= 14 else ""
     kind = struct.unpack_from("!H", frame, 12)[0] if len(frame) >= 14 else 0
-    if kind == ETH_IP6:
-        return _inner6(frame, src_mac)
-    if kind != ETH_IP:
-        return Inner(frame, src_mac, None, (), None)
-    header = _ip_header(frame, 14)
+    v6 = kind == ETH_IP6
+    header = _ip6_header(frame, 14) if v6 else _ip_header(frame, 14) if kind == ETH_IP else None
     if header is None:
         return Inner(frame, src_mac, None, (), None)
-    ihl, proto, _ = header
-    src, dst = _ip(frame[26:30]), _ip(frame[30:34])
-    l4 = 14 + ihl
+    length, proto, _ = header
+    src, dst = (_ip6(frame[22:38]), _ip6(frame[38:54])) if v6 else (_ip(frame[26:30]), _ip(frame[30:34]))
+    l4 = 14 + length
+    echo, echo_types = (ICMP6, ECHO6_TYPES) if v6 else (ICMP, ECHO_TYPES)
     sport = dport = icmp_id = None
     if proto in (TCP, UDP) and len(frame) >= l4 + 4:
         sport, dport = struct.unpack_from("!HH", frame, l4)
-    elif proto == ICMP and len(frame) >= l4 + 6 and frame[l4] in ECHO_TYPES:
-        icmp_id = struct.unpack_from("!H", frame, l4 + 4)[0]
-    flow = (str(src), str(dst), proto, sport, dport, icmp_id)
-    return Inner(frame, src_mac, src, flow, token_in(frame))
-
-
-def _inner6(frame: bytes, src_mac: str) -> Inner:
-    header = _ip6_header(frame, 14)
-    if header is None:
-        return Inner(frame, src_mac, None, (), None)
-    _, proto, _ = header
-    src, dst = _ip6(frame[22:38]), _ip6(frame[38:54])
-    l4 = 14 + IP6_LEN
-    sport = dport = icmp_id = None
-    if proto in (TCP, UDP) and len(frame) >= l4 + 4:
-        sport, dport = struct.unpack_from("!HH", frame, l4)
-    elif proto == ICMP6 and len(frame) >= l4 + 6 and frame[l4] in ECHO6_TYPES:
+    elif proto == echo and len(frame) >= l4 + 6 and frame[l4] in echo_types:
         icmp_id = struct.unpack_from("!H", frame, l4 + 4)[0]
     return Inner(frame, src_mac, src, (str(src), str(dst), proto, sport, dport, icmp_id), token_in(frame))
 
