@@ -184,11 +184,6 @@ def ofctl_flow(flow: Flow) -> str:
     return f"{ofctl_match(flow)} actions={','.join(parts) or 'drop'}"
 
 
-def ofctl_meter(meter: Meter) -> str:
-    """The meter in `ovs-ofctl add-meter` syntax."""
-    return f"meter={meter.meter_id},pktps,burst,bands=type=drop,rate={meter.rate},burst_size={meter.burst}"
-
-
 def ofctl_group(group: SelectGroup) -> str:
     buckets = "".join(f",bucket=watch_port:{p},actions=output:{p}" for p in group.ports)
     return f"group_id={group.group_id},type=select{buckets}"

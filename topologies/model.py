@@ -160,10 +160,6 @@ class Tenant:
         """Its VMs' IPv6 subnets, each once, in order."""
         return list(dict.fromkeys(vm.ip6.network for vm in self.vms if vm.ip6))
 
-    @property
-    def dual_stack(self) -> bool:
-        return any(vm.ip6 for vm in self.vms)
-
 
 def gateway_mac(vni: int) -> str:
     return f"02:fe:{vni >> 16:02x}:{(vni >> 8) & 0xff:02x}:{vni & 0xff:02x}:01"

@@ -12,16 +12,16 @@ Mininet's Cluster Edition, `mininet.examples.cluster`).
 from __future__ import annotations
 
 import itertools
+from ipaddress import ip_address
 from typing import Any
 
-from mininet.examples.cluster import RemoteLink, RemoteMixin
+from mininet.examples.cluster import RemoteGRELink, RemoteLink, RemoteMixin
 from mininet.link import Link
 from mininet.node import Node
 
 from overlaylab.runtime.simplan import DIR, NETWORK
 
 STITCH_PORT = 8472  # Linux's VXLAN port of old: not IANA's 4789 (the tenants' VXLAN), not GENEVE's 6081
-STITCH_OVERHEAD = 50  # outer Ethernet, IPv4, UDP and VXLAN headers: what a stitched cable costs in MTU
 _vnis = itertools.count(1)
 
 
@@ -54,14 +54,19 @@ def ssh(host: str, command: str) -> list[str]:
 def _ssh_options(address: str) -> list[str]:
     """The simulated cluster's key and host-key policy, for one of its machines; a real machine's ssh
     settings are the user's own."""
-    if not any(address == str(a) for a in NETWORK.hosts()) or not (DIR / "key").exists():
+    try:
+        simulated = ip_address(address) in NETWORK
+    except ValueError:  # a host name: a real machine
+        simulated = False
+    if not simulated or not (DIR / "key").exists():
         return []
     return ["-i", str(DIR / "key"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR"]
 
 
-class StitchLink(RemoteLink):  # type: ignore[misc]
-    """A cable that may cross machines: a kernel VXLAN device at each end, with a VNI of its own."""
+class StitchLink(RemoteGRELink):  # type: ignore[misc]
+    """A cable that may cross machines: a kernel VXLAN device at each end, with a VNI of its own (Cluster
+    Edition's GRE link, made of VXLAN instead; its stop() deletes both ends)."""
 
     tunnel: int | None
 
@@ -76,14 +81,6 @@ class StitchLink(RemoteLink):  # type: ignore[misc]
             _stitch_end(node, name, addr, vni, local.serverIP, remote.serverIP)
         self.tunnel = vni  # Cluster Edition's field: anything but None means "a tunnel, not a veth"
         return None
-
-    def stop(self) -> None:
-        if self.tunnel:
-            self.intf1.delete()
-            self.intf2.delete()
-        else:
-            Link.stop(self)
-        self.tunnel = None
 
 
 def _stitch_end(node: Any, name: str, mac: str | None, vni: int, local: str, remote: str) -> None:
