@@ -64,3 +64,8 @@ def mgmt_server_end(index: int) -> str:
 def mgmt_home_end(index: int) -> str:
     """The management namespace's end of the index-th switch home's management veth (`p4`)."""
     return f"p{index}"
+
+
+def mgmt_end_number(end: str) -> int:
+    """A management end (`p4`, `s12`) as a number of its own among the lab's (homes first: at most 64)."""
+    return int(end[1:]) + (64 if end.startswith("s") else 0)

@@ -1,8 +1,9 @@
 """Where each part of a lab runs when it spreads over machines (`--hosts A,B,...`, issue 21): a pod whole
 on one machine (its switches, servers and VMs, so that every cable inside it stays a veth, and a pod is
-what a machine's failure takes, as a datacenter loses a pod with its power), the core switches dealt over
-the machines, and each cable whose ends land on two machines stitched (only aggregation-to-core cables
-can). Pure: the plan, its stitches and their MTU, before anything is built."""
+what a machine's failure takes, as a datacenter loses a pod with its power), the core switches together on
+the machine with the fewest pods (they share one Open vSwitch, as a pod's switches do), and each cable whose
+ends land on two machines stitched (only aggregation-to-core cables can: about (M-1)/M of them). Pure: the
+plan, its stitches and their MTU, before anything is built."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,7 +44,8 @@ class Placement:
 
 
 def place(fabric: FatTree, hosts: Sequence[str]) -> Placement:
-    """Pods in contiguous blocks, as even as they go (sizes differ by one at most); cores dealt in turn."""
+    """Pods in contiguous blocks, as even as they go (sizes differ by one at most, the first machines take the
+    extra ones); the cores on the last machine."""
     if not hosts:
         raise PlacementError("no machines given; write --hosts A,B,... (two or more addresses or names)")
     twice = next((h for i, h in enumerate(hosts) if h in hosts[:i]), None)
@@ -54,7 +56,7 @@ def place(fabric: FatTree, hosts: Sequence[str]) -> Placement:
                              f"stays on one machine, so give at most {fabric.k} (or a larger k)")
     size, extra = divmod(fabric.k, len(hosts))
     pods = [host for i, host in enumerate(hosts) for _ in range(size + (i < extra))]
-    cores = {core.name: hosts[i % len(hosts)] for i, core in enumerate(fabric.cores)}
+    cores = {core.name: hosts[-1] for core in fabric.cores}
     return Placement(tuple(hosts), tuple(pods), cores)
 
 

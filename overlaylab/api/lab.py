@@ -35,6 +35,7 @@ from overlaylab.classroom.livelab import Live
 from overlaylab.classroom.picture import dot, render
 from overlaylab.errors import LabError
 from overlaylab.runtime import failures, tables
+from overlaylab.runtime.machines import parse_hosts
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.running import RunningLab, running_lab
 from overlaylab.verify.check import Report, run_checks
@@ -66,13 +67,16 @@ class Lab:
     """A lab: built by entering the block (or start()), torn down by leaving it (or stop())."""
 
     def __init__(self, scenario: str | Path | None = None, k: int | None = None, quiet: bool = True,
-                 mode: str = "overlay", command: str = "up", name: str | None = None) -> None:
+                 mode: str = "overlay", command: str = "up", name: str | None = None,
+                 hosts: str | list[str] | None = None) -> None:
         """`mode` "flat" has the underlay route every VM address itself, with no encapsulation; `quiet`
         False tells the phases of building and teardown on stderr; `command` is the one errors name; `name`
         is the lab's on this machine (default: one per user, named after them), which other labs beside
-        it never collide with."""
+        it never collide with; `hosts` ("A,B" or a list) spreads it over those machines, pods whole on each
+        (docs/cluster.md)."""
         self.scenario_file, self.k, self.quiet, self.mode, self.command = scenario, k, quiet, Mode(mode), command
         self.name = name
+        self.hosts = parse_hosts(hosts) if isinstance(hosts, str) else hosts
         self._out: IO[str] | None = None
         self._lab: RunningLab | None = None
         self._running: AbstractContextManager[RunningLab] | None = None
@@ -84,7 +88,7 @@ class Lab:
     def __enter__(self) -> Lab:
         self._out = open(os.devnull, "w") if self.quiet else sys.stderr  # closed on exit
         self._running = running_lab(load(self.scenario_file, self.k, self.mode), Phases(self._out), self.command,
-                                    self.name)
+                                    self.name, self.hosts)
         self._lab = self._running.__enter__()
         return self
 

@@ -12,8 +12,9 @@ __all__ = ["compare", "drill"]
 
 
 def drill(scenario: str | Path | None = None, k: int | None = None, quiet: bool = True,
-          name: str | None = None) -> dict[str, Any]:
-    """Build the scenario's lab, fail and heal links, switches, a virtual switch and the controller and move
-    a VM, all under probe streams, then check it: `ok`, a record per event, the check's report."""
-    with Lab(scenario, k, quiet, command="drill", name=name) as lab:
+          name: str | None = None, hosts: str | list[str] | None = None) -> dict[str, Any]:
+    """Build the scenario's lab (over machines `hosts`, if given), fail and heal links, switches, a virtual
+    switch and the controller and move a VM, all under probe streams, then check it: `ok`, a record per event,
+    the check's report."""
+    with Lab(scenario, k, quiet, command="drill", name=name, hosts=hosts) as lab:
         return drills.drill(lab.running)

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="overlay (default): VMs encapsulated between servers; flat: the underlay routes "
                               "every VM address itself, no encapsulation (addresses must not overlap)")
         _name(cmd)
+        _hosts(cmd)
         if name == "up":
             cmd.add_argument("--web", metavar="[ADDR:]PORT", help="also serve the live view of the lab in a browser "
                                                                   "(127.0.0.1 unless ADDR is given), read-only")
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     drill.add_argument("--k", type=int, help="fat-tree k, overriding the scenario's")
     drill.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     _name(drill)
+    _hosts(drill)
     compare = sub.add_parser("compare", help="flat routing against the overlay on real switches as the VMs grow: "
                                              "underlay table sizes and one migration's flow-mods; CSV and PNG",
                              description="bring up each fabric size with each number of VMs twice, flat and as "
@@ -97,12 +99,19 @@ def _name(cmd: argparse.ArgumentParser) -> None:
                                                     "labs of other names run beside it")
 
 
+def _hosts(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--hosts", metavar="A,B,...",
+                     help="spread the lab over these machines, pods whole on each, reached by ssh as root "
+                          "(`overlaylab cluster simulate N` makes some here; docs/cluster.md)")
+
+
 def _up(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
     from overlaylab.faces.labcli import LabCLI, served
     if args.web_buttons and not args.web:
         raise LabError("--web-buttons gives the live view buttons: serve it too, e.g. --web 8080 --web-buttons")
-    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name) as lab:
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="up", name=args.name,
+             hosts=args.hosts) as lab:
         scenario = lab.scenario
         width = columns(sys.stdout)
         print(wrapped(f"overlaylab: lab is up: {_summary(scenario)}", width), flush=True)
@@ -139,7 +148,8 @@ def _hints(scenario: Scenario) -> str:
 def _check(args: argparse.Namespace) -> int:
     from overlaylab.api.lab import Lab
     from overlaylab.verify.report import print_summary, write_json
-    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="check", name=args.name) as lab:
+    with Lab(args.scenario, args.k, quiet=False, mode=args.mode, command="check", name=args.name,
+             hosts=args.hosts) as lab:
         report = lab.check()
     print_summary(report, sys.stdout)
     if args.json:
@@ -181,7 +191,7 @@ def _drill(args: argparse.Namespace) -> int:
     only with no cross-tenant delivery and a green check."""
     from overlaylab.api.runs import drill
     from overlaylab.measure.drill import table
-    result = drill(args.scenario, args.k, quiet=False, name=args.name)
+    result = drill(args.scenario, args.k, quiet=False, name=args.name, hosts=args.hosts)
     every = f"one probe each {result['interval'] * 1000:.0f} ms"
     print(f"overlaylab drill: {result['scenario']}: {result['streams']} probe streams, {every}")
     print("\n".join(table(result["events"])))

@@ -19,6 +19,8 @@ LABS_DIR = RUN_DIR / "labs"  # one folder per lab, named after it
 MGMT_SPACE = IPv4Network("198.18.0.0/15")
 SLOT_PREFIX = 21  # 2,048 management addresses a lab: a k=16 fabric has 1,024 servers and 17 switch homes
 SLOTS = 2 ** (SLOT_PREFIX - MGMT_SPACE.prefixlen)  # 64 labs on one machine at most
+STITCH_VNIS = 8192  # a k=16 fabric has 3,072 cables, 1,024 servers and 17 switch homes to stitch at most
+STITCH_VNI_BASE = 1 << 20  # the labs' stitches: VNIs 1,048,576 to 1,572,863, away from the small ones tenants pick
 LINK_GROUP_BASE = 0x0A1B00  # a lab's interfaces in the machine's namespace are in group base + slot
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
@@ -87,6 +89,13 @@ class LabId:
 
     def _address(self, offset: int) -> IPv4Interface:
         return IPv4Interface((int(self.mgmt_network.network_address) + offset, SLOT_PREFIX))
+
+    def stitch_vni(self, offset: int) -> int:
+        """The VNI of the lab's offset-th stitched cable between machines (`--hosts`): each lab has a range of
+        its own, so two labs stitching between the same two machines never pick the same one."""
+        if not 0 <= offset < STITCH_VNIS:
+            raise LabError(f"stitch {offset} is outside the lab's {STITCH_VNIS} VNIs")
+        return STITCH_VNI_BASE + self.slot * STITCH_VNIS + offset
 
     @property
     def mgmt_end(self) -> str:

@@ -63,6 +63,19 @@ def uplink(pid: int, name: str, group: int, far_name: str, bridge: str) -> None:
         ipr.link("set", index=_index(ipr, far_name), master=_index(ipr, bridge), state="up")
 
 
+def stitch(pid: int, name: str, vxlan: dict[str, object], group: int, new_name: str, bridge: str) -> None:
+    """A VXLAN device (`vxlan`: pyroute2's vxlan_* attributes) made in the machine's namespace, where its
+    socket stays, in interface group `group` until it moves into the namespace of `pid` as `new_name`,
+    enslaved to `bridge` there and up."""
+    with IPRoute() as ipr, _netlink("make the stitch", name):
+        ipr.link("add", ifname=name, kind="vxlan", group=group, **vxlan)
+        ipr.link("set", index=_index(ipr, name), net_ns_pid=pid)
+    with netlink(pid) as ipr, _netlink(f"name {new_name} and enslave to {bridge}:", name):
+        index = _index(ipr, name)
+        ipr.link("set", index=index, ifname=new_name)
+        ipr.link("set", index=index, master=_index(ipr, bridge), state="up")
+
+
 def address_up(name: str, address: IPv4Interface) -> None:
     """An interface of the machine's namespace gets `address` and comes up."""
     with IPRoute() as ipr, _netlink("bring up", name):

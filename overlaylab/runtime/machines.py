@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from overlaylab.errors import LabError
 from overlaylab.runtime.remote import ssh
 from overlaylab.system import run
-from topologies.placement import machine_mtu
+from topologies.placement import Placement, PlacementError, machine_mtu, place
+from topologies.scenario import Scenario
 
 TOOLS = ("mnexec", "ovs-vsctl", "ovsdb-server", "ovs-vswitchd", "ip", "ethtool")
 HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}")  # an address or a host name, as ssh takes it
@@ -72,3 +73,13 @@ def preflight(hosts: list[str]) -> list[Seen]:
             raise LabError(f"the network from {host} to {other} does not carry {machine_mtu()}-byte frames whole: a "
                            f"stitched cable needs them (1500 and its 50 bytes of VXLAN); raise that network's MTU")
     return seen
+
+
+def placed(scenario: Scenario, hosts: list[str]) -> Placement:
+    """The lab's placement over `hosts`, once every machine has passed the preflight; or a one-line refusal."""
+    try:
+        placement = place(scenario.fabric, hosts)
+    except PlacementError as exc:
+        raise LabError(str(exc)) from None
+    preflight(hosts)
+    return placement

@@ -15,10 +15,12 @@ import os
 import signal
 import subprocess
 from contextlib import suppress
+from typing import Any
 
 from overlaylab.errors import LabError
-from overlaylab.runtime import links
+from overlaylab.runtime import links, stitch
 from overlaylab.runtime.identity import LabId
+from overlaylab.runtime.remote import machine_of
 from overlaylab.system import cmdline, pid_alive, silence_ipv6, wait_until
 from probes.netns import entered, namespace_id
 from topologies.names import MGMT_BRIDGE, MGMT_SERVER_SIDE, MGMT_UPLINK
@@ -60,10 +62,15 @@ def create(lab: LabId) -> None:
     links.address_up(lab.mgmt_end, lab.controller)
 
 
-def attach(lab: LabId, ends: dict[str, int]) -> None:
-    """Cable each server (or switch home) to the bridge: {end in the management namespace: a shell pid in
-    the far namespace}; the far end is mgmt0."""
-    links.cable(holder(lab), ends, MGMT_SERVER_SIDE, MGMT_BRIDGE)
+def attach(lab: LabId, ends: dict[str, Any]) -> None:
+    """Cable each server (or switch home) to the bridge: {end in the management namespace: its node}; the far
+    end is mgmt0: a veth's end on this machine, a stitch's on another (overlaylab.runtime.stitch)."""
+    here = {end: node.pid for end, node in ends.items() if machine_of(node) is None}
+    if here:
+        links.cable(holder(lab), here, MGMT_SERVER_SIDE, MGMT_BRIDGE)
+    far = {end: node for end, node in ends.items() if end not in here}
+    if far:
+        stitch.management(lab, holder(lab), far, MGMT_BRIDGE, MGMT_SERVER_SIDE)
 
 
 def stop(lab: LabId) -> None:

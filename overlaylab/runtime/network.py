@@ -11,16 +11,19 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from mininet.link import Link
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 from overlaylab.runtime import links, pods
 from overlaylab.runtime.identity import LabId
+from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, run_on
 from overlaylab.system import pid_alive, processes_in, run, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
-from topologies.fattree import mac_of
+from topologies.fattree import FatTree, mac_of
 from topologies.mininet_topo import FatTreeTopo
+from topologies.placement import Placement
 from topologies.scenario import Scenario
 from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine, addressing
 from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
@@ -41,8 +44,9 @@ class UnderlaySwitch(Orphanless, OVSSwitch):
         super().__init__(name, **params)
 
     def startShell(self, mnopts: str | None = None) -> None:
-        """A switch works from inside its home's namespace (mnexec -a: attach to that process's)."""
-        super().startShell(f"-cda{self.netns}")
+        """A switch works from inside its home's namespace (mnexec -a: attach to that process's); on another
+        machine without detaching (-d), which would end its ssh session, as Cluster Edition's nodes do."""
+        super().startShell(f"-c{'' if machine_of(self) else 'd'}a{self.netns}")
 
     @property
     def target(self) -> str:
@@ -73,11 +77,20 @@ def _create_bridges(home: OvsInstance, switches: list[UnderlaySwitch]) -> None:
     ovs-vswitchd kept the 5 s default probe when they came in the transaction that made the bridge)."""
     db = [f"--db={home.db}"]
     words = [word for s in switches for command in s.commands for word in shlex.split(command)]
-    run("ovs-vsctl", "--timeout=60", *db, *words, timeout=90)
+    _vsctl(switches[0], "--timeout=60", *db, *words)
     options = [word for s in switches for word in ("--", "set", "controller", s.name, *CONTROLLER_OPTIONS)]
-    run("ovs-vsctl", "--timeout=60", *db, *options)
+    _vsctl(switches[0], "--timeout=60", *db, *options)
     for switch in switches:
         switch.commands, switch.batch = [], False
+
+
+def _vsctl(switch: UnderlaySwitch, *args: str) -> None:
+    """ovs-vsctl where the switch's home is: on this machine, or over ssh on its own."""
+    host = machine_of(switch)
+    if host is None:
+        run("ovs-vsctl", *args, timeout=90)
+    else:
+        run_on(host, shlex.join(["ovs-vsctl", *args]), timeout=90)
 
 
 class Controller(Orphanless, RemoteController):
@@ -102,7 +115,7 @@ class LabTopo(FatTreeTopo):
     """The fat-tree plus every VM, cabled to its server (server port n is br-int port n), plus a
     rogue host on edge p0e0's spare port k+1."""
 
-    def build(self, scenario: Scenario, lab: LabId) -> None:  # type: ignore[override]
+    def build(self, scenario: Scenario, lab: LabId, placement: Placement | None = None) -> None:  # type: ignore[override]
         fabric = scenario.fabric
         super().build(fabric.k)
         for home in pods.homes(fabric):
@@ -117,6 +130,26 @@ class LabTopo(FatTreeTopo):
                 self.addHost(vm_node(index), cls=VirtualMachine, mac=vm.mac, mtu=vm.encap.inner_mtu,
                              **addressing(vm))
                 self.addLink(vm_node(index), vm.server.name, port1=0, port2=vm.port)
+        if placement is not None:
+            self.place(scenario, lab, placement)
+
+    def place(self, scenario: Scenario, lab: LabId, placement: Placement) -> None:
+        """Each node on its machine (Cluster Edition's `server`), each cable between two machines with a VNI
+        of the lab's own."""
+        fabric = scenario.fabric
+        anchors = {ROGUE: "p0e0", **{vm_node(i): vm.server.name for i, vm in enumerate(scenario.vms)},
+                   **{home.node: _switch_of(fabric, home) for home in pods.homes(fabric)}}
+        for name in self.nodes():
+            self.nodeInfo(name)["server"] = placement.machine_of(fabric, anchors.get(name, name))
+        stitched = (info for a, b, info in self.links(withInfo=True)
+                    if self.nodeInfo(a)["server"] != self.nodeInfo(b)["server"])
+        for number, info in enumerate(stitched):
+            info["vni"] = lab.stitch_vni(number)
+
+
+def _switch_of(fabric: FatTree, home: pods.Home) -> str:
+    """A switch that lives in a home: its machine is the home's."""
+    return next(s.name for s in fabric.switches if pods.home(fabric, s) == home)
 
 
 class LabNet(Mininet):
@@ -130,7 +163,7 @@ class LabNet(Mininet):
 
     def addHost(self, name: str, cls: Any = None, **params: Any) -> Any:
         self.progress(f"{len(self.hosts) + 1} hosts")
-        return super().addHost(name, cls=cls, mark=self.mark, **params)
+        return super().addHost(name, cls=_where(cls or self.host, params), mark=self.mark, **params)
 
     def addLink(self, node1: Any, node2: Any, *args: Any, **params: Any) -> Any:
         self.progress(f"{len(self.hosts)} hosts, {len(self.switches)} switches, {len(self.links) + 1} links")
@@ -142,14 +175,22 @@ class LabNet(Mininet):
 
     def addSwitch(self, name: str, cls: Any = None, **params: Any) -> Any:
         params["netns"] = self[params.pop("pod")].pid
-        return super().addSwitch(name, cls=cls, mark=self.mark, **params)
+        return super().addSwitch(name, cls=_where(cls or self.switch, params), mark=self.mark, **params)
 
 
-def build_network(lab: LabId, scenario: Scenario, controller_port: int, progress: Progress) -> Mininet:
-    """An unbuilt Mininet for the scenario; the caller builds and starts it, and must stop it."""
+def _where(cls: type, params: dict[str, Any]) -> type:
+    """The node class for a node on another machine (`server` given), or this one's."""
+    return on_machine(cls) if params.get("server") else cls
+
+
+def build_network(lab: LabId, scenario: Scenario, controller_port: int, progress: Progress,
+                  placement: Placement | None = None) -> Mininet:
+    """An unbuilt Mininet for the scenario (over the machines of `placement`, if given); the caller builds and
+    starts it, and must stop it."""
     controller = Controller("ctl", ip=str(lab.controller.ip), port=controller_port, mark=lab.name)
-    return LabNet(progress, lab.name, topo=LabTopo(scenario, lab), switch=UnderlaySwitch, host=PhysicalServer,
-                  controller=controller, autoSetMacs=False, build=False, waitConnected=False)
+    return LabNet(progress, lab.name, topo=LabTopo(scenario, lab, placement), switch=UnderlaySwitch,
+                  host=PhysicalServer, link=StitchLink if placement else Link, controller=controller,
+                  autoSetMacs=False, build=False, waitConnected=False)
 
 
 def host_namespaces(net: Mininet) -> set[str]:

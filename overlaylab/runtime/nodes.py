@@ -18,6 +18,7 @@ from probes.reach import Station
 from probes.stream import End
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.names import PHY, node_of, uplink, vswitch_name
+from topologies.placement import Placement
 from topologies.scenario import VM, Scenario
 from vswitch import kernel
 from vswitch.ovs import OvsInstance
@@ -26,8 +27,8 @@ from vswitch.ovs import OvsInstance
 class Nodes:
     """The running lab's nodes, by the names the scenario gives them."""
 
-    def __init__(self, scenario: Scenario, lab: LabId) -> None:
-        self.lab = lab
+    def __init__(self, scenario: Scenario, lab: LabId, placement: Placement | None = None) -> None:
+        self.lab, self.placement = lab, placement  # placement: the machines it spreads over (`--hosts`)
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
         fabric = scenario.fabric

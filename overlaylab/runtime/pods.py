@@ -63,7 +63,7 @@ def home(fabric: FatTree, switch: Switch) -> Home:
 def start(lab: LabId, net: Mininet, fabric: FatTree) -> None:
     """Cable every home to the management network, then start every home's Open vSwitch at once."""
     every = homes(fabric)
-    mgmt.attach(lab, {mgmt_home_end(h.index): net[h.node].pid for h in every})
+    mgmt.attach(lab, {mgmt_home_end(h.index): net[h.node] for h in every})
     run_guarded(net, {h.node: (_script(lab, h), h.instance(lab)) for h in every})
 
 

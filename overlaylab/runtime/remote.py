@@ -11,18 +11,22 @@ Mininet's Cluster Edition, `mininet.examples.cluster`).
 """
 from __future__ import annotations
 
-import itertools
+import shlex
+import subprocess
+from functools import cache
 from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
-from mininet.examples.cluster import RemoteGRELink, RemoteLink, RemoteMixin
+from mininet.examples.cluster import RemoteGRELink, RemoteMixin
 from mininet.link import Link
 from mininet.node import Node
 
+from overlaylab.errors import LabError
+from overlaylab.runtime.identity import RUN_DIR
 from overlaylab.runtime.simplan import DIR, NETWORK
 
 STITCH_PORT = 8472  # Linux's VXLAN port of old: not IANA's 4789 (the tenants' VXLAN), not GENEVE's 6081
-_vnis = itertools.count(1)
 
 
 class MachineMixin(RemoteMixin):  # type: ignore[misc]
@@ -46,9 +50,40 @@ class MachineHost(MachineMixin, Node):  # type: ignore[misc]
     """A host (its own network namespace) on another machine."""
 
 
+@cache
+def on_machine(cls: type) -> type:
+    """A node class as a node on another machine (Cluster Edition's way: the remote mixin first)."""
+    return type(f"Machine{cls.__name__}", (MachineMixin, cls), {})
+
+
+def machine_of(node: Any) -> str | None:
+    """The machine a node runs on, None for this one."""
+    return str(node.serverIP) if getattr(node, "isRemote", False) else None
+
+
 def ssh(host: str, command: str) -> list[str]:
-    """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there."""
-    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *_ssh_options(host), f"root@{host}", command]
+    """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there; short
+    commands share one connection per machine (its master lingers a minute; its socket in root's folder)."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ControlMaster=auto", "-o",
+            f"ControlPath={RUN_DIR}/ssh-%C", "-o", "ControlPersist=60", *_ssh_options(host), f"root@{host}", command]
+
+
+def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60) -> str:
+    """A shell script run as root on a machine: what it printed, or a LabError with the last thing it said."""
+    try:
+        done = subprocess.run(ssh(host, script), input=stdin, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LabError(f"{host} did not finish `{script[:60]}` in {timeout:.0f} s") from None
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise LabError(f"on {host}, `{script[:60]}` failed: {said}")
+    return done.stdout
+
+
+def put(host: str, path: Path, text: str) -> None:
+    """A file written on a machine (its folder made first)."""
+    run_on(host, f"mkdir -p {shlex.quote(str(path.parent))} && cat > {shlex.quote(str(path))}", stdin=text)
 
 
 def _ssh_options(address: str) -> list[str]:
@@ -65,32 +100,37 @@ def _ssh_options(address: str) -> list[str]:
 
 
 class StitchLink(RemoteGRELink):  # type: ignore[misc]
-    """A cable that may cross machines: a kernel VXLAN device at each end, with a VNI of its own (Cluster
-    Edition's GRE link, made of VXLAN instead; its stop() deletes both ends)."""
+    """A cable that may cross machines: a kernel VXLAN device at each end, with a VNI of its own (`vni`:
+    from the lab's range, see LabId.stitch_vni), (Cluster Edition's GRE link, made of VXLAN instead; its
+    stop() deletes both ends)."""
 
     tunnel: int | None
+
+    def __init__(self, node1: Any, node2: Any, vni: int = 0, **params: Any) -> None:
+        self.vni = vni
+        super().__init__(node1, node2, **params)
 
     def makeIntfPair(self, intfname1: str, intfname2: str, addr1: str | None = None, addr2: str | None = None,
                      node1: Any = None, node2: Any = None, deleteIntfs: bool = True) -> Any:
         node1, node2 = node1 or self.node1, node2 or self.node2
         if getattr(node1, "serverIP", None) == getattr(node2, "serverIP", None):
             return Link.makeIntfPair(intfname1, intfname2, addr1, addr2, node1, node2, deleteIntfs=deleteIntfs)
-        vni = next(_vnis)
-        for node, name, addr, local, remote in ((node1, intfname1, addr1, node1, node2),
-                                                (node2, intfname2, addr2, node2, node1)):
-            _stitch_end(node, name, addr, vni, local.serverIP, remote.serverIP)
-        self.tunnel = vni  # Cluster Edition's field: anything but None means "a tunnel, not a veth"
+        if not self.vni:
+            raise LabError(f"the cable {intfname1}-{intfname2} crosses machines and has no VNI of its own")
+        for node, name, addr, remote in ((node1, intfname1, addr1, node2), (node2, intfname2, addr2, node1)):
+            run_on(node.serverIP, stitch_end(name, self.vni, node.serverIP, remote.serverIP, node.pid, addr))
+        self.tunnel = self.vni  # Cluster Edition's field: anything but None means "a tunnel, not a veth"
         return None
 
 
-def _stitch_end(node: Any, name: str, mac: str | None, vni: int, local: str, remote: str) -> None:
-    """One end: the VXLAN device made in its machine's own namespace (where its socket stays), then moved
-    into the node's."""
-    made = node.rcmd(f"ip link add name {name} type vxlan id {vni} local {local} remote {remote} "
-                     f"dstport {STITCH_PORT} nolearning")
-    if made.strip():
-        raise RuntimeError(f"cannot stitch {name} on {node.server}: {made.strip()}")
-    if mac:
-        node.rcmd(f"ip link set {name} address {mac}")
-    node.rcmd(f"ip link set {name} up")
-    RemoteLink.moveIntf(name, node)
+def stitch_end(name: str, vni: int, local: str, remote: str, pid: int, mac: str | None = None,
+               new_name: str | None = None) -> str:
+    """The script that makes one end of a stitch on its machine: a VXLAN device made in the machine's own
+    namespace (where its socket stays), then moved into the namespace of process `pid` (renamed there)."""
+    script = [f"ip link add name {name} type vxlan id {vni} local {local} remote {remote} dstport {STITCH_PORT} "
+              f"nolearning", *([f"ip link set {name} address {mac}"] if mac else []), f"ip link set {name} netns {pid}"]
+    final = new_name or name
+    if new_name:
+        script.append(f"nsenter -t {pid} -n ip link set {name} name {new_name}")
+    script.append(f"nsenter -t {pid} -n ip link set {final} up")
+    return " && ".join(script)

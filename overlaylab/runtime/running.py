@@ -15,7 +15,7 @@ from mininet.log import setLogLevel
 from controller.flows import Tables
 from controller.overlay import virtualized
 from overlaylab.errors import LabError
-from overlaylab.runtime import clean, daemons, mgmt, pods, registry, tables, vswitches
+from overlaylab.runtime import clean, daemons, machines, mgmt, pods, registry, tables, vswitches
 from overlaylab.runtime.capacity import admit
 from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
@@ -30,6 +30,7 @@ from overlaylab.system import pid_alive, wait_until
 from probes.session import Progress
 from topologies.fattree import Server
 from topologies.names import UPLINK_PORT, vswitch_dpid
+from topologies.placement import Placement
 from topologies.scenario import Scenario
 
 FLOWS_TIMEOUT = 60.0
@@ -39,7 +40,8 @@ FLOWS_PER_SECOND = 2000  # what a busy 2-core machine pushes at least (about 5,0
 class RunningLab:
     """A running lab; made by `running_lab`, which guarantees its teardown."""
 
-    def __init__(self, scenario: Scenario, phases: Phases, lab: LabId, estimate_mib: float = 0.0) -> None:
+    def __init__(self, scenario: Scenario, phases: Phases, lab: LabId, estimate_mib: float = 0.0,
+                 placement: Placement | None = None) -> None:
         if scenario.path is None:
             raise LabError("a lab is built from a scenario file (topologies.scenario.load), so that its "
                            "controller reads the very same one")
@@ -52,7 +54,7 @@ class RunningLab:
                                             lab.rundir / "controller.log", str(scenario.mode), lab.name,
                                             self.state.owner)
         self.desired = Desired(scenario, self.controller)
-        self.nodes = Nodes(scenario, lab)
+        self.nodes = Nodes(scenario, lab, placement)
         self.members = Members(self.desired, self.nodes, self.controller)
 
     @property
@@ -99,7 +101,8 @@ class RunningLab:
                                           f"({fabric.k} pods and the core, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
                                           f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
-            net = self.nodes.net = build_network(self.id, self.scenario, self.controller.port, progress)
+            net = self.nodes.net = build_network(self.id, self.scenario, self.controller.port, progress,
+                                                 self.nodes.placement)
             net.build()
             pods.start(self.id, net, fabric)
             net.start()
@@ -215,14 +218,16 @@ def claimed(name: str | None) -> Iterator[LabId]:
 
 
 @contextmanager
-def running_lab(scenario: Scenario, phases: Phases, command: str, name: str | None = None) -> Iterator[RunningLab]:
-    """Bring a lab up (named `name`, by default after the user), hand it over, and take it down again
-    whatever happens."""
+def running_lab(scenario: Scenario, phases: Phases, command: str, name: str | None = None,
+                hosts: list[str] | None = None) -> Iterator[RunningLab]:
+    """Bring a lab up (named `name`, by default after the user; over machines `hosts`, if given), hand it
+    over, and take it down again whatever happens."""
     preflight(command)
+    placement = machines.placed(scenario, hosts) if hosts else None
     cost = admit(scenario, phases.out)
     setLogLevel("output")
     with claimed(name) as lab_id:
-        lab = RunningLab(scenario, phases, lab_id, cost.memory_mib)
+        lab = RunningLab(scenario, phases, lab_id, cost.memory_mib, placement)
         try:
             lab.start()
             yield lab

@@ -12,6 +12,7 @@ from controller.overlay import local_vms, virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import mgmt
 from overlaylab.runtime.identity import LabId
+from overlaylab.runtime.remote import machine_of, put
 from probes.session import Progress
 from topologies.fattree import Server
 from topologies.names import MGMT_SERVER_SIDE, mgmt_server_end, uplink, vm_interface, vswitch_dpid
@@ -50,7 +51,7 @@ def start(lab: LabId, net: Mininet, scenario: Scenario, controller_port: int, pr
     """Cable the management network, then start every server's vswitch (or `only` this one's, when a
     VM moves to a server that had none) at once and wait for all."""
     todo = [p for p in plans(lab, scenario, controller_port) if only in (None, p.server)]
-    mgmt.attach(lab, {p.mgmt_link: net[p.server.name].pid for p in todo})
+    mgmt.attach(lab, {p.mgmt_link: net[p.server.name] for p in todo})
     run_guarded(net, {p.server.name: (start_script(p), p.ovs) for p in todo}, progress)
 
 
@@ -66,9 +67,13 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
     its commands from a terminal, which takes at most 4095 characters a line, and a server with 16 VMs
     has a longer script (its shell then waited for the rest of the line, forever)."""
     for name, (script, ovs) in scripts.items():
-        ovs.rundir.mkdir(parents=True, exist_ok=True)
         path = ovs.rundir / "step.sh"
-        path.write_text(script + "\n")
+        host = machine_of(net[name])
+        if host is None:
+            ovs.rundir.mkdir(parents=True, exist_ok=True)
+            path.write_text(script + "\n")
+        else:
+            put(host, path, script + "\n")
         net[name].sendCmd(f"bash {path}")
     failed = []
     deadline = time.monotonic() + START_TIMEOUT
