@@ -91,6 +91,13 @@ class Nodes:
                         PHY if s.name in self.hosting else uplink(s))
                 for s in fabric.servers]
 
+    def stitch_frames(self) -> dict[str, int]:
+        """Frames each cable between two machines has carried so far, both ways, by cable (`p0a0-c0`), from the
+        counters of its two VXLAN devices (read in their nodes' namespaces, on their machines)."""
+        assert self.net is not None, "the network is not built yet"
+        return {f"{link.intf1.node.name}-{link.intf2.node.name}": _sent(link.intf1) + _sent(link.intf2)
+                for link in self.net.links if getattr(link, "tunnel", None)}
+
     def rehome(self, source: str, target: str, name: str, new_name: str, port: int) -> None:
         """Mininet's record of an interface already moved from node `source` to `target` as `new_name`."""
         old, new = self.node(source), self.node(target)
@@ -98,3 +105,8 @@ class Nodes:
         old.delIntf(intf)
         intf.name, intf.node = new_name, new
         new.addIntf(intf, port, moveIntfFn=lambda *_: None)
+
+
+def _sent(intf: Any) -> int:
+    """Frames a device has sent, as its node's kernel counts them."""
+    return int(intf.node.cmd(f"cat /sys/class/net/{intf.name}/statistics/tx_packets").strip() or 0)

@@ -34,6 +34,7 @@ class Report:
     pairs: list[dict[str, Any]] | None = None
     attacks: list[dict[str, Any]] = field(default_factory=list)
     probes: int = 0
+    stitches: dict[str, int] = field(default_factory=dict)  # cable between machines: frames of the tenant probes
 
     @property
     def ok(self) -> bool:
@@ -55,7 +56,8 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         report = {"ok": self.ok, "checks": [c.as_json() for c in self.checks], "tables": self.tables,
-                  "timings": self.timings, "server_pairs": self.server_pairs}
+                  "timings": self.timings, "server_pairs": self.server_pairs,
+                  **({"stitches": self.stitches} if self.stitches else {})}
         if self.pairs is None:
             return report
         return {**report, "pairs": self.pairs, "attacks": self.attacks, "probes_sent": self.probes}
@@ -168,10 +170,29 @@ def ecmp_check(counts: dict[str, list[int]]) -> Check:
 
 def tenant_probes(lab: RunningLab, progress: Progress) -> Found:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
+    placed = (placement := lab.nodes.placement) is not None
+    before = lab.nodes.stitch_frames() if placed else {}
     verdicts = probe_tenants(lab, progress)
-    return Found(tuple(verdicts.checks), {"pairs": verdicts.pairs, "attacks": verdicts.attacks,
-                                          "probes": verdicts.probes_sent,
-                                          "timings": {f"probes: {k}": v for k, v in verdicts.timings.items()}})
+    carried = {cable: sent - before[cable] for cable, sent in lab.nodes.stitch_frames().items()} if placed else {}
+    spans = placement is not None and any(
+        len({placement.machine_of(lab.scenario.fabric, vm.server.name) for vm in t.vms}) > 1
+        for t in lab.scenario.tenants)
+    return Found((*verdicts.checks, *([stitched(carried, spans)] if placed else [])),
+                 {"pairs": verdicts.pairs, "attacks": verdicts.attacks, "probes": verdicts.probes_sent,
+                  "timings": {f"probes: {k}": v for k, v in verdicts.timings.items()}, "stitches": carried})
+
+
+def stitched(carried: dict[str, int], spans: bool) -> Check:
+    """Did the tenants' probes cross between machines, on the stitched cables (a lab over `--hosts` with a
+    tenant on two machines or more)?"""
+    if not spans:
+        return Check.not_applicable("cables between machines", "no tenant has VMs on two machines")
+    used = {cable: frames for cable, frames in carried.items() if frames}
+    busiest = sorted(used, key=used.__getitem__, reverse=True)[:3]
+    detail = (f"{len(used)}/{len(carried)} cables between machines carried the tenant probes, "
+              f"{sum(used.values())} frames in all (busiest: {', '.join(f'{c} {used[c]}' for c in busiest)})")
+    return Check.judged("cables between machines", bool(used), detail if used else
+                        f"none of the {len(carried)} cables between machines carried a tenant probe")
 
 
 CHECKS = (("checking servers' uplinks and virtual switches", "servers", server_health),

@@ -2,20 +2,31 @@
 root, each in its own namespace with its own Open vSwitch run directory, reaching each other and this
 machine; a second cluster refused in one line; clean removes every namespace, process, interface and file
 it made, and says so, and a second clean finds nothing."""
+import fcntl
+import json
+
 import pytest
 
+from overlaylab.runtime.identity import RUN_DIR
 from overlaylab.runtime.remote import ssh
 from overlaylab.runtime.simcluster import clean, namespaces
 from overlaylab.runtime.simplan import DIR, HOST_LINK
 from overlaylab.system import pid_alive, run
-from tests.integration.conftest import overlaylab
+from tests.integration.conftest import NAME, leftovers, overlaylab
 
 
 @pytest.fixture
 def no_cluster():
-    assert namespaces() == [], "a simulated cluster is already here"
-    yield
-    clean()
+    """One simulated cluster on the machine at a time: the tests that make one take turns (pytest-xdist runs
+    them on several workers)."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with open(RUN_DIR / "cluster-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert namespaces() == [], "a simulated cluster is already here"
+        try:
+            yield
+        finally:
+            clean()
 
 
 def on(address: str, command: str) -> str:
@@ -54,7 +65,7 @@ def test_mininet_cluster_nodes_on_two_machines_talk_over_a_vxlan_stitch(no_clust
     h1, h2, h3 = nodes
     try:
         assert h1.cmd("echo $OVERLAYLAB_MACHINE").strip() == "m1" and h2.cmd("echo $OVERLAYLAB_MACHINE").strip() == "m2"
-        across, near = StitchLink(h1, h2, intfName1="h1-eth0", intfName2="h2-eth0"), StitchLink(
+        across, near = StitchLink(h1, h2, vni=4242, intfName1="h1-eth0", intfName2="h2-eth0"), StitchLink(
             h1, h3, intfName1="h1-eth1", intfName2="h3-eth0")
         for node, intf, ip in ((h1, "h1-eth0", "10.9.0.1/24"), (h2, "h2-eth0", "10.9.0.2/24"),
                                (h1, "h1-eth1", "10.9.1.1/24"), (h3, "h3-eth0", "10.9.1.3/24")):
@@ -81,3 +92,32 @@ def test_machines_are_checked_before_a_lab_is_placed_on_them(no_cluster):
     on(two, "ip link set eth0 mtu 1500")
     with pytest.raises(LabError, match=f"the network from {one} to {two} does not carry 1550-byte frames whole"):
         preflight([one, two])
+
+
+def test_a_lab_over_two_simulated_machines_checks_green_and_crosses_between_them(no_cluster, tmp_path):
+    """The lecture's lab (k=4) over 2 simulated machines through the real command: pods 0-1 on the first,
+    pods 2-3 and the core on the second, the 8 cables from pods 0-1 to the core stitched; `check` green, the
+    tenants' probes counted on those cables; torn down, nothing of the lab is left here or on either machine."""
+    hosts = overlaylab("cluster", "simulate", "2").stdout.strip().splitlines()[-1]
+    done = overlaylab("check", "topologies/lecture.yaml", "--hosts", hosts, "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["ok"] and len(report["stitches"]) == 8 and sum(report["stitches"].values()) > 0
+    crossed = next(c for c in report["checks"] if c["name"] == "cables between machines")
+    assert crossed["status"] == "pass", crossed["detail"]
+    assert leftovers(NAME) == []
+    for host, machine in zip(hosts.split(","), ("m1", "m2"), strict=True):
+        assert "vxlan" not in on(host, "ip -d -o link")
+        assert descendants(int((DIR / machine / "sshd.pid").read_text())) <= {"sshd"}  # no node shell, no daemon
+
+
+def descendants(pid: int) -> set[str]:
+    """The command names of every process descended from `pid`."""
+    table = [line.split(None, 2) for line in run("ps", "-e", "-o", "pid=,ppid=,comm=").stdout.splitlines()]
+    found, names = {pid}, set()
+    for _ in range(10):
+        for child, parent, name in table:
+            if int(parent) in found and int(child) not in found:
+                found.add(int(child))
+                names.add(name)
+    return names
