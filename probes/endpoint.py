@@ -26,6 +26,7 @@ class Endpoint:
     gateway_mac: str | None = None  # its gateway's MAC, where its tenant is routed (None: an L2 tenant)
     ip6: IPv6Address | None = None  # a dual-stack VM's IPv6 address
     network6: IPv6Network | None = None  # its IPv6 subnet, where its tenant is routed
+    machine: str | None = None  # the machine its namespace is on, in a lab over several (None: this one)
 
     @property
     def host(self) -> Host:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from probes.capture import Capture
 from probes.packets import Host
+from probes.remote import Launch
 from probes.session import DEFAULT_PACING, Outcome, Pacing, Probe, Progress, Tokens, run_session
 from probes.stamp import stamp_probe
 
@@ -21,6 +22,7 @@ class Station:
     gateway_mac: str
     pid: int
     iface: str
+    machine: str | None = None  # the machine its namespace is on (None: this one)
 
 
 def plan(stations: list[Station], tokens: Tokens) -> list[Probe]:
@@ -42,12 +44,13 @@ class Reachability:
 
 
 def reachability(stations: list[Station], pacing: Pacing = DEFAULT_PACING,
-                 progress: Progress | None = None) -> Reachability:
-    """{(src, dst): reached} for every ordered pair of servers."""
-    capture = Capture()
+                 progress: Progress | None = None, launch: Launch | None = None) -> Reachability:
+    """{(src, dst): reached} for every ordered pair of servers (`launch`: how to start an agent on a machine
+    where some are)."""
+    capture = Capture(launch)
     try:
         for station in stations:
-            capture.listen(station.name, station.pid, station.iface)
+            capture.listen(station.name, station.pid, station.iface, station.machine)
         probes = plan(stations, Tokens())
         outcome = run_session(capture, probes, [], pacing, progress)
     finally:

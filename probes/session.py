@@ -262,7 +262,7 @@ def run_session(capture: Capture, probes: list[Probe], questions: list[Question]
                 pacing: Pacing = DEFAULT_PACING, progress: Progress | None = None) -> Outcome:
     """Send everything (paced, awaited ones re-sent), record where each token and answer arrives."""
     outcome = Outcome()
-    listeners = set(capture.sockets) - capture.taps
+    listeners = capture.listeners
     items = [*(_Item(q.asker, q.frame, question_key(q) if q.answer else None) for q in questions),
              *(_Item(p.sender, p.frame, probe_key(p) if p.expect else None) for p in probes)]
     pacer = _Pacer(capture, items, pacing)

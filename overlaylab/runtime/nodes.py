@@ -11,6 +11,7 @@ from controller.overlay import virtualized
 from overlaylab.runtime import pods
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
+from overlaylab.runtime.remote import machine_of
 from overlaylab.runtime.vswitches import server_ovs
 from probes.endpoint import Endpoint
 from probes.packets import Host
@@ -68,7 +69,8 @@ class Nodes:
         return Endpoint(vm.label, vm.tenant, vm.vni, vm.encap, vm.mac, vm.ip.ip if vm.ip else None, vm.server.ip,
                         node.pid, kernel.device(vm) if vm.bare_metal else node.defaultIntf().name, vm.vtep,
                         vm.ip.network if vm.routed and vm.ip else None, vm.gateway_mac if vm.routed else None,
-                        vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None)
+                        vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None,
+                        machine_of(node))
 
     def stream_ends(self, src: VM, dst: VM) -> tuple[End, End]:
         """Where a probe stream from `src` to `dst` starts and ends (probes.stream), its frames addressed as
@@ -88,7 +90,7 @@ class Nodes:
     def stations(self, fabric: FatTree) -> list[Station]:
         """Every physical server as the reachability probes address it."""
         return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.node(s.name).pid,
-                        PHY if s.name in self.hosting else uplink(s))
+                        PHY if s.name in self.hosting else uplink(s), machine_of(self.node(s.name)))
                 for s in fabric.servers]
 
     def stitch_frames(self) -> dict[str, int]:

@@ -11,8 +11,10 @@ Mininet's Cluster Edition, `mininet.examples.cluster`).
 """
 from __future__ import annotations
 
+import io
 import shlex
 import subprocess
+import tarfile
 from functools import cache
 from ipaddress import ip_address
 from pathlib import Path
@@ -25,6 +27,7 @@ from mininet.node import Node
 from overlaylab.errors import LabError
 from overlaylab.runtime.identity import RUN_DIR
 from overlaylab.runtime.simplan import DIR, NETWORK
+from probes.remote import source as agent_source
 
 STITCH_PORT = 8472  # Linux's VXLAN port of old: not IANA's 4789 (the tenants' VXLAN), not GENEVE's 6081
 
@@ -69,6 +72,11 @@ def ssh(host: str, command: str) -> list[str]:
             f"ControlPath={RUN_DIR}/ssh-%C", "-o", "ControlPersist=60", *_ssh_options(host), f"root@{host}", command]
 
 
+def agent_command(host: str) -> list[str]:
+    """How a capture agent (probes.agent) starts on a machine: its source, run by the machine's python3."""
+    return ssh(host, "python3 -c " + shlex.quote(agent_source()))
+
+
 def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60) -> str:
     """A shell script run as root on a machine: what it printed, or a LabError with the last thing it said."""
     try:
@@ -81,9 +89,21 @@ def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60
     return done.stdout
 
 
-def put(host: str, path: Path, text: str) -> None:
-    """A file written on a machine (its folder made first)."""
-    run_on(host, f"mkdir -p {shlex.quote(str(path.parent))} && cat > {shlex.quote(str(path))}", stdin=text)
+def put(host: str, files: dict[Path, str]) -> None:
+    """Files written on a machine, their folders made first, all in one ssh command (a tar stream)."""
+    stream = io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w") as tar:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(str(path))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    try:
+        done = subprocess.run(ssh(host, "tar -x -P -f -"), input=stream.getvalue(), capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise LabError(f"{host} did not take {len(files)} files in 60 s") from None
+    if done.returncode != 0:
+        raise LabError(f"on {host}, writing {len(files)} files failed: {done.stderr.decode().strip()}")
 
 
 def _ssh_options(address: str) -> list[str]:

@@ -3,6 +3,7 @@ bare-metal member its kernel VXLAN VTEP."""
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,18 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
     is an error quoting the last line of its log. Each script goes through a file: a node's shell reads
     its commands from a terminal, which takes at most 4095 characters a line, and a server with 16 VMs
     has a longer script (its shell then waited for the rest of the line, forever)."""
+    far: dict[str, dict[Path, str]] = defaultdict(dict)  # machine: its scripts
     for name, (script, ovs) in scripts.items():
-        path = ovs.rundir / "step.sh"
         host = machine_of(net[name])
         if host is None:
             ovs.rundir.mkdir(parents=True, exist_ok=True)
-            path.write_text(script + "\n")
+            (ovs.rundir / "step.sh").write_text(script + "\n")
         else:
-            put(host, path, script + "\n")
-        net[name].sendCmd(f"bash {path}")
+            far[host][ovs.rundir / "step.sh"] = script + "\n"
+    for host, files in far.items():
+        put(host, files)
+    for name, (_, ovs) in scripts.items():
+        net[name].sendCmd(f"bash {ovs.rundir / 'step.sh'}")
     failed = []
     deadline = time.monotonic() + START_TIMEOUT
     for done, (name, (_, ovs)) in enumerate(scripts.items(), 1):

@@ -6,6 +6,7 @@ from typing import Any
 
 from controller.purpose import VM_ROUTE
 from overlaylab.runtime import tables
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.probing import probe_tenants
 from probes.reach import reachability
@@ -122,7 +123,7 @@ def server_reachability(lab: RunningLab, progress: Progress) -> Found:
     """Every physical server reaches every other across the fabric (a probe from inside each server
     to every other, re-sent until it arrives or is lost); pairs with a server known down are told by
     cause."""
-    reached = reachability(lab.nodes.stations(lab.scenario.fabric), progress=progress)
+    reached = reachability(lab.nodes.stations(lab.scenario.fabric), progress=progress, launch=agent_command)
     down = lab.server_problems()
     failed = sorted(f"{src}->{dst}" for (src, dst), ok in reached.pairs.items()
                     if not ok and src not in down and dst not in down)

@@ -12,6 +12,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from overlaylab.runtime.network import ROGUE
+from overlaylab.runtime.remote import agent_command, machine_of
 from overlaylab.runtime.running import RunningLab
 from overlaylab.system import Stopwatch
 from probes import arpcheck, attacks, floodlimit, matrix, replication, verdicts, wire
@@ -21,7 +22,7 @@ from probes.packets import Host
 from probes.session import Outcome, Progress, Tokens, run_session
 from probes.verdicts import Check
 from topologies.fattree import FatTree, Server, mac_of
-from topologies.names import edge_port, interface
+from topologies.names import edge_port, interface, node_of
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def probe_tenants(lab: RunningLab, progress: Progress | None = None) -> Verdicts
     """One session: the matrix, ARP and the attacks, with the wire checks reading the taps as they go."""
     endpoints = [lab.nodes.endpoint(vm) for vm in lab.scenario.vms]
     watch = Stopwatch()
-    capture = Capture()
+    capture = Capture(agent_command)
     try:
         with watch.timed("craft"):
             tokens = Tokens()
@@ -157,8 +158,8 @@ def _underlay(lab: RunningLab, endpoints: list[Endpoint], pairs: list[matrix.Pai
 def _open_sockets(lab: RunningLab, capture: Capture, endpoints: list[Endpoint], checks: wire.WireChecks) -> None:
     """A sniffer in every VM and the rogue host; a tap on every underlay link, feeding the wire checks."""
     for ep in endpoints:
-        capture.listen(ep.label, ep.pid, ep.iface)
+        capture.listen(ep.label, ep.pid, ep.iface, ep.machine)
     rogue = lab.nodes.net[ROGUE]  # type: ignore[index]
-    capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name)
+    capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name, machine_of(rogue))
     for link in underlay_taps(lab):
-        capture.tap(link, lab.nodes.port_pid(link), link, checks.feed)
+        capture.tap(link, lab.nodes.port_pid(link), link, checks.feed, machine_of(lab.nodes.node(node_of(link))))

@@ -85,8 +85,7 @@ class LossyNetwork:
     `drop_first` tries of the tokens listed, which are lost."""
 
     def __init__(self, route: dict[bytes, str], drop_first: dict[bytes, int], senders: list[str]) -> None:
-        self.sockets = {name: None for name in senders} | {name: None for name in set(route.values())}
-        self.taps: set[str] = set()
+        self.listeners = set(senders) | set(route.values())
         self.route, self.drop_first = route, dict(drop_first)
         self.sent: dict[bytes, int] = defaultdict(int)
         self.queue: deque[tuple[str, bytes]] = deque()
