@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--web", action="store_true", help="instead: the live view in a headless browser on the "
                                                           "scenario (default: topologies/scale.yaml, k=8, 256 VMs): "
                                                           "first paint, changes shown, idle cost, check beside it")
+    bench.add_argument("--hosts", metavar="A,B,...", help="instead: the scenario (default: the lecture's) spread "
+                                                            "over these machines, each machine's memory against "
+                                                            "the capacity model's prediction; then check")
     _name(bench)
     return parser
 
@@ -225,6 +228,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.hosts:
+        from overlaylab.measure.clusterbench import bench_cluster
+        from overlaylab.runtime.machines import parse_hosts
+        return EXIT_OK if bench_cluster(parse_hosts(args.hosts), args.scenario, args.k, sys.stdout,
+                                        args.name) else EXIT_FAILED
     if args.scale:
         from overlaylab.measure.scalebench import bench_scale
         return EXIT_OK if bench_scale(sys.stdout, name=args.name) else EXIT_FAILED

@@ -25,6 +25,7 @@ BASE_S, SWITCH_S, NODE_S, VSWITCH_S = 1.0, 0.12, 0.03, 0.07
 PROBE_KIB = 1.8  # the probing session's memory per matrix probe: k=12's 2.2 million took 4.1 GiB
 MEMORY_SHARE = 0.8  # of what the machine has available now
 MAX_BRING_UP_S = 600.0
+HERE = "this machine"  # in a placement's estimate: where the lab's process runs
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class Estimate:
 
 def estimate(scenario: Scenario) -> Estimate:
     fabric = scenario.fabric
-    nodes = len(fabric.servers) + sum(not vm.bare_metal for vm in scenario.vms) + fabric.k
-    cost = _cost(len(fabric.switches), nodes, len(virtualized(scenario)) + fabric.k)
+    homes = fabric.k + 1  # each pod's Open vSwitch and the core's
+    nodes = len(fabric.servers) + sum(not vm.bare_metal for vm in scenario.vms) + homes
+    cost = _cost(len(fabric.switches), nodes, len(virtualized(scenario)) + homes)
     return Estimate(cost.memory_mib + probing_mib(scenario), cost.bring_up_s)
 
 
@@ -52,9 +54,10 @@ def probing_mib(scenario: Scenario) -> float:
 
 def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]:
     """The same per machine of a placement (issue 21's model): each machine pays for its own pods' switches,
-    servers, VMs and homes, its share of the core (one more home where it has core switches), and a base of
-    its own; the first, where the lab's own process runs, also for the probing session. Bring-up on each is
-    its own, so the lab's is the slowest machine's."""
+    servers, VMs and homes, the core's where it has it (one more home), and a base of its own; and this one
+    (HERE, where the lab's own process and its controller run, with the probing session's probes: the
+    machines' agents hold sockets only) a base and the probing session. Bring-up on each is its own, so the
+    lab's is the slowest machine's."""
     fabric, hosting = scenario.fabric, set(virtualized(scenario))
     count = {host: [0, 0, 0] for host in placement.hosts}  # switches, nodes, vswitches
     for switch in fabric.switches:
@@ -68,9 +71,7 @@ def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]
         count[host][1] += homes
         count[host][2] += homes
     costs = {host: _cost(*counted) for host, counted in count.items()}
-    first = costs[placement.hosts[0]]
-    costs[placement.hosts[0]] = Estimate(first.memory_mib + probing_mib(scenario), first.bring_up_s)
-    return costs
+    return {**costs, HERE: Estimate(BASE_MIB + probing_mib(scenario), BASE_S)}
 
 
 def _cost(switches: int, nodes: int, vswitches: int) -> Estimate:

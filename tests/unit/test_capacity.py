@@ -46,14 +46,15 @@ def test_a_busy_machine_is_noted_and_an_idle_one_is_not():
 
 
 def test_a_placement_splits_the_estimate_over_its_machines():
-    from overlaylab.runtime.capacity import estimate, estimate_on, probing_mib
+    from overlaylab.runtime.capacity import BASE_MIB, HERE, estimate, estimate_on, probing_mib
     from topologies.generate import scale_yaml
     from topologies.placement import place
     from topologies.scenario import parse
     from topologies.strictyaml import load as read
     k16 = parse(read(scale_yaml(16, 1)))  # 1,024 servers, 1,024 VMs
     alone, spread = estimate(k16), estimate_on(k16, place(k16.fabric, ["a", "b", "c", "d"]))
-    assert len(spread) == 4 and max(spread[h].memory_mib for h in "bcd") < alone.memory_mib / 3
-    assert spread["a"].memory_mib - spread["b"].memory_mib == pytest.approx(probing_mib(k16))  # the lab's process
-    assert abs(sum(e.memory_mib for e in spread.values()) - alone.memory_mib) < 4 * 100 + 3 * 2 * 14 + 1
+    assert len(spread) == 5 and max(spread[h].memory_mib for h in "abcd") < alone.memory_mib / 3
+    assert spread["a"].memory_mib == spread["b"].memory_mib < spread["d"].memory_mib  # d has the core too
+    assert spread[HERE].memory_mib == pytest.approx(BASE_MIB + probing_mib(k16))  # the lab's process and probes
+    assert sum(e.memory_mib for e in spread.values()) - alone.memory_mib == pytest.approx(4 * BASE_MIB)
     assert probing_mib(k16) / 1024 == pytest.approx(5.4, abs=0.1)  # 3 probes per ordered pair of 1,024 VMs

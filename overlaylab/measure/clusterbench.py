@@ -1,0 +1,72 @@
+"""`overlaylab bench --hosts A,B,... [SCENARIO]`: a lab spread over machines, measured against the capacity
+model's prediction for that placement (overlaylab.runtime.capacity.estimate_on).
+
+Per machine: its pods, what the model predicts, and the proportional memory (PSS) of every process in its
+nodes' namespaces (read there, over ssh); for the lab as a whole: bring-up, check, the memory this machine
+gave up while the lab came up (on simulated machines, the whole lab's), and the tenant frames the cables
+between machines carried.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import IO, Any
+
+from overlaylab.api.lab import Lab
+from overlaylab.runtime.capacity import HERE, available_mib, estimate_on
+from overlaylab.runtime.remote import machine_of, run_on
+from topologies.placement import place
+from topologies.scenario import load
+
+PSS = """
+import os, sys
+spaces = {os.readlink(f"/proc/{p}/ns/net") for p in sys.argv[1:]}
+kib = 0
+for entry in os.listdir("/proc"):
+    try:
+        if entry.isdigit() and os.readlink(f"/proc/{entry}/ns/net") in spaces:
+            kib += sum(int(l.split()[1]) for l in open(f"/proc/{entry}/smaps_rollup") if l.startswith("Pss:"))
+    except OSError:
+        pass
+print(kib)
+"""
+
+
+def machine_memory(net: Any) -> dict[str, float]:
+    """MiB of PSS in each machine's nodes' namespaces, read on the machine."""
+    pids: dict[str, list[str]] = defaultdict(list)
+    for node in net.values():
+        host = machine_of(node)
+        if host is not None:
+            pids[host].append(str(node.pid))
+    return {host: int(run_on(host, "python3 -c '" + PSS + "' " + " ".join(found), timeout=120)) / 1024
+            for host, found in pids.items()}
+
+
+def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: IO[str],
+                  name: str | None = None) -> bool:
+    """Bring the lab up over `hosts`, measure it, check it; True if the check is green."""
+    planned = load(scenario, k)
+    placement = place(planned.fabric, hosts)
+    predicted = estimate_on(planned, placement)
+    before, started = available_mib(), time.monotonic()
+    with Lab(scenario, k, command="bench", name=name, hosts=hosts) as lab:
+        up_s = time.monotonic() - started
+        used, measured = before - available_mib(), machine_memory(lab.running.nodes.net)
+        started = time.monotonic()
+        report = lab.check()
+        check_s = time.monotonic() - started
+    out.write(f"overlaylab bench: k={planned.fabric.k}, {len(planned.vms)} VMs over {len(hosts)} "
+              f"machines: up {up_s:.1f} s, check {check_s:.1f} s, {'green' if report.ok else 'FAILED'}\n")
+    out.write(f"  {'machine':<16}{'pods':>8}{'predicted MiB':>15}{'measured PSS MiB':>18}\n")
+    for host in hosts:
+        pods = ",".join(map(str, placement.pods_of(host))) + (" +core" if host in placement.cores.values() else "")
+        out.write(f"  {host:<16}{pods:>8}{predicted[host].memory_mib:>15.0f}{measured.get(host, 0):>18.0f}\n")
+    total = sum(e.memory_mib for e in predicted.values()) - predicted[HERE].memory_mib
+    out.write(f"  the machines: predicted {total:.0f} MiB, measured {sum(measured.values()):.0f} MiB of PSS; "
+              f"this machine's available memory dropped {used:.0f} MiB while the lab came up\n")
+    carried = report["stitches"]
+    out.write(f"  cables between machines: {sum(1 for f in carried.values() if f)}/{len(carried)} carried the "
+              f"tenant probes, {sum(carried.values())} frames\n")
+    return bool(report.ok)
