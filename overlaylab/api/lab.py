@@ -278,7 +278,8 @@ class Lab:
     def draw(self, path: str | Path, src: str = "", dst: str = "") -> Drawing:
         """A picture of the live fabric (SVG or PNG, by the extension), with src to dst traced over it."""
         paths = self._paths(self.words, src, dst) if src and dst else []
-        render(dot(self.scenario, self.running.nodes.cut, paths, (src, dst) if src else ()), path)
+        render(dot(self.scenario, self.running.nodes.cut, paths, (src, dst) if src else (),
+                   where=self.running.nodes.machines()), path)
         return Drawing(Path(path), paths)
 
     @on_lab_thread

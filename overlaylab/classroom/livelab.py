@@ -49,7 +49,7 @@ class Live:
         last traced packet and whether the page has buttons. Drawn again only when the lab changed."""
         scenario, cut = self.running.scenario, frozenset(self.running.nodes.cut)
         if self.drawn is None or self.drawn[0] is not scenario or self.drawn[1] != cut:
-            self.drawn = (scenario, cut, view(scenario, cut))
+            self.drawn = (scenario, cut, view(scenario, cut, self.running.nodes.machines()))
         return {**self.drawn[2], "trace": self.traced, "buttons": self.buttons}
 
     def counters(self) -> Counters:

@@ -6,7 +6,7 @@ redraws from these alone, so the same lab always looks the same."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 from controller.trace import cables_along
@@ -23,8 +23,9 @@ ROWS = {CORE: 0, "agg": 1, EDGE: 2, "server": 3}
 Counters = dict[str, tuple[int, int]]  # a cable (`a-b`): bytes and packets its upper end's port sent and received
 
 
-def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
-    """Nodes with their place, links with their state, VMs with their server, tenants with their colour."""
+def view(scenario: Scenario, cut: Set[frozenset[str]], where: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Nodes with their place (and machine, `where` a lab spreads over several), links with their state, VMs
+    with their server, tenants with their colour."""
     fabric = scenario.fabric
     x = {s.name: (i + 0.5) * DX for i, s in enumerate(fabric.servers)}
     for edge in fabric.edges:
@@ -43,6 +44,8 @@ def view(scenario: Scenario, cut: Set[frozenset[str]]) -> dict[str, Any]:
               "state": "down" if s.name in cut_off else "up"} for s in fabric.switches]
     nodes += [{"name": s.name, "role": "server", "x": x[s.name], "y": ROWS["server"] * row, "address": str(s.ip),
                "state": "down" if s.name in cut_off else "up"} for s in fabric.servers]
+    for node in nodes if where else ():
+        node["machine"] = where[node["name"]]  # type: ignore[index]
     colours = tenant_colours(scenario)
     return {"width": width, "height": (ROWS["server"] + 2) * row, "nodes": nodes,
             "links": [{"a": link.a, "b": link.b, "state": "down" if frozenset((link.a, link.b)) in cut else "up"}

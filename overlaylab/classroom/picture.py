@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path as FilePath
 
 from controller.trace import Path, cables
@@ -35,24 +35,26 @@ def tenant_colours(scenario: Scenario) -> dict[str, str]:
 
 
 def dot(scenario: Scenario, down: set[frozenset[str]] | frozenset[frozenset[str]] = frozenset(),
-        paths: Sequence[Path] = (), ends: tuple[str, ...] = (), title: str = "") -> str:
+        paths: Sequence[Path] = (), ends: tuple[str, ...] = (), title: str = "",
+        where: Mapping[str, str] | None = None) -> str:
     """The whole picture as DOT: `down` are cables that are down, `paths` a trace from `ends[0]` to
-    `ends[1]` (servers or tenant/vm names) to draw over it."""
-    fabric, colours = scenario.fabric, tenant_colours(scenario)
+    `ends[1]` (servers or tenant/vm names) to draw over it; `where` the machine of each switch and server of a
+    lab over several (each named under it, the cables between machines drawn as stitches)."""
+    fabric, colours, where = scenario.fabric, tenant_colours(scenario), where or {}
     crossed = cables(list(paths), *(server_of(scenario, end) for end in ends)) if len(ends) == 2 else set()
     lines = ["graph fabric {", '  graph [rankdir=TB, nodesep=0.25, ranksep=0.9, fontname="Helvetica", fontsize=20, '
              f'labelloc=t, label="{_escape(title or _title(scenario))}"];',
              '  node [fontname="Helvetica", fontsize=12]; edge [color="#7f7f7f"];']
     for role in (CORE, AGG, EDGE):
         names = [s.name for s in fabric.switches if s.role == role]
-        styled = [f'"{n}" [shape=box, style="rounded,filled", fillcolor="{_FILL[role]}"{_on_path(n, crossed)}]'
-                  for n in names]
+        styled = [f'"{n}" [shape=box, style="rounded,filled", fillcolor="{_FILL[role]}"{_on_path(n, crossed)}'
+                  f'{_machine_label(n, where)}]' for n in names]
         lines.append(_rank(styled, names))
     edges = [s for s in fabric.switches if s.role == EDGE]
-    racks = [_rack(scenario, edge, colours, set(ends), down) for edge in edges]
+    racks = [_rack(scenario, edge, colours, set(ends), down, where) for edge in edges]
     legend = [_legend(scenario, colours)] if scenario.tenants else []
     lines.append(_rank([*racks, *legend], [f"rack_{e.name}" for e in edges] + (["legend"] if legend else [])))
-    lines += [f"  {_cable(link.b, link.a, down, crossed)}" for link in fabric.links  # upper end first: ranks
+    lines += [f"  {_cable(link.b, link.a, down, crossed, where)}" for link in fabric.links  # upper end first
               if fabric.switch(link.a) and fabric.switch(link.b)]
     lines += [f"  {_rack_cable(scenario.fabric, edge, crossed)}" for edge in edges]
     return "\n".join([*lines, "}"]) + "\n"
@@ -70,6 +72,11 @@ def server_of(scenario: Scenario, name: str) -> str:
     return next((vm.server.name for vm in scenario.vms if vm.label == name), name)
 
 
+def _machine_label(node: str, where: Mapping[str, str]) -> str:
+    """A switch's label with its machine under it, in a lab over several."""
+    return f', label="{node}\\n{where[node]}"' if node in where else ""
+
+
 def _title(scenario: Scenario) -> str:
     fabric = scenario.fabric
     mode = ", flat mode" if scenario.flat else ""
@@ -82,7 +89,7 @@ def _on_path(node: str, crossed: set[frozenset[str]]) -> str:
 
 
 def _rack(scenario: Scenario, edge: Switch, colours: dict[str, str], ends: set[str],
-          down: set[frozenset[str]] | frozenset[frozenset[str]]) -> str:
+          down: set[frozenset[str]] | frozenset[frozenset[str]], where: Mapping[str, str]) -> str:
     """One rack: a table row per server (its name and address, then a coloured cell per VM); a traced
     end is shaded, a server whose uplink is down says so."""
     compact = scenario.fabric.k >= COMPACT_K
@@ -92,6 +99,7 @@ def _rack(scenario: Scenario, edge: Switch, colours: dict[str, str], ends: set[s
         cells = "".join(_vm_cell(vm, colours, ends, compact) for vm in vms) or '<TD BORDER="0"> </TD>'
         marked = ' BGCOLOR="#fde0dd"' if server.name in ends or any(vm.label in ends for vm in vms) else ""
         address = "" if compact else f' <FONT POINT-SIZE="9">{server.ip}</FONT>'
+        address += f' <FONT POINT-SIZE="9">on {where[server.name]}</FONT>' if server.name in where else ""
         cut = ' <FONT COLOR="#969696">(uplink down)</FONT>' if frozenset((server.name, edge.name)) in down else ""
         rows.append(f'<TR><TD ALIGN="LEFT"{marked}><B>{server.name}</B>{address}{cut}</TD>{cells}</TR>')
     table = f'<<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{"".join(rows)}</TABLE>>'
@@ -119,12 +127,15 @@ def _vm_cell(vm: VM, colours: dict[str, str], ends: set[str], compact: bool) -> 
             f'{" ".join(addresses)}"><FONT POINT-SIZE="10">{name}</FONT>{under}</TD>')
 
 
-def _cable(a: str, b: str, down: set[frozenset[str]] | frozenset[frozenset[str]], crossed: set[frozenset[str]]) -> str:
-    """A cable between two switches: down, traced, or plain."""
+def _cable(a: str, b: str, down: set[frozenset[str]] | frozenset[frozenset[str]], crossed: set[frozenset[str]],
+           where: Mapping[str, str]) -> str:
+    """A cable between two switches: down, traced, stitched between two machines, or plain."""
     if frozenset((a, b)) in down:
         style = 'style=dashed, color="#bdbdbd", label="down", fontcolor="#969696"'
     elif frozenset((a, b)) in crossed:
         style = TRACED
+    elif where.get(a) != where.get(b):
+        style = 'style=dashed, color="#3182bd", tooltip="stitched between machines (VXLAN, UDP 8472)"'
     else:
         style = ""
     return f'"{a}" -- "{b}" [{style}];'

@@ -11,6 +11,7 @@ from overlaylab.errors import LabError
 from overlaylab.runtime import clean, registry
 from overlaylab.runtime.clean import Swept
 from overlaylab.runtime.registry import Listed
+from overlaylab.runtime.remote import sweep
 from overlaylab.system import pid_alive, wait_until
 
 DOWN_TIMEOUT = 60.0  # seconds a lab may take to tear itself down before it is killed and cleaned
@@ -102,5 +103,7 @@ def clean_stale() -> dict[str, Swept]:
 def _sweep(listed: Listed) -> Swept:
     lab = registry.slot_of(listed)
     swept = clean.sweep(lab) if lab else Swept()
+    for host in listed.state.hosts if listed.state else ():  # the machines it spread over
+        swept.processes += sweep(host, listed.name, [])
     clean.remove(listed.rundir)
     return swept

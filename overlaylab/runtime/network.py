@@ -17,7 +17,7 @@ from mininet.node import OVSSwitch, RemoteController
 
 from overlaylab.runtime import links, pods
 from overlaylab.runtime.identity import LabId
-from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, run_on
+from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, run_on, sweep
 from overlaylab.system import pid_alive, processes_in, run, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
@@ -212,8 +212,10 @@ def build_network(lab: LabId, scenario: Scenario, controller_port: int, progress
 
 
 def host_namespaces(net: Mininet) -> set[str]:
-    """The network namespaces of the servers and VMs (never the root one, where the switches live)."""
-    return {namespace_id(h.pid) for h in net.hosts} - {namespace_id(os.getpid()), None}  # type: ignore[return-value]
+    """The network namespaces of the servers and VMs on this machine (never the root one; and never by the
+    pid of a node on another machine, which here is some other process)."""
+    here = {namespace_id(h.pid) for h in net.hosts if machine_of(h) is None}
+    return here - {namespace_id(os.getpid()), None}  # type: ignore[return-value]
 
 
 def kill_namespace_processes(namespaces: set[str], spare: set[int] = frozenset()) -> int:  # type: ignore[assignment]
@@ -232,7 +234,13 @@ def unplug(lab: LabId, net: Mininet) -> int:
     """End every process in the servers', VMs' and homes' namespaces but their shells (what users
     started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
     the lab's veths in the machine's namespace in one batch. Returns how many processes it ended."""
-    ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts})
+    ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts if machine_of(h) is None})
+    shells: dict[str, list[int]] = defaultdict(list)
+    for node in net.hosts:
+        if (host := machine_of(node)) is not None:
+            shells[host].append(node.pid)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ended += sum(pool.map(lambda host: sweep(host, lab.name, shells[host]), shells))
     links.delete_group(lab.link_group)
     return ended
 

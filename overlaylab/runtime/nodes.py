@@ -30,6 +30,7 @@ class Nodes:
 
     def __init__(self, scenario: Scenario, lab: LabId, placement: Placement | None = None) -> None:
         self.lab, self.placement = lab, placement  # placement: the machines it spreads over (`--hosts`)
+        self.fabric = scenario.fabric
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
         fabric = scenario.fabric
@@ -92,6 +93,14 @@ class Nodes:
         return [Station(s.name, Host(s.mac, s.ip), mac_of(s.gateway), self.node(s.name).pid,
                         PHY if s.name in self.hosting else uplink(s), machine_of(self.node(s.name)))
                 for s in fabric.servers]
+
+    def machines(self) -> dict[str, str]:
+        """The machine of every switch and server, in a lab over several (empty: all on this one)."""
+        if self.placement is None:
+            return {}
+        fabric = self.fabric
+        return {name: self.placement.machine_of(fabric, name)
+                for name in [*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)]}
 
     def stitch_frames(self) -> dict[str, int]:
         """Frames each cable between two machines has carried so far, both ways, by cable (`p0a0-c0`), from the

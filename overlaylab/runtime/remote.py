@@ -28,6 +28,7 @@ from overlaylab.errors import LabError
 from overlaylab.runtime.identity import RUN_DIR
 from overlaylab.runtime.simplan import DIR, NETWORK
 from probes.remote import source as agent_source
+from vswitch.nodes import MARK
 
 STITCH_PORT = 8472  # Linux's VXLAN port of old: not IANA's 4789 (the tenants' VXLAN), not GENEVE's 6081
 
@@ -46,7 +47,12 @@ class MachineMixin(RemoteMixin):  # type: ignore[misc]
         super().startShell(*args, **params)
 
     def _popen(self, cmd: Any, sudo: bool = True, tt: bool = True, **params: Any) -> Any:
-        return super()._popen(cmd, sudo=False, tt=tt, **params)
+        """Without sudo; and with the lab's mark, so that what the node starts there carries it too (ssh
+        forwards no environment): `overlaylab clean` finds a crashed lab's processes there by it."""
+        words = cmd.split() if isinstance(cmd, str) else list(cmd)
+        if self.isRemote and getattr(self, "mark", ""):
+            words = ["env", f"{MARK}={self.mark}", *words]
+        return super()._popen(words, sudo=False, tt=tt, **params)
 
 
 class MachineHost(MachineMixin, Node):  # type: ignore[misc]
@@ -87,6 +93,53 @@ def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60
         said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise LabError(f"on {host}, `{script[:60]}` failed: {said}")
     return done.stdout
+
+
+SWEEP = """
+import os, signal, sys, time
+spare, mark = {int(p) for p in sys.argv[2:]}, sys.argv[1].encode()
+own = os.readlink("/proc/self/ns/net")
+spaces = set()
+for pid in spare:
+    try:
+        spaces.add(os.readlink(f"/proc/{pid}/ns/net"))
+    except OSError:
+        pass
+spaces.discard(own)
+def doomed(pid):
+    if pid in spare or pid == os.getpid():
+        return False
+    if spaces:
+        return os.readlink(f"/proc/{pid}/ns/net") in spaces
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return mark in f.read().split(bytes(1))
+killed = []
+for entry in os.listdir("/proc"):
+    try:
+        if entry.isdigit() and doomed(int(entry)):
+            os.kill(int(entry), signal.SIGKILL)
+            killed.append(entry)
+    except OSError:
+        pass
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+deadline = time.time() + 10
+while time.time() < deadline and any(alive(p) for p in killed):
+    time.sleep(0.05)
+print(len(killed))
+"""
+
+
+def sweep(host: str, mark: str, shells: list[int]) -> int:
+    """End processes on a machine: those in the namespaces of `shells` but the shells themselves (a lab's
+    teardown), or, with no shells, every one carrying the lab's `mark` (what a crashed lab left). Returns how
+    many it ended."""
+    args = " ".join([shlex.quote(f"{MARK}={mark}"), *map(str, shells)])
+    return int(run_on(host, f"python3 -c {shlex.quote(SWEEP)} {args}", timeout=30).strip() or 0)
 
 
 def put(host: str, files: dict[Path, str]) -> None:

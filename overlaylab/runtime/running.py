@@ -49,7 +49,7 @@ class RunningLab:
         self.phases, self.id = phases, lab
         self.state = LabState(name=lab.name, slot=lab.slot, pid=os.getpid(), owner=owner(),
                               scenario=str(scenario.path), k=fabric.k, vms=len(scenario.vms), started=time.time(),
-                              estimate_mib=estimate_mib)
+                              estimate_mib=estimate_mib, hosts=placement.hosts if placement else ())
         self.controller = ControllerProcess(str(lab.controller.ip), self.state.scenario, fabric.k,
                                             lab.rundir / "controller.log", str(scenario.mode), lab.name,
                                             self.state.owner)

@@ -32,6 +32,7 @@ class LabState:
     started: float = 0.0  # seconds since the epoch
     estimate_mib: float = 0.0  # what admission counted this lab to need
     api: str = ""  # host:port of the controller's API (its secret: api.secret beside this file)
+    hosts: tuple[str, ...] = ()  # the machines it spreads over (`--hosts`), where `clean` looks too
 
     @property
     def id(self) -> LabId:

@@ -42,6 +42,9 @@ def test_the_view_has_every_node_link_and_vm_and_follows_changes():
     assert {n["name"] for n in view(scenario, p0a0)["nodes"] if n["state"] == "down"} == {"p0a0"}  # a switch failed
     moved = view(changes.migrate(scenario, "pepsi/web", "p1e0h0"), set())
     assert {v["vm"]: v["server"] for v in moved["vms"]}["pepsi/web"] == "p1e0h0"
+    assert "machine" not in drawn["nodes"][0]
+    placed = view(scenario, set(), {n["name"]: "m2" if n["name"].startswith("c") else "m1" for n in drawn["nodes"]})
+    assert {n["name"]: n["machine"] for n in placed["nodes"]}["c0"] == "m2"  # the page marks it data-machine
 
 
 @pytest.mark.parametrize(("text", "expected"), [("8080", ("127.0.0.1", 8080)), ("0.0.0.0:80", ("0.0.0.0", 80)),

@@ -72,3 +72,16 @@ def test_draw_arguments(words, parsed):
 def test_only_svg_and_png_are_drawn():
     with pytest.raises(LabError, match="name a .svg or .png file"):
         render("graph {}", "fabric.pdf")
+
+
+def test_a_lab_over_machines_names_each_nodes_machine_and_draws_its_stitches():
+    from topologies.placement import place
+    scenario = load(None)
+    placement = place(scenario.fabric, ["m1", "m2"])
+    where = {n: placement.machine_of(scenario.fabric, n)
+             for n in [*(s.name for s in scenario.fabric.switches), *(s.name for s in scenario.fabric.servers)]}
+    source = dot(scenario, where=where)
+    assert '"p0a0" [shape=box' in source and 'label="p0a0\\nm1"' in source and 'label="c0\\nm2"' in source
+    assert "p0e0h0</B>" in source and "on m1</FONT>" in source and "on m2</FONT>" in source
+    assert source.count("stitched between machines") == len(placement.stitched(scenario.fabric)) == 8
+    assert "stitched" not in dot(scenario) and "on m1" not in dot(scenario)

@@ -1,7 +1,7 @@
 // The live lab: draws what /events sends (overlaylab.classroom.liveview), again on every change; each
 // cable's rates once a second; a traced packet's predicted paths, then the cables it was seen on, one by one.
 // Elements are marked for tests and tools: data-node, data-link + data-state (+ data-bps, data-pps),
-// data-vm + data-server, data-path, data-hop.
+// data-vm + data-server, data-path, data-hop; data-machine on every node of a lab over several machines.
 "use strict";
 const SVG = "http://www.w3.org/2000/svg";
 const VM_W = 46, VM_H = 18, BOX_W = 52, BOX_H = 30, HOP_MS = 700, LABELLED_RATES = 8;
@@ -48,10 +48,13 @@ function draw() {
   element("g", { id: "rates" }, svg);
   for (const node of lab.nodes) {
     const g = element("g", { "data-node": node.name, "data-role": node.role, "data-state": node.state }, svg);
+    if (node.machine) g.setAttribute("data-machine", node.machine);
     element("rect", { x: node.x - BOX_W / 2, y: node.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4 }, g);
     label(g, node.x, node.y, node.name);
+    const on = node.machine ? ` (on ${node.machine})` : "";
+    if (!node.address && on) element("title", {}, g).textContent = `${node.name}${on}`;
     if (node.address) {
-      element("title", {}, g).textContent = `${node.name} ${node.address}: its virtual switch`;
+      element("title", {}, g).textContent = `${node.name} ${node.address}${on}: its virtual switch`;
       g.addEventListener("click", () => choose({ server: node.name }));
     }
   }
