@@ -23,6 +23,10 @@ from topologies.scenario import Scenario
 BASE_MIB, SWITCH_MIB, NODE_MIB, VSWITCH_MIB = 100.0, 2.0, 2.0, 14.0
 BASE_S, SWITCH_S, NODE_S, VSWITCH_S = 1.0, 0.12, 0.03, 0.07
 PROBE_KIB = 1.8  # the probing session's memory per matrix probe: k=12's 2.2 million took 4.1 GiB
+# A node on another machine is a shell over ssh (Mininet's Cluster Edition): measured at k=8 over 3 simulated
+# machines, 474 of them, an sshd session of 1.6 MiB (PSS) each there and an ssh client of 1.3 MiB here, whose
+# handshakes this 2-core machine made at about 4 a second.
+SSHD_MIB, SSH_MIB, SSH_S = 1.6, 1.3, 0.22
 MEMORY_SHARE = 0.8  # of what the machine has available now
 MAX_BRING_UP_S = 600.0
 HERE = "this machine"  # in a placement's estimate: where the lab's process runs
@@ -54,10 +58,11 @@ def probing_mib(scenario: Scenario) -> float:
 
 def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]:
     """The same per machine of a placement (issue 21's model): each machine pays for its own pods' switches,
-    servers, VMs and homes, the core's where it has it (one more home), and a base of its own; and this one
-    (HERE, where the lab's own process and its controller run, with the probing session's probes: the
-    machines' agents hold sockets only) a base and the probing session. Bring-up on each is its own, so the
-    lab's is the slowest machine's."""
+    servers, VMs and homes, the core's where it has it (one more home), an sshd session per node there, and a
+    base of its own; and this one (HERE, where the lab's own process and its controller run, with the probing
+    session's probes: the machines' agents hold sockets only) a base, the probing session, and an ssh client
+    per node, whose handshakes it also makes one after another (PARALLEL_STARTS at once). Bring-up on each
+    machine is its own, so the lab's is the slowest machine's, or this one's handshakes if longer."""
     fabric, hosting = scenario.fabric, set(virtualized(scenario))
     count = {host: [0, 0, 0] for host in placement.hosts}  # switches, nodes, vswitches
     for switch in fabric.switches:
@@ -71,7 +76,10 @@ def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]
         count[host][1] += homes
         count[host][2] += homes
     costs = {host: _cost(*counted) for host, counted in count.items()}
-    return {**costs, HERE: Estimate(BASE_MIB + probing_mib(scenario), BASE_S)}
+    nodes = {host: switches + others for host, (switches, others, _) in count.items()}
+    costs = {host: Estimate(cost.memory_mib + SSHD_MIB * nodes[host], cost.bring_up_s) for host, cost in costs.items()}
+    shells = sum(nodes.values())
+    return {**costs, HERE: Estimate(BASE_MIB + probing_mib(scenario) + SSH_MIB * shells, BASE_S + SSH_S * shells)}
 
 
 def _cost(switches: int, nodes: int, vswitches: int) -> Estimate:
