@@ -8,14 +8,17 @@ between machines carried.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import IO, Any
 
-from overlaylab.api.lab import Lab
 from overlaylab.runtime.capacity import HERE, available_mib, estimate_on
+from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.remote import machine_of, run_on
+from overlaylab.runtime.running import running_lab
+from overlaylab.verify.check import Report, run_checks
 from topologies.placement import place
 from topologies.scenario import load
 
@@ -51,11 +54,12 @@ def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: I
     placement = place(planned.fabric, hosts)
     predicted = estimate_on(planned, placement)
     before, started = available_mib(), time.monotonic()
-    with Lab(scenario, k, command="bench", name=name, hosts=hosts) as lab:
+    report = Report()
+    with open(os.devnull, "w") as quiet, running_lab(planned, Phases(quiet), "bench", name, hosts) as lab:
         up_s = time.monotonic() - started
-        used, measured = before - available_mib(), machine_memory(lab.running.nodes.net)
+        used, measured = before - available_mib(), machine_memory(lab.nodes.net)
         started = time.monotonic()
-        report = lab.check()
+        run_checks(lab, report)
         check_s = time.monotonic() - started
     out.write(f"overlaylab bench: k={planned.fabric.k}, {len(planned.vms)} VMs over {len(hosts)} "
               f"machines: up {up_s:.1f} s, check {check_s:.1f} s, {'green' if report.ok else 'FAILED'}\n")
@@ -63,10 +67,12 @@ def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: I
     for host in hosts:
         pods = ",".join(map(str, placement.pods_of(host))) + (" +core" if host in placement.cores.values() else "")
         out.write(f"  {host:<16}{pods:>8}{predicted[host].memory_mib:>15.0f}{measured.get(host, 0):>18.0f}\n")
-    total = sum(e.memory_mib for e in predicted.values()) - predicted[HERE].memory_mib
-    out.write(f"  the machines: predicted {total:.0f} MiB, measured {sum(measured.values()):.0f} MiB of PSS; "
-              f"this machine's available memory dropped {used:.0f} MiB while the lab came up\n")
-    carried = report["stitches"]
+    total = sum(e.memory_mib for e in predicted.values())
+    out.write(f"  the machines: predicted {total - predicted[HERE].memory_mib:.0f} MiB, measured "
+              f"{sum(measured.values()):.0f} MiB of PSS\n  the lab, here and there: predicted {total:.0f} MiB and "
+              f"{max(e.bring_up_s for e in predicted.values()):.0f} s to come up; this machine's available memory "
+              f"dropped {used:.0f} MiB (all of it, on simulated machines)\n")
+    carried = report.stitches
     out.write(f"  cables between machines: {sum(1 for f in carried.values() if f)}/{len(carried)} carried the "
               f"tenant probes, {sum(carried.values())} frames\n")
     return bool(report.ok)
