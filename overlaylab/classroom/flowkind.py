@@ -23,8 +23,7 @@ from overlaylab.classroom.forged import from_stranger
 from overlaylab.classroom.variant import Variant
 from overlaylab.classroom.verdicts import probed
 from overlaylab.runtime.running import RunningLab
-from overlaylab.runtime.tables import OFCTL
-from overlaylab.system import run
+from overlaylab.runtime.tables import ofctl
 from topologies.fattree import FatTree
 from topologies.names import vswitch_name
 from topologies.scenario import Scenario
@@ -95,7 +94,7 @@ def entries(text: str) -> list[str]:
 
 def refused(bridge: str, entry: str) -> str | None:
     """Add a student's entry to a bridge; Open vSwitch's reason if it would not take it."""
-    added = run(*OFCTL, "add-flow", bridge, entry, check=False)
+    added = ofctl("add-flow", bridge, entry, check=False)
     return (added.stderr.strip().splitlines() or ["no reason given"])[-1] if added.returncode else None
 
 
@@ -123,7 +122,7 @@ def check(exercise: Exercise, variant: Variant, text: str, name: str | None) -> 
         target = lab.nodes.targets[datapath]
         for flow in lab.compiled[datapath].flows:
             if flow.table == spec["table"] and flow.purpose == spec["purpose"]:
-                run(*OFCTL, "del-flows", "--strict", target, ofctl_match(flow))
+                ofctl("del-flows", target, "--strict", ofctl_match(flow))
         for number, line in enumerate(lines, 1):
             if said := refused(target, line):
                 return [Verdict(False, f"{spec['answer']}, entry {number}: Open vSwitch refused it ({said})")]

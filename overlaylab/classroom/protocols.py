@@ -19,7 +19,7 @@ from scapy.layers.l2 import GRE, Ether
 
 from overlaylab.classroom.roles import roles_of
 from overlaylab.runtime.running import RunningLab
-from overlaylab.runtime.tables import OFCTL
+from overlaylab.runtime.tables import ofctl
 from overlaylab.system import run
 from overlaylab.verify import evidence
 from probes.fastparse import dissect
@@ -126,11 +126,11 @@ def _l3_tunnels(lab: RunningLab, src: VM, dst: VM) -> Iterator[None]:
                f"set_field:{src.mac}->eth_src,set_field:{dst.mac}->eth_dst,output:{dst.port}")]
     try:
         for bridge, flow in flows:
-            run(*OFCTL, "add-flow", bridge, flow)
+            ofctl("add-flow", bridge, flow)
         yield
     finally:
         for bridge, flow in flows:  # each exactly (a loose delete would take the whole table 0 with it)
-            run(*OFCTL, "--strict", "del-flows", bridge, flow.split(",actions=")[0], check=False)
+            ofctl("del-flows", bridge, "--strict", flow.split(",actions=")[0], check=False)
         for server in ends:
             ovs = lab.nodes.ovs(server)
             lab.nodes.net[server.name].cmd(ovs.vsctl("--if-exists del-port br-int mpls-gre -- "  # type: ignore[index]

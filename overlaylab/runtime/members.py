@@ -13,6 +13,7 @@ from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
 from overlaylab.runtime.network import kill_namespace_processes
 from overlaylab.runtime.nodes import Nodes
+from overlaylab.runtime.remote import machine_of, sweep
 from overlaylab.runtime.vswitches import server_intf
 from overlaylab.system import wait_until
 from probes.netns import announce, namespace_id
@@ -91,10 +92,11 @@ class Members:
     def migrate(self, label: str, server: str) -> dict[str, Any]:
         """Move a running VM, measured: a peer of its tenant streams probes to it every 5 ms meanwhile. The
         answer gains `from`, `to`, `moved_in` (seconds, the whole move) and `stream` (sent, lost, longest
-        gap; None without a peer)."""
+        gap; None without a peer, and in a lab over several machines, whose streams run on this one only)."""
         vm = changes.vm_named(self.desired.scenario, label)
+        self.nodes.same_machine(vm.server.name, server, f"{label} moves")
         peer = next((p for p in self.desired.scenario.vms if p.tenant == vm.tenant and p is not vm
-                     and not p.bare_metal and p.speaks_with(vm)), None)
+                     and not p.bare_metal and p.speaks_with(vm)), None) if self.nodes.placement is None else None
         start = time.monotonic()
         moved = {"from": vm.server.name, "to": server}
         if peer is None:
@@ -120,15 +122,16 @@ class Members:
         with all_or_nothing(f"{vm.label} is still on {vm.server.name}") as undo:
             self._leave_br_int(vm)
             undo.callback(self._join_br_int, vm)
-            links.move(here, source.pid, target.pid, there)
-            undo.callback(links.move, there, target.pid, source.pid, here)
+            move_port(here, source, target, there)
+            undo.callback(move_port, there, target, source, here)
             self.nodes.rehome(source.name, target.name, here, there, moved.port)
             undo.callback(self.nodes.rehome, target.name, source.name, there, here, vm.port)
             self._plug(moved, bound)
             undo.callback(self._leave_br_int, moved)
             answer = self._push(bound)
         node = self.nodes.vm(vm.label)
-        if vm.ip:  # peers learn nothing from it (the virtual switches answer for it), but a hypervisor sends it
+        if vm.ip and machine_of(node) is None:  # peers learn nothing from it (the virtual switches answer for
+            # it), but a hypervisor sends it
             announce(node.pid, node.defaultIntf().name, Host(vm.mac, vm.ip.ip))
         return answer
 
@@ -189,9 +192,23 @@ class Members:
         if vm.bare_metal:
             kernel.stop_vtep(node.pid, vm)
             return
-        namespace = namespace_id(node.pid)
-        if namespace:
+        host = machine_of(node)
+        if host is not None:
+            sweep(host, self.nodes.lab.name, [node.pid])
+        elif namespace := namespace_id(node.pid):
             kill_namespace_processes({namespace}, spare={node.pid})
         self._leave_br_int(vm)
         assert self.nodes.net is not None
         self.nodes.net.delHost(node)
+
+
+def move_port(name: str, source: Any, target: Any, new_name: str) -> None:
+    """A VM's veth end from server `source`'s namespace into `target`'s, renamed there: by netlink on this
+    machine, through the servers' own shells on another (one machine: a veth cannot cross to another)."""
+    if machine_of(source) is None:
+        links.move(name, source.pid, target.pid, new_name)
+        return
+    said = source.cmd(f"ip link set {name} netns {target.pid}") + target.cmd(
+        f"ip link set {name} name {new_name} && ip link set {new_name} up")
+    if said.strip():
+        raise LabError(f"cannot move {name} from {source.name} to {target.name}: {said.strip()}")

@@ -8,7 +8,8 @@ from typing import Any
 from mininet.net import Mininet
 
 from controller.overlay import virtualized
-from overlaylab.runtime import pods
+from overlaylab.errors import LabError
+from overlaylab.runtime import pods, tables
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
 from overlaylab.runtime.remote import machine_of
@@ -34,7 +35,7 @@ class Nodes:
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
         fabric = scenario.fabric
-        self.targets = {s.name: pods.home(fabric, s).instance(lab).bridge(s.name)
+        self.targets = {s.name: self._target(s.name, pods.home(fabric, s).instance(lab).bridge(s.name))
                         for s in fabric.switches}  # switch name: the bridge ovs-ofctl talks to
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server
                          for i, vm in enumerate(scenario.vms)}
@@ -49,7 +50,11 @@ class Nodes:
 
     def vswitch_started(self, server: Server) -> None:
         self.hosting.add(server.name)
-        self.targets[vswitch_name(server)] = self.ovs(server).br_int
+        self.targets[vswitch_name(server)] = self._target(server.name, self.ovs(server).br_int)
+
+    def _target(self, node: str, bridge: str) -> str:
+        """Where ovs-ofctl finds a bridge of a switch or server: here, or over ssh on its machine."""
+        return tables.far(self.placement.machine_of(self.fabric, node), bridge) if self.placement else bridge
 
     def ovs(self, server: Server) -> OvsInstance:
         """The server's own Open vSwitch, in this lab's run directory."""
@@ -101,6 +106,15 @@ class Nodes:
         fabric = self.fabric
         return {name: self.placement.machine_of(fabric, name)
                 for name in [*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)]}
+
+    def same_machine(self, server: str, other: str, what: str) -> None:
+        """Refuse, in one line, a change that needs two servers on one machine and finds them on two."""
+        if self.placement is None:
+            return
+        here, there = (self.placement.machine_of(self.fabric, name) for name in (server, other))
+        if here != there:
+            raise LabError(f"{what} from {server} (on {here}) to {other} (on {there}): in a lab over several "
+                           f"machines a VM's cable is a veth, which cannot cross machines; pick a server on {here}")
 
     def stitch_frames(self) -> dict[str, int]:
         """Frames each cable between two machines has carried so far, both ways, by cable (`p0a0-c0`), from the

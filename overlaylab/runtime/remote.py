@@ -43,7 +43,7 @@ class MachineMixin(RemoteMixin):  # type: ignore[misc]
         """Cluster Edition's shell, over an ssh without its local `sudo -u` (Node.__init__ calls this after
         RemoteMixin has put it in)."""
         if self.isRemote:
-            self.sshcmd = [*self.sshbase, *_ssh_options(self.serverIP), self.dest]
+            self.sshcmd = [*self.sshbase, *_mux(), *_ssh_options(self.serverIP), self.dest]
         super().startShell(*args, **params)
 
     def _popen(self, cmd: Any, sudo: bool = True, tt: bool = True, **params: Any) -> Any:
@@ -73,9 +73,15 @@ def machine_of(node: Any) -> str | None:
 def ssh(host: str, command: str) -> list[str]:
     """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there; short
     commands share one connection per machine (its master lingers a minute; its socket in root's folder)."""
+    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *_mux(), *_ssh_options(host), f"root@{host}",
+            command]
+
+
+def _mux() -> list[str]:
+    """One connection per machine, its master lingering a minute after its last session, its socket in root's
+    folder."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ControlMaster=auto", "-o",
-            f"ControlPath={RUN_DIR}/ssh-%C", "-o", "ControlPersist=60", *_ssh_options(host), f"root@{host}", command]
+    return ["-o", "ControlMaster=auto", "-o", f"ControlPath={RUN_DIR}/ssh-%C", "-o", "ControlPersist=60"]
 
 
 def agent_command(host: str) -> list[str]:

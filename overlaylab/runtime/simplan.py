@@ -82,5 +82,5 @@ def sshd_config(machine: Machine) -> str:
         f"ListenAddress {machine.address.ip}", "Port 22", f"HostKey {DIR / 'host_key'}",
         f"PidFile {machine.pidfile}", f"AuthorizedKeysFile {DIR / 'key.pub'}", "PermitRootLogin prohibit-password",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
-        "PrintMotd no", "AcceptEnv no", "MaxStartups 200", "MaxSessions 200",
+        "PrintMotd no", "AcceptEnv no", "MaxStartups 200", "MaxSessions 2000",
         f"SetEnv OVS_RUNDIR={ovs} OVS_DBDIR={ovs} OVS_LOGDIR={ovs} OVERLAYLAB_MACHINE={machine.name}", ""])

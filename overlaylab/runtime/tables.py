@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import re
+import shlex
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from subprocess import CompletedProcess
 from typing import TypeVar
 
 from controller.flows import Tables, ofctl_flow, ofctl_group
+from overlaylab.runtime.remote import ssh
 from overlaylab.system import run
 
 OFCTL = ("ovs-ofctl", "-O", "OpenFlow13")
+FAR = "ssh:"  # a bridge on another machine (see `far`)
 T = TypeVar("T")
 _BUCKET_EXTRAS = re.compile(r"(bucket_id:\d+,|weight:\d+,)")
 
@@ -81,9 +85,36 @@ def parse_counters(dump: str) -> dict[FlowKey, int]:
     return counted
 
 
+def far(host: str, bridge: str) -> str:
+    """Where ovs-ofctl finds a bridge on another machine: over ssh, there."""
+    return f"{FAR}{host} {bridge}"
+
+
+def ofctl(command: str, bridge: str, *args: str, check: bool = True) -> CompletedProcess[str]:
+    """ovs-ofctl COMMAND on a bridge, here or (`far`) on its machine."""
+    if not bridge.startswith(FAR):
+        return run(*OFCTL, command, bridge, *args, check=check)
+    host, _, there = bridge.removeprefix(FAR).partition(" ")
+    return run(*ssh(host, shlex.join([*OFCTL, command, there, *args])), check=check)
+
+
+def _diff_flows(bridge: str, compiled: str) -> CompletedProcess[str]:
+    """`ovs-ofctl diff-flows` between a bridge and a file of flows; a far bridge's flows are fetched first and
+    compared here, file to file."""
+    if not bridge.startswith(FAR):
+        return run(*OFCTL, "diff-flows", bridge, compiled, check=False)
+    held = ofctl("dump-flows", bridge, "--no-stats", check=False)
+    if held.returncode:
+        return held
+    with tempfile.NamedTemporaryFile("w", prefix="overlaylab-held-", suffix=".txt") as f:
+        f.write("\n".join(parse_flows(held.stdout)) + "\n")
+        f.flush()
+        return run(*OFCTL, "diff-flows", f.name, compiled, check=False)
+
+
 def dump(bridge: str) -> str:
     """The bridge's flows as ovs-ofctl prints them, with their counters."""
-    return run(*OFCTL, "dump-flows", bridge).stdout
+    return ofctl("dump-flows", bridge).stdout
 
 
 def counters(bridge: str) -> dict[FlowKey, int]:
@@ -92,12 +123,12 @@ def counters(bridge: str) -> dict[FlowKey, int]:
 
 def flow_lines(bridge: str) -> list[str]:
     """The bridge's flows as ovs-ofctl prints them, without counters."""
-    return parse_flows(run(*OFCTL, "dump-flows", bridge, "--no-stats").stdout)
+    return parse_flows(ofctl("dump-flows", bridge, "--no-stats").stdout)
 
 
 def bucket_packets(bridge: str) -> list[int]:
     """Packets each bucket of the bridge's ECMP group has carried so far."""
-    return parse_bucket_packets(run(*OFCTL, "dump-group-stats", bridge).stdout)
+    return parse_bucket_packets(ofctl("dump-group-stats", bridge).stdout)
 
 
 def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
@@ -105,11 +136,11 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
     with tempfile.NamedTemporaryFile("w", prefix="overlaylab-flows-", suffix=".txt") as f:
         f.write("".join(ofctl_flow(flow) + "\n" for flow in tables.flows))
         f.flush()
-        diff = run(*OFCTL, "diff-flows", bridge, f.name, check=False)
+        diff = _diff_flows(bridge, f.name)
     if diff.returncode not in (0, 2):
         return f"{name}: cannot read its flows ({diff.stderr.strip()})"
     missing, unexpected = parse_diff(diff.stdout)
-    groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(run(*OFCTL, "dump-groups", bridge).stdout)
+    groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(ofctl("dump-groups", bridge).stdout)
     meters = {(m.meter_id, m.rate, m.burst) for m in tables.meters} ^ held_meters(bridge, bool(tables.meters))
     if missing or unexpected or groups or meters:
         return (f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines differ"
@@ -120,7 +151,7 @@ def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
 def held_meters(bridge: str, expected: bool) -> set[tuple[int, int, int]]:
     """The bridge's meters; only asked of a virtual switch that should have some (the underlay has none, and
     one more round trip to each of its 80 switches at k=8 is one more chance to meet a busy socket)."""
-    return parse_meters(run(*OFCTL, "dump-meters", bridge).stdout) if expected else set()
+    return parse_meters(ofctl("dump-meters", bridge).stdout) if expected else set()
 
 
 def each(ask: Callable[[str], T], names: Iterable[str]) -> dict[str, T]:

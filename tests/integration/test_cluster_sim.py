@@ -121,3 +121,23 @@ def descendants(pid: int) -> set[str]:
                 found.add(int(child))
                 names.add(name)
     return names
+
+
+def test_a_lab_over_machines_moves_a_vm_within_a_machine_and_draws_where_nodes_run(no_cluster, tmp_path):
+    """Through the Python API: coke/web moves to an empty server of its machine and back, still reaching
+    coke/db on the other machine; a move to the other machine is refused in one line and changes nothing; the
+    picture names each node's machine; the check stays green."""
+    from overlaylab import Lab
+    from overlaylab.errors import LabError
+    from overlaylab.runtime.simcluster import simulate
+    one, two = (str(m.address.ip) for m in simulate(2))
+    with Lab("topologies/lecture.yaml", name=NAME, hosts=f"{one},{two}") as lab:
+        assert lab.migrate("coke/web", "p1e1h1")["to"] == "p1e1h1"  # an empty server, on the first machine
+        assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W2 192.0.2.3")  # coke/db, on the second
+        with pytest.raises(LabError, match=rf"coke/web moves from p1e1h1 \(on {one}\) to p2e1h0 \(on {two}\)"):
+            lab.migrate("coke/web", "p2e1h0")
+        lab.migrate("coke/web", "p0e0h0")
+        assert lab.check().ok
+        source = lab.draw(tmp_path / "fabric.svg").file.read_text()
+        assert f"on {one}" in source and f"on {two}" in source
+    assert leftovers(NAME) == []
