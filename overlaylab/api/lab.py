@@ -168,6 +168,12 @@ class Lab:
         nodes = self.running.nodes
         return Words(self.scenario, nodes.vm_nodes, set(nodes.net or ()))
 
+    def vm(self, label: str) -> Any:
+        """The Mininet node of VM `tenant/vm`: `lab.vm("pepsi/web").cmd("ping -c1 192.0.2.3")`."""
+        if label not in self.running.nodes.vm_nodes:
+            raise LabError(f"no VM named {label!r}: `lab.vms` lists them")
+        return self.running.nodes.vm(label)
+
     def node(self, name: str) -> Any:
         """The Mininet node of a VM (`pepsi/web`), a server or a switch: `.cmd("ping -c1 192.0.2.3")`."""
         nodes = self.running.nodes

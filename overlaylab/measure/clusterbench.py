@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import IO, Any
 
-from overlaylab.runtime.capacity import HERE, available_mib, estimate_on
+from overlaylab.runtime.capacity import HERE, available_mib, estimate_on, probing_mib
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.remote import machine_of, run_on
 from overlaylab.runtime.running import running_lab
@@ -54,8 +54,8 @@ def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: I
     placement = place(planned.fabric, hosts)
     predicted = estimate_on(planned, placement)
     before, started = available_mib(), time.monotonic()
-    report = Report()
-    with open(os.devnull, "w") as quiet, running_lab(planned, Phases(quiet), "bench", name, hosts) as lab:
+    with open(os.devnull, "w") as quiet, running_lab(planned, phases := Phases(quiet), "bench", name, hosts) as lab:
+        report = Report(timings=phases.timings)
         up_s = time.monotonic() - started
         used, measured = before - available_mib(), machine_memory(lab.nodes.net)
         started = time.monotonic()
@@ -67,11 +67,14 @@ def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: I
     for host in hosts:
         pods = ",".join(map(str, placement.pods_of(host))) + (" +core" if host in placement.cores.values() else "")
         out.write(f"  {host:<16}{pods:>8}{predicted[host].memory_mib:>15.0f}{measured.get(host, 0):>18.0f}\n")
-    total = sum(e.memory_mib for e in predicted.values())
+    total, probes = sum(e.memory_mib for e in predicted.values()), probing_mib(planned)
     out.write(f"  the machines: predicted {total - predicted[HERE].memory_mib:.0f} MiB, measured "
-              f"{sum(measured.values()):.0f} MiB of PSS\n  the lab, here and there: predicted {total:.0f} MiB and "
-              f"{max(e.bring_up_s for e in predicted.values()):.0f} s to come up; this machine's available memory "
-              f"dropped {used:.0f} MiB (all of it, on simulated machines)\n")
+              f"{sum(measured.values()):.0f} MiB of PSS\n  the lab, here and there, once up: predicted "
+              f"{total - probes:.0f} MiB (and {probes:.0f} more for check's probes) and "
+              f"{max(e.bring_up_s for e in predicted.values()):.0f} s; this machine's available memory dropped "
+              f"{used:.0f} MiB (all of it, on simulated machines)\n")
+    slowest = sorted(((s, p) for p, s in report.timings.items() if ":" not in p), reverse=True)[:5]
+    out.write(f"  slowest phases: {', '.join(f'{p} {s:.1f} s' for s, p in slowest)}\n")
     carried = report.stitches
     out.write(f"  cables between machines: {sum(1 for f in carried.values() if f)}/{len(carried)} carried the "
               f"tenant probes, {sum(carried.values())} frames\n")

@@ -23,10 +23,11 @@ from topologies.scenario import Scenario
 BASE_MIB, SWITCH_MIB, NODE_MIB, VSWITCH_MIB = 100.0, 2.0, 2.0, 14.0
 BASE_S, SWITCH_S, NODE_S, VSWITCH_S = 1.0, 0.12, 0.03, 0.07
 PROBE_KIB = 1.8  # the probing session's memory per matrix probe: k=12's 2.2 million took 4.1 GiB
-# A node on another machine is a shell over ssh (Mininet's Cluster Edition): measured at k=8 over 3 simulated
-# machines, 474 of them, an sshd session of 1.6 MiB (PSS) each there and an ssh client of 1.3 MiB here, whose
-# handshakes this 2-core machine made at about 4 a second.
-SSHD_MIB, SSH_MIB, SSH_S = 1.6, 1.3, 0.22
+# A node on another machine is a shell over ssh (Mininet's Cluster Edition), its session one of many on one
+# connection per machine: measured at k=8 over 2 simulated machines, 474 of them, an ssh client of 1.05 MiB
+# (PSS) each here and 0.05 MiB each in their machines' sshds; this 2-core machine started them at about 4.5
+# a second (9 at a time).
+SSHD_MIB, SSH_MIB, SSH_S = 0.1, 1.1, 0.22
 MEMORY_SHARE = 0.8  # of what the machine has available now
 MAX_BRING_UP_S = 600.0
 HERE = "this machine"  # in a placement's estimate: where the lab's process runs
@@ -82,6 +83,14 @@ def estimate_on(scenario: Scenario, placement: Placement) -> dict[str, Estimate]
     return {**costs, HERE: Estimate(BASE_MIB + probing_mib(scenario) + SSH_MIB * shells, BASE_S + SSH_S * shells)}
 
 
+def share_here(scenario: Scenario, placement: Placement, simulated: bool) -> Estimate:
+    """What this machine holds of a spread lab: its own part, or all of it when the machines are simulated here."""
+    costs = estimate_on(scenario, placement)
+    if not simulated:
+        return costs[HERE]
+    return Estimate(sum(c.memory_mib for c in costs.values()), max(c.bring_up_s for c in costs.values()))
+
+
 def _cost(switches: int, nodes: int, vswitches: int) -> Estimate:
     return Estimate(BASE_MIB + SWITCH_MIB * switches + NODE_MIB * nodes + VSWITCH_MIB * vswitches,
                     BASE_S + SWITCH_S * switches + NODE_S * nodes + VSWITCH_S * vswitches)
@@ -102,11 +111,13 @@ class Holder:
     used_mib: float
 
 
-def require_capacity(scenario: Scenario, holders: Sequence[Holder] = (), available: float | None = None) -> Estimate:
-    """The estimate, if this machine can hold the lab beside the labs running; otherwise a LabError that
-    says why, which labs hold the memory, and what fits. The running labs' own memory is already out of
-    what is available: what they hold counts back in, what they were estimated to need counts against."""
-    cost = estimate(scenario)
+def require_capacity(scenario: Scenario, holders: Sequence[Holder] = (), available: float | None = None,
+                     cost: Estimate | None = None) -> Estimate:
+    """The estimate (`cost`: this machine's share of a spread lab), if this machine can hold the lab beside the
+    labs running; otherwise a LabError that says why, which labs hold the memory, and what fits. The running
+    labs' own memory is already out of what is available: what they hold counts back in, what they were
+    estimated to need counts against."""
+    cost = cost or estimate(scenario)
     free = available_mib() if available is None else available
     budget = (free + sum(h.used_mib for h in holders)) * MEMORY_SHARE
     demand = cost.memory_mib + sum(h.estimate_mib for h in holders)
@@ -119,7 +130,7 @@ def require_capacity(scenario: Scenario, holders: Sequence[Holder] = (), availab
                        f"(`overlaylab down NAME`) or use a smaller k or fewer VMs")
     if demand > budget:
         raise LabError(f"{what}, but this machine has {_gib(free)} available; use a smaller k "
-                       f"or fewer VMs (or a machine with more memory)")
+                       f"or fewer VMs, or spread it over machines with --hosts A,B,... (docs/cluster.md)")
     if cost.bring_up_s > MAX_BRING_UP_S:
         raise LabError(f"{what}, more than the {MAX_BRING_UP_S:.0f} s a lab may take to come up here; "
                        f"use a smaller k or fewer VMs")
@@ -138,14 +149,14 @@ def busy(load: float, cores: int, labs: int) -> str | None:
             f"this lab will come up and answer slower\n")
 
 
-def admit(scenario: Scenario, out: IO[str]) -> Estimate:
-    """Admission, before anything is built: refuse a lab the machine cannot hold beside the running ones;
-    note a busy machine."""
+def admit(scenario: Scenario, out: IO[str], share: Estimate | None = None) -> Estimate:
+    """Admission, before anything is built: refuse a lab the machine cannot hold beside the running ones
+    (`share`: what this machine holds of a lab spread over several); note a busy machine."""
     running = [(listed.name, listed.state) for listed in registry.labs() if listed.running and listed.state]
     held = registry.marked()
     holders = [Holder(name, state.estimate_mib, registry.memory_mib([*held.get(name, []), state.pid]))
                for name, state in running]
-    cost = require_capacity(scenario, holders)
+    cost = require_capacity(scenario, holders, cost=share)
     note = busy(os.getloadavg()[0], os.cpu_count() or 1, len(running))
     if note:
         out.write(note)

@@ -70,11 +70,12 @@ def machine_of(node: Any) -> str | None:
     return str(node.serverIP) if getattr(node, "isRemote", False) else None
 
 
-def ssh(host: str, command: str) -> list[str]:
-    """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there; short
-    commands share one connection per machine (its master lingers a minute; its socket in root's folder)."""
-    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *_mux(), *_ssh_options(host), f"root@{host}",
-            command]
+def ssh(host: str, command: str, shared: bool = True) -> list[str]:
+    """Run `command` as root on a machine, in its own namespace, as the lab's nodes are run there; `shared`:
+    over the one connection per machine (see _mux), or a connection of its own."""
+    own = ["-o", "ControlPath=none"]
+    return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *(_mux() if shared else own),
+            *_ssh_options(host), f"root@{host}", command]
 
 
 def _mux() -> list[str]:
@@ -85,8 +86,10 @@ def _mux() -> list[str]:
 
 
 def agent_command(host: str) -> list[str]:
-    """How a capture agent (probes.agent) starts on a machine: its source, run by the machine's python3."""
-    return ssh(host, "python3 -c " + shlex.quote(agent_source()))
+    """How a capture agent (probes.agent) starts on a machine: its source, run by the machine's python3, over a
+    connection of its own (every probe and every frame seen goes through it: not through the ssh process that
+    also carries the machine's node shells)."""
+    return ssh(host, "python3 -c " + shlex.quote(agent_source()), shared=False)
 
 
 def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60) -> str:
@@ -165,14 +168,18 @@ def put(host: str, files: dict[Path, str]) -> None:
         raise LabError(f"on {host}, writing {len(files)} files failed: {done.stderr.decode().strip()}")
 
 
+def simulated(address: str) -> bool:
+    """Is this one of the machines `overlaylab cluster simulate` makes here?"""
+    try:
+        return ip_address(address) in NETWORK
+    except ValueError:  # a host name: a real machine
+        return False
+
+
 def _ssh_options(address: str) -> list[str]:
     """The simulated cluster's key and host-key policy, for one of its machines; a real machine's ssh
     settings are the user's own."""
-    try:
-        simulated = ip_address(address) in NETWORK
-    except ValueError:  # a host name: a real machine
-        simulated = False
-    if not simulated or not (DIR / "key").exists():
+    if not simulated(address) or not (DIR / "key").exists():
         return []
     return ["-i", str(DIR / "key"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR"]

@@ -16,7 +16,7 @@ from controller.flows import Tables
 from controller.overlay import virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import clean, daemons, machines, mgmt, pods, registry, tables, vswitches
-from overlaylab.runtime.capacity import admit
+from overlaylab.runtime.capacity import admit, share_here
 from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
 from overlaylab.runtime.identity import LabId, check_name, default_name
@@ -25,7 +25,7 @@ from overlaylab.runtime.network import build_network, end_shells, unplug
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import preflight
-from overlaylab.runtime.remote import machine_of
+from overlaylab.runtime.remote import machine_of, simulated
 from overlaylab.runtime.state import LabState, owner
 from overlaylab.system import pid_alive, wait_until
 from probes.session import Progress
@@ -229,7 +229,8 @@ def running_lab(scenario: Scenario, phases: Phases, command: str, name: str | No
     over, and take it down again whatever happens."""
     preflight(command)
     placement = machines.placed(scenario, hosts) if hosts else None
-    cost = admit(scenario, phases.out)
+    share = share_here(scenario, placement, all(map(simulated, placement.hosts))) if placement else None
+    cost = admit(scenario, phases.out, share)
     setLogLevel("output")
     with claimed(name) as lab_id:
         lab = RunningLab(scenario, phases, lab_id, cost.memory_mib, placement)

@@ -6,6 +6,7 @@ import shlex
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from subprocess import CompletedProcess
 from typing import TypeVar
 
@@ -15,6 +16,7 @@ from overlaylab.system import run
 
 OFCTL = ("ovs-ofctl", "-O", "OpenFlow13")
 FAR = "ssh:"  # a bridge on another machine (see `far`)
+SEPARATOR = "--overlaylab--"  # between the answers of one ssh command
 T = TypeVar("T")
 _BUCKET_EXTRAS = re.compile(r"(bucket_id:\d+,|weight:\d+,)")
 
@@ -98,20 +100,6 @@ def ofctl(command: str, bridge: str, *args: str, check: bool = True) -> Complete
     return run(*ssh(host, shlex.join([*OFCTL, command, there, *args])), check=check)
 
 
-def _diff_flows(bridge: str, compiled: str) -> CompletedProcess[str]:
-    """`ovs-ofctl diff-flows` between a bridge and a file of flows; a far bridge's flows are fetched first and
-    compared here, file to file."""
-    if not bridge.startswith(FAR):
-        return run(*OFCTL, "diff-flows", bridge, compiled, check=False)
-    held = ofctl("dump-flows", bridge, "--no-stats", check=False)
-    if held.returncode:
-        return held
-    with tempfile.NamedTemporaryFile("w", prefix="overlaylab-held-", suffix=".txt") as f:
-        f.write("\n".join(parse_flows(held.stdout)) + "\n")
-        f.flush()
-        return run(*OFCTL, "diff-flows", f.name, compiled, check=False)
-
-
 def dump(bridge: str) -> str:
     """The bridge's flows as ovs-ofctl prints them, with their counters."""
     return ofctl("dump-flows", bridge).stdout
@@ -132,26 +120,45 @@ def bucket_packets(bridge: str) -> list[int]:
 
 
 def mismatch(name: str, bridge: str, tables: Tables) -> str | None:
-    """None when the bridge holds exactly the compiled flows and groups; else what differs."""
-    with tempfile.NamedTemporaryFile("w", prefix="overlaylab-flows-", suffix=".txt") as f:
-        f.write("".join(ofctl_flow(flow) + "\n" for flow in tables.flows))
-        f.flush()
-        diff = _diff_flows(bridge, f.name)
+    """None when the bridge holds exactly the compiled flows, groups and meters; else what differs. What it
+    holds is fetched first (a far bridge's in one ssh command) and compared here, file to file, by OVS."""
+    held = _held(bridge, bool(tables.meters))
+    if isinstance(held, str):
+        return f"{name}: cannot read its tables ({held})"
+    flows, held_groups, held_meters = held
+    with tempfile.TemporaryDirectory(prefix="overlaylab-flows-") as folder:
+        compiled, holds = Path(folder) / "compiled", Path(folder) / "held"
+        compiled.write_text("".join(ofctl_flow(flow) + "\n" for flow in tables.flows))
+        holds.write_text("".join(line + "\n" for line in parse_flows(flows)))
+        diff = run(*OFCTL, "diff-flows", str(holds), str(compiled), check=False)
     if diff.returncode not in (0, 2):
-        return f"{name}: cannot read its flows ({diff.stderr.strip()})"
+        return f"{name}: cannot compare its flows ({diff.stderr.strip()})"
     missing, unexpected = parse_diff(diff.stdout)
-    groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(ofctl("dump-groups", bridge).stdout)
-    meters = {(m.meter_id, m.rate, m.burst) for m in tables.meters} ^ held_meters(bridge, bool(tables.meters))
+    groups = {ofctl_group(g) for g in tables.groups} ^ parse_groups(held_groups)
+    meters = {(m.meter_id, m.rate, m.burst) for m in tables.meters} ^ parse_meters(held_meters)
     if missing or unexpected or groups or meters:
         return (f"{name}: {missing} flows missing, {unexpected} unexpected, {len(groups)} group lines differ"
                 + (f", {len(meters)} meters differ" if meters else ""))
     return None
 
 
-def held_meters(bridge: str, expected: bool) -> set[tuple[int, int, int]]:
-    """The bridge's meters; only asked of a virtual switch that should have some (the underlay has none, and
-    one more round trip to each of its 80 switches at k=8 is one more chance to meet a busy socket)."""
-    return parse_meters(ofctl("dump-meters", bridge).stdout) if expected else set()
+def _held(bridge: str, meters: bool) -> tuple[str, str, str] | str:
+    """The bridge's flows (without counters), groups and meters as ovs-ofctl prints them (or what ovs-ofctl
+    said when it could not). Meters are only asked of a bridge that should have some: the underlay has none,
+    and one more round trip to each of its 80 switches at k=8 is one more chance to meet a busy socket."""
+    asks = [("dump-flows", "--no-stats"), ("dump-groups",), *([("dump-meters",)] if meters else [])]
+    if bridge.startswith(FAR):
+        host, _, there = bridge.removeprefix(FAR).partition(" ")
+        script = f"; echo {SEPARATOR}; ".join(shlex.join([*OFCTL, ask[0], there, *ask[1:]]) for ask in asks)
+        said = [run(*ssh(host, f"set -e; {script}"), check=False)]
+        answers = said[0].stdout.split(f"{SEPARATOR}\n")
+    else:
+        said = [ofctl(ask[0], bridge, *ask[1:], check=False) for ask in asks]
+        answers = [d.stdout for d in said]
+    failed = next((d for d in said if d.returncode), None)
+    if failed is not None or len(answers) != len(asks):
+        return failed.stderr.strip() if failed else "its answers did not come back whole"
+    return answers[0], answers[1], answers[2] if meters else ""
 
 
 def each(ask: Callable[[str], T], names: Iterable[str]) -> dict[str, T]:

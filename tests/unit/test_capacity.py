@@ -60,3 +60,18 @@ def test_a_placement_splits_the_estimate_over_its_machines():
     spreading = sum(e.memory_mib for e in spread.values()) - alone.memory_mib
     assert spreading == pytest.approx(4 * BASE_MIB + (SSH_MIB + SSHD_MIB) * shells)  # what spreading costs
     assert probing_mib(k16) / 1024 == pytest.approx(5.4, abs=0.1)  # 3 probes per ordered pair of 1,024 VMs
+
+
+def test_a_spread_lab_is_admitted_by_this_machines_share_and_a_lab_too_big_is_told_of_hosts():
+    from overlaylab.runtime.capacity import HERE, estimate_on, require_capacity, share_here
+    from topologies.generate import scale_yaml
+    from topologies.placement import place
+    from topologies.scenario import parse
+    from topologies.strictyaml import load as read
+    k16 = parse(read(scale_yaml(16, 1)))
+    placement = place(k16.fabric, ["a", "b", "c", "d"])
+    mine, all_here = share_here(k16, placement, False), share_here(k16, placement, True)
+    assert mine == estimate_on(k16, placement)[HERE] and all_here.memory_mib > 3 * mine.memory_mib
+    assert require_capacity(k16, available=mine.memory_mib * 2, cost=mine) == mine  # real machines: fits here
+    with pytest.raises(LabError, match=r"or spread it over machines with --hosts A,B,\.\.\. \(docs/cluster\.md\)$"):
+        require_capacity(k16, available=mine.memory_mib * 2)
