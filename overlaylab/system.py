@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,16 @@ from overlaylab.errors import LabError
 from probes.netns import namespace_id
 
 T = TypeVar("T")
+# Ctrl-C, as the CLI's handler records it: a KeyboardInterrupt raised while the interpreter runs a fork callback
+# is lost ("Exception ignored in: _releaseLock", seen once while Mininet started its nodes), so the lab's
+# phases also look here when they end (overlaylab.runtime.phases).
+interrupted = threading.Event()
+
+
+def interrupt(_signum: int, _frame: object) -> None:
+    """SIGINT: remembered, and raised as Python's own handler does."""
+    interrupted.set()
+    raise KeyboardInterrupt
 
 
 def columns(out: IO[str]) -> int | None:

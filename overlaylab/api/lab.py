@@ -168,12 +168,6 @@ class Lab:
         nodes = self.running.nodes
         return Words(self.scenario, nodes.vm_nodes, set(nodes.net or ()))
 
-    def vm(self, label: str) -> Any:
-        """The Mininet node of VM `tenant/vm`: `lab.vm("pepsi/web").cmd("ping -c1 192.0.2.3")`."""
-        if label not in self.running.nodes.vm_nodes:
-            raise LabError(f"no VM named {label!r}: `lab.vms` lists them")
-        return self.running.nodes.vm(label)
-
     def node(self, name: str) -> Any:
         """The Mininet node of a VM (`pepsi/web`), a server or a switch: `.cmd("ping -c1 192.0.2.3")`."""
         nodes = self.running.nodes
@@ -182,6 +176,8 @@ class Lab:
         if name in self.network:
             return nodes.node(name)
         raise LabError(f"no VM, server or switch named {name!r}")
+
+    vm = node  # the command contract's name for it: lab.vm("pepsi/web").cmd("ping -c1 192.0.2.3")
 
     @on_lab_thread
     def migrate(self, label: str, server: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from overlaylab.errors import LabError
 from overlaylab.faces import clustercli, exercisecli
-from overlaylab.system import columns, wrapped
+from overlaylab.system import columns, interrupt, wrapped
 from topologies.names import edge_port, vswitch_name
 from topologies.scenario import Mode, Scenario, ScenarioError
 
@@ -259,6 +259,7 @@ def _terminate(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     commands = {"up": _up, "check": _check, "clean": _clean, "bench": _bench, "drill": _drill, "compare": _compare,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from overlaylab.system import Stopwatch, columns, wrapped
+from overlaylab.system import Stopwatch, columns, interrupted, wrapped
 from probes.session import Progress
 
 PROGRESS_EVERY = 0.2  # seconds between updates of a phase line on a terminal
@@ -39,10 +39,14 @@ class Phases(Stopwatch):
 
         self.out.write(fit(head) if self.live else head)
         self.out.flush()
+        interrupted.clear()  # a Ctrl-C before this phase was the business of whatever then ran
         try:
             with self.timed(key):
                 yield progress
+                if interrupted.is_set():  # one the interpreter lost on its way (see overlaylab.system)
+                    raise KeyboardInterrupt
         except BaseException:
+            interrupted.clear()
             self.out.write(" failed\n")
             raise
         done = f"{latest[0]}, " if latest[0] else ""

@@ -66,3 +66,17 @@ def test_the_demo_wraps_at_the_terminals_width_and_writes_its_captures_outside_t
     assert demo.width() == demo.WIDTH
     assert str(demo.captures_dir("alice")).endswith("/overlaylab-demo-alice")
     assert not demo.captures_dir(None).is_relative_to(demo.Path(__file__).resolve().parents[2])
+
+
+def test_a_ctrl_c_the_interpreter_lost_still_ends_the_phase_it_came_in():
+    """Python drops a KeyboardInterrupt raised inside a fork callback; the CLI's handler also records it, and
+    the phase raises it when its block ends. One from before the phase began is not this phase's."""
+    from overlaylab.system import interrupted
+    out = io.StringIO()
+    phases = Phases(out)
+    interrupted.set()  # pressed while something else ran (the lab CLI's ping, say)
+    with phases.phase("flows", "waiting"):
+        pass
+    with pytest.raises(KeyboardInterrupt), phases.phase("network", "building"):
+        interrupted.set()  # pressed now, and its exception lost
+    assert out.getvalue().endswith(" failed\n") and not interrupted.is_set()
