@@ -56,9 +56,10 @@ class Stopwatch:
 
 
 def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run a command, capturing its output; a failure becomes a LabError quoting its stderr."""
+    """Run a command, capturing its output; a failure becomes a LabError quoting its stderr. Its stdin is empty:
+    with the lab CLI's script piped in, an ssh would otherwise read the script's next lines."""
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise LabError(f"{cmd[0]} is not installed: run `sudo make install`") from None
     except subprocess.TimeoutExpired:

@@ -92,16 +92,16 @@ def agent_command(host: str) -> list[str]:
     return ssh(host, "python3 -c " + shlex.quote(agent_source()), shared=False)
 
 
-def run_on(host: str, script: str, stdin: str | None = None, timeout: float = 60) -> str:
+def run_on(host: str, script: str, stdin: bytes = b"", timeout: float = 60) -> str:
     """A shell script run as root on a machine: what it printed, or a LabError with the last thing it said."""
     try:
-        done = subprocess.run(ssh(host, script), input=stdin, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(ssh(host, script), input=stdin, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise LabError(f"{host} did not finish `{script[:60]}` in {timeout:.0f} s") from None
     if done.returncode != 0:
-        said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        said = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise LabError(f"on {host}, `{script[:60]}` failed: {said}")
-    return done.stdout
+    return done.stdout.decode(errors="replace")
 
 
 SWEEP = """
@@ -160,12 +160,7 @@ def put(host: str, files: dict[Path, str]) -> None:
             info = tarfile.TarInfo(str(path))
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    try:
-        done = subprocess.run(ssh(host, "tar -x -P -f -"), input=stream.getvalue(), capture_output=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        raise LabError(f"{host} did not take {len(files)} files in 60 s") from None
-    if done.returncode != 0:
-        raise LabError(f"on {host}, writing {len(files)} files failed: {done.stderr.decode().strip()}")
+    run_on(host, "tar -x -P -f -", stdin=stream.getvalue())
 
 
 def simulated(address: str) -> bool:
