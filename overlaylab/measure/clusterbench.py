@@ -9,14 +9,14 @@ between machines carried.
 from __future__ import annotations
 
 import os
+import shlex
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import IO, Any
 
 from overlaylab.runtime.capacity import HERE, available_mib, estimate_on, probing_mib
 from overlaylab.runtime.phases import Phases
-from overlaylab.runtime.remote import machine_of, run_on
+from overlaylab.runtime.remote import pids_by_machine, run_on
 from overlaylab.runtime.running import running_lab
 from overlaylab.verify.check import Report, run_checks
 from topologies.placement import place
@@ -38,13 +38,8 @@ print(kib)
 
 def machine_memory(net: Any) -> dict[str, float]:
     """MiB of PSS in each machine's nodes' namespaces, read on the machine."""
-    pids: dict[str, list[str]] = defaultdict(list)
-    for node in net.values():
-        host = machine_of(node)
-        if host is not None:
-            pids[host].append(str(node.pid))
-    return {host: int(run_on(host, "python3 -c '" + PSS + "' " + " ".join(found), timeout=120)) / 1024
-            for host, found in pids.items()}
+    return {host: int(run_on(host, f"python3 -c {shlex.quote(PSS)} {' '.join(map(str, found))}", timeout=120)) / 1024
+            for host, found in pids_by_machine(net.values()).items()}
 
 
 def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: IO[str],

@@ -17,7 +17,7 @@ from mininet.node import OVSSwitch, RemoteController
 
 from overlaylab.runtime import links, pods
 from overlaylab.runtime.identity import LabId
-from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, run_on, sweep
+from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, pids_by_machine, run_on, sweep
 from overlaylab.system import pid_alive, processes_in, run, wait_until
 from probes.netns import namespace_id
 from probes.session import Progress
@@ -237,10 +237,7 @@ def unplug(lab: LabId, net: Mininet) -> int:
     started, and the private Open vSwitch daemons, whose state dies with the namespace), then delete
     the lab's veths in the machine's namespace in one batch. Returns how many processes it ended."""
     ended = kill_namespace_processes(host_namespaces(net), spare={h.pid for h in net.hosts if machine_of(h) is None})
-    shells: dict[str, list[int]] = defaultdict(list)
-    for node in net.hosts:
-        if (host := machine_of(node)) is not None:
-            shells[host].append(node.pid)
+    shells = pids_by_machine(net.hosts)
     with ThreadPoolExecutor(max_workers=8) as pool:
         ended += sum(pool.map(lambda host: sweep(host, lab.name, shells[host]), shells))
     links.delete_group(lab.link_group)

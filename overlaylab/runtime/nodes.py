@@ -34,9 +34,8 @@ class Nodes:
         self.fabric = scenario.fabric
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
-        fabric = scenario.fabric
-        self.targets = {s.name: self._target(s.name, pods.home(fabric, s).instance(lab).bridge(s.name))
-                        for s in fabric.switches}  # switch name: the bridge ovs-ofctl talks to
+        self.targets = {s.name: self._target(s.name, pods.home(self.fabric, s).instance(lab).bridge(s.name))
+                        for s in self.fabric.switches}  # switch name: the bridge ovs-ofctl talks to
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server
                          for i, vm in enumerate(scenario.vms)}
         self.down: set[frozenset[str]] = set()  # links between underlay switches the lab took down
@@ -103,9 +102,8 @@ class Nodes:
         """The machine of every switch and server, in a lab over several (empty: all on this one)."""
         if self.placement is None:
             return {}
-        fabric = self.fabric
-        return {name: self.placement.machine_of(fabric, name)
-                for name in [*(s.name for s in fabric.switches), *(s.name for s in fabric.servers)]}
+        return {name: self.placement.machine_of(self.fabric, name)
+                for name in [*(s.name for s in self.fabric.switches), *(s.name for s in self.fabric.servers)]}
 
     def same_machine(self, server: str, other: str, what: str) -> None:
         """Refuse, in one line, a change that needs two servers on one machine and finds them on two."""

@@ -15,6 +15,8 @@ import io
 import shlex
 import subprocess
 import tarfile
+from collections import defaultdict
+from collections.abc import Iterable
 from functools import cache
 from ipaddress import ip_address
 from pathlib import Path
@@ -68,6 +70,15 @@ def on_machine(cls: type) -> type:
 def machine_of(node: Any) -> str | None:
     """The machine a node runs on, None for this one."""
     return str(node.serverIP) if getattr(node, "isRemote", False) else None
+
+
+def pids_by_machine(nodes: Iterable[Any]) -> dict[str, list[int]]:
+    """The shell pids of the nodes on other machines, by machine (as each machine knows them)."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for node in nodes:
+        if (host := machine_of(node)) is not None:
+            found[host].append(node.pid)
+    return found
 
 
 def ssh(host: str, command: str, shared: bool = True) -> list[str]:
@@ -199,19 +210,19 @@ class StitchLink(RemoteGRELink):  # type: ignore[misc]
         if not self.vni:
             raise LabError(f"the cable {intfname1}-{intfname2} crosses machines and has no VNI of its own")
         for node, name, addr, remote in ((node1, intfname1, addr1, node2), (node2, intfname2, addr2, node1)):
-            run_on(node.serverIP, stitch_end(name, self.vni, node.serverIP, remote.serverIP, node.pid, addr))
+            run_on(node.serverIP, stitch_end(self.vni, node.serverIP, remote.serverIP, node.pid, name, addr))
         self.tunnel = self.vni  # Cluster Edition's field: anything but None means "a tunnel, not a veth"
         return None
 
 
-def stitch_end(name: str, vni: int, local: str, remote: str, pid: int, mac: str | None = None,
-               new_name: str | None = None) -> str:
+def stitch_end(vni: int, local: str, remote: str, pid: int, name: str, mac: str | None = None) -> str:
     """The script that makes one end of a stitch on its machine: a VXLAN device made in the machine's own
-    namespace (where its socket stays), then moved into the namespace of process `pid` (renamed there)."""
-    script = [f"ip link add name {name} type vxlan id {vni} local {local} remote {remote} dstport {STITCH_PORT} "
-              f"nolearning", *([f"ip link set {name} address {mac}"] if mac else []), f"ip link set {name} netns {pid}"]
-    final = new_name or name
-    if new_name:
-        script.append(f"nsenter -t {pid} -n ip link set {name} name {new_name}")
-    script.append(f"nsenter -t {pid} -n ip link set {final} up")
-    return " && ".join(script)
+    namespace (where its socket stays) under a name of its VNI's, unique to the lab and the cable (a switch's
+    port name is not: two labs building at once would both make `p0a0-eth3` there), then moved into the
+    namespace of process `pid` and named `name` there. One a failed try left behind goes first."""
+    made = f"olv{vni}"
+    return " && ".join([
+        f"{{ ip link del {made} 2>/dev/null; true; }}",
+        f"ip link add name {made} type vxlan id {vni} local {local} remote {remote} dstport {STITCH_PORT} nolearning",
+        *([f"ip link set {made} address {mac}"] if mac else []), f"ip link set {made} netns {pid}",
+        f"nsenter -t {pid} -n ip link set {made} name {name}", f"nsenter -t {pid} -n ip link set {name} up"])

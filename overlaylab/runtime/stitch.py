@@ -38,5 +38,5 @@ def management(lab: LabId, holder: int, ends: dict[str, Any], bridge: str, far_n
             links.stitch(holder, f"{lab.tag}{end}", {"vxlan_id": vni(lab, end), "vxlan_local": here,
                                                      "vxlan_group": host, "vxlan_port": STITCH_PORT,
                                                      "vxlan_learning": 0}, lab.link_group, end, bridge)
-        run_on(host, " && ".join(stitch_end(f"{lab.tag}{end}", vni(lab, end), host, here, node.pid,
-                                            new_name=far_name) for end, node in group.items()))
+        run_on(host, " && ".join(stitch_end(vni(lab, end), host, here, node.pid, far_name)
+                                 for end, node in group.items()))

@@ -171,14 +171,12 @@ def ecmp_check(counts: dict[str, list[int]]) -> Check:
 
 def tenant_probes(lab: RunningLab, progress: Progress) -> Found:
     """The probing session: delivery/isolation matrix, ARP, attacks, and what the underlay carried."""
-    placed = (placement := lab.nodes.placement) is not None
-    before = lab.nodes.stitch_frames() if placed else {}
+    machines = lab.nodes.machines()  # empty: the whole lab on this machine
+    before = lab.nodes.stitch_frames() if machines else {}
     verdicts = probe_tenants(lab, progress)
-    carried = {cable: sent - before[cable] for cable, sent in lab.nodes.stitch_frames().items()} if placed else {}
-    spans = placement is not None and any(
-        len({placement.machine_of(lab.scenario.fabric, vm.server.name) for vm in t.vms}) > 1
-        for t in lab.scenario.tenants)
-    return Found((*verdicts.checks, *([stitched(carried, spans)] if placed else [])),
+    carried = {cable: sent - before[cable] for cable, sent in lab.nodes.stitch_frames().items()} if machines else {}
+    spans = bool(machines) and any(len({machines[vm.server.name] for vm in t.vms}) > 1 for t in lab.scenario.tenants)
+    return Found((*verdicts.checks, *([stitched(carried, spans)] if machines else [])),
                  {"pairs": verdicts.pairs, "attacks": verdicts.attacks, "probes": verdicts.probes_sent,
                   "timings": {f"probes: {k}": v for k, v in verdicts.timings.items()}, "stitches": carried})
 
