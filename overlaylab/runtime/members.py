@@ -11,7 +11,7 @@ from overlaylab.errors import LabError
 from overlaylab.runtime import links, vswitches
 from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
-from overlaylab.runtime.network import kill_namespace_processes
+from overlaylab.runtime.network import kill_namespace_processes, refused_as_lab_errors
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.remote import machine_of, sweep
 from overlaylab.runtime.vswitches import server_intf
@@ -143,7 +143,7 @@ class Members:
         vm = next(v for v in bound.vms if v.label == label)
         net = self.nodes.net
         assert net is not None
-        with all_or_nothing(f"{label} was not added") as undo:
+        with all_or_nothing(f"{label} was not added") as undo, refused_as_lab_errors():
             node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, mac=vm.mac,
                                mtu=vm.encap.inner_mtu, **addressing(vm))
             undo.callback(net.delHost, node)

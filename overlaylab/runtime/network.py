@@ -5,16 +5,17 @@ import os
 import shlex
 import signal
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any
 
-from mininet.link import Link
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
+from overlaylab.errors import LabError
 from overlaylab.runtime import links, pods
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.remote import StitchLink, machine_of, on_machine, pids_by_machine, run_on, sweep
@@ -25,8 +26,9 @@ from topologies.fattree import FatTree, mac_of
 from topologies.mininet_topo import FatTreeTopo
 from topologies.placement import Placement
 from topologies.scenario import Scenario
-from vswitch.nodes import Orphanless, PhysicalServer, VirtualMachine, addressing
+from vswitch.nodes import Cable, Orphanless, PhysicalServer, VirtualMachine, addressing
 from vswitch.ovs import CONTROLLER_OPTIONS, OvsInstance
+from vswitch.wiring import WiringError
 
 ROGUE = "rogue"  # a host on a spare port of edge p0e0, known to no one: the fabric must keep it out
 ROGUE_IP = "10.0.0.250/24"
@@ -203,13 +205,22 @@ def _where(cls: type, params: dict[str, Any]) -> type:
     return on_machine(cls) if params.get("server") else cls
 
 
+@contextmanager
+def refused_as_lab_errors() -> Iterator[None]:
+    """A cable or an address the kernel refused (vswitch.wiring) is the lab's one-line error."""
+    try:
+        yield
+    except WiringError as exc:
+        raise LabError(str(exc)) from None
+
+
 def build_network(lab: LabId, scenario: Scenario, controller_port: int, progress: Progress,
                   placement: Placement | None = None) -> Mininet:
     """An unbuilt Mininet for the scenario (over the machines of `placement`, if given); the caller builds and
     starts it, and must stop it."""
     controller = Controller("ctl", ip=str(lab.controller.ip), port=controller_port, mark=lab.name)
     return LabNet(progress, lab.name, topo=LabTopo(scenario, lab, placement), switch=UnderlaySwitch,
-                  host=PhysicalServer, link=StitchLink if placement else Link, controller=controller,
+                  host=PhysicalServer, link=StitchLink if placement else Cable, controller=controller,
                   autoSetMacs=False, build=False, waitConnected=False)
 
 

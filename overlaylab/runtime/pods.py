@@ -13,27 +13,20 @@ is also what a datacenter loses together when its power fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from mininet.net import Mininet
-from mininet.node import Host
 
 from overlaylab.runtime import mgmt
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
 from topologies.names import MGMT_SERVER_SIDE, mgmt_home_end
-from vswitch.nodes import NO_IPV6, Orphanless
-from vswitch.ovs import OvsInstance, management_steps
+from vswitch.nodes import Wired
+from vswitch.ovs import OvsInstance, ip_batch, management_lines
 
 
-class Pod(Orphanless, Host):
+class Pod(Wired):
     """The namespace of one home of switches: no address on the fabric, only the management link."""
-
-    def config(self, **params: Any) -> Any:
-        result = super().config(**params)
-        self.cmd(NO_IPV6)
-        return result
 
     def defaultIntf(self) -> None:
         """None, without Mininet's warning: a pod has no data interface of its own."""
@@ -69,4 +62,4 @@ def start(lab: LabId, net: Mininet, fabric: FatTree) -> None:
 
 def _script(lab: LabId, home: Home) -> str:
     ovs = home.instance(lab)
-    return ovs.guarded([*management_steps(lab.home_address(home.index), MGMT_SERVER_SIDE), *ovs.start_steps()])
+    return ovs.guarded([ip_batch(management_lines(lab.home_address(home.index), MGMT_SERVER_SIDE)), *ovs.start_steps()])

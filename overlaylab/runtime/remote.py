@@ -31,6 +31,7 @@ from overlaylab.runtime.identity import RUN_DIR
 from overlaylab.runtime.simplan import DIR, NETWORK
 from probes.remote import source as agent_source
 from vswitch.nodes import MARK
+from vswitch.wiring import Setup, commands
 
 STITCH_PORT = 8472  # Linux's VXLAN port of old: not IANA's 4789 (the tenants' VXLAN), not GENEVE's 6081
 
@@ -55,6 +56,10 @@ class MachineMixin(RemoteMixin):  # type: ignore[misc]
         if self.isRemote and getattr(self, "mark", ""):
             words = ["env", f"{MARK}={self.mark}", *words]
         return super()._popen(words, sudo=False, tt=tt, **params)
+
+    def wire(self, setup: Setup) -> None:
+        """A host's set-up as commands in its shell there (vswitch.nodes.Wired does it over netlink here)."""
+        self.cmd(commands(setup))
 
 
 class MachineHost(MachineMixin, Node):  # type: ignore[misc]

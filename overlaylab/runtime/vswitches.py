@@ -78,7 +78,7 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
     for host, files in far.items():
         put(host, files)
     for name, (_, ovs) in scripts.items():
-        net[name].sendCmd(f"bash {ovs.rundir / 'step.sh'}")
+        net[name].sendCmd(f". {ovs.rundir / 'step.sh'}")  # read by the node's shell: no bash started
     failed = []
     deadline = time.monotonic() + START_TIMEOUT
     for done, (name, (_, ovs)) in enumerate(scripts.items(), 1):

@@ -1,9 +1,10 @@
 """The per-server Open vSwitch start-up script: private sockets, the right bridges and ports."""
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 from topologies.fattree import FatTree
-from vswitch.ovs import START_OK, VswitchPlan, restart_script, start_script
+from vswitch.ovs import START_OK, VswitchPlan, ip_batch, restart_script, start_script
 
 SERVER = FatTree(4).server("p1e0h1")
 PLAN = VswitchPlan(server=SERVER, rundir=Path("/run/overlaylab/servers/p1e0h1"), uplink="p1e0h1-eth0",
@@ -32,8 +33,9 @@ def test_bridges_ports_and_controller():
 
 
 def test_underlay_address_moves_to_br_phy_and_next_hops_are_seeded():
-    assert "ip addr add 10.1.0.3/24 dev br-phy" in SCRIPT
-    assert "ip route replace default via 10.1.0.1 dev br-phy" in SCRIPT
+    assert "<<< $'addr add 10.1.0.3/24 dev br-phy\\nlink set br-phy up" in SCRIPT
+    assert "\\nroute replace default via 10.1.0.1 dev br-phy'" in SCRIPT
+    assert SCRIPT.index("addr flush dev p1e0h1-eth0") < SCRIPT.index("addr add 10.1.0.3/24 dev br-phy")
     assert "tnl/neigh/set br-phy 10.1.0.1 02:00:0a:01:00:01" in SCRIPT
     assert "tnl/neigh/set br-phy 10.1.0.2 02:00:0a:01:00:01" in SCRIPT
     assert "ethtool -K p1e0h1-eth1 tx off" in SCRIPT
@@ -41,12 +43,23 @@ def test_underlay_address_moves_to_br_phy_and_next_hops_are_seeded():
 
 def test_the_servers_own_stack_ignores_what_ovs_reads():
     for intf in ("p1e0h1-eth0", "p1e0h1-eth1", "p1e0h1-eth2"):
-        assert f"ip rule add pref 10 iif {intf} blackhole" in SCRIPT
-        assert f"net.ipv4.conf.{intf}.arp_ignore=8" in SCRIPT
+        assert f"rule add pref 10 iif {intf} blackhole" in SCRIPT
+        assert f"echo 8 > /proc/sys/net/ipv4/conf/{intf}/arp_ignore" in SCRIPT
+
+
+def test_the_bridges_are_in_the_database_before_ovs_vswitchd_starts_so_it_starts_with_them():
+    assert SCRIPT.index("--no-wait init -- add-br br-phy") < SCRIPT.index("ovs-vswitchd unix:")
+
+
+def test_ip_commands_are_one_ip_each_time_and_bash_reads_them_as_lines():
+    batch = ip_batch(["addr add 10.1.0.3/24 dev br-phy", "link set br-phy up"])
+    said = subprocess.run(["bash", "-c", batch.replace("ip -batch -", "cat")], capture_output=True, text=True)
+    assert said.stdout == "addr add 10.1.0.3/24 dev br-phy\nlink set br-phy up\n"
+    assert SCRIPT.count("ip -batch -") == 2  # before Open vSwitch starts, and once br-phy exists
 
 
 def test_success_is_reported_only_when_every_step_worked():
-    assert SCRIPT.startswith("mkdir -p /run/overlaylab/servers/p1e0h1 && ( set -e;")
+    assert SCRIPT.startswith("( set -e;") and ">/run/overlaylab/servers/p1e0h1/start.log 2>&1" in SCRIPT
     assert SCRIPT.endswith(f"&& echo {START_OK} || echo START-FAILED")
 
 
