@@ -3,7 +3,8 @@
   GET /datapaths  the DPIDs of the switches connected now: {"connected": [...]}
   GET /underlay   the links known down, and every repair: {"down": [...], "reroutes": [{down, changes}]}
   GET /scenario   the desired state: {"scenario": <the scenario as YAML would write it>, "ports": {vm: port},
-                  "down": [links], "generation": N (changes whenever what the switches should hold does)}
+                  "down": [links], "generation": N (changes whenever what the switches should hold does),
+                  "datapaths": [the DPIDs that must hold flows], "flows": how many flows they must hold}
   GET /tables     what every datapath should hold: {"generation": N, "tables": [controller.codec's]}
   PUT /scenario   a new desired state, {"scenario": ..., "ports": ...}: validated exactly like a scenario
                   file, compiled, and only the difference pushed, make before break; answers with the

@@ -157,7 +157,12 @@ class OverlayLabController(BaseApp):  # type: ignore[misc,valid-type]
         for msg, xid in messages:
             if xid is not None:
                 msg.set_xid(xid)
-            dp.send_msg(msg)
+            elif msg.xid is None:
+                dp.set_xid(msg)
+            msg.serialize()
+        # One write, not one per message: os-ken's send queue holds 16, and each message past that was a
+        # handoff to the connection's sending thread (k=8: 26,000 flows to 128 virtual switches, at 5,000 a second).
+        dp.send(b"".join(msg.buf for msg, _ in messages))
 
     def ask(self, what: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         """An API request, answered by the loop (controller.api's Desired)."""

@@ -86,5 +86,7 @@ class DesiredState:
         return sorted(link_name(link) for link in self.down)
 
     def document(self) -> dict[str, Any]:
-        """The state as the API gives it: the scenario as YAML would write it, and the VMs' ports."""
-        return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario)}
+        """The state as the API gives it: the scenario as YAML would write it, the VMs' ports, and the datapaths
+        that must hold flows, with how many in all (what waiting for them needs, without every table)."""
+        return {"scenario": scenario.document(self.scenario), "ports": scenario.ports_of(self.scenario),
+                "datapaths": sorted(self.tables), "flows": sum(len(t.flows) for t in self.tables.values())}

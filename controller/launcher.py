@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import sys
 
 LISTEN_BACKLOG = 1024
+SWITCH_INTERVAL = 0.0005
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     # at once, then 128 virtual switches, and a SYN dropped from a full queue costs a switch seconds
     # of reconnect backoff (seen: a whole pod's switches waiting 40 s for their flows).
     hub.listen = functools.partial(hub.listen, backlog=LISTEN_BACKLOG)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
 

@@ -21,7 +21,7 @@ from overlaylab.runtime.controlproc import ControllerProcess
 from overlaylab.runtime.desired import Desired
 from overlaylab.runtime.identity import LabId, check_name, default_name
 from overlaylab.runtime.members import Members
-from overlaylab.runtime.network import build_network, end_shells, unplug
+from overlaylab.runtime.network import build_network, end_shells, refused_as_lab_errors, unplug
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import preflight
@@ -97,15 +97,17 @@ class RunningLab:
         self.state.save()
         with self.phases.phase("controller", "starting the controller (os-ken) on the management network"):
             mgmt.create(self.id)
-            self._start_controller()
+            self.controller.launch()  # it loads while the network is built, and must listen before a switch starts
         with self.phases.phase("network", f"building a k={fabric.k} fat-tree: {len(fabric.switches)} switches "
                                           f"({fabric.k} pods and the core, each its own Open vSwitch), "
                                           f"{len(fabric.servers)} servers, "
                                           f"{sum(not vm.bare_metal for vm in self.scenario.vms)} VMs") as progress:
             net = self.nodes.net = build_network(self.id, self.scenario, self.controller.port, progress,
                                                  self.nodes.placement)
-            net.build()
+            with refused_as_lab_errors():
+                net.build()
             pods.start(self.id, net, fabric)
+            self._controller_ready()
             net.start()
         self._start_vswitches()
         self._wait_for_flows()
@@ -123,17 +125,17 @@ class RunningLab:
                 self.nodes.vswitch_started(server)
             vswitches.start_kernel_vteps(self.nodes.net, self.scenario)
 
-    def _start_controller(self) -> None:
-        self.controller.start()
+    def _controller_ready(self) -> None:
+        """Once the (re)started controller listens: its API noted, its desired state read."""
+        self.controller.wait_ready()
         self.state.api = f"{self.controller.host}:{self.controller.api_port}"
         self.state.save()
         self.desired.restarted()
 
     def _wait_for_flows(self) -> None:
-        waiting = f"waiting until all {len(self.compiled)} datapaths hold their flows"
-        flows = sum(len(t.flows) for t in self.compiled.values())
+        waiting = f"waiting until all {len(self.desired.dpids)} datapaths hold their flows"
         with self.phases.phase("flows", waiting) as progress:
-            wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT + flows / FLOWS_PER_SECOND,
+            wait_until(lambda: self._in_sync(progress), FLOWS_TIMEOUT + self.desired.flows / FLOWS_PER_SECOND,
                        "the controller's flows", self._flows_problem)
 
     def kill_controller(self) -> None:
@@ -144,7 +146,8 @@ class RunningLab:
     def start_controller(self) -> dict[str, int]:
         """Start the controller again on its own port; every switch reconnects and is reconciled. Returns
         the flow and group mods each datapath needed (0 for all when nothing changed meanwhile)."""
-        self._start_controller()
+        self.controller.launch()
+        self._controller_ready()
         self._wait_for_flows()
         status = self.controller.status()
         return {name: status.changes[dpid] for dpid, name in status.synced.items()}
