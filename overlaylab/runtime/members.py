@@ -94,16 +94,15 @@ class Members:
         answer gains `from`, `to`, `moved_in` (seconds, the whole move) and `stream` (sent, lost, longest
         gap; None without a peer, and in a lab over several machines, whose streams run on this one only)."""
         vm = changes.vm_named(self.desired.scenario, label)
-        self.nodes.same_machine(vm.server.name, server, f"{label} moves")
+        move = self._migrate if self.nodes.machine(vm.server.name) == self.nodes.machine(server) else self._copy
         peer = next((p for p in self.desired.scenario.vms if p.tenant == vm.tenant and p is not vm
                      and not p.bare_metal and p.speaks_with(vm)), None) if self.nodes.placement is None else None
         start = time.monotonic()
         moved = {"from": vm.server.name, "to": server}
         if peer is None:
-            return {**self._migrate(vm, server), **moved, "moved_in": round(time.monotonic() - start, 3),
-                    "stream": None}
+            return {**move(vm, server), **moved, "moved_in": round(time.monotonic() - start, 3), "stream": None}
         with Stream(*self.nodes.stream_ends(peer, vm)) as stream:
-            answer = self._migrate(vm, server)
+            answer = move(vm, server)
         seconds = round(time.monotonic() - start, 3)
         assert stream.result is not None
         return {**answer, **moved, "moved_in": seconds, "peer": peer.label,
@@ -140,20 +139,38 @@ class Members:
         """A new VM (its own namespace) on a port of the server's virtual switch (started if the server had
         none), then the new desired state. `mac`: derived if not given; `ip6`: dual-stack."""
         bound = self._bound(changes.add_vm(self.desired.scenario, label, ip, server, mac, ip6))
-        vm = next(v for v in bound.vms if v.label == label)
+        with all_or_nothing(f"{label} was not added") as undo:
+            self._new_vm(next(v for v in bound.vms if v.label == label), bound, undo)
+            return self._push(bound)
+
+    def _copy(self, vm: VM, server: str) -> dict[str, Any]:
+        """A VM to a server on another machine: a namespace cannot cross machines, so the VM is made again there,
+        with its MAC and addresses, and pushed there make before break; then the old one goes. What ran in it
+        does not follow (a VM's memory would, in a real migration)."""
+        bound = self._bound(changes.migrate(self.desired.scenario, vm.label, server))
+        old = self.nodes.vm(vm.label)
+        with all_or_nothing(f"{vm.label} is still on {vm.server.name}") as undo:
+            self._new_vm(next(v for v in bound.vms if v.label == vm.label), bound, undo)
+            answer = self._push(bound)
+        self._retire(vm, old)
+        return answer
+
+    def _new_vm(self, vm: VM, bound: Scenario, undo: ExitStack) -> None:
+        """A VM's own namespace on its server's machine, cabled to a port of the server's virtual switch (started
+        if the server had none); each step's undo registered."""
         net = self.nodes.net
         assert net is not None
-        with all_or_nothing(f"{label} was not added") as undo, refused_as_lab_errors():
-            node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, mac=vm.mac,
-                               mtu=vm.encap.inner_mtu, **addressing(vm))
+        with refused_as_lab_errors():
+            node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, mac=vm.mac, mtu=vm.encap.inner_mtu,
+                               **addressing(vm), **self.nodes.placed(vm.server.name))
             undo.callback(net.delHost, node)
-            net.addLink(node, net[server], port1=0, port2=vm.port)
+            net.addLink(node, net[vm.server.name], port1=0, port2=vm.port)
             node.configDefault()
-            self.nodes.vm_nodes[label] = node.name
-            undo.callback(self.nodes.vm_nodes.pop, label)
-            self._plug(vm, bound)
-            undo.callback(self._leave_br_int, vm)
-            return self._push(bound)
+        before = self.nodes.vm_nodes.get(vm.label)
+        self.nodes.vm_nodes[vm.label] = node.name
+        undo.callback(self.nodes.name_vm, vm.label, before)
+        self._plug(vm, bound)
+        undo.callback(self._leave_br_int, vm)
 
     def _leave_br_int(self, vm: VM) -> None:
         """The VM's port leaves its server's virtual switch (moving away, or removed)."""
@@ -185,13 +202,16 @@ class Members:
         return vswitch_dpid(server) in self.controller.request("GET", path="/datapaths")["connected"]
 
     def _unplug(self, vm: VM) -> None:
-        """A removed member leaves: a bare-metal server's VXLAN device goes; a VM's processes end, its port
-        leaves its server's virtual switch and its namespace is gone."""
+        """A removed member leaves: a bare-metal server's VXLAN device goes, a VM retires."""
         node = self.nodes.vm(vm.label)
         del self.nodes.vm_nodes[vm.label]
         if vm.bare_metal:
             kernel.stop_vtep(node.pid, vm)
             return
+        self._retire(vm, node)
+
+    def _retire(self, vm: VM, node: Any) -> None:
+        """A VM's node goes: its processes end, its port leaves its server's virtual switch, its namespace is gone."""
         host = machine_of(node)
         if host is not None:
             sweep(host, self.nodes.lab.name, [node.pid])

@@ -8,7 +8,6 @@ from typing import Any
 from mininet.net import Mininet
 
 from controller.overlay import virtualized
-from overlaylab.errors import LabError
 from overlaylab.runtime import pods, tables
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
@@ -64,6 +63,13 @@ class Nodes:
         assert self.net is not None, "the network is not built yet"
         return self.net[name]
 
+    def name_vm(self, label: str, node: str | None) -> None:
+        """Which node is VM `tenant/vm` (None: none is)."""
+        if node is None:
+            self.vm_nodes.pop(label, None)
+        else:
+            self.vm_nodes[label] = node
+
     def vm(self, label: str) -> Any:
         """The Mininet node of VM `tenant/vm`."""
         return self.node(self.vm_nodes[label])
@@ -105,14 +111,14 @@ class Nodes:
         return {name: self.placement.machine_of(self.fabric, name)
                 for name in [*(s.name for s in self.fabric.switches), *(s.name for s in self.fabric.servers)]}
 
-    def same_machine(self, server: str, other: str, what: str) -> None:
-        """Refuse, in one line, a change that needs two servers on one machine and finds them on two."""
-        if self.placement is None:
-            return
-        here, there = (self.placement.machine_of(self.fabric, name) for name in (server, other))
-        if here != there:
-            raise LabError(f"{what} from {server} (on {here}) to {other} (on {there}): in a lab over several "
-                           f"machines a VM's cable is a veth, which cannot cross machines; pick a server on {here}")
+    def machine(self, server: str) -> str | None:
+        """The machine a server (and its VMs) runs on; None: this one."""
+        return self.placement.machine_of(self.fabric, server) if self.placement is not None else None
+
+    def placed(self, server: str) -> dict[str, str]:
+        """Mininet's parameters that put a new node on the machine of `server` (Cluster Edition's `server`)."""
+        machine = self.machine(server)
+        return {"server": machine} if machine is not None else {}
 
     def stitch_frames(self) -> dict[str, int]:
         """Frames each cable between two machines has carried so far, both ways, by cable (`p0a0-c0`), from the

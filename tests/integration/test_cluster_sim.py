@@ -123,20 +123,29 @@ def descendants(pid: int) -> set[str]:
     return names
 
 
-def test_a_lab_over_machines_moves_a_vm_within_a_machine_and_draws_where_nodes_run(no_cluster, tmp_path):
-    """Through the Python API: coke/web moves to an empty server of its machine and back, still reaching
-    coke/db on the other machine; a move to the other machine is refused in one line and changes nothing; the
+def test_a_lab_over_machines_moves_a_vm_within_and_across_machines_and_draws_where_nodes_run(no_cluster, tmp_path):
+    """Through the Python API: coke/web moves to an empty server of its machine, still reaching coke/db on the
+    other machine; then to an empty server of that other machine (made again there: a new namespace, on that
+    machine, with the VM's MAC and address), and back; a VM added on the second machine lives there; the
     picture names each node's machine; the check stays green."""
     from overlaylab import Lab
-    from overlaylab.errors import LabError
     from overlaylab.runtime.simcluster import simulate
     one, two = (str(m.address.ip) for m in simulate(2))
     with Lab("topologies/lecture.yaml", name=NAME, hosts=f"{one},{two}") as lab:
         assert lab.migrate("coke/web", "p1e1h1")["to"] == "p1e1h1"  # an empty server, on the first machine
         assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W2 192.0.2.3")  # coke/db, on the second
-        with pytest.raises(LabError, match=rf"coke/web moves from p1e1h1 \(on {one}\) to p2e1h0 \(on {two}\)"):
-            lab.migrate("coke/web", "p2e1h0")
+        first = lab.vm("coke/web")
+        assert lab.migrate("coke/web", "p2e1h1")["to"] == "p2e1h1"  # an empty server, on the second machine
+        moved = lab.vm("coke/web")
+        assert moved is not first and moved.serverIP == two
+        assert moved.cmd(f"ip -4 -br addr show {moved.defaultIntf()}").split()[1:] == ["UP", "192.0.2.2/24"]
+        assert lab.vm("coke/web").MAC() == next(v.mac for v in lab.scenario.vms if v.label == "coke/web")
+        assert " 0% packet loss" in moved.cmd("ping -c2 -W2 192.0.2.3")  # coke/db, on the same machine now
+        lab.add_vm("pepsi/cache", "192.0.2.9/24", "p3e0h1")
+        assert lab.vm("pepsi/cache").serverIP == two
+        assert " 0% packet loss" in lab.vm("pepsi/cache").cmd("ping -c2 -W2 192.0.2.2")  # pepsi/web, on the first
         lab.migrate("coke/web", "p0e0h0")
+        assert lab.vm("coke/web").serverIP == one
         assert lab.check().ok
         source = lab.draw(tmp_path / "fabric.svg").file.read_text()
         assert f"on {one}" in source and f"on {two}" in source
