@@ -10,8 +10,6 @@ changed, where, how many flow-mods) are read back from its API once the switches
 """
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +21,7 @@ from controller.underlay import links_of
 from overlaylab.errors import LabError
 from overlaylab.runtime import vswitches
 from overlaylab.runtime.running import RunningLab
-from overlaylab.system import pid_alive, wait_until
+from overlaylab.system import wait_until
 from probes.stream import Stream
 from topologies.names import vswitch_dpid, vswitch_name
 from topologies.scenario import VM
@@ -113,7 +111,7 @@ def vswitch(lab: RunningLab, server: str, up: bool) -> dict[str, Any]:
     found = lab.scenario.fabric.server(server)
     if found is None or found not in {vm.server for vm in lab.scenario.vms if not vm.bare_metal}:
         raise LabError(f"{server} has no virtual switch; name a server that hosts VMs")
-    ovs, dpid = lab.nodes.ovs(found), vswitch_dpid(found)
+    dpid = vswitch_dpid(found)
     assert lab.nodes.net is not None
     with measured(lab, f"vswitch {server} {'up' if up else 'down'}") as record:
         if up:
@@ -124,9 +122,11 @@ def vswitch(lab: RunningLab, server: str, up: bool) -> dict[str, Any]:
             changes = lab.controller.status().changes[dpid]
             record["changes"] = layered({vswitch_name(found): changes})
         else:
-            pid = int(ovs.pidfile("ovs-vswitchd").read_text())
-            os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: not pid_alive(pid), 10, f"{server}'s ovs-vswitchd to die")
+            pid = lab.nodes.vswitchd(found)
+            if pid is None:
+                raise LabError(f"{server}'s virtual switch is down already; restore it: `restore vswitch {server}`")
+            lab.nodes.node(server).cmd(f"kill -9 {pid}")  # by the server's shell, on its machine
+            wait_until(lambda: lab.nodes.vswitchd(found) is None, 10, f"{server}'s ovs-vswitchd to die")
             record["changes"] = layered({})
     return record
 

@@ -63,6 +63,13 @@ class Nodes:
         assert self.net is not None, "the network is not built yet"
         return self.net[name]
 
+    def vswitchd(self, server: Server) -> int | None:
+        """The pid of the server's ovs-vswitchd, None if it does not run: asked by the server's own shell, on its
+        machine (a pid read here of a node on another machine would name some other process)."""
+        pidfile = self.ovs(server).pidfile("ovs-vswitchd")
+        said = self.node(server.name).cmd(f"p=$(cat {pidfile} 2>/dev/null) && kill -0 $p 2>/dev/null && echo $p")
+        return int(said) if said.strip().isdigit() else None
+
     def name_vm(self, label: str, node: str | None) -> None:
         """Which node is VM `tenant/vm` (None: none is)."""
         if node is None:

@@ -25,9 +25,9 @@ from overlaylab.runtime.network import build_network, end_shells, refused_as_lab
 from overlaylab.runtime.nodes import Nodes
 from overlaylab.runtime.phases import Phases
 from overlaylab.runtime.preflight import preflight
-from overlaylab.runtime.remote import machine_of, simulated
+from overlaylab.runtime.remote import simulated
 from overlaylab.runtime.state import LabState, owner
-from overlaylab.system import pid_alive, wait_until
+from overlaylab.system import wait_until
 from probes.session import Progress
 from topologies.fattree import Server
 from topologies.names import UPLINK_PORT, vswitch_dpid
@@ -200,13 +200,7 @@ class RunningLab:
 
 
 def _vswitch_up(nodes: Nodes, server: Server, connected: set[int]) -> bool:
-    pidfile = nodes.ovs(server).pidfile("ovs-vswitchd")
-    node = nodes.node(server.name)
-    if machine_of(node) is not None:  # its pidfile and process are on its machine: asked there, by its shell
-        alive = node.cmd(f"kill -0 $(cat {pidfile} 2>/dev/null) 2>/dev/null && echo alive").strip() == "alive"
-    else:
-        alive = pidfile.exists() and pid_alive(int(pidfile.read_text() or 0))
-    return alive and vswitch_dpid(server) in connected
+    return vswitch_dpid(server) in connected and nodes.vswitchd(server) is not None
 
 
 @contextmanager

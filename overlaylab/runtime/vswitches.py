@@ -13,7 +13,7 @@ from controller.overlay import local_vms, virtualized
 from overlaylab.errors import LabError
 from overlaylab.runtime import mgmt
 from overlaylab.runtime.identity import LabId
-from overlaylab.runtime.remote import machine_of, put
+from overlaylab.runtime.remote import machine_of, put, run_on
 from probes.session import Progress
 from topologies.fattree import Server
 from topologies.names import MGMT_SERVER_SIDE, mgmt_server_end, uplink, vm_interface, vswitch_dpid
@@ -88,7 +88,8 @@ def run_guarded(net: Mininet, scripts: dict[str, tuple[str, OvsInstance]], progr
             progress(f"{done}/{len(scripts)} up")
     if failed:
         name, ovs = failed[0]
-        raise LabError(f"the Open vSwitch of {name} did not start ({len(failed)} failed): {_last_line(ovs.start_log)}")
+        raise LabError(f"the Open vSwitch of {name} did not start ({len(failed)} failed): "
+                       f"{_last_line(net[name], ovs.start_log)}")
 
 
 def _output(node: Any, deadline: float, ovs: OvsInstance) -> str:
@@ -98,7 +99,7 @@ def _output(node: Any, deadline: float, ovs: OvsInstance) -> str:
         if time.monotonic() > deadline:
             node.sendInt()
             raise LabError(f"the Open vSwitch of {node.name} did not start within {START_TIMEOUT:.0f} s: "
-                           f"{_last_line(ovs.start_log)}")
+                           f"{_last_line(node, ovs.start_log)}")
         printed += node.monitor(timeoutms=500)
     return printed
 
@@ -127,9 +128,12 @@ def start_kernel_vteps(net: Mininet, scenario: Scenario, before: Scenario | None
             raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: {exc}") from None
 
 
-def _last_line(path: Path) -> str:
+def _last_line(node: Any, path: Path) -> str:
+    """The last line of a start script's log, read on the node's machine."""
+    host = machine_of(node)
     try:
-        lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return f"no log at {path}"
-    return f"{lines[-1] if lines else '(empty log)'} (see {path})"
+        text = run_on(host, f"cat {path}") if host is not None else path.read_text(errors="replace")
+    except (OSError, LabError):
+        return f"no log at {path} on {host or 'this machine'}"
+    lines = text.strip().splitlines()
+    return f"{lines[-1] if lines else '(empty log)'} (see {path}{f' on {host}' if host else ''})"
