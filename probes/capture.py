@@ -66,7 +66,7 @@ class Capture:
             self.selector.register(agent.output, selectors.EVENT_READ, agent)
         return self.agents[machine]
 
-    def _settle(self) -> None:
+    def ready(self) -> None:
         """Every agent's sockets open before anything is sent, or read (on one machine, a listener not yet open
         would miss what another machine's sender sent)."""
         for agent in self.agents.values():
@@ -75,16 +75,21 @@ class Capture:
 
     def send(self, name: str, frame: bytes) -> None:
         if not self.settled:
-            self._settle()
+            self.ready()
         agent = self.remote.get(name)
         if agent is None:
             self.sockets[name].send(frame)
         else:
             agent.send(name, frame)
 
+    def flush(self) -> None:
+        """Hand the agents what was sent to them now, not at the next poll (a stream's probe every 5 ms)."""
+        for agent in self.agents.values():
+            agent.input.flush()
+
     def poll(self, timeout: float, on_frame: OnFrame) -> None:
         """Wait up to `timeout` for frames, and take in all that are there."""
-        self._settle()
+        self.ready()
         for key, _ in self.selector.select(timeout=timeout):
             if isinstance(key.data, AgentLink):
                 for name, frame, kind in key.data.frames():

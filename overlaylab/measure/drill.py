@@ -82,8 +82,7 @@ def interval(streams: int) -> float:
 def streams(lab: RunningLab, chosen: list[tuple[VM, VM]]) -> Iterator[list[Stream]]:
     every = interval(len(chosen))
     with ExitStack() as stack:
-        ends = lab.nodes.stream_ends
-        yield [stack.enter_context(Stream(*ends(a, b), every, run=i.to_bytes(2, "big")))
+        yield [stack.enter_context(lab.nodes.stream(a, b, interval=every, run=i.to_bytes(2, "big")))
                for i, (a, b) in enumerate(chosen)]
 
 

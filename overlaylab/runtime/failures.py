@@ -22,7 +22,6 @@ from overlaylab.errors import LabError
 from overlaylab.runtime import vswitches
 from overlaylab.runtime.running import RunningLab
 from overlaylab.system import wait_until
-from probes.stream import Stream
 from topologies.names import vswitch_dpid, vswitch_name
 from topologies.scenario import VM
 
@@ -53,7 +52,7 @@ def measured(lab: RunningLab, event: str) -> Iterator[dict[str, Any]]:
     if pair is None:
         yield record
     else:
-        with Stream(*lab.nodes.stream_ends(*pair)) as stream:
+        with lab.nodes.stream(*pair) as stream:
             yield record
         assert stream.result is not None
         record["stream"] = {"from": pair[0].label, "to": pair[1].label, "sent": stream.result.sent,

@@ -18,7 +18,6 @@ from overlaylab.runtime.vswitches import server_intf
 from overlaylab.system import wait_until
 from probes.netns import announce, namespace_id
 from probes.packets import Host
-from probes.stream import Stream
 from topologies import changes
 from topologies.fattree import Server
 from topologies.names import vswitch_dpid
@@ -92,16 +91,18 @@ class Members:
     def migrate(self, label: str, server: str) -> dict[str, Any]:
         """Move a running VM, measured: a peer of its tenant streams probes to it every 5 ms meanwhile. The
         answer gains `from`, `to`, `moved_in` (seconds, the whole move) and `stream` (sent, lost, longest
-        gap; None without a peer, and in a lab over several machines, whose streams run on this one only)."""
+        gap; None without a peer, and when the VM is made again on another machine: the stream's socket would
+        stay in the old one). In a lab over several machines an end's socket is held by its machine's agent."""
         vm = changes.vm_named(self.desired.scenario, label)
-        move = self._migrate if self.nodes.machine(vm.server.name) == self.nodes.machine(server) else self._copy
+        within = self.nodes.machine(vm.server.name) == self.nodes.machine(server)
+        move = self._migrate if within else self._copy
         peer = next((p for p in self.desired.scenario.vms if p.tenant == vm.tenant and p is not vm
-                     and not p.bare_metal and p.speaks_with(vm)), None) if self.nodes.placement is None else None
+                     and not p.bare_metal and p.speaks_with(vm)), None) if within else None
         start = time.monotonic()
         moved = {"from": vm.server.name, "to": server}
         if peer is None:
             return {**move(vm, server), **moved, "moved_in": round(time.monotonic() - start, 3), "stream": None}
-        with Stream(*self.nodes.stream_ends(peer, vm)) as stream:
+        with self.nodes.stream(peer, vm) as stream:
             answer = move(vm, server)
         seconds = round(time.monotonic() - start, 3)
         assert stream.result is not None

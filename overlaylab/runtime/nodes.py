@@ -11,12 +11,12 @@ from controller.overlay import virtualized
 from overlaylab.runtime import pods, tables
 from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
-from overlaylab.runtime.remote import machine_of
+from overlaylab.runtime.remote import agent_command, machine_of
 from overlaylab.runtime.vswitches import server_ovs
 from probes.endpoint import Endpoint
 from probes.packets import Host
 from probes.reach import Station
-from probes.stream import End
+from probes.stream import End, Stream
 from topologies.fattree import FatTree, Server, mac_of
 from topologies.names import PHY, node_of, uplink, vswitch_name
 from topologies.placement import Placement
@@ -97,8 +97,13 @@ class Nodes:
 
         def end(vm: VM, mac: str) -> End:
             node = self.vm(vm.label)
-            return End(Host(mac, vm.address(v6)), node.pid, node.defaultIntf().name)
+            return End(Host(mac, vm.address(v6)), node.pid, node.defaultIntf().name, machine_of(node))
         return end(src, src.mac), end(dst, src.next_hop_mac(dst, v6))
+
+    def stream(self, src: VM, dst: VM, **params: Any) -> Stream:
+        """A probe stream from `src` to `dst` (probes.stream), its ends' sockets held by their machines' agents
+        when they are on other machines."""
+        return Stream(*self.stream_ends(src, dst), launch=agent_command, **params)
 
     def port_pid(self, port: str) -> int:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: its switch's

@@ -133,10 +133,13 @@ def test_a_lab_over_machines_moves_a_vm_within_and_across_machines_and_draws_whe
     from overlaylab.runtime.simcluster import simulate
     one, two = (str(m.address.ip) for m in simulate(2))
     with Lab("topologies/lecture.yaml", name=NAME, hosts=f"{one},{two}") as lab:
-        assert lab.migrate("coke/web", "p1e1h1")["to"] == "p1e1h1"  # an empty server, on the first machine
+        within = lab.migrate("coke/web", "p1e1h1")  # an empty server, on the first machine
+        assert within["to"] == "p1e1h1" and within["peer"] == "coke/db"  # its stream from the second machine
+        assert within["stream"]["sent"] > within["stream"]["lost"]  # probes sent and counted through the agents
         assert " 0% packet loss" in lab.vm("coke/web").cmd("ping -c2 -W2 192.0.2.3")  # coke/db, on the second
         first = lab.vm("coke/web")
-        assert lab.migrate("coke/web", "p2e1h1")["to"] == "p2e1h1"  # an empty server, on the second machine
+        across = lab.migrate("coke/web", "p2e1h1")  # an empty server, on the second machine
+        assert across["to"] == "p2e1h1" and across["stream"] is None  # its old socket would go with the old VM
         moved = lab.vm("coke/web")
         assert moved is not first and moved.serverIP == two
         assert moved.cmd(f"ip -4 -br addr show {moved.defaultIntf()}").split()[1:] == ["UP", "192.0.2.2/24"]

@@ -4,7 +4,6 @@ from controller.planner import plan, summary
 from controller.underlay import compile_underlay
 from overlaylab.runtime import failures, tables
 from overlaylab.system import run
-from probes.stream import Stream
 from tests.integration.conftest import lab_of
 from topologies.scenario import BUNDLED
 
@@ -12,7 +11,7 @@ from topologies.scenario import BUNDLED
 def test_a_restarted_controller_sends_no_flow_mod_to_an_unchanged_network_and_traffic_survives_it():
     with lab_of(BUNDLED / "lecture.yaml") as lab:
         web, db = (next(vm for vm in lab.scenario.vms if vm.label == label) for label in ("coke/web", "coke/db"))
-        with Stream(*lab.nodes.stream_ends(web, db)) as stream:  # across the core, all the while
+        with lab.nodes.stream(web, db) as stream:  # across the core, all the while
             lab.kill_controller()
             changes = lab.start_controller()
         assert stream.result.sent > 100 and stream.result.lost == 0, stream.result
