@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from overlaylab.runtime.remote import agent_command, machine_of
 from overlaylab.runtime.running import RunningLab
 from probes.capture import Capture
 from probes.packets import Host, encapsulated, probe
@@ -25,10 +26,11 @@ def from_stranger(lab: RunningLab, victim_label: str, stranger: str) -> bool:
     frame = encapsulated(victim.encap, Host(server.mac, server.ip), mac_of(server.gateway), victim.server_ip,
                          victim.vni, inner)
     seen: list[bytes] = []
-    capture = Capture()
+    capture = Capture(agent_command)
     try:
-        capture.listen("victim", victim.pid, victim.iface)
-        capture.listen("stranger", lab.nodes.node(stranger).pid, uplink(server))
+        capture.listen("victim", victim.pid, victim.iface, victim.machine)
+        node = lab.nodes.node(stranger)
+        capture.listen("stranger", node.pid, uplink(server), machine_of(node))
         capture.send("stranger", frame)
         capture.run(lambda: bool(seen), timeout=SETTLE, settle=0,
                     on_frame=lambda name, got: seen.append(got) if name == "victim" and token in got else None)

@@ -10,6 +10,7 @@ from scapy.layers.l2 import Ether
 
 from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.shown import Shown, across
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.evidence import captured, on_uplink, ping
 from overlaylab.verify.probing import core_taps, uplink_tap
@@ -53,10 +54,10 @@ def five_tuple(lab: RunningLab, _out: Path) -> Shown:
     cores, tap = core_taps(lab.scenario.fabric), uplink_tap(web.server)
 
     def flows() -> None:
-        capture = Capture()
+        capture = Capture(agent_command)
         try:
             end = lab.nodes.endpoint(web)
-            capture.listen(web.label, end.pid, end.iface)
+            capture.listen(web.label, end.pid, end.iface, end.machine)
             tokens = Tokens()
             for flow in range(8):
                 capture.send(web.label, probe("udp", Host(web.mac, web.v4.ip), Host(db.mac, db.v4.ip), tokens(), flow))

@@ -23,6 +23,7 @@ from overlaylab.classroom.roles import roles_of
 from overlaylab.classroom.routedhop import routed_hop
 from overlaylab.classroom.shown import Shown, across
 from overlaylab.runtime import tables
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.vswitches import server_intf
 from overlaylab.verify.evidence import Counted, between, captured, counted, ping
@@ -220,11 +221,11 @@ def _tunnels(frames: list[bytes]) -> list[tuple[str, int | None]]:
 
 def _cross_tenant(lab: RunningLab, src: VM, dst: VM) -> str:
     """A frame from one tenant's VM to another tenant's VM, by its real MAC and IP: where it arrived."""
-    capture, token, arrived = Capture(), Tokens()(), []
+    capture, token, arrived = Capture(agent_command), Tokens()(), []
     try:
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
-            capture.listen(vm.label, end.pid, end.iface)
+            capture.listen(vm.label, end.pid, end.iface, end.machine)
         capture.send(src.label, probe("icmp", Host(src.mac, src.v4.ip), Host(dst.mac, dst.v4.ip), token))
         capture.run(lambda: False, 0.5, 0, lambda name, frame: arrived.append(name) if token in frame else None)
     finally:

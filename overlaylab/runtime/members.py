@@ -163,13 +163,16 @@ class Members:
         assert net is not None
         with refused_as_lab_errors():
             node = net.addHost(self.nodes.new_vm_node(), cls=VirtualMachine, mac=vm.mac, mtu=vm.encap.inner_mtu,
-                               **addressing(vm), **self.nodes.placed(vm.server.name))
+                               **addressing(vm), **_on_machine(self.nodes.machine(vm.server.name)))
             undo.callback(net.delHost, node)
             net.addLink(node, net[vm.server.name], port1=0, port2=vm.port)
             node.configDefault()
-        before = self.nodes.vm_nodes.get(vm.label)
-        self.nodes.vm_nodes[vm.label] = node.name
-        undo.callback(self.nodes.name_vm, vm.label, before)
+        named = self.nodes.vm_nodes
+        if vm.label in named:  # a VM made again on another machine: the old node is it until the move is done
+            undo.callback(named.__setitem__, vm.label, named[vm.label])
+        else:
+            undo.callback(named.pop, vm.label)
+        named[vm.label] = node.name
         self._plug(vm, bound)
         undo.callback(self._leave_br_int, vm)
 
@@ -221,6 +224,11 @@ class Members:
         self._leave_br_int(vm)
         assert self.nodes.net is not None
         self.nodes.net.delHost(node)
+
+
+def _on_machine(machine: str | None) -> dict[str, str]:
+    """Mininet's parameters that put a new node on `machine` (Cluster Edition's `server`; None: this one)."""
+    return {"server": machine} if machine is not None else {}
 
 
 def move_port(name: str, source: Any, target: Any, new_name: str) -> None:

@@ -13,6 +13,7 @@ from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
 from overlaylab.runtime.remote import agent_command, machine_of
 from overlaylab.runtime.vswitches import server_ovs
+from probes.capture import Capture, Sink
 from probes.endpoint import Endpoint
 from probes.packets import Host
 from probes.reach import Station
@@ -70,13 +71,6 @@ class Nodes:
         said = self.node(server.name).cmd(f"p=$(cat {pidfile} 2>/dev/null) && kill -0 $p 2>/dev/null && echo $p")
         return int(said) if said.strip().isdigit() else None
 
-    def name_vm(self, label: str, node: str | None) -> None:
-        """Which node is VM `tenant/vm` (None: none is)."""
-        if node is None:
-            self.vm_nodes.pop(label, None)
-        else:
-            self.vm_nodes[label] = node
-
     def vm(self, label: str) -> Any:
         """The Mininet node of VM `tenant/vm`."""
         return self.node(self.vm_nodes[label])
@@ -90,7 +84,7 @@ class Nodes:
                         vm.ip6.ip if vm.ip6 else None, vm.ip6.network if vm.routed and vm.ip6 else None,
                         machine_of(node))
 
-    def stream_ends(self, src: VM, dst: VM) -> tuple[End, End]:
+    def _ends(self, src: VM, dst: VM) -> tuple[End, End]:
         """Where a probe stream from `src` to `dst` starts and ends (probes.stream), its frames addressed as
         `src` would send them (to its gateway, for a peer on another subnet of a routed tenant)."""
         v6 = src.ip is None or dst.ip is None  # IPv6 between two VMs that do not both have IPv4
@@ -103,12 +97,18 @@ class Nodes:
     def stream(self, src: VM, dst: VM, **params: Any) -> Stream:
         """A probe stream from `src` to `dst` (probes.stream), its ends' sockets held by their machines' agents
         when they are on other machines."""
-        return Stream(*self.stream_ends(src, dst), launch=agent_command, **params)
+        return Stream(*self._ends(src, dst), launch=agent_command, **params)
 
     def port_pid(self, port: str) -> int:
         """A process in the namespace where an underlay switch port (`p0e0-eth1`) lives: its switch's
         home's (a pod's, or the core's)."""
         return int(self.node(node_of(port)).pid)
+
+    def tap(self, capture: Capture, port: str, sink: Sink | None = None) -> None:
+        """Tap an underlay switch's or a server's port (`p0e0-eth1`) where it is: here, or through the agent of
+        its machine."""
+        node = self.node(node_of(port))
+        capture.tap(port, node.pid, port, sink, machine_of(node))
 
     def stations(self, fabric: FatTree) -> list[Station]:
         """Every physical server as the reachability probes address it."""
@@ -126,11 +126,6 @@ class Nodes:
     def machine(self, server: str) -> str | None:
         """The machine a server (and its VMs) runs on; None: this one."""
         return self.placement.machine_of(self.fabric, server) if self.placement is not None else None
-
-    def placed(self, server: str) -> dict[str, str]:
-        """Mininet's parameters that put a new node on the machine of `server` (Cluster Edition's `server`)."""
-        machine = self.machine(server)
-        return {"server": machine} if machine is not None else {}
 
     def stitch_frames(self) -> dict[str, int]:
         """Frames each cable between two machines has carried so far, both ways, by cable (`p0a0-c0`), from the

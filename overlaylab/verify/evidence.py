@@ -12,6 +12,7 @@ import probes.packets  # noqa: F401 - binds scapy's VXLAN, GENEVE and GRE layers
 from controller.flows import ofctl_match
 from overlaylab.errors import LabError
 from overlaylab.runtime import tables
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from overlaylab.system import wait_until
 from overlaylab.verify.probing import uplink_tap
@@ -24,10 +25,11 @@ COUNTER_TIMEOUT = 5.0  # seconds: Open vSwitch's revalidators publish flow count
 def captured(lab: RunningLab, ifaces: list[str], action: Callable[[], object]) -> dict[str, list[bytes]]:
     """Every frame that crossed each interface (a switch port such as p0e0-eth1, or a VM's server-side
     port such as p0e0h0-eth2) while `action` ran."""
-    capture = Capture()
+    capture = Capture(agent_command)
     try:
         for iface in ifaces:
-            capture.tap(iface, lab.nodes.port_pid(iface), iface)
+            lab.nodes.tap(capture, iface)
+        capture.ready()  # a tap on another machine is open there before anything crosses it
         action()
         capture.run(lambda: True, timeout=0, settle=0.3)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.trace import Path, cables, cables_along
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from probes import fastparse
 from probes.capture import Capture, Sink
@@ -84,13 +85,13 @@ def observe(lab: RunningLab, src: VM, dst: VM, proto: str, paths: list[Path]) ->
     token = Tokens()()
     sightings: list[Sighting] = []
     arrived: list[bytes] = []
-    capture = Capture()
+    capture = Capture(agent_command)
     try:
         for iface, cable in tapped.items():
-            capture.tap(iface, lab.nodes.port_pid(iface), iface, sink(token, cable, iface, sightings))
+            lab.nodes.tap(capture, iface, sink(token, cable, iface, sightings))
         for vm in (src, dst):
             end = lab.nodes.endpoint(vm)
-            capture.listen(vm.label, end.pid, end.iface)
+            capture.listen(vm.label, end.pid, end.iface, end.machine)
         v6 = proto in PROTOS6
         sent = probe(proto, Host(src.mac, src.address(v6)), Host(src.next_hop_mac(dst, v6), dst.address(v6)), token)
         capture.send(src.label, sent)

@@ -7,6 +7,7 @@ other VMs received it.
 from __future__ import annotations
 
 from controller.trace import Path, cables_along
+from overlaylab.runtime.remote import agent_command
 from overlaylab.runtime.running import RunningLab
 from overlaylab.verify.observe import ARRIVAL_TIMEOUT, SETTLE, Observation, Sighting, in_order, sink, taps
 from probes import fastparse
@@ -36,13 +37,13 @@ def observe_group(lab: RunningLab, src: VM, group: Host, proto: str, paths: list
     expected = {p.delivered_to for p in paths if p.delivered_to}
     sightings: list[Sighting] = []
     reached: set[str] = set()
-    capture = Capture()
+    capture = Capture(agent_command)
     try:
         for iface, cable in taps(fabric, crossed).items():
-            capture.tap(iface, lab.nodes.port_pid(iface), iface, sink(token, cable, iface, sightings))
+            lab.nodes.tap(capture, iface, sink(token, cable, iface, sightings))
         for vm in lab.scenario.vms:
             end = lab.nodes.endpoint(vm)
-            capture.listen(vm.label, end.pid, end.iface)
+            capture.listen(vm.label, end.pid, end.iface, end.machine)
         capture.send(src.label, probe(proto, Host(src.mac, src.v4.ip), group, token))
         capture.run(lambda: reached >= expected, ARRIVAL_TIMEOUT if expected else SETTLE, SETTLE,
                     lambda name, frame: reached.add(name) if name != src.label and

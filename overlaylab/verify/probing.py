@@ -22,7 +22,7 @@ from probes.packets import Host
 from probes.session import Outcome, Progress, Tokens, run_session
 from probes.verdicts import Check
 from topologies.fattree import FatTree, Server, mac_of
-from topologies.names import edge_port, interface, node_of
+from topologies.names import edge_port, interface
 
 
 @dataclass(frozen=True)
@@ -162,4 +162,4 @@ def _open_sockets(lab: RunningLab, capture: Capture, endpoints: list[Endpoint], 
     rogue = lab.nodes.net[ROGUE]  # type: ignore[index]
     capture.listen(ROGUE, rogue.pid, rogue.defaultIntf().name, machine_of(rogue))
     for link in underlay_taps(lab):
-        capture.tap(link, lab.nodes.port_pid(link), link, checks.feed, machine_of(lab.nodes.node(node_of(link))))
+        lab.nodes.tap(capture, link, checks.feed)

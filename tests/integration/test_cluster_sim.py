@@ -126,9 +126,9 @@ def descendants(pid: int) -> set[str]:
 def test_a_lab_over_machines_moves_a_vm_within_and_across_machines_and_draws_where_nodes_run(no_cluster, tmp_path):
     """Through the Python API: coke/web moves to an empty server of its machine, still reaching coke/db on the
     other machine; then to an empty server of that other machine (made again there: a new namespace, on that
-    machine, with the VM's MAC and address), and back; a VM added on the second machine lives there; a virtual
-    switch there is killed and restored by its server's shell; the picture names each node's machine; the check
-    stays green."""
+    machine, with the VM's MAC and address), and back; a VM added on the second machine lives there; a cable there
+    is tapped through its agent; a virtual switch there is killed and restored by its server's shell; the
+    picture names each node's machine; the check stays green."""
     from overlaylab import Lab
     from overlaylab.runtime.simcluster import simulate
     one, two = (str(m.address.ip) for m in simulate(2))
@@ -150,6 +150,8 @@ def test_a_lab_over_machines_moves_a_vm_within_and_across_machines_and_draws_whe
         assert " 0% packet loss" in lab.vm("pepsi/cache").cmd("ping -c2 -W2 192.0.2.2")  # pepsi/web, on the first
         lab.migrate("coke/web", "p0e0h0")
         assert lab.vm("coke/web").serverIP == one
+        crossed = lab.wire("p3e1-eth2", lambda: lab.vm("coke/web").cmd("ping -c2 -W2 192.0.2.3"))  # tapped there
+        assert len(crossed) >= 4  # two echo requests, encapsulated, to coke/db's server, and their replies
         lab.fail("vswitch", "p3e1h1")  # coke/db's server, on the second machine: its ovs-vswitchd killed there
         assert " 0 received" in lab.vm("coke/web").cmd("ping -c1 -W1 192.0.2.3")
         lab.restore("vswitch", "p3e1h1")
