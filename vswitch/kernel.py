@@ -74,6 +74,19 @@ def start_vtep(pid: int, member: VM, peers: list[Peer]) -> None:
             ipr.fdb("append", ifindex=index, lladdr=ALL_ZEROS, dst=str(server_ip))
 
 
+def vtep_script(member: VM, peers: list[Peer]) -> str:
+    """The same VTEP as `start_vtep` makes, as shell commands a line each, for a server on another machine."""
+    dev, port, mtu = device(member), Encap.VXLAN.udp_port, Encap.VXLAN.inner_mtu
+    lines = [f"ip link add {dev} type vxlan id {member.vni} local {member.server.ip} dstport {port} nolearning",
+             f"ip link set {dev} address {member.mac} mtu {mtu}", f"ip addr add {member.v4} dev {dev}",
+             f"ip link set {dev} up"]
+    for peer in peers:
+        lines += [f"bridge fdb append {peer.mac} dev {dev} dst {peer.server_ip}",
+                  f"ip neigh replace {peer.ip} lladdr {peer.mac} dev {dev} nud permanent"]
+    lines += [f"bridge fdb append {ALL_ZEROS} dev {dev} dst {ip}" for ip in sorted({p.server_ip for p in peers})]
+    return "\n".join(lines) + "\n"
+
+
 def stop_vtep(pid: int, member: VM) -> None:
     """The member's VXLAN device goes (with its forwarding entries and neighbours)."""
     with _netlink(pid, device(member)) as (ipr, step):

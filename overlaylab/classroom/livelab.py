@@ -10,6 +10,7 @@ from overlaylab.classroom.liveserver import WebView
 from overlaylab.classroom.liveview import Counters, link_ports, netdev, trace_view, view
 from overlaylab.errors import LabError
 from overlaylab.runtime import pods
+from overlaylab.runtime.remote import machine_of, pids_by_machine, run_on
 from overlaylab.runtime.running import RunningLab
 from overlaylab.runtime.state import write_private
 from overlaylab.verify.observe import Traced
@@ -17,6 +18,7 @@ from overlaylab.verify.observegroup import servers_of
 from topologies.scenario import Scenario
 
 PROTOCOLS = ("icmp", "udp", "tcp")
+NETDEV_END = "--end-of-net-dev--"
 
 
 class Acting(Protocol):
@@ -54,14 +56,12 @@ class Live:
 
     def counters(self) -> Counters:
         """Bytes and packets through each cable so far, read from its upper end's port: one read of
-        /proc/PID/net/dev per home of switches, no process started."""
+        /proc/PID/net/dev per home of switches on this machine, no process started; one command per other
+        machine for the homes there."""
         fabric, nodes = self.running.scenario.fabric, self.running.nodes
         found: dict[str, tuple[int, int]] = {}
-        for home in pods.homes(fabric):
-            try:
-                found |= netdev((Path("/proc") / str(nodes.node(home.node).pid) / "net/dev").read_text())
-            except OSError:
-                continue  # a home whose namespace is going: its cables have no rate this time
+        for text in _netdevs([nodes.node(home.node) for home in pods.homes(fabric)]):
+            found |= netdev(text)
         return {link: found[port] for link, port in link_ports(fabric).items() if port in found}
 
     def show(self, traced: Traced, src: str, dst: str) -> None:
@@ -127,3 +127,18 @@ class Live:
 def _changed(what: str, answer: dict[str, Any]) -> str:
     changes = answer["changes"]
     return f"{what}: flow changes underlay {changes['underlay']}, virtual switches {changes['vswitches']}"
+
+
+def _netdevs(nodes: list[Any]) -> list[str]:
+    """/proc/PID/net/dev of each node's namespace, as its machine knows the pid (a home whose namespace is
+    going reads as nothing: its cables have no rate this time)."""
+    texts = []
+    for node in (n for n in nodes if machine_of(n) is None):
+        try:
+            texts.append((Path("/proc") / str(node.pid) / "net/dev").read_text())
+        except OSError:
+            continue
+    for host, pids in pids_by_machine(nodes).items():
+        said = run_on(host, "; ".join(f"cat /proc/{pid}/net/dev 2>/dev/null; echo {NETDEV_END}" for pid in pids))
+        texts += said.split(f"{NETDEV_END}\n")
+    return texts

@@ -210,7 +210,7 @@ class Members:
         node = self.nodes.vm(vm.label)
         del self.nodes.vm_nodes[vm.label]
         if vm.bare_metal:
-            kernel.stop_vtep(node.pid, vm)
+            _stop_vtep(node, vm)
             return
         self._retire(vm, node)
 
@@ -224,6 +224,14 @@ class Members:
         self._leave_br_int(vm)
         assert self.nodes.net is not None
         self.nodes.net.delHost(node)
+
+
+def _stop_vtep(node: Any, member: VM) -> None:
+    """A bare-metal member's VXLAN device goes: by netlink here, or in its server's namespace on its machine."""
+    if machine_of(node) is None:
+        kernel.stop_vtep(node.pid, member)
+    else:
+        vswitches.in_namespace(node, f"ip link del {kernel.device(member)}\n")
 
 
 def _on_machine(machine: str | None) -> dict[str, str]:

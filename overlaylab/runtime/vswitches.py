@@ -119,13 +119,24 @@ def start_kernel_vteps(net: Mininet, scenario: Scenario, before: Scenario | None
         known = before is not None and any(vm.label == member.label for vm in before.vms)
         if known and before is not None and _peers(before, member) == peers:
             continue
-        pid = net[member.server.name].pid
+        node = net[member.server.name]
+        if machine_of(node) is not None:
+            gone = f"ip link del {kernel.device(member)}\n" if known else ""
+            in_namespace(node, gone + kernel.vtep_script(member, peers))
+            continue
         try:
             if known:
-                kernel.stop_vtep(pid, member)
-            kernel.start_vtep(pid, member, peers)
+                kernel.stop_vtep(node.pid, member)
+            kernel.start_vtep(node.pid, member, peers)
         except kernel.VtepError as exc:
             raise LabError(f"the kernel VTEP of {member.label} on {member.server.name} did not start: {exc}") from None
+
+
+def in_namespace(node: Any, script: str) -> None:
+    """A script run in the namespace of a node on another machine, there (by its pid there, through nsenter)."""
+    host = machine_of(node)
+    assert host is not None, f"{node.name} is on this machine"
+    run_on(host, f"nsenter -t {node.pid} -n sh -e", stdin=script.encode())
 
 
 def _last_line(node: Any, path: Path) -> str:

@@ -152,6 +152,7 @@ def test_a_lab_over_machines_moves_a_vm_within_and_across_machines_and_draws_whe
         assert lab.vm("coke/web").serverIP == one
         crossed = lab.wire("p3e1-eth2", lambda: lab.vm("coke/web").cmd("ping -c2 -W2 192.0.2.3"))  # tapped there
         assert len(crossed) >= 4  # two echo requests, encapsulated, to coke/db's server, and their replies
+        assert len(lab.live.counters()) == len(lab.scenario.fabric.links)  # the live view's, read on the machines
         lab.fail("vswitch", "p3e1h1")  # coke/db's server, on the second machine: its ovs-vswitchd killed there
         assert " 0 received" in lab.vm("coke/web").cmd("ping -c1 -W1 192.0.2.3")
         lab.restore("vswitch", "p3e1h1")
