@@ -1,9 +1,9 @@
 """Where each part of a lab runs when it spreads over machines (`--hosts A,B,...`, issue 21): a pod whole
 on one machine (its switches, servers and VMs, so that every cable inside it stays a veth, and a pod is
-what a machine's failure takes, as a datacenter loses a pod with its power), the core switches together on
-the machine with the fewest pods (they share one Open vSwitch, as a pod's switches do), and each cable whose
-ends land on two machines stitched (only aggregation-to-core cables can: about (M-1)/M of them). Pure: the
-plan, its stitches and their MTU, before anything is built."""
+what a machine's failure takes, as a datacenter loses a pod with its power), the core switches spread over
+the machines in even blocks as the pods are (those of one machine share an Open vSwitch there, as a pod's
+switches do), and each cable whose ends land on two machines stitched (only aggregation-to-core cables can:
+about (M-1)/M of them). Pure: the plan, its stitches and their MTU, before anything is built."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,10 +42,14 @@ class Placement:
     def pods_of(self, host: str) -> list[int]:
         return [pod for pod, machine in enumerate(self.pods) if machine == host]
 
+    def core_machines(self) -> list[str]:
+        """The machines that hold core switches, in the order given."""
+        return [host for host in self.hosts if host in self.cores.values()]
+
 
 def place(fabric: FatTree, hosts: Sequence[str]) -> Placement:
     """Pods in contiguous blocks, as even as they go (sizes differ by one at most, the first machines take the
-    extra ones); the cores on the last machine."""
+    extra ones); the core switches likewise."""
     if not hosts:
         raise PlacementError("no machines given; write --hosts A,B,... (two or more addresses or names)")
     twice = next((h for i, h in enumerate(hosts) if h in hosts[:i]), None)
@@ -54,10 +58,16 @@ def place(fabric: FatTree, hosts: Sequence[str]) -> Placement:
     if len(hosts) > fabric.k:
         raise PlacementError(f"{len(hosts)} machines for a k={fabric.k} fat-tree, which has {fabric.k} pods: a pod "
                              f"stays on one machine, so give at most {fabric.k} (or a larger k)")
-    size, extra = divmod(fabric.k, len(hosts))
-    pods = [host for i, host in enumerate(hosts) for _ in range(size + (i < extra))]
-    cores = {core.name: hosts[-1] for core in fabric.cores}
+    pods = _blocks(fabric.k, hosts)
+    cores = dict(zip((core.name for core in fabric.cores), _blocks(len(fabric.cores), hosts), strict=True))
     return Placement(tuple(hosts), tuple(pods), cores)
+
+
+def _blocks(count: int, hosts: Sequence[str]) -> list[str]:
+    """`count` things over the machines in contiguous blocks, sizes differing by one at most (the first machines
+    take the extra ones): the i-th thing's machine."""
+    size, extra = divmod(count, len(hosts))
+    return [host for i, host in enumerate(hosts) for _ in range(size + (i < extra))]
 
 
 def machine_mtu() -> int:

@@ -60,7 +60,7 @@ class Live:
         machine for the homes there."""
         fabric, nodes = self.running.scenario.fabric, self.running.nodes
         found: dict[str, tuple[int, int]] = {}
-        for text in _netdevs([nodes.node(home.node) for home in pods.homes(fabric)]):
+        for text in _netdevs([nodes.node(home.node) for home in pods.homes(fabric, nodes.placement)]):
             found |= netdev(text)
         return {link: found[port] for link, port in link_ports(fabric).items() if port in found}
 

@@ -58,10 +58,10 @@ def bench_cluster(hosts: list[str], scenario: Path | None, k: int | None, out: I
         check_s = time.monotonic() - started
     out.write(f"overlaylab bench: k={planned.fabric.k}, {len(planned.vms)} VMs over {len(hosts)} "
               f"machines: up {up_s:.1f} s, check {check_s:.1f} s, {'green' if report.ok else 'FAILED'}\n")
-    out.write(f"  {'machine':<16}{'pods':>8}{'predicted MiB':>15}{'measured PSS MiB':>18}\n")
+    out.write(f"  {'machine':<16}{'pods':>8}{'cores':>7}{'predicted MiB':>15}{'measured PSS MiB':>18}\n")
     for host in hosts:
-        pods = ",".join(map(str, placement.pods_of(host))) + (" +core" if host in placement.cores.values() else "")
-        out.write(f"  {host:<16}{pods:>8}{predicted[host].memory_mib:>15.0f}{measured.get(host, 0):>18.0f}\n")
+        pods, cores = ",".join(map(str, placement.pods_of(host))), list(placement.cores.values()).count(host)
+        out.write(f"  {host:<16}{pods:>8}{cores:>7}{predicted[host].memory_mib:>15.0f}{measured.get(host, 0):>18.0f}\n")
     total, probes = sum(e.memory_mib for e in predicted.values()), probing_mib(planned)
     out.write(f"  the machines: predicted {total - predicted[HERE].memory_mib:.0f} MiB, measured "
               f"{sum(measured.values()):.0f} MiB of PSS\n  the lab, here and there, once up: predicted "

@@ -125,10 +125,10 @@ class LabTopo(FatTreeTopo):
     def build(self, scenario: Scenario, lab: LabId, placement: Placement | None = None) -> None:  # type: ignore[override]
         fabric = scenario.fabric
         super().build(fabric.k)
-        for home in pods.homes(fabric):
+        for home in pods.homes(fabric, placement):
             self.addHost(home.node, cls=pods.Pod, ip=None)
         for switch in fabric.switches:
-            home = pods.home(fabric, switch)
+            home = pods.home(fabric, switch, placement)
             self.nodeInfo(switch.name).update(ovs=str(home.instance(lab).rundir), pod=home.node)
         self.addHost(ROGUE, ip=ROGUE_IP, mac=mac_of(IPv4Interface(ROGUE_IP).ip), defaultRoute="via 10.0.0.1")
         self.addLink(ROGUE, "p0e0", port1=0, port2=scenario.fabric.k + 1)
@@ -145,7 +145,7 @@ class LabTopo(FatTreeTopo):
         of the lab's own."""
         fabric = scenario.fabric
         anchors = {ROGUE: "p0e0", **{vm_node(i): vm.server.name for i, vm in enumerate(scenario.vms)},
-                   **{home.node: _switch_of(fabric, home) for home in pods.homes(fabric)}}
+                   **{home.node: _switch_of(fabric, home, placement) for home in pods.homes(fabric, placement)}}
         for name in self.nodes():
             self.nodeInfo(name)["server"] = placement.machine_of(fabric, anchors.get(name, name))
         stitched = (info for a, b, info in self.links(withInfo=True)
@@ -154,9 +154,9 @@ class LabTopo(FatTreeTopo):
             info["vni"] = lab.stitch_vni(number)
 
 
-def _switch_of(fabric: FatTree, home: pods.Home) -> str:
+def _switch_of(fabric: FatTree, home: pods.Home, placement: Placement) -> str:
     """A switch that lives in a home: its machine is the home's."""
-    return next(s.name for s in fabric.switches if pods.home(fabric, s) == home)
+    return next(s.name for s in fabric.switches if pods.home(fabric, s, placement) == home)
 
 
 class LabNet(Mininet):

@@ -34,7 +34,7 @@ class Nodes:
         self.fabric = scenario.fabric
         self.net: Mininet | None = None  # Mininet's network, once built
         self.hosting = {s.name for s in virtualized(scenario)}  # servers whose virtual switch runs
-        self.targets = {s.name: self._target(s.name, pods.home(self.fabric, s).instance(lab).bridge(s.name))
+        self.targets = {s.name: self._target(s.name, pods.home(self.fabric, s, placement).instance(lab).bridge(s.name))
                         for s in self.fabric.switches}  # switch name: the bridge ovs-ofctl talks to
         self.vm_nodes = {vm.label: vm.server.name if vm.bare_metal else vm_node(i)  # bare metal: the server
                          for i, vm in enumerate(scenario.vms)}

@@ -21,6 +21,7 @@ from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.vswitches import run_guarded
 from topologies.fattree import FatTree, Switch
 from topologies.names import MGMT_SERVER_SIDE, mgmt_home_end
+from topologies.placement import Placement
 from vswitch.nodes import Wired
 from vswitch.ovs import OvsInstance, ip_batch, management_lines
 
@@ -44,18 +45,28 @@ class Home:
         return OvsInstance(lab.rundir / "switches" / self.node)
 
 
-def homes(fabric: FatTree) -> list[Home]:
-    return [*(Home(p, f"pod{p}") for p in range(fabric.k)), Home(fabric.k, "core")]
+def homes(fabric: FatTree, placement: Placement | None = None) -> list[Home]:
+    """Each pod's Open vSwitch, then the core's: one (`core`), or one per machine that holds core switches in a
+    lab over several (`core0`, `core1`, ...)."""
+    machines = placement.core_machines() if placement is not None else []
+    cores = [Home(fabric.k + i, f"core{i}") for i in range(len(machines))] if len(machines) > 1 else [
+        Home(fabric.k, "core")]
+    return [*(Home(p, f"pod{p}") for p in range(fabric.k)), *cores]
 
 
-def home(fabric: FatTree, switch: Switch) -> Home:
-    """The Open vSwitch that holds this switch: its pod's, or the core's."""
-    return homes(fabric)[fabric.k if switch.pod is None else switch.pod]
+def home(fabric: FatTree, switch: Switch, placement: Placement | None = None) -> Home:
+    """The Open vSwitch that holds this switch: its pod's, or its machine's core one."""
+    every = homes(fabric, placement)
+    if switch.pod is not None:
+        return every[switch.pod]
+    if placement is None or len(placement.core_machines()) == 1:
+        return every[fabric.k]
+    return every[fabric.k + placement.core_machines().index(placement.cores[switch.name])]
 
 
-def start(lab: LabId, net: Mininet, fabric: FatTree) -> None:
+def start(lab: LabId, net: Mininet, fabric: FatTree, placement: Placement | None = None) -> None:
     """Cable every home to the management network, then start every home's Open vSwitch at once."""
-    every = homes(fabric)
+    every = homes(fabric, placement)
     mgmt.attach(lab, {mgmt_home_end(h.index): net[h.node] for h in every})
     run_guarded(net, {h.node: (_script(lab, h), h.instance(lab)) for h in every})
 

@@ -106,7 +106,7 @@ class RunningLab:
                                                  self.nodes.placement)
             with refused_as_lab_errors():
                 net.build()
-            pods.start(self.id, net, fabric)
+            pods.start(self.id, net, fabric, self.nodes.placement)
             self._controller_ready()
             net.start()
         self._start_vswitches()

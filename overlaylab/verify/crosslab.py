@@ -47,7 +47,8 @@ def _targets(lab: RunningLab) -> list[Host]:
     servers = [Host(s.mac, s.ip) for s in lab.scenario.fabric.servers]
     index = {s.name: i for i, s in enumerate(lab.scenario.fabric.servers)}
     mgmt = [Host(BROADCAST, lab.id.server_address(index[name]).ip) for name in lab.nodes.hosting]
-    homes = [Host(BROADCAST, lab.id.home_address(h.index).ip) for h in pods.homes(lab.scenario.fabric)]
+    every = pods.homes(lab.scenario.fabric, lab.nodes.placement)
+    homes = [Host(BROADCAST, lab.id.home_address(h.index).ip) for h in every]
     return [*vms, *servers, *mgmt, *homes, Host(BROADCAST, lab.id.controller.ip)]
 
 

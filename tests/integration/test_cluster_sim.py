@@ -95,8 +95,8 @@ def test_machines_are_checked_before_a_lab_is_placed_on_them(no_cluster):
 
 
 def test_a_lab_over_two_simulated_machines_checks_green_and_crosses_between_them(no_cluster, tmp_path):
-    """The lecture's lab (k=4) over 2 simulated machines through the real command: pods 0-1 on the first,
-    pods 2-3 and the core on the second, the 8 cables from pods 0-1 to the core stitched; `check` green, the
+    """The lecture's lab (k=4) over 2 simulated machines through the real command: pods 0-1 and core switches
+    c0-c1 on the first, pods 2-3 and c2-c3 on the second, the 8 cables between them stitched; `check` green, the
     tenants' probes counted on those cables; torn down, nothing of the lab is left here or on either machine."""
     hosts = overlaylab("cluster", "simulate", "2").stdout.strip().splitlines()[-1]
     done = overlaylab("check", "topologies/lecture.yaml", "--hosts", hosts, "--json", str(tmp_path / "r.json"))

@@ -46,7 +46,17 @@ def test_a_busy_machine_is_noted_and_an_idle_one_is_not():
 
 
 def test_a_placement_splits_the_estimate_over_its_machines():
-    from overlaylab.runtime.capacity import BASE_MIB, HERE, SSH_MIB, SSHD_MIB, estimate, estimate_on, probing_mib
+    from overlaylab.runtime.capacity import (
+        BASE_MIB,
+        HERE,
+        NODE_MIB,
+        SSH_MIB,
+        SSHD_MIB,
+        VSWITCH_MIB,
+        estimate,
+        estimate_on,
+        probing_mib,
+    )
     from topologies.generate import scale_yaml
     from topologies.placement import place
     from topologies.scenario import parse
@@ -54,11 +64,12 @@ def test_a_placement_splits_the_estimate_over_its_machines():
     k16 = parse(read(scale_yaml(16, 1)))  # 1,024 servers, 1,024 VMs
     alone, spread = estimate(k16), estimate_on(k16, place(k16.fabric, ["a", "b", "c", "d"]))
     assert len(spread) == 5 and max(spread[h].memory_mib for h in "abcd") < alone.memory_mib / 3
-    assert spread["a"].memory_mib == spread["b"].memory_mib < spread["d"].memory_mib  # d has the core too
-    shells = 320 + 1024 + 1024 + 17  # switches, servers, VMs, homes: each a shell over ssh on its machine
+    assert spread["a"].memory_mib == spread["b"].memory_mib == spread["d"].memory_mib  # a quarter of the core each
+    shells = 320 + 1024 + 1024 + 20  # switches, servers, VMs, homes (16 pods', a core's per machine): each a shell
     assert spread[HERE].memory_mib == pytest.approx(BASE_MIB + probing_mib(k16) + SSH_MIB * shells)  # the lab's own
     spreading = sum(e.memory_mib for e in spread.values()) - alone.memory_mib
-    assert spreading == pytest.approx(4 * BASE_MIB + (SSH_MIB + SSHD_MIB) * shells)  # what spreading costs
+    homes = 3 * (NODE_MIB + VSWITCH_MIB)  # 3 more core homes
+    assert spreading == pytest.approx(4 * BASE_MIB + (SSH_MIB + SSHD_MIB) * shells + homes)  # what spreading costs
     assert probing_mib(k16) / 1024 == pytest.approx(5.4, abs=0.1)  # 3 probes per ordered pair of 1,024 VMs
 
 
