@@ -16,8 +16,6 @@ from vswitch.wiring import Setup
 
 PR_SET_PDEATHSIG = 1
 MARK = "OVERLAYLAB_LAB"  # the environment variable every process of a lab carries: the lab's name
-
-
 DIES_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL")  # a command's prefix: it dies if the lab does
 
 
