@@ -8,7 +8,7 @@ from overlaylab.errors import LabError
 from overlaylab.system import run
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
-TOOLS = ("mnexec", "ovs-vsctl", "ovs-ofctl", "ovsdb-server", "ovs-vswitchd", "ethtool", "ip")
+TOOLS = ("mnexec", "ovs-vsctl", "ovs-ofctl", "ovsdb-server", "ovs-vswitchd", "ethtool", "ip", "setpriv")
 
 
 def require_root(command: str) -> None:
@@ -21,6 +21,9 @@ def require_tools() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         raise LabError(f"missing {', '.join(missing)}: run `sudo make install` (scripts/install.sh)")
+    if "--pdeathsig" not in run("setpriv", "--help", check=False).stdout:
+        raise LabError("this machine's setpriv cannot set a parent-death signal (util-linux before 2.33): the lab's "
+                       "node shells would outlive a crashed lab; use Debian 10 or Ubuntu 20.04 or later")
 
 
 def require_ovs() -> None:
