@@ -128,14 +128,38 @@ def meter_mod(dp: Any, meter: Meter, command: str = "add") -> Any:
 def delta_messages(dp: Any, delta: Delta) -> list[Any]:
     """The messages that turn what a datapath holds into what it should: removed flows first (nothing
     then uses a removed group or meter), then the groups and meters, then the new flows that use them."""
+    return [*_before_new_flows(dp, delta), *(flow_mod(dp, f) for f in delta.add_flows)]
+
+
+def _before_new_flows(dp: Any, delta: Delta) -> list[Any]:
     return [*(flow_delete_strict(dp, f) for f in delta.remove_flows),
             *(group_mod(dp, g, "delete") for g in delta.remove_groups),
             *(meter_mod(dp, m, "delete") for m in delta.remove_meters),
             *(group_mod(dp, g, "add") for g in delta.add_groups),
             *(group_mod(dp, g, "modify") for g in delta.modify_groups),
             *(meter_mod(dp, m, "add") for m in delta.add_meters),
-            *(meter_mod(dp, m, "modify") for m in delta.modify_meters),
-            *(flow_mod(dp, f) for f in delta.add_flows)]
+            *(meter_mod(dp, m, "modify") for m in delta.modify_meters)]
+
+
+def wire(msg: Any, xid: int = 0) -> bytes:
+    """A message as it goes on the wire, with this transaction id."""
+    msg.set_xid(xid)
+    msg.serialize()
+    return bytes(msg.buf)
+
+
+def delta_wire(dp: Any, delta: Delta) -> bytes:
+    """`delta_messages`, serialized for one write, each with transaction id 0 (nothing waits on them but the
+    barrier sent after them). A new flow's bytes are made once per OpenFlow version: at k=8 the 26,368 flows of
+    128 virtual switches are 2,316 different ones, and os-ken builds a message in Python."""
+    version = dp.ofproto.OFP_VERSION
+    for flow in delta.add_flows:
+        if (version, flow) not in _FLOW_WIRE:
+            _FLOW_WIRE[version, flow] = wire(flow_mod(dp, flow))
+    return b"".join([*map(wire, _before_new_flows(dp, delta)), *(_FLOW_WIRE[version, f] for f in delta.add_flows)])
+
+
+_FLOW_WIRE: dict[tuple[int, Flow], bytes] = {}  # (OpenFlow version, flow): its flow mod's bytes
 
 
 def read_flow(dp: Any, stats: Any) -> Flow:

@@ -124,3 +124,12 @@ def test_reconciling_a_tampered_switch_sends_exactly_the_repairs():
     for msg in ofp.delta_messages(dp, delta):
         dp.send_msg(msg)
     assert not diff(held(dp, tables), tables)
+
+
+@pytest.mark.parametrize(("tables", "version"), datapaths("lecture.yaml")[::5], ids=lambda x: getattr(x, "name", x))
+def test_a_delta_goes_on_the_wire_as_its_messages_would_and_a_flows_bytes_are_made_once(tables, version):
+    dp = FakeDatapath(tables.dpid, version)
+    delta = diff(None, tables)
+    expected = b"".join(ofp.wire(msg) for msg in ofp.delta_messages(dp, delta))
+    assert ofp.delta_wire(dp, delta) == expected == ofp.delta_wire(dp, delta)
+    assert all((version, flow) in ofp._FLOW_WIRE for flow in delta.add_flows)
