@@ -3,6 +3,7 @@ behind every switch name, which servers run a virtual switch, the cables the lab
 probes address them."""
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from mininet.net import Mininet
@@ -13,6 +14,7 @@ from overlaylab.runtime.identity import LabId
 from overlaylab.runtime.network import vm_node
 from overlaylab.runtime.remote import agent_command, machine_of
 from overlaylab.runtime.vswitches import server_ovs
+from overlaylab.system import pid_alive
 from probes.capture import Capture, Sink
 from probes.endpoint import Endpoint
 from probes.packets import Host
@@ -65,10 +67,15 @@ class Nodes:
         return self.net[name]
 
     def vswitchd(self, server: Server) -> int | None:
-        """The pid of the server's ovs-vswitchd, None if it does not run: asked by the server's own shell, on its
-        machine (a pid read here of a node on another machine would name some other process)."""
-        pidfile = self.ovs(server).pidfile("ovs-vswitchd")
-        said = self.node(server.name).cmd(f"p=$(cat {pidfile} 2>/dev/null) && kill -0 $p 2>/dev/null && echo $p")
+        """The pid of the server's ovs-vswitchd, None if it does not run: read here from its pidfile, or, on another
+        machine, asked by the server's own shell there (a pid read here would name some other process)."""
+        pidfile, node = self.ovs(server).pidfile("ovs-vswitchd"), self.node(server.name)
+        if machine_of(node) is None:
+            with suppress(OSError, ValueError):
+                pid = int(pidfile.read_text())
+                return pid if pid_alive(pid) else None
+            return None
+        said = node.cmd(f"p=$(cat {pidfile} 2>/dev/null) && kill -0 $p 2>/dev/null && echo $p")
         return int(said) if said.strip().isdigit() else None
 
     def vm(self, label: str) -> Any:

@@ -48,20 +48,23 @@ class Home:
 def homes(fabric: FatTree, placement: Placement | None = None) -> list[Home]:
     """Each pod's Open vSwitch, then the core's: one (`core`), or one per machine that holds core switches in a
     lab over several (`core0`, `core1`, ...)."""
-    machines = placement.core_machines() if placement is not None else []
-    cores = [Home(fabric.k + i, f"core{i}") for i in range(len(machines))] if len(machines) > 1 else [
-        Home(fabric.k, "core")]
+    cores = [Home(fabric.k + i, f"core{i}") for i in range(len(_core_machines(placement)))] or [Home(fabric.k, "core")]
     return [*(Home(p, f"pod{p}") for p in range(fabric.k)), *cores]
 
 
 def home(fabric: FatTree, switch: Switch, placement: Placement | None = None) -> Home:
     """The Open vSwitch that holds this switch: its pod's, or its machine's core one."""
-    every = homes(fabric, placement)
     if switch.pod is not None:
-        return every[switch.pod]
-    if placement is None or len(placement.core_machines()) == 1:
-        return every[fabric.k]
-    return every[fabric.k + placement.core_machines().index(placement.cores[switch.name])]
+        return homes(fabric, placement)[switch.pod]
+    machines = _core_machines(placement)
+    group = machines.index(placement.cores[switch.name]) if placement is not None and machines else 0
+    return homes(fabric, placement)[fabric.k + group]
+
+
+def _core_machines(placement: Placement | None) -> list[str]:
+    """The machines whose core switches have a home of their own there (none: the one core home holds them all)."""
+    machines = placement.core_machines() if placement is not None else []
+    return machines if len(machines) > 1 else []
 
 
 def start(lab: LabId, net: Mininet, fabric: FatTree, placement: Placement | None = None) -> None:
